@@ -1,0 +1,1 @@
+//! Workload generators and benchmarks live here (issue 10).

@@ -1,0 +1,236 @@
+//! Parsed `options` / `other_config` keys that northd reads. Each accessor
+//! returns `None` when the key is absent and an [`OptionError`] naming the
+//! key and value when it is present but malformed, so callers can report the
+//! row and skip it instead of guessing.
+
+use crate::nb;
+use crate::sb;
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// A malformed value in an options-like map.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}=\"{value}\": {reason}")]
+pub struct OptionError {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+fn parse<T: FromStr>(map: &BTreeMap<String, String>, key: &str, what: &str) -> Option<Result<T, OptionError>> {
+    map.get(key).map(|v| {
+        v.trim().parse().map_err(|_| OptionError { key: key.into(), value: v.clone(), reason: format!("expected {what}") })
+    })
+}
+
+fn flag(map: &BTreeMap<String, String>, key: &str) -> bool {
+    map.get(key).is_some_and(|v| v == "true")
+}
+
+/// A 48-bit Ethernet address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl FromStr for MacAddr {
+    type Err = ();
+    fn from_str(s: &str) -> Result<MacAddr, ()> {
+        let mut out = [0u8; 6];
+        let mut n = 0;
+        for part in s.split(':') {
+            if n == 6 || part.is_empty() || part.len() > 2 {
+                return Err(());
+            }
+            out[n] = u8::from_str_radix(part, 16).map_err(|_| ())?;
+            n += 1;
+        }
+        if n == 6 {
+            Ok(MacAddr(out))
+        } else {
+            Err(())
+        }
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+    }
+}
+
+impl fmt::Debug for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The 24-bit prefix northd puts on the MACs it allocates (`mac_prefix`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MacPrefix(pub [u8; 3]);
+
+impl FromStr for MacPrefix {
+    type Err = ();
+    fn from_str(s: &str) -> Result<MacPrefix, ()> {
+        let m: MacAddr = format!("{s}:00:00:00").parse()?;
+        Ok(MacPrefix([m.0[0], m.0[1], m.0[2]]))
+    }
+}
+
+impl nb::NbGlobal {
+    /// `options:mac_prefix`.
+    pub fn mac_prefix(&self) -> Option<Result<MacPrefix, OptionError>> {
+        parse(&self.options, "mac_prefix", "a MAC prefix xx:xx:xx")
+    }
+    /// `options:svc_monitor_mac`.
+    pub fn svc_monitor_mac(&self) -> Option<Result<MacAddr, OptionError>> {
+        parse(&self.options, "svc_monitor_mac", "an Ethernet address")
+    }
+    /// `options:use_logical_dp_groups` (default true).
+    pub fn use_logical_dp_groups(&self) -> bool {
+        self.options.get("use_logical_dp_groups").is_none_or(|v| v == "true")
+    }
+    /// `options:use_ct_inv_match` (default true).
+    pub fn use_ct_inv_match(&self) -> bool {
+        self.options.get("use_ct_inv_match").is_none_or(|v| v == "true")
+    }
+    /// `options:default_acl_drop` (default false).
+    pub fn default_acl_drop(&self) -> bool {
+        flag(&self.options, "default_acl_drop")
+    }
+}
+
+/// A switch's IPAM configuration (`other_config` keys).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwitchIpam {
+    pub subnet: Option<Ipv4Net>,
+    /// `exclude_ips`: single addresses and `a..b` ranges.
+    pub exclude_ips: Vec<(Ipv4Addr, Ipv4Addr)>,
+    pub ipv6_prefix: Option<Ipv6Net>,
+    pub mac_only: bool,
+}
+
+impl nb::LogicalSwitch {
+    /// `other_config:requested-tnl-key`.
+    pub fn requested_tnl_key(&self) -> Option<Result<u32, OptionError>> {
+        parse(&self.other_config, "requested-tnl-key", "an integer")
+    }
+
+    /// `other_config:subnet`, `exclude_ips`, `ipv6_prefix` and `mac_only`.
+    pub fn ipam(&self) -> Result<SwitchIpam, OptionError> {
+        let oc = &self.other_config;
+        let subnet = parse(oc, "subnet", "an IPv4 subnet a.b.c.d/n").transpose()?;
+        let ipv6_prefix = match oc.get("ipv6_prefix") {
+            None => None,
+            // The reference accepts a bare prefix and treats it as a /64.
+            Some(v) => Some(
+                v.parse::<Ipv6Net>()
+                    .or_else(|_| format!("{v}/64").parse())
+                    .map_err(|_| OptionError { key: "ipv6_prefix".into(), value: v.clone(), reason: "expected an IPv6 prefix".into() })?,
+            ),
+        };
+        let mut exclude_ips = Vec::new();
+        if let Some(v) = oc.get("exclude_ips") {
+            for item in v.split_whitespace() {
+                let bad = || OptionError { key: "exclude_ips".into(), value: v.clone(), reason: format!("bad entry \"{item}\"") };
+                let range = match item.split_once("..") {
+                    Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
+                    None => {
+                        let a: Ipv4Addr = item.parse().map_err(|_| bad())?;
+                        (a, a)
+                    }
+                };
+                exclude_ips.push(range);
+            }
+        }
+        Ok(SwitchIpam { subnet, exclude_ips, ipv6_prefix, mac_only: flag(oc, "mac_only") })
+    }
+}
+
+impl nb::LogicalSwitchPort {
+    /// `options:requested-tnl-key`.
+    pub fn requested_tnl_key(&self) -> Option<Result<u32, OptionError>> {
+        parse(&self.options, "requested-tnl-key", "an integer")
+    }
+    /// `options:router-port` of a `type=router` port.
+    pub fn router_port(&self) -> Option<&str> {
+        self.options.get("router-port").map(String::as_str)
+    }
+}
+
+impl nb::LogicalRouter {
+    /// `options:chassis`: set on a gateway router.
+    pub fn gateway_chassis(&self) -> Option<&str> {
+        self.options.get("chassis").map(String::as_str)
+    }
+    /// `options:requested-tnl-key`.
+    pub fn requested_tnl_key(&self) -> Option<Result<u32, OptionError>> {
+        parse(&self.options, "requested-tnl-key", "an integer")
+    }
+}
+
+/// The `other_config` feature flags a chassis advertises, which decide the
+/// forms northd emits (e.g. `ct_lb_mark` vs `ct_lb`, `ct_mark` vs `ct_label`).
+/// A chassis made with `ovn-sbctl chassis-add` advertises none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChassisFeatures {
+    pub ct_no_masked_label: bool,
+    pub ct_lb_related: bool,
+    pub mac_binding_timestamp: bool,
+    pub fdb_timestamp: bool,
+    pub ls_dpg_column: bool,
+}
+
+impl sb::Chassis {
+    /// The feature flags in `other_config`.
+    pub fn features(&self) -> ChassisFeatures {
+        let oc = &self.other_config;
+        ChassisFeatures {
+            ct_no_masked_label: flag(oc, "ct-no-masked-label"),
+            ct_lb_related: flag(oc, "ovn-ct-lb-related"),
+            mac_binding_timestamp: flag(oc, "mac-binding-timestamp"),
+            fdb_timestamp: flag(oc, "fdb-timestamp"),
+            ls_dpg_column: flag(oc, "ls-dpg-column"),
+        }
+    }
+}
+
+impl ChassisFeatures {
+    /// What northd may use: a feature counts only if every chassis has it.
+    pub fn all_of<'a>(chassis: impl IntoIterator<Item = &'a sb::Chassis>) -> ChassisFeatures {
+        chassis.into_iter().map(sb::Chassis::features).fold(
+            ChassisFeatures {
+                ct_no_masked_label: true,
+                ct_lb_related: true,
+                mac_binding_timestamp: true,
+                fdb_timestamp: true,
+                ls_dpg_column: true,
+            },
+            |a, b| ChassisFeatures {
+                ct_no_masked_label: a.ct_no_masked_label && b.ct_no_masked_label,
+                ct_lb_related: a.ct_lb_related && b.ct_lb_related,
+                mac_binding_timestamp: a.mac_binding_timestamp && b.mac_binding_timestamp,
+                fdb_timestamp: a.fdb_timestamp && b.fdb_timestamp,
+                ls_dpg_column: a.ls_dpg_column && b.ls_dpg_column,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_parse_and_format() {
+        let m: MacAddr = "0a:00:00:00:00:fe".parse().unwrap();
+        assert_eq!(m.to_string(), "0a:00:00:00:00:fe");
+        assert!("0a:00:00:00:00".parse::<MacAddr>().is_err());
+        assert!("0a:00:00:00:00:00:01".parse::<MacAddr>().is_err());
+        assert!("0a:00:00:00:00:zz".parse::<MacAddr>().is_err());
+        assert_eq!("0a:00:00".parse::<MacPrefix>().unwrap(), MacPrefix([10, 0, 0]));
+    }
+}

@@ -1,0 +1,144 @@
+//! An in-memory database of untyped rows, and the application of the
+//! transaction records that standalone database files hold.
+
+use crate::data::Datum;
+use crate::error::{snippet, Error, ErrorKind};
+use crate::schema::{Schema, TableSchema};
+use crate::Uuid;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A row: every column of its table, by name.
+pub type Row = BTreeMap<String, Datum>;
+
+/// The rows of one table, by uuid.
+pub type TableRows = BTreeMap<Uuid, Row>;
+
+/// A whole database: the schema and, for each of its tables, the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Database {
+    pub schema: Arc<Schema>,
+    pub tables: BTreeMap<String, TableRows>,
+}
+
+impl Database {
+    /// An empty database with every table of `schema`.
+    pub fn new(schema: Arc<Schema>) -> Database {
+        let tables = schema.tables.keys().map(|t| (t.clone(), TableRows::new())).collect();
+        Database { schema, tables }
+    }
+
+    /// The rows of `table` (empty if the schema has no such table).
+    pub fn rows(&self, table: &str) -> impl Iterator<Item = (&Uuid, &Row)> {
+        self.tables.get(table).into_iter().flatten()
+    }
+
+    /// Number of rows over all tables.
+    pub fn row_count(&self) -> usize {
+        self.tables.values().map(BTreeMap::len).sum()
+    }
+
+    /// Applies one transaction record of a standalone database file
+    /// (`{"<table>": {"<uuid>": <row> | null}, "_date": …, "_is_diff": …}`)
+    /// atomically: on error the database is unchanged.
+    pub fn apply_record(&mut self, txn: &Value) -> Result<(), Error> {
+        let obj = txn.as_object().ok_or_else(|| {
+            Error::from(ErrorKind::Type { expected: "a transaction object".into(), found: snippet(txn) })
+        })?;
+        let is_diff = obj.get("_is_diff").and_then(Value::as_bool).unwrap_or(false);
+        // Stage every changed row first, so that a bad row leaves no trace.
+        let mut staged: Vec<(String, Uuid, Option<Row>)> = Vec::new();
+        for (tname, rows) in obj {
+            if tname.starts_with('_') {
+                continue;
+            }
+            let ts = self.schema.table(tname)?;
+            let rows = rows.as_object().ok_or_else(|| {
+                Error::from(ErrorKind::Type { expected: "an object of rows".into(), found: snippet(rows) }).in_table(tname)
+            })?;
+            for (id, rv) in rows {
+                let uuid: Uuid = id.parse().map_err(|_| Error::from(ErrorKind::BadUuid(id.clone())).in_table(tname))?;
+                let old = self.tables.get(tname).and_then(|t| t.get(&uuid));
+                let new = match rv {
+                    Value::Null => None,
+                    _ => Some(
+                        update_row(ts, old, rv, is_diff).map_err(|e| e.in_row(uuid).in_table(tname))?,
+                    ),
+                };
+                staged.push((tname.clone(), uuid, new));
+            }
+        }
+        for (t, uuid, new) in staged {
+            let rows = self.tables.entry(t).or_default();
+            match new {
+                Some(r) => rows.insert(uuid, r),
+                None => rows.remove(&uuid),
+            };
+        }
+        Ok(())
+    }
+
+    /// One record that inserts every row, listing only non-default columns,
+    /// as ovsdb-server writes a compacted database.
+    pub fn snapshot_record(&self) -> Value {
+        let mut txn = Map::new();
+        for (tname, rows) in &self.tables {
+            let Ok(ts) = self.schema.table(tname) else { continue };
+            if rows.is_empty() {
+                continue;
+            }
+            let mut out = Map::new();
+            for (uuid, row) in rows {
+                let mut cols = Map::new();
+                for (c, d) in row {
+                    if let Ok(cs) = ts.column(c) {
+                        if *d != cs.default_datum() {
+                            cols.insert(c.clone(), d.to_json());
+                        }
+                    }
+                }
+                out.insert(uuid.to_string(), Value::Object(cols));
+            }
+            txn.insert(tname.clone(), Value::Object(out));
+        }
+        Value::Object(txn)
+    }
+}
+
+/// Decodes every column of a row given as a JSON object (as `select` and
+/// monitor replies give them), filling absent columns with their defaults.
+pub fn row_from_json(ts: &TableSchema, v: &Value) -> Result<Row, Error> {
+    update_row(ts, None, v, false)
+}
+
+/// Encodes every column of a row (no `_uuid`/`_version`).
+pub fn row_to_json(row: &Row) -> Map<String, Value> {
+    row.iter().map(|(c, d)| (c.clone(), d.to_json())).collect()
+}
+
+fn update_row(ts: &TableSchema, old: Option<&Row>, v: &Value, is_diff: bool) -> Result<Row, Error> {
+    let cols = v.as_object().ok_or_else(|| {
+        Error::from(ErrorKind::Type { expected: "a row object".into(), found: snippet(v) })
+    })?;
+    let mut row: Row = match old {
+        Some(r) => r.clone(),
+        None => ts.columns.iter().map(|(n, c)| (n.clone(), c.default_datum())).collect(),
+    };
+    for (cname, cv) in cols {
+        if cname.starts_with('_') {
+            continue; // `_uuid`, `_version` in select replies
+        }
+        let cs = ts.column(cname)?;
+        let at = |e: Error| e.in_column(cname);
+        if is_diff && old.is_some() {
+            let diff = Datum::diff_from_json(cv, &cs.ty).map_err(at)?;
+            let cur = row.get_mut(cname).expect("row has every column");
+            cur.apply_diff(&diff, &cs.ty).map_err(at)?;
+            cur.check(&cs.ty).map_err(at)?;
+        } else {
+            row.insert(cname.clone(), Datum::from_json(cv, &cs.ty).map_err(at)?);
+        }
+    }
+    Ok(row)
+}

@@ -1,0 +1,127 @@
+//! One error type for everything that reads OVSDB data: it says *where* (file
+//! offset, record, table, row, column) and *what* (the offending value and what
+//! was expected). Lower layers build the `ErrorKind`; callers add location.
+
+use crate::Uuid;
+use std::fmt;
+
+/// Where in a database, file or message an error was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// Byte offset of the record in a database file.
+    pub offset: Option<u64>,
+    /// Record number in a database file (0 is the schema).
+    pub record: Option<usize>,
+    pub table: Option<String>,
+    pub row: Option<Uuid>,
+    pub column: Option<String>,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("expected {expected}, found {found}")]
+    Type { expected: String, found: String },
+    #[error("{0}")]
+    Constraint(String),
+    #[error("\"{0}\" is not a valid UUID")]
+    BadUuid(String),
+    #[error("unknown table \"{0}\"")]
+    UnknownTable(String),
+    #[error("unknown column \"{0}\"")]
+    UnknownColumn(String),
+    #[error("invalid schema: {0}")]
+    Schema(String),
+    #[error("JSON syntax error: {0}")]
+    Syntax(String),
+    #[error("bad record header: {0}")]
+    BadHeader(String),
+    #[error("truncated record: header announces {expected} bytes but only {available} remain")]
+    Truncated { expected: u64, available: u64 },
+    #[error("record checksum mismatch (header says {expected}, data hashes to {actual})")]
+    Checksum { expected: String, actual: String },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// An error with its location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub location: Location,
+    pub kind: ErrorKind,
+}
+
+impl std::error::Error for Error {}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error { location: Location::default(), kind }
+    }
+}
+
+impl Error {
+    /// Sets the table, unless a more specific layer already did.
+    pub fn in_table(mut self, table: &str) -> Error {
+        self.location.table.get_or_insert_with(|| table.to_string());
+        self
+    }
+    pub fn in_row(mut self, row: Uuid) -> Error {
+        self.location.row.get_or_insert(row);
+        self
+    }
+    pub fn in_column(mut self, column: &str) -> Error {
+        self.location.column.get_or_insert_with(|| column.to_string());
+        self
+    }
+    pub fn in_record(mut self, record: usize, offset: u64) -> Error {
+        self.location.record.get_or_insert(record);
+        self.location.offset.get_or_insert(offset);
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(r) = self.record {
+            parts.push(format!("record {r}"));
+        }
+        if let Some(o) = self.offset {
+            parts.push(format!("byte offset {o}"));
+        }
+        if let Some(t) = &self.table {
+            parts.push(format!("table {t}"));
+        }
+        if let Some(r) = &self.row {
+            parts.push(format!("row {r}"));
+        }
+        if let Some(c) = &self.column {
+            parts.push(format!("column {c}"));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loc = self.location.to_string();
+        if loc.is_empty() {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{loc}: {}", self.kind)
+        }
+    }
+}
+
+/// A short rendering of a JSON value for error messages.
+pub(crate) fn snippet(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}

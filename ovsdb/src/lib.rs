@@ -1,0 +1,20 @@
+//! OVSDB (RFC 7047) for flowc: schemas, the JSON data codec, an in-memory
+//! database of untyped rows, and standalone database files.
+//!
+//! Contract: nothing here panics on input; every error names where it is
+//! (record and byte offset, table, row, column) and the offending value.
+
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
+pub mod data;
+pub mod database;
+pub mod error;
+pub mod file;
+pub mod schema;
+pub mod uuid;
+
+pub use data::{Atom, Datum, Real};
+pub use database::{row_from_json, row_to_json, Database, Row, TableRows};
+pub use error::{Error, ErrorKind, Location};
+pub use schema::{AtomicType, BaseType, ColumnSchema, ColumnType, RefType, Schema, TableSchema};
+pub use uuid::Uuid;
