@@ -182,6 +182,7 @@ impl Gen<'_> {
         let mut from = String::new();
         let mut to = String::new();
         let mut sizes = Vec::new();
+        let mut table_list: Vec<String> = Vec::new();
         for ts in &tables {
             let f = snake(&ts.name);
             let sname = camel(&ts.name);
@@ -189,6 +190,7 @@ impl Gen<'_> {
             writeln!(from, "        snap.{f} = read_table(db, &mut errors);").unwrap();
             writeln!(to, "        write_table(&mut db, &self.{f});").unwrap();
             sizes.push(format!("({sname}::NAME, self.{f}.len())"));
+            table_list.push(format!("({sname}::NAME, {sname}::COLUMNS)"));
         }
         write!(
             self.out,
@@ -208,6 +210,13 @@ impl Gen<'_> {
              \x20   pub fn table_sizes(&self) -> Vec<(&'static str, usize)> {{\n        vec![{sizes}]\n    }}\n}}\n",
             unknown = "        check_tables(db, schema(), &mut errors);\n",
             sizes = sizes.join(", ")
+        )
+        .unwrap();
+        write!(
+            self.out,
+            "\n/// (name, columns) of every table, in schema order.\n\
+             pub const TABLES: &[(&str, &[&str])] = &[{}];\n",
+            table_list.join(", ")
         )
         .unwrap();
     }
