@@ -93,7 +93,9 @@ fn datum<'a>(row: &'a Row, col: &str) -> Result<&'a Datum, Error> {
 fn atoms<'a>(row: &'a Row, col: &str) -> Result<&'a BTreeSet<Atom>, Error> {
     match datum(row, col)? {
         Datum::Set(s) => Ok(s),
-        Datum::Map(_) => Err(Error::from(ErrorKind::Type { expected: "a set".into(), found: "a map".into() }).in_column(col)),
+        Datum::Map(_) => {
+            Err(Error::from(ErrorKind::Type { expected: "a set".into(), found: "a map".into() }).in_column(col))
+        }
     }
 }
 
@@ -106,7 +108,9 @@ pub fn scalar<T: FromAtom>(row: &Row, col: &str) -> Result<T, Error> {
     let s = atoms(row, col)?;
     match (s.len(), s.iter().next()) {
         (1, Some(a)) => atom(a, col),
-        (n, _) => Err(Error::from(ErrorKind::Constraint(format!("{n} values where exactly one is required"))).in_column(col)),
+        (n, _) => {
+            Err(Error::from(ErrorKind::Constraint(format!("{n} values where exactly one is required"))).in_column(col))
+        }
     }
 }
 
@@ -129,7 +133,9 @@ pub fn set<T: FromAtom + Ord>(row: &Row, col: &str) -> Result<BTreeSet<T>, Error
 pub fn map<K: FromAtom + Ord, V: FromAtom>(row: &Row, col: &str) -> Result<BTreeMap<K, V>, Error> {
     match datum(row, col)? {
         Datum::Map(m) => m.iter().map(|(k, v)| Ok((atom(k, col)?, atom(v, col)?))).collect(),
-        Datum::Set(_) => Err(Error::from(ErrorKind::Type { expected: "a map".into(), found: "a set".into() }).in_column(col)),
+        Datum::Set(_) => {
+            Err(Error::from(ErrorKind::Type { expected: "a map".into(), found: "a set".into() }).in_column(col))
+        }
     }
 }
 

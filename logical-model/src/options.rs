@@ -23,7 +23,11 @@ pub struct OptionError {
 
 fn parse<T: FromStr>(map: &BTreeMap<String, String>, key: &str, what: &str) -> Option<Result<T, OptionError>> {
     map.get(key).map(|v| {
-        v.trim().parse().map_err(|_| OptionError { key: key.into(), value: v.clone(), reason: format!("expected {what}") })
+        v.trim().parse().map_err(|_| OptionError {
+            key: key.into(),
+            value: v.clone(),
+            reason: format!("expected {what}"),
+        })
     })
 }
 
@@ -126,16 +130,20 @@ impl nb::LogicalSwitch {
         let ipv6_prefix = match oc.get("ipv6_prefix") {
             None => None,
             // The reference accepts a bare prefix and treats it as a /64.
-            Some(v) => Some(
-                v.parse::<Ipv6Net>()
-                    .or_else(|_| format!("{v}/64").parse())
-                    .map_err(|_| OptionError { key: "ipv6_prefix".into(), value: v.clone(), reason: "expected an IPv6 prefix".into() })?,
-            ),
+            Some(v) => Some(v.parse::<Ipv6Net>().or_else(|_| format!("{v}/64").parse()).map_err(|_| OptionError {
+                key: "ipv6_prefix".into(),
+                value: v.clone(),
+                reason: "expected an IPv6 prefix".into(),
+            })?),
         };
         let mut exclude_ips = Vec::new();
         if let Some(v) = oc.get("exclude_ips") {
             for item in v.split_whitespace() {
-                let bad = || OptionError { key: "exclude_ips".into(), value: v.clone(), reason: format!("bad entry \"{item}\"") };
+                let bad = || OptionError {
+                    key: "exclude_ips".into(),
+                    value: v.clone(),
+                    reason: format!("bad entry \"{item}\""),
+                };
                 let range = match item.split_once("..") {
                     Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
                     None => {
@@ -232,5 +240,49 @@ mod tests {
         assert!("0a:00:00:00:00:00:01".parse::<MacAddr>().is_err());
         assert!("0a:00:00:00:00:zz".parse::<MacAddr>().is_err());
         assert_eq!("0a:00:00".parse::<MacPrefix>().unwrap(), MacPrefix([10, 0, 0]));
+    }
+}
+
+#[cfg(test)]
+mod ipam_tests {
+    use super::*;
+
+    fn switch(oc: &[(&str, &str)]) -> nb::LogicalSwitch {
+        let db = ovsdb::Database::new(nb::schema().clone());
+        let ts = &db.schema.tables["Logical_Switch"];
+        let row: ovsdb::Row = ts.columns.iter().map(|(c, cs)| (c.clone(), cs.default_datum())).collect();
+        let mut ls = <nb::LogicalSwitch as crate::Table>::from_row(&row).unwrap();
+        ls.other_config = oc.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ls
+    }
+
+    #[test]
+    fn ipam_config() {
+        let ls = switch(&[
+            ("subnet", "10.0.0.0/24"),
+            ("exclude_ips", "10.0.0.1 10.0.0.5..10.0.0.9"),
+            ("ipv6_prefix", "fd00::"),
+        ]);
+        let ipam = ls.ipam().unwrap();
+        assert_eq!(ipam.subnet, Some("10.0.0.0/24".parse().unwrap()));
+        assert_eq!(
+            ipam.exclude_ips,
+            vec![
+                ("10.0.0.1".parse().unwrap(), "10.0.0.1".parse().unwrap()),
+                ("10.0.0.5".parse().unwrap(), "10.0.0.9".parse().unwrap())
+            ]
+        );
+        assert_eq!(ipam.ipv6_prefix, Some("fd00::/64".parse().unwrap()));
+        assert!(!ipam.mac_only);
+    }
+
+    #[test]
+    fn malformed_options_name_key_and_value() {
+        let e = switch(&[("subnet", "10.0.0.0/33")]).ipam().unwrap_err();
+        assert_eq!(e.to_string(), "subnet=\"10.0.0.0/33\": expected an IPv4 subnet a.b.c.d/n");
+        let e = switch(&[("exclude_ips", "10.0.0.1 bogus")]).ipam().unwrap_err();
+        assert!(e.to_string().contains("bad entry \"bogus\""), "{e}");
+        let e = switch(&[("requested-tnl-key", "x")]).requested_tnl_key().unwrap().unwrap_err();
+        assert_eq!(e.key, "requested-tnl-key");
     }
 }

@@ -68,6 +68,8 @@ pub fn arb_datum(t: &ColumnType) -> BoxedStrategy<Datum> {
     let max = max as usize;
     match &t.value {
         None => proptest::collection::btree_set(arb_atom(&t.key), min..=max).prop_map(Datum::Set).boxed(),
-        Some(v) => proptest::collection::btree_map(arb_atom(&t.key), arb_atom(v), min..=max).prop_map(Datum::Map).boxed(),
+        Some(v) => {
+            proptest::collection::btree_map(arb_atom(&t.key), arb_atom(v), min..=max).prop_map(Datum::Map).boxed()
+        }
     }
 }

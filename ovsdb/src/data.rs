@@ -90,7 +90,9 @@ impl Atom {
                 (Some("uuid"), Some(s)) => Atom::Uuid(s.parse().map_err(|_| ErrorKind::BadUuid(s.to_string()))?),
                 (Some("named-uuid"), Some(s)) if allow_named => {
                     if !is_id(s) {
-                        return Err(ErrorKind::Constraint(format!("\"{s}\" is not a valid <id> for a named-uuid")).into());
+                        return Err(
+                            ErrorKind::Constraint(format!("\"{s}\" is not a valid <id> for a named-uuid")).into()
+                        );
                     }
                     Atom::NamedUuid(s.to_string())
                 }
@@ -115,38 +117,36 @@ impl Atom {
                 .into());
             }
         }
-        let violated = |what: String| Err(ErrorKind::Constraint(what).into());
-        match self {
-            Atom::Integer(i) => {
-                if t.min_integer.is_some_and(|m| *i < m) || t.max_integer.is_some_and(|m| *i > m) {
-                    return violated(format!(
-                        "integer {i} is outside the range [{}, {}]",
-                        t.min_integer.map_or("-inf".into(), |m| m.to_string()),
-                        t.max_integer.map_or("inf".into(), |m| m.to_string())
-                    ));
-                }
+        let problem = match self {
+            Atom::Integer(i) if t.min_integer.is_some_and(|m| *i < m) || t.max_integer.is_some_and(|m| *i > m) => {
+                format!(
+                    "integer {i} is outside the range [{}, {}]",
+                    t.min_integer.map_or("-inf".into(), |m| m.to_string()),
+                    t.max_integer.map_or("inf".into(), |m| m.to_string())
+                )
             }
-            Atom::Real(r) => {
-                if t.min_real.is_some_and(|m| r.0 < m) || t.max_real.is_some_and(|m| r.0 > m) {
-                    return violated(format!("real {} is outside the allowed range", r.0));
-                }
+            Atom::Real(r) if t.min_real.is_some_and(|m| r.0 < m) || t.max_real.is_some_and(|m| r.0 > m) => {
+                format!("real {} is outside the allowed range", r.0)
             }
             Atom::String(s) => {
                 let n = s.chars().count() as u64;
                 if t.min_length.is_some_and(|m| n < m) || t.max_length.is_some_and(|m| n > m) {
-                    return violated(format!("string \"{s}\" has {n} characters, outside the allowed length"));
+                    format!("string \"{s}\" has {n} characters, outside the allowed length")
+                } else {
+                    return Ok(());
                 }
             }
-            _ => {}
-        }
-        Ok(())
+            _ => return Ok(()),
+        };
+        Err(ErrorKind::Constraint(problem).into())
     }
 }
 
 /// `<id>` of RFC 7047: a letter or underscore, then letters, digits, underscores.
 fn is_id(s: &str) -> bool {
     let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 /// The value of a column: a set of atoms, or a map between atoms. A scalar
@@ -169,7 +169,9 @@ impl Datum {
             (None, 0) => Datum::Set(BTreeSet::new()),
             (None, _) => Datum::scalar(Atom::default_for(t.key.atomic)),
             (Some(_), 0) => Datum::Map(BTreeMap::new()),
-            (Some(v), _) => Datum::Map(BTreeMap::from([(Atom::default_for(t.key.atomic), Atom::default_for(v.atomic))])),
+            (Some(v), _) => {
+                Datum::Map(BTreeMap::from([(Atom::default_for(t.key.atomic), Atom::default_for(v.atomic))]))
+            }
         }
     }
 

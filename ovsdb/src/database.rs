@@ -55,16 +55,15 @@ impl Database {
             }
             let ts = self.schema.table(tname)?;
             let rows = rows.as_object().ok_or_else(|| {
-                Error::from(ErrorKind::Type { expected: "an object of rows".into(), found: snippet(rows) }).in_table(tname)
+                Error::from(ErrorKind::Type { expected: "an object of rows".into(), found: snippet(rows) })
+                    .in_table(tname)
             })?;
             for (id, rv) in rows {
                 let uuid: Uuid = id.parse().map_err(|_| Error::from(ErrorKind::BadUuid(id.clone())).in_table(tname))?;
                 let old = self.tables.get(tname).and_then(|t| t.get(&uuid));
                 let new = match rv {
                     Value::Null => None,
-                    _ => Some(
-                        update_row(ts, old, rv, is_diff).map_err(|e| e.in_row(uuid).in_table(tname))?,
-                    ),
+                    _ => Some(update_row(ts, old, rv, is_diff).map_err(|e| e.in_row(uuid).in_table(tname))?),
                 };
                 staged.push((tname.clone(), uuid, new));
             }
@@ -77,6 +76,83 @@ impl Database {
             };
         }
         Ok(())
+    }
+
+    /// Reads a dump `{"<table>": {"<uuid>": {<column>: <value>, …}}}` (every
+    /// column present or defaulted), as `testdata/` stores SB contents.
+    pub fn from_dump_json(schema: Arc<Schema>, v: &Value) -> Result<Database, Error> {
+        let mut db = Database::new(schema);
+        let tables = v.as_object().ok_or_else(|| {
+            Error::from(ErrorKind::Type { expected: "an object of tables".into(), found: snippet(v) })
+        })?;
+        for (tname, rows) in tables {
+            let ts = db.schema.table(tname)?.clone();
+            let rows = rows.as_object().ok_or_else(|| {
+                Error::from(ErrorKind::Type { expected: "an object of rows".into(), found: snippet(rows) })
+                    .in_table(tname)
+            })?;
+            let out = db.tables.entry(tname.clone()).or_default();
+            for (id, rv) in rows {
+                let uuid: Uuid = id.parse().map_err(|_| Error::from(ErrorKind::BadUuid(id.clone())).in_table(tname))?;
+                out.insert(uuid, row_from_json(&ts, rv).map_err(|e| e.in_row(uuid).in_table(tname))?);
+            }
+        }
+        Ok(db)
+    }
+
+    /// The inverse of [`Database::from_dump_json`]: every table, every column.
+    pub fn to_dump_json(&self) -> Value {
+        Value::Object(
+            self.tables
+                .iter()
+                .map(|(t, rows)| {
+                    let rows = rows.iter().map(|(u, r)| (u.to_string(), Value::Object(row_to_json(r)))).collect();
+                    (t.clone(), Value::Object(rows))
+                })
+                .collect(),
+        )
+    }
+
+    /// The `_is_diff` transaction record that turns `self` into `new` (same
+    /// schema): new rows in full (non-default columns), deleted rows as
+    /// `null`, changed rows with a diff of each changed column.
+    pub fn diff_record(&self, new: &Database) -> Value {
+        let mut txn = Map::new();
+        let empty = TableRows::new();
+        for (tname, ts) in &self.schema.tables {
+            let old_rows = self.tables.get(tname).unwrap_or(&empty);
+            let new_rows = new.tables.get(tname).unwrap_or(&empty);
+            let mut out = Map::new();
+            for uuid in old_rows.keys() {
+                if !new_rows.contains_key(uuid) {
+                    out.insert(uuid.to_string(), Value::Null);
+                }
+            }
+            for (uuid, row) in new_rows {
+                let mut cols = Map::new();
+                for (c, cs) in &ts.columns {
+                    let Some(d) = row.get(c) else { continue };
+                    match old_rows.get(uuid) {
+                        None if *d != cs.default_datum() => {
+                            cols.insert(c.clone(), d.to_json());
+                        }
+                        Some(old) if old.get(c) != Some(d) => {
+                            let before = old.get(c).cloned().unwrap_or_else(|| cs.default_datum());
+                            cols.insert(c.clone(), Datum::diff(&before, d, &cs.ty).to_json());
+                        }
+                        _ => {}
+                    }
+                }
+                if !cols.is_empty() || !old_rows.contains_key(uuid) {
+                    out.insert(uuid.to_string(), Value::Object(cols));
+                }
+            }
+            if !out.is_empty() {
+                txn.insert(tname.clone(), Value::Object(out));
+            }
+        }
+        txn.insert("_is_diff".into(), Value::Bool(true));
+        Value::Object(txn)
     }
 
     /// One record that inserts every row, listing only non-default columns,
@@ -118,9 +194,9 @@ pub fn row_to_json(row: &Row) -> Map<String, Value> {
 }
 
 fn update_row(ts: &TableSchema, old: Option<&Row>, v: &Value, is_diff: bool) -> Result<Row, Error> {
-    let cols = v.as_object().ok_or_else(|| {
-        Error::from(ErrorKind::Type { expected: "a row object".into(), found: snippet(v) })
-    })?;
+    let cols = v
+        .as_object()
+        .ok_or_else(|| Error::from(ErrorKind::Type { expected: "a row object".into(), found: snippet(v) }))?;
     let mut row: Row = match old {
         Some(r) => r.clone(),
         None => ts.columns.iter().map(|(n, c)| (n.clone(), c.default_datum())).collect(),

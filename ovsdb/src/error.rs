@@ -49,7 +49,7 @@ pub enum ErrorKind {
 /// An error with its location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    pub location: Location,
+    pub location: Box<Location>,
     pub kind: ErrorKind,
 }
 
@@ -57,7 +57,7 @@ impl std::error::Error for Error {}
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Error {
-        Error { location: Location::default(), kind }
+        Error { location: Box::default(), kind }
     }
 }
 

@@ -39,14 +39,15 @@ pub fn read_records(bytes: &[u8]) -> Result<Vec<Record>, Error> {
                 "this is a clustered database; convert it with `ovsdb-tool cluster-to-standalone`".into(),
             )));
         }
-        let rest = header
-            .strip_prefix(MAGIC)
-            .and_then(|r| r.strip_prefix(' '))
-            .ok_or_else(|| at(ErrorKind::BadHeader(format!("expected \"{MAGIC} <length> <sha1>\", found \"{}\"", cut(header)))))?;
+        let rest = header.strip_prefix(MAGIC).and_then(|r| r.strip_prefix(' ')).ok_or_else(|| {
+            at(ErrorKind::BadHeader(format!("expected \"{MAGIC} <length> <sha1>\", found \"{}\"", cut(header))))
+        })?;
         let mut parts = rest.split(' ');
         let (len, sha) = match (parts.next(), parts.next(), parts.next()) {
             (Some(l), Some(s), None) => (l, s),
-            _ => return Err(at(ErrorKind::BadHeader(format!("expected \"<length> <sha1>\", found \"{}\"", cut(rest))))),
+            _ => {
+                return Err(at(ErrorKind::BadHeader(format!("expected \"<length> <sha1>\", found \"{}\"", cut(rest)))))
+            }
         };
         let len: u64 = len.parse().map_err(|_| at(ErrorKind::BadHeader(format!("bad length \"{}\"", cut(len)))))?;
         let start = nl + 1;

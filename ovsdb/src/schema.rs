@@ -168,17 +168,11 @@ impl Schema {
     /// Parses a schema JSON value.
     pub fn from_json(v: &Value) -> Result<Schema, Error> {
         let obj = v.as_object().ok_or_else(|| schema_err("schema must be a JSON object"))?;
-        let name = obj
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| schema_err("missing \"name\""))?
-            .to_string();
+        let name = obj.get("name").and_then(Value::as_str).ok_or_else(|| schema_err("missing \"name\""))?.to_string();
         let version = obj.get("version").and_then(Value::as_str).unwrap_or("0.0.0").to_string();
         let cksum = obj.get("cksum").and_then(Value::as_str).map(str::to_string);
-        let tables_json = obj
-            .get("tables")
-            .and_then(Value::as_object)
-            .ok_or_else(|| schema_err("missing \"tables\" object"))?;
+        let tables_json =
+            obj.get("tables").and_then(Value::as_object).ok_or_else(|| schema_err("missing \"tables\" object"))?;
         let mut tables = BTreeMap::new();
         for (tname, tv) in tables_json {
             let t = parse_table(tname, tv).map_err(|e| e.in_table(tname))?;
@@ -209,10 +203,7 @@ impl TableSchema {
 
 fn parse_table(name: &str, v: &Value) -> Result<TableSchema, Error> {
     let obj = v.as_object().ok_or_else(|| schema_err("table must be an object"))?;
-    let cols = obj
-        .get("columns")
-        .and_then(Value::as_object)
-        .ok_or_else(|| schema_err("missing \"columns\""))?;
+    let cols = obj.get("columns").and_then(Value::as_object).ok_or_else(|| schema_err("missing \"columns\""))?;
     let mut columns = BTreeMap::new();
     for (cname, cv) in cols {
         if cname.starts_with('_') {
@@ -280,12 +271,14 @@ fn parse_type(v: &Value) -> Result<ColumnType, Error> {
 
 fn parse_base(v: &Value) -> Result<BaseType, Error> {
     match v {
-        Value::String(s) => Ok(BaseType::plain(
-            AtomicType::parse(s).ok_or_else(|| schema_err(format!("unknown atomic type \"{s}\"")))?,
-        )),
+        Value::String(s) => {
+            Ok(BaseType::plain(AtomicType::parse(s).ok_or_else(|| schema_err(format!("unknown atomic type \"{s}\"")))?))
+        }
         Value::Object(obj) => {
-            let tname = obj.get("type").and_then(Value::as_str).ok_or_else(|| schema_err("base type lacks \"type\""))?;
-            let atomic = AtomicType::parse(tname).ok_or_else(|| schema_err(format!("unknown atomic type \"{tname}\"")))?;
+            let tname =
+                obj.get("type").and_then(Value::as_str).ok_or_else(|| schema_err("base type lacks \"type\""))?;
+            let atomic =
+                AtomicType::parse(tname).ok_or_else(|| schema_err(format!("unknown atomic type \"{tname}\"")))?;
             let mut base = BaseType::plain(atomic);
             if let Some(e) = obj.get("enum") {
                 let set_ty = ColumnType { key: BaseType::plain(atomic), value: None, min: 0, max: None };

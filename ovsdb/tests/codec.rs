@@ -7,13 +7,10 @@ use proptest::prelude::*;
 use serde_json::json;
 
 fn schemas() -> Vec<Schema> {
-    [
-        include_str!("../../testdata/schema/ovn-nb.ovsschema"),
-        include_str!("../../testdata/schema/ovn-sb.ovsschema"),
-    ]
-    .iter()
-    .map(|s| Schema::from_json_str(s).unwrap())
-    .collect()
+    [include_str!("../../testdata/schema/ovn-nb.ovsschema"), include_str!("../../testdata/schema/ovn-sb.ovsschema")]
+        .iter()
+        .map(|s| Schema::from_json_str(s).unwrap())
+        .collect()
 }
 
 fn col(schema: usize, table: &str, column: &str) -> ovsdb::ColumnType {
@@ -33,11 +30,17 @@ fn encodings_match_ovsdb_server() {
     let one = json!(["uuid", "d115a6b1-a68a-4789-ba14-cf348eafe105"]);
     let d = Datum::from_json(&one, &ports).unwrap();
     assert_eq!(d.to_json(), one, "a one-element set is the bare atom");
-    let two = json!(["set", [["uuid", "00000000-0000-0000-0000-000000000002"], ["uuid", "00000000-0000-0000-0000-000000000001"]]]);
+    let two = json!([
+        "set",
+        [["uuid", "00000000-0000-0000-0000-000000000002"], ["uuid", "00000000-0000-0000-0000-000000000001"]]
+    ]);
     let d = Datum::from_json(&two, &ports).unwrap();
     assert_eq!(
         d.to_json(),
-        json!(["set", [["uuid", "00000000-0000-0000-0000-000000000001"], ["uuid", "00000000-0000-0000-0000-000000000002"]]]),
+        json!([
+            "set",
+            [["uuid", "00000000-0000-0000-0000-000000000001"], ["uuid", "00000000-0000-0000-0000-000000000002"]]
+        ]),
         "sets come out sorted"
     );
     let empty = Datum::from_json(&json!(["set", []]), &ports).unwrap();
@@ -63,7 +66,10 @@ fn named_uuid_only_in_transactions() {
 fn constraint_errors_say_what_is_wrong() {
     let action = col(0, "ACL", "action");
     let e = Datum::from_json(&json!("permit"), &action).unwrap_err();
-    assert!(matches!(&e.kind, ErrorKind::Constraint(m) if m.contains("\"permit\"") && m.contains("allow-related")), "{e}");
+    assert!(
+        matches!(&e.kind, ErrorKind::Constraint(m) if m.contains("\"permit\"") && m.contains("allow-related")),
+        "{e}"
+    );
     let prio = col(0, "ACL", "priority");
     let e = Datum::from_json(&json!(40000), &prio).unwrap_err();
     assert!(e.to_string().contains("40000"), "{e}");

@@ -44,7 +44,9 @@ fn applies_records_in_order_with_diffs() {
 
     // Deleting the port and dropping it from the switch.
     let mut h = history();
-    h.push(json!({"_is_diff": true, "Logical_Switch": {LS: {"ports": ["uuid", LSP]}}, "Logical_Switch_Port": {LSP: null}}));
+    h.push(
+        json!({"_is_diff": true, "Logical_Switch": {LS: {"ports": ["uuid", LSP]}}, "Logical_Switch_Port": {LSP: null}}),
+    );
     let db = read_standalone(&file(&h)).unwrap();
     assert!(db.tables["Logical_Switch_Port"].is_empty());
     assert_eq!(db.tables["Logical_Switch"][&LS.parse::<Uuid>().unwrap()]["ports"].to_json(), json!(["set", []]));
@@ -118,7 +120,9 @@ fn wrong_type_names_table_row_column_and_value() {
     assert_eq!(e.location.column.as_deref(), Some("name"));
     assert_eq!(
         e.to_string(),
-        format!("record 1, byte offset {offset}, table Logical_Switch, row {LS}, column name: expected string, found 5")
+        format!(
+            "record 1, byte offset {offset}, table Logical_Switch, row {LS}, column name: expected string, found 5"
+        )
     );
 }
 

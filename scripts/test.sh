@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of flowc: the Rust suite (unit, property and live tests
+# against the real OVN 23.03 / OVS 3.1 daemons) and the check that the
+# reference oracle regenerates the committed outputs byte-identically.
+# Installs the Debian packages the live tests need when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=0
+for tool in ovsdb-server ovsdb-tool ovsdb-client ovs-appctl ovn-nbctl ovn-sbctl ovn-northd; do
+  command -v "$tool" >/dev/null 2>&1 || need_pkgs=1
+done
+if [ "$need_pkgs" = 1 ]; then
+  echo "== installing ovn-central ovn-host openvswitch-switch (Debian) =="
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ovn-central ovn-host openvswitch-switch >/dev/null
+fi
+
+echo "== cargo test (workspace, live tests required) =="
+FLOWC_REQUIRE_LIVE=1 cargo test --workspace --locked
+
+echo "== reference oracle reproduces testdata/reference byte for byte =="
+bash testdata/regen-reference.sh --check
