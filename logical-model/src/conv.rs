@@ -16,64 +16,29 @@ fn wrong(expected: &str, a: &Atom) -> ErrorKind {
     ErrorKind::Type { expected: expected.to_string(), found: a.to_json().to_string() }
 }
 
-impl FromAtom for i64 {
-    fn from_atom(a: &Atom) -> Result<Self, ErrorKind> {
-        match a {
-            Atom::Integer(i) => Ok(*i),
-            _ => Err(wrong("integer", a)),
+/// `FromAtom` for a type that is exactly one `Atom` variant.
+macro_rules! atom_variant {
+    ($($ty:ty => $variant:ident, $name:literal;)*) => {$(
+        impl FromAtom for $ty {
+            fn from_atom(a: &Atom) -> Result<Self, ErrorKind> {
+                match a {
+                    Atom::$variant(v) => Ok(v.clone()),
+                    _ => Err(wrong($name, a)),
+                }
+            }
+            fn to_atom(&self) -> Atom {
+                Atom::$variant(self.clone())
+            }
         }
-    }
-    fn to_atom(&self) -> Atom {
-        Atom::Integer(*self)
-    }
+    )*};
 }
 
-impl FromAtom for Real {
-    fn from_atom(a: &Atom) -> Result<Self, ErrorKind> {
-        match a {
-            Atom::Real(r) => Ok(*r),
-            _ => Err(wrong("real", a)),
-        }
-    }
-    fn to_atom(&self) -> Atom {
-        Atom::Real(*self)
-    }
-}
-
-impl FromAtom for bool {
-    fn from_atom(a: &Atom) -> Result<Self, ErrorKind> {
-        match a {
-            Atom::Boolean(b) => Ok(*b),
-            _ => Err(wrong("boolean", a)),
-        }
-    }
-    fn to_atom(&self) -> Atom {
-        Atom::Boolean(*self)
-    }
-}
-
-impl FromAtom for String {
-    fn from_atom(a: &Atom) -> Result<Self, ErrorKind> {
-        match a {
-            Atom::String(s) => Ok(s.clone()),
-            _ => Err(wrong("string", a)),
-        }
-    }
-    fn to_atom(&self) -> Atom {
-        Atom::String(self.clone())
-    }
-}
-
-impl FromAtom for Uuid {
-    fn from_atom(a: &Atom) -> Result<Self, ErrorKind> {
-        match a {
-            Atom::Uuid(u) => Ok(*u),
-            _ => Err(wrong("uuid", a)),
-        }
-    }
-    fn to_atom(&self) -> Atom {
-        Atom::Uuid(*self)
-    }
+atom_variant! {
+    i64 => Integer, "integer";
+    Real => Real, "real";
+    bool => Boolean, "boolean";
+    String => String, "string";
+    Uuid => Uuid, "uuid";
 }
 
 impl<T> FromAtom for Id<T> {

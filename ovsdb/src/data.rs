@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 
 /// A `real` atom with a total order (by `f64::total_cmp`), so that atoms can
 /// live in ordered sets.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Real(pub f64);
 
 impl PartialEq for Real {

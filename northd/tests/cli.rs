@@ -1,0 +1,68 @@
+//! The `flowc` command: the embedded default works with no server and no
+//! file, any NB database file can be given, and a broken file is a clear
+//! error, not a panic.
+
+use std::process::Command;
+
+fn flowc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc")).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn reference(path: &str) -> String {
+    format!("{}/../testdata/reference/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn embedded_default_summarises_the_ovn_kubernetes_database() {
+    let (code, out, err) = flowc(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "no row may be skipped: {err}");
+    assert!(out.contains("(embedded)"), "{out}");
+    assert!(out.contains("OVN_Northbound 7.0.0"), "{out}");
+    // The embedded database is the recorded initial phase of the
+    // ovn-kubernetes scenario: its summary equals the one of that file.
+    let (code, from_file, _) = flowc(&["summary", "--nb", &reference("12-ovn-kubernetes/initial/nb.db")]);
+    assert_eq!(code, 0);
+    let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&out), body(&from_file));
+}
+
+#[test]
+fn summary_counts_what_the_database_holds() {
+    let path = reference("12-ovn-kubernetes/initial/nb.db");
+    let db = ovsdb::file::read_standalone_path(std::path::Path::new(&path)).unwrap();
+    let loaded = northd::load_nb(&std::fs::read(&path).unwrap()).unwrap();
+    let s = northd::summary::summarize(&loaded.snapshot);
+    assert_eq!(s.switches.len(), db.tables["Logical_Switch"].len());
+    assert_eq!(s.routers.len(), db.tables["Logical_Router"].len());
+    assert_eq!(s.acls, db.tables["ACL"].len());
+    assert_eq!(s.tables.iter().map(|(_, n)| n).sum::<usize>(), db.row_count());
+    assert!(s.switches.len() >= 5 && s.routers.len() >= 4 && s.acls > 0 && s.vips > 0, "{s}");
+}
+
+#[test]
+fn broken_files_are_reported_with_their_place() {
+    let dir = std::env::temp_dir().join(format!("flowc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read(reference("12-ovn-kubernetes/initial/nb.db")).unwrap();
+    let truncated = dir.join("truncated.db");
+    std::fs::write(&truncated, &good[..good.len() - 100]).unwrap();
+    let (code, _, err) = flowc(&["--nb", truncated.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("record 1, byte offset") && err.contains("truncated record"), "{err}");
+
+    let missing = dir.join("missing.db");
+    let (code, _, err) = flowc(&["--nb", missing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("missing.db"), "{err}");
+
+    let (code, _, err) = flowc(&["--bogus"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown argument \"--bogus\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
