@@ -16,3 +16,4 @@ pub mod table;
 
 pub use id::Id;
 pub use table::Table;
+pub mod lflow;
