@@ -399,12 +399,12 @@ impl Lexer<'_> {
             }
             mask = Some(m);
         }
-        let format = if format == Format::Decimal && mask.is_some() && value == 0 && self.text[start..].starts_with("0/0x")
-        {
-            Format::Hexadecimal
-        } else {
-            format
-        };
+        let format =
+            if format == Format::Decimal && mask.is_some() && value == 0 && self.text[start..].starts_with("0/0x") {
+                Format::Hexadecimal
+            } else {
+                format
+            };
         Token::Const(Constant { value, mask, format, text: self.text[start..self.pos].to_string() })
     }
 }
@@ -434,7 +434,10 @@ fn parse_number(w: &str) -> Result<(u128, Format), String> {
         if w.len() > 1 && w.starts_with('0') {
             return Err("Decimal constants must not have leading zeros.".into());
         }
-        return w.parse::<u64>().map(|v| (v as u128, Format::Decimal)).map_err(|_| "Decimal constants must be less than 2**64.".into());
+        return w
+            .parse::<u64>()
+            .map(|v| (v as u128, Format::Decimal))
+            .map_err(|_| "Decimal constants must be less than 2**64.".into());
     }
     if let Some(h) = w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
         if h.is_empty() {
@@ -485,7 +488,12 @@ mod tests {
                 Token::Const(Constant::decimal(15)),
                 Token::RSquare,
                 Token::Eq,
-                Token::Const(Constant { value: 0x10, mask: Some(0xf0), format: Format::Hexadecimal, text: "0x10/0xf0".into() }),
+                Token::Const(Constant {
+                    value: 0x10,
+                    mask: Some(0xf0),
+                    format: Format::Hexadecimal,
+                    text: "0x10/0xf0".into()
+                }),
                 Token::End
             ]
         );
@@ -545,6 +553,9 @@ mod tests {
 
     #[test]
     fn comments_are_skipped() {
-        assert_eq!(toks("a // c\n b /* x */ c"), vec![Token::Id("a".into()), Token::Id("b".into()), Token::Id("c".into()), Token::End]);
+        assert_eq!(
+            toks("a // c\n b /* x */ c"),
+            vec![Token::Id("a".into()), Token::Id("b".into()), Token::Id("c".into()), Token::End]
+        );
     }
 }

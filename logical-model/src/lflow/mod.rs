@@ -1,4 +1,9 @@
 //! OVN's logical flow language (the `match` and `actions` columns of SB
-//! `Logical_Flow`), as typed passes: [`lex`] → parse → type-check.
+//! `Logical_Flow`), as typed passes: [`lex`] → [`expr`] parse → type-check.
 
+pub mod expr;
 pub mod lex;
+pub mod listing;
+mod parser;
+
+pub use parser::{At, ParseError};
