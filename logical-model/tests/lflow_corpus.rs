@@ -1,8 +1,38 @@
 //! Every match recorded from the reference northd parses, and formatting
 //! then re-parsing gives the same AST.
 
-use logical_model::lflow::{expr, listing};
+use logical_model::lflow::{check, expr, listing};
+use logical_model::sb;
 use std::path::PathBuf;
+
+/// The SB address sets and port groups recorded beside a listing.
+fn sets_of(phase_dir: &std::path::Path) -> check::Sets {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(phase_dir.join("sb.json")).unwrap()).unwrap();
+    let db = ovsdb::Database::from_dump_json(sb::schema().clone(), &json).unwrap();
+    let (snap, errors) = sb::Snapshot::from_database(&db);
+    assert!(errors.is_empty());
+    let addr: Vec<(String, Vec<String>)> =
+        snap.address_set.values().map(|a| (a.name.clone(), a.addresses.iter().cloned().collect())).collect();
+    let sets = check::Sets::default().with_address_sets(addr.iter().map(|(n, a)| (n.as_str(), a.as_slice()))).unwrap();
+    check::Sets {
+        // Northd 23.03 writes a port group both as `<name>` and, per
+        // datapath, as `<datapath key>_<name>`; flows say `@<name>`.
+        port_groups: Some(
+            snap.port_group
+                .values()
+                .map(|p| {
+                    let name = match p.name.split_once('_') {
+                        Some((key, rest)) if key.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
+                        _ => p.name.clone(),
+                    };
+                    (name, p.ports.iter().cloned().collect())
+                })
+                .collect(),
+        ),
+        ..sets
+    }
+}
 
 fn all_flows() -> Vec<(String, listing::ListedFlow)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/reference");
@@ -15,20 +45,25 @@ fn all_flows() -> Vec<(String, listing::ListedFlow)> {
             let text = std::fs::read_to_string(&p).unwrap();
             let (flows, errors) = listing::parse_listing(&text);
             assert!(errors.is_empty(), "{}: {:?}", p.display(), &errors[..errors.len().min(3)]);
-            out.extend(flows.into_iter().map(|f| (p.display().to_string(), f)));
+            out.extend(flows.into_iter().map(|f| (d.join(phase).display().to_string(), f)));
         }
     }
     out
 }
 
 #[test]
-fn every_recorded_match_parses_and_round_trips() {
+fn every_recorded_match_parses_type_checks_and_round_trips() {
     let flows = all_flows();
     assert!(flows.len() > 5000, "{}", flows.len());
     let mut failures = Vec::new();
+    let mut sets: std::collections::BTreeMap<String, check::Sets> = Default::default();
     for (file, f) in &flows {
+        let sets = sets.entry(file.clone()).or_insert_with(|| sets_of(std::path::Path::new(file)));
         match expr::parse(&f.r#match) {
             Ok(e) => {
+                if let Err(err) = check::check_expr(&e, sets) {
+                    failures.push(format!("{file}:{}: {}: {err}", f.line, f.r#match));
+                }
                 let text = e.to_string();
                 match expr::parse(&text) {
                     Ok(again) if again == e => {}

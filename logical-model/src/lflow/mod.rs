@@ -1,9 +1,11 @@
 //! OVN's logical flow language (the `match` and `actions` columns of SB
 //! `Logical_Flow`), as typed passes: [`lex`] → [`expr`] parse → type-check.
 
+pub mod check;
 pub mod expr;
 pub mod lex;
 pub mod listing;
 mod parser;
+pub mod symtab;
 
 pub use parser::{At, ParseError};
