@@ -1,7 +1,7 @@
 //! Every match recorded from the reference northd parses, and formatting
 //! then re-parsing gives the same AST.
 
-use logical_model::lflow::{check, expr, listing};
+use logical_model::lflow::{check, expr, listing, normalize};
 use logical_model::sb;
 use std::path::PathBuf;
 
@@ -52,7 +52,7 @@ fn all_flows() -> Vec<(String, listing::ListedFlow)> {
 }
 
 #[test]
-fn every_recorded_match_parses_type_checks_and_round_trips() {
+fn every_recorded_match_parses_type_checks_normalizes_and_round_trips() {
     let flows = all_flows();
     assert!(flows.len() > 5000, "{}", flows.len());
     let mut failures = Vec::new();
@@ -63,6 +63,11 @@ fn every_recorded_match_parses_type_checks_and_round_trips() {
             Ok(e) => {
                 if let Err(err) = check::check_expr(&e, sets) {
                     failures.push(format!("{file}:{}: {}: {err}", f.line, f.r#match));
+                }
+                match normalize::lower(&e, sets).and_then(|s| normalize::normalize(&s)) {
+                    Ok(d) if d.0.len() <= 4096 => {}
+                    Ok(d) => failures.push(format!("{file}:{}: {} conjunctions: {}", f.line, d.0.len(), f.r#match)),
+                    Err(err) => failures.push(format!("{file}:{}: {}: {err}", f.line, f.r#match)),
                 }
                 let text = e.to_string();
                 match expr::parse(&text) {

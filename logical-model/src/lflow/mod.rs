@@ -2,9 +2,11 @@
 //! `Logical_Flow`), as typed passes: [`lex`] → [`expr`] parse → type-check.
 
 pub mod check;
+pub mod eval;
 pub mod expr;
 pub mod lex;
 pub mod listing;
+pub mod normalize;
 mod parser;
 pub mod symtab;
 
