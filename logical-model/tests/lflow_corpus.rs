@@ -12,26 +12,7 @@ fn sets_of(phase_dir: &std::path::Path) -> check::Sets {
     let db = ovsdb::Database::from_dump_json(sb::schema().clone(), &json).unwrap();
     let (snap, errors) = sb::Snapshot::from_database(&db);
     assert!(errors.is_empty());
-    let addr: Vec<(String, Vec<String>)> =
-        snap.address_set.values().map(|a| (a.name.clone(), a.addresses.iter().cloned().collect())).collect();
-    let sets = check::Sets::default().with_address_sets(addr.iter().map(|(n, a)| (n.as_str(), a.as_slice()))).unwrap();
-    check::Sets {
-        // Northd 23.03 writes a port group both as `<name>` and, per
-        // datapath, as `<datapath key>_<name>`; flows say `@<name>`.
-        port_groups: Some(
-            snap.port_group
-                .values()
-                .map(|p| {
-                    let name = match p.name.split_once('_') {
-                        Some((key, rest)) if key.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
-                        _ => p.name.clone(),
-                    };
-                    (name, p.ports.iter().cloned().collect())
-                })
-                .collect(),
-        ),
-        ..sets
-    }
+    check::Sets::from_sb(&snap).unwrap()
 }
 
 fn all_flows() -> Vec<(String, listing::ListedFlow)> {

@@ -42,6 +42,30 @@ impl Sets {
     }
 }
 
+impl Sets {
+    /// The sets of a Southbound database. Northd 23.03 writes each port
+    /// group both as `<name>` and, per datapath, as `<datapath key>_<name>`,
+    /// while flows say `@<name>`: both spellings resolve to the name.
+    pub fn from_sb(sb: &crate::sb::Snapshot) -> Result<Sets, String> {
+        let addr: Vec<(&str, Vec<String>)> =
+            sb.address_set.values().map(|a| (a.name.as_str(), a.addresses.iter().cloned().collect())).collect();
+        let sets = Sets::default().with_address_sets(addr.iter().map(|(n, a)| (*n, a.as_slice())))?;
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for pg in sb.port_group.values() {
+            let name = match pg.name.split_once('_') {
+                Some((key, rest)) if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) => rest,
+                _ => pg.name.as_str(),
+            };
+            groups.entry(name.to_string()).or_default().extend(pg.ports.iter().cloned());
+        }
+        for ports in groups.values_mut() {
+            ports.sort();
+            ports.dedup();
+        }
+        Ok(Sets { port_groups: Some(groups), ..sets })
+    }
+}
+
 /// The address sets and port groups a flow referenced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Refs {

@@ -5,6 +5,7 @@ pub mod check;
 pub mod eval;
 pub mod expr;
 pub mod lex;
+pub mod lint;
 pub mod listing;
 pub mod normalize;
 mod parser;
