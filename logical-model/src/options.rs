@@ -180,7 +180,9 @@ impl nb::LogicalRouter {
     }
 }
 
-/// The `other_config` feature flags a chassis advertises, which decide the
+/// The `other_config` feature flags a 23.03 chassis advertises (those
+/// ovn-controller 23.03 sets; later flags such as `fdb-timestamp` do not
+/// exist yet), which decide the
 /// forms northd emits (e.g. `ct_lb_mark` vs `ct_lb`, `ct_mark` vs `ct_label`).
 /// A chassis made with `ovn-sbctl chassis-add` advertises none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,8 +190,7 @@ pub struct ChassisFeatures {
     pub ct_no_masked_label: bool,
     pub ct_lb_related: bool,
     pub mac_binding_timestamp: bool,
-    pub fdb_timestamp: bool,
-    pub ls_dpg_column: bool,
+    pub port_up_notif: bool,
 }
 
 impl sb::Chassis {
@@ -200,8 +201,7 @@ impl sb::Chassis {
             ct_no_masked_label: flag(oc, "ct-no-masked-label"),
             ct_lb_related: flag(oc, "ovn-ct-lb-related"),
             mac_binding_timestamp: flag(oc, "mac-binding-timestamp"),
-            fdb_timestamp: flag(oc, "fdb-timestamp"),
-            ls_dpg_column: flag(oc, "ls-dpg-column"),
+            port_up_notif: flag(oc, "port-up-notif"),
         }
     }
 }
@@ -214,15 +214,13 @@ impl ChassisFeatures {
                 ct_no_masked_label: true,
                 ct_lb_related: true,
                 mac_binding_timestamp: true,
-                fdb_timestamp: true,
-                ls_dpg_column: true,
+                port_up_notif: true,
             },
             |a, b| ChassisFeatures {
                 ct_no_masked_label: a.ct_no_masked_label && b.ct_no_masked_label,
                 ct_lb_related: a.ct_lb_related && b.ct_lb_related,
                 mac_binding_timestamp: a.mac_binding_timestamp && b.mac_binding_timestamp,
-                fdb_timestamp: a.fdb_timestamp && b.fdb_timestamp,
-                ls_dpg_column: a.ls_dpg_column && b.ls_dpg_column,
+                port_up_notif: a.port_up_notif && b.port_up_notif,
             },
         )
     }
