@@ -75,3 +75,21 @@ fn sb_dumps_round_trip() {
         assert_eq!(snap.to_database().to_dump_json(), json, "{}", path.display());
     }
 }
+
+fn sb_snapshot(scenario: &str) -> sb::Snapshot {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/reference").join(scenario).join("initial/sb.json");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    sb::Snapshot::from_database(&Database::from_dump_json(sb::schema().clone(), &json).unwrap()).0
+}
+
+#[test]
+fn chassis_feature_flags_are_read() {
+    use logical_model::options::ChassisFeatures;
+    // 03 registers chassis as ovn-controller 23.03 does; 04 with chassis-add.
+    let full = ChassisFeatures::all_of(sb_snapshot("03-switch-lb").chassis.values());
+    assert!(full.ct_no_masked_label && full.ct_lb_related && full.mac_binding_timestamp && full.port_up_notif);
+    let plain = ChassisFeatures::all_of(sb_snapshot("04-switch-lb-legacy-chassis").chassis.values());
+    assert_eq!(plain, ChassisFeatures::default());
+    assert!(!sb_snapshot("04-switch-lb-legacy-chassis").chassis.is_empty());
+}
