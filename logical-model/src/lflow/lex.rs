@@ -106,6 +106,8 @@ pub enum Token {
     Exchange,
     /// `--`
     Decrement,
+    /// `-` (port ranges, e.g. `ct_dnat(10.0.0.1,30000-40000)`)
+    Hyphen,
     /// A lexical error, with its message.
     Error(String),
     End,
@@ -143,6 +145,7 @@ impl fmt::Display for Token {
             Token::Colon => ":",
             Token::Exchange => "<->",
             Token::Decrement => "--",
+            Token::Hyphen => "-",
             Token::End => "$",
         };
         f.write_str(s)
@@ -272,14 +275,14 @@ impl Lexer<'_> {
             }
             b'&' => self.two(b'&', Token::And, Token::Error("`&' is only valid as part of `&&'.".into())),
             b'|' => self.two(b'|', Token::Or, Token::Error("`|' is only valid as part of `||'.".into())),
-            b'-' => self.two(b'-', Token::Decrement, Token::Error("`-' is only valid as part of `--'.".into())),
+            b'-' => self.two(b'-', Token::Decrement, Token::Hyphen),
             b'.' if self.peek(1) == b'.' => {
                 self.pos += 2;
                 Token::Ellipsis
             }
-            b'.' if !self.peek(1).is_ascii_alphabetic() && self.peek(1) != b'_' => {
+            b'.' => {
                 self.pos += 1;
-                Token::Error("`.' is only valid as part of `..', a number or an identifier.".into())
+                Token::Error("`.' is only valid as part of `..' or a number.".into())
             }
             b'/' => {
                 self.pos += 1;
