@@ -1,7 +1,7 @@
 //! Every match recorded from the reference northd parses, and formatting
 //! then re-parsing gives the same AST.
 
-use logical_model::lflow::{check, expr, listing, normalize};
+use logical_model::lflow::{actions, check, expr, listing, normalize};
 use logical_model::sb;
 use std::path::PathBuf;
 
@@ -61,4 +61,32 @@ fn every_recorded_match_parses_type_checks_normalizes_and_round_trips() {
         }
     }
     assert!(failures.is_empty(), "{} failures, first: {:#?}", failures.len(), &failures[..failures.len().min(10)]);
+}
+
+#[test]
+fn every_recorded_action_parses_type_checks_and_round_trips() {
+    let flows = all_flows();
+    let mut failures = Vec::new();
+    let mut identical = 0;
+    let mut sets: std::collections::BTreeMap<String, check::Sets> = Default::default();
+    for (file, f) in &flows {
+        let sets = sets.entry(file.clone()).or_insert_with(|| sets_of(std::path::Path::new(file)));
+        match actions::parse_actions(&f.actions) {
+            Ok(a) => {
+                if let Err(err) = actions::check_actions(&a, sets) {
+                    failures.push(format!("{file}:{}: {}: {err}", f.line, f.actions));
+                }
+                let text = actions::Actions(&a).to_string();
+                identical += usize::from(text == f.actions);
+                match actions::parse_actions(&text) {
+                    Ok(again) if again == a => {}
+                    Ok(_) => failures.push(format!("{file}:{}: reformatted differently: {text}", f.line)),
+                    Err(err) => failures.push(format!("{file}:{}: reformatted text fails: {text}: {err}", f.line)),
+                }
+            }
+            Err(err) => failures.push(format!("{file}:{}: {}: {err}", f.line, f.actions)),
+        }
+    }
+    assert!(failures.is_empty(), "{} failures, first: {:#?}", failures.len(), &failures[..failures.len().min(10)]);
+    eprintln!("{identical} of {} action strings re-format byte-identically", flows.len());
 }

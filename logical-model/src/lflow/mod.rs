@@ -1,6 +1,7 @@
 //! OVN's logical flow language (the `match` and `actions` columns of SB
 //! `Logical_Flow`), as typed passes: [`lex`] → [`expr`] parse → type-check.
 
+pub mod actions;
 pub mod check;
 pub mod eval;
 pub mod expr;
