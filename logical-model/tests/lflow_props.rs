@@ -129,3 +129,85 @@ proptest! {
         }
     }
 }
+
+mod actions_props {
+    use super::select;
+    use logical_model::lflow::actions::{check_actions, parse_actions, Actions};
+    use logical_model::lflow::check::Sets;
+    use proptest::prelude::*;
+
+    fn assignment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (select(&["reg0", "reg9", "reg0[0..15]", "reg0[3]", "ip4.dst", "ip.ttl", "pkt.mark"]), 0u32..200)
+                .prop_map(|(f, v)| format!("{f} = {}", if f == "reg0[3]" { v % 2 } else { v })),
+            select(&["eth.src = eth.dst", "reg1 = reg2", "xxreg0 = ip6.dst", "arp.tha = arp.sha"])
+                .prop_map(str::to_string),
+            select(&["outport = \"p1\"", "inport = \"\"", "outport = get_fdb(eth.dst)"]).prop_map(str::to_string),
+            select(&["eth.src <-> eth.dst", "ip.ttl--", "flags.loopback = 1", "reg0[15] = check_in_port_sec()"])
+                .prop_map(str::to_string),
+        ]
+    }
+
+    fn simple() -> impl Strategy<Value = String> {
+        prop_oneof![
+            assignment(),
+            select(&["next", "output", "drop", "ct_next", "ct_clear", "ct_commit", "next(pipeline=egress, table=3)"])
+                .prop_map(str::to_string),
+            proptest::collection::vec((1u8..250, 1u16..65535), 1..4).prop_map(|bs| {
+                let list: Vec<String> = bs.iter().map(|(h, p)| format!("10.0.0.{h}:{p}")).collect();
+                format!("ct_lb_mark(backends={}; hash_fields=\"ip_src,ip_dst\")", list.join(","))
+            }),
+            (1u8..250, 1u16..1000).prop_map(|(h, p)| format!("ct_dnat(10.0.0.{h},{p}-{})", p + 10)),
+        ]
+    }
+
+    fn block() -> impl Strategy<Value = String> {
+        simple().prop_recursive(2, 12, 4, |inner| {
+            (select(&["clone", "arp", "icmp4", "nd_na"]), proptest::collection::vec(inner, 0..4)).prop_map(
+                |(name, body)| {
+                    let body: Vec<String> = body.into_iter().map(|a| format!("{a};")).collect();
+                    format!("{name} {{ {} }}", body.join(" "))
+                },
+            )
+        })
+    }
+
+    fn actions_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::collection::vec(block(), 1..5).prop_map(|v| v.into_iter().map(|a| format!("{a};")).collect()),
+            Just("ct_commit { ct_mark.blocked = 1; ct_label.label = reg3; }; next;".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// parse(format(a)) == a, and generated actions type-check.
+        #[test]
+        fn format_parse_round_trip(text in actions_text()) {
+            let a = parse_actions(&text).unwrap();
+            check_actions(&a, &Sets::default()).unwrap();
+            prop_assert_eq!(parse_actions(&Actions(&a).to_string()).unwrap(), a);
+        }
+
+        /// No text makes the action parser or checker panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
+            if let Ok(a) = parse_actions(&text) {
+                let _ = check_actions(&a, &Sets::default());
+            }
+        }
+
+        /// Token soup never panics either.
+        #[test]
+        fn token_soup_never_panics(tokens in proptest::collection::vec(select(&[
+            "next", "ct_commit", "{", "}", "(", ")", ";", ",", "=", "<->", "--", "-", ":", "[", "]", "reg0", "eth.src",
+            "10.0.0.1", "80", "\"s\"", "ct_lb_mark", "backends", "arp", "outport", "get_fdb", "$as", "@pg",
+        ]), 0..24)) {
+            let text = tokens.join(" ");
+            if let Ok(a) = parse_actions(&text) {
+                let _ = check_actions(&a, &Sets::default());
+            }
+        }
+    }
+}

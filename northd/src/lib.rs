@@ -25,3 +25,30 @@ pub fn load_nb(bytes: &[u8]) -> Result<LoadedNb, Error> {
     let (snapshot, skipped) = nb::Snapshot::from_database(&db);
     Ok(LoadedNb { snapshot, skipped })
 }
+
+/// Reads the address sets and port groups of a Southbound database, from a
+/// standalone database file or a JSON dump (`testdata/reference/*/*/sb.json`).
+pub fn load_sb_sets(path: &str) -> Result<logical_model::lflow::check::Sets, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let db = if bytes.starts_with(b"OVSDB") {
+        ovsdb::file::read_standalone(&bytes).map_err(|e| e.to_string())?
+    } else {
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        ovsdb::Database::from_dump_json(logical_model::sb::schema().clone(), &json).map_err(|e| e.to_string())?
+    };
+    let (snap, errors) = logical_model::sb::Snapshot::from_database(&db);
+    if let Some(e) = errors.first() {
+        return Err(e.to_string());
+    }
+    logical_model::lflow::check::Sets::from_sb(&snap)
+}
+
+/// Parses and type-checks an actions string.
+pub fn check_actions(
+    actions: &str,
+    sets: &logical_model::lflow::check::Sets,
+) -> Result<(), logical_model::lflow::ParseError> {
+    use logical_model::lflow::actions;
+    let parsed = actions::parse_actions(actions)?;
+    actions::check_actions(&parsed, sets).map(|_| ())
+}

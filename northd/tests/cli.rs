@@ -66,3 +66,54 @@ fn broken_files_are_reported_with_their_place() {
     assert!(err.contains("unknown argument \"--bogus\""), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn check_lflows(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .arg("check-lflows")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into())
+}
+
+#[test]
+fn check_lflows_accepts_every_reference_listing() {
+    let root = std::path::PathBuf::from(reference(""));
+    let mut checked = 0;
+    for scenario in std::fs::read_dir(&root).unwrap() {
+        for phase in ["initial", "change"] {
+            let dir = scenario.as_ref().unwrap().path().join(phase);
+            let text = std::fs::read_to_string(dir.join("lflows.txt")).unwrap();
+            let flows = text.lines().filter(|l| l.trim_start().starts_with("table=")).count();
+            let (code, out) = check_lflows(&["--sb", dir.join("sb.json").to_str().unwrap()], &text);
+            assert_eq!(code, 0, "{}: {out}", dir.display());
+            assert_eq!(out.trim_end(), format!("{flows} flows, 0 failed"), "{}", dir.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24);
+}
+
+#[test]
+fn check_lflows_reports_each_failure() {
+    let text = "Datapath: \"sw0\" (00000001-0000-4000-8000-00000000000b)  Pipeline: ingress
+  table=0 (ls_in_check_port_sec), priority=100  , match=(eth.src[40]), action=(drop;)
+  table=1 (ls_in_apply_port_sec), priority=50   , match=(reg0[15] == 1 && bogus), action=(drop;)
+  table=2 (ls_in_lookup_fdb   ), priority=0    , match=(1), action=(ip.proto = 6; next;)
+  table=3 (ls_in_put_fdb      ), priority=0    , match=(ip4.src == $nope), action=(next;)
+";
+    let (code, out) = check_lflows(&[], text);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("line 3: datapath \"sw0\" ingress table=1 (ls_in_apply_port_sec) priority=50: match at offset 17"),
+        "{out}"
+    );
+    assert!(out.contains("line 4:") && out.contains("actions"), "{out}");
+    assert!(!out.contains("line 5:"), "address sets are opaque without --sb: {out}");
+    assert!(out.trim_end().ends_with("4 flows, 2 failed"), "{out}");
+}

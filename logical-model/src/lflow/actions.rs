@@ -16,7 +16,7 @@
 
 use super::check::{field_width, Refs, Sets};
 use super::expr::{parse_field, parse_value, FieldRef, Value};
-use super::lex::{quote, Constant, Span, Token};
+use super::lex::{Constant, Span, Token};
 use super::parser::{At, Parser};
 use super::symtab::{lookup, Kind, Writable};
 use super::ParseError;
@@ -564,11 +564,6 @@ fn check_call(c: &Call, sets: &Sets, refs: &mut Refs) -> Result<(), ParseError> 
         }
     }
     Ok(())
-}
-
-/// Quotes like the language does (re-exported for formatters elsewhere).
-pub fn quote_str(s: &str) -> String {
-    quote(s)
 }
 
 #[cfg(test)]
