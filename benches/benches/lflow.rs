@@ -1,18 +1,23 @@
-//! Parsing, type-checking and normalizing every match of the largest
+//! Parsing, type-checking and normalizing every match (and parsing and
+//! checking every action) of the largest
 //! recorded scenario (`12-ovn-kubernetes`, both phases).
 //!
 //! `cargo bench -p flowc-benches --bench lflow`; divan prints the time per
 //! pass over the corpus, and the flow count is printed once, so flows/s =
 //! flows / time.
 
-use logical_model::lflow::{check, expr, listing, normalize};
+use logical_model::lflow::{actions, check, expr, listing, normalize};
 
 fn corpus() -> Vec<String> {
+    flows().into_iter().map(|f| f.r#match).collect()
+}
+
+fn flows() -> Vec<listing::ListedFlow> {
     let mut out = Vec::new();
     for phase in ["initial", "change"] {
         let path = format!("{}/../testdata/reference/12-ovn-kubernetes/{phase}/lflows.txt", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(path).expect("recorded listing");
-        out.extend(listing::parse_listing(&text).0.into_iter().map(|f| f.r#match));
+        out.extend(listing::parse_listing(&text).0);
     }
     out
 }
@@ -45,6 +50,18 @@ fn parse_check_normalize_matches(bencher: divan::Bencher) {
             if let Ok(s) = normalize::lower(&e, &sets) {
                 divan::black_box(normalize::normalize(&s).unwrap());
             }
+        }
+    });
+}
+
+#[divan::bench]
+fn parse_check_actions(bencher: divan::Bencher) {
+    let acts: Vec<String> = flows().into_iter().map(|f| f.actions).collect();
+    let sets = check::Sets::default();
+    bencher.counter(divan::counter::ItemsCount::new(acts.len())).bench(|| {
+        for a in &acts {
+            let parsed = actions::parse_actions(a).unwrap();
+            divan::black_box(actions::check_actions(&parsed, &sets).unwrap());
         }
     });
 }

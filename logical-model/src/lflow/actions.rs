@@ -551,6 +551,36 @@ fn check_call(c: &Call, sets: &Sets, refs: &mut Refs) -> Result<(), ParseError> 
             _ => {}
         }
     }
+    // Fixed positional signatures: (name, argument count, which must be fields).
+    const SIGNATURES: &[(&str, usize, bool)] = &[
+        ("put_arp", 3, true),
+        ("put_nd", 3, true),
+        ("get_arp", 2, true),
+        ("get_nd", 2, true),
+        ("put_fdb", 2, true),
+        ("lookup_arp", 3, true),
+        ("lookup_nd", 3, true),
+        ("lookup_fdb", 2, true),
+        ("get_fdb", 1, true),
+        ("handle_svc_check", 1, true),
+        ("check_pkt_larger", 1, false),
+        ("set_queue", 1, false),
+        ("check_in_port_sec", 0, false),
+        ("check_out_port_sec", 0, false),
+        ("chk_lb_hairpin", 0, false),
+        ("chk_lb_hairpin_reply", 0, false),
+        ("dns_lookup", 0, false),
+    ];
+    if let Some((_, n, fields)) = SIGNATURES.iter().find(|(name, ..)| *name == c.name) {
+        if c.args.len() != *n {
+            return Err(err(c.at.0, format!("{}() takes {n} argument(s), {} given.", c.name, c.args.len())));
+        }
+        if *fields {
+            if let Some((_, a)) = c.args.iter().find(|(_, a)| !matches!(a.term, Term::Field(_)) || a.key.is_some()) {
+                return Err(err(c.at.0, format!("{}() takes fields as arguments, not {}.", c.name, a.term)));
+            }
+        }
+    }
     if c.name == "next" {
         for (_, a) in &c.args {
             let ok = match (a.key.as_deref(), &a.term) {
@@ -620,6 +650,8 @@ mod tests {
             ("icmp6.frag_mtu = 1;", "may only be set inside icmp6_error"),
             ("eth.src = check_in_port_sec();", "cannot be assigned to 48-bit field eth.src"),
             ("next(pipeline=sideways);", "Invalid argument to next"),
+            ("put_arp(inport, arp.spa);", "put_arp() takes 3 argument(s), 2 given."),
+            ("get_arp(outport, 10.0.0.1);", "get_arp() takes fields as arguments, not 10.0.0.1."),
         ] {
             let e = check(s);
             assert!(e.message.contains(msg), "{s}: got {}", e.message);
