@@ -73,7 +73,7 @@ fn every_recorded_action_parses_type_checks_and_round_trips() {
         let sets = sets.entry(file.clone()).or_insert_with(|| sets_of(std::path::Path::new(file)));
         match actions::parse_actions(&f.actions) {
             Ok(a) => {
-                if let Err(err) = actions::check_actions(&a, sets) {
+                if let Err(err) = actions::check_actions_in_table(&a, sets, f.table) {
                     failures.push(format!("{file}:{}: {}: {err}", f.line, f.actions));
                 }
                 let text = actions::Actions(&a).to_string();

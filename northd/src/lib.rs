@@ -42,13 +42,3 @@ pub fn load_sb_sets(path: &str) -> Result<logical_model::lflow::check::Sets, Str
     }
     logical_model::lflow::check::Sets::from_sb(&snap)
 }
-
-/// Parses and type-checks an actions string.
-pub fn check_actions(
-    actions: &str,
-    sets: &logical_model::lflow::check::Sets,
-) -> Result<(), logical_model::lflow::ParseError> {
-    use logical_model::lflow::actions;
-    let parsed = actions::parse_actions(actions)?;
-    actions::check_actions(&parsed, sets).map(|_| ())
-}

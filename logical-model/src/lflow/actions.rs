@@ -401,9 +401,15 @@ fn err(span: Span, message: String) -> ParseError {
     ParseError { message, span }
 }
 
-/// Where an action list sits: inside which nested actions.
+/// Logical tables per pipeline as ovn-controller 23.03 parses flows
+/// (`LOG_PIPELINE_LEN`): `next` may not advance past the last one.
+pub const LOG_PIPELINE_LEN: u32 = 29;
+
+/// Where an action list sits: its logical table, if known, and inside which
+/// nested actions.
 #[derive(Clone, Copy, Default)]
 struct Scope<'a> {
+    table: Option<u32>,
     in_ct_commit: bool,
     parent: Option<&'a str>,
 }
@@ -413,6 +419,41 @@ pub fn check_actions(acts: &[Action], sets: &Sets) -> Result<Refs, ParseError> {
     let mut refs = Refs::default();
     check_list(acts, Scope::default(), sets, &mut refs)?;
     Ok(refs)
+}
+
+/// Like [`check_actions`], for a flow in logical table `table`: also checks
+/// placement (`next` and the actions that continue to the next table must
+/// not go past the last table).
+pub fn check_actions_in_table(acts: &[Action], sets: &Sets, table: u32) -> Result<Refs, ParseError> {
+    let mut refs = Refs::default();
+    check_list(acts, Scope { table: Some(table), ..Scope::default() }, sets, &mut refs)?;
+    Ok(refs)
+}
+
+/// Actions that continue in the next logical table (after conntrack etc.).
+const ADVANCING: &[&str] = &[
+    "ct_next",
+    "ct_dnat",
+    "ct_snat",
+    "ct_dnat_in_czone",
+    "ct_snat_in_czone",
+    "ct_lb",
+    "ct_lb_mark",
+    "ct_commit_nat",
+    "select",
+];
+
+fn check_placement(name: &str, explicit: Option<u32>, at: Span, scope: Scope) -> Result<(), ParseError> {
+    let Some(table) = scope.table else { return Ok(()) };
+    if name == "next" {
+        let target = explicit.unwrap_or(table + 1);
+        if target >= LOG_PIPELINE_LEN {
+            return Err(err(at, format!("\"next\" action cannot advance beyond table {}.", LOG_PIPELINE_LEN - 1)));
+        }
+    } else if ADVANCING.contains(&name) && table >= LOG_PIPELINE_LEN {
+        return Err(err(at, format!("\"{name}\" action not allowed in last table.")));
+    }
+    Ok(())
 }
 
 fn check_list(acts: &[Action], scope: Scope, sets: &Sets, refs: &mut Refs) -> Result<(), ParseError> {
@@ -434,10 +475,22 @@ fn check_list(acts: &[Action], scope: Scope, sets: &Sets, refs: &mut Refs) -> Re
                     return Err(err(d.at.0, format!("Only ip.ttl may be decremented, not {d}.")));
                 }
             }
-            Action::Plain(..) => {}
-            Action::Call(c) => check_call(c, sets, refs)?,
+            Action::Plain(name, at) => check_placement(name, None, at.0, scope)?,
+            Action::Call(c) => {
+                let explicit = c.args.iter().find_map(|(_, a)| match (&a.key, &a.term) {
+                    (None, Term::Value(Value::Const(k, _))) | (Some(_), Term::Value(Value::Const(k, _)))
+                        if c.name == "next" =>
+                    {
+                        u32::try_from(k.value).ok()
+                    }
+                    _ => None,
+                });
+                check_placement(&c.name, explicit, c.at.0, scope)?;
+                check_call(c, sets, refs)?
+            }
             Action::Nested(name, body, _) => {
-                let inner = Scope { in_ct_commit: scope.in_ct_commit || name == "ct_commit", parent: Some(name) };
+                let inner =
+                    Scope { in_ct_commit: scope.in_ct_commit || name == "ct_commit", parent: Some(name), ..scope };
                 check_list(body, inner, sets, refs)?;
             }
         }
@@ -629,6 +682,18 @@ mod tests {
         ] {
             round(s);
         }
+    }
+
+    #[test]
+    fn placement() {
+        let sets = Sets::default();
+        let at = |s: &str, t: u32| check_actions_in_table(&parse_actions(s).unwrap(), &sets, t);
+        at("next;", 27).unwrap();
+        assert_eq!(at("next;", 28).unwrap_err().message, "\"next\" action cannot advance beyond table 28.");
+        assert!(at("next(29);", 3).is_err());
+        at("next(pipeline=egress, table=0);", 28).unwrap();
+        assert_eq!(at("ct_next;", 29).unwrap_err().message, "\"ct_next\" action not allowed in last table.");
+        assert!(at("clone { next; };", 28).is_err(), "nested actions are placed too");
     }
 
     #[test]

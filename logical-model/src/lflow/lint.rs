@@ -1,6 +1,7 @@
 //! Checking a whole `lflow-list` listing: every match (and action) parses
 //! and type-checks. Pure: the `flowc check-lflows` command feeds it text.
 
+use super::actions::{check_actions_in_table, parse_actions};
 use super::check::{check_expr, Sets};
 use super::listing::{parse_listing, ListedFlow};
 use super::{expr, ParseError};
@@ -38,9 +39,9 @@ impl Report {
     }
 }
 
-/// Checks every flow of a listing. `check_actions` checks an actions
-/// string (the action language lives beside this module).
-pub fn check_listing(text: &str, sets: &Sets, check_actions: &dyn Fn(&str, &Sets) -> Result<(), ParseError>) -> Report {
+/// Checks every flow of a listing: matches and actions (placed in their
+/// logical table).
+pub fn check_listing(text: &str, sets: &Sets) -> Report {
     let (flows, bad_lines) = parse_listing(text);
     let mut report = Report { flows: flows.len(), failures: Vec::new() };
     for l in bad_lines {
@@ -58,7 +59,8 @@ pub fn check_listing(text: &str, sets: &Sets, check_actions: &dyn Fn(&str, &Sets
         if let Err(e) = m {
             report.failures.push(failure(&f, "match", &f.r#match, e));
         }
-        if let Err(e) = check_actions(&f.actions, sets) {
+        let a = parse_actions(&f.actions).and_then(|a| check_actions_in_table(&a, sets, f.table).map(|_| ()));
+        if let Err(e) = a {
             report.failures.push(failure(&f, "actions", &f.actions, e));
         }
     }
@@ -116,7 +118,7 @@ mod tests {
     #[test]
     fn reports_failures_with_place() {
         let text = "Datapath: \"sw0\" (x)  Pipeline: ingress\n  table=0 (ls_in_a), priority=1 , match=(ip4 && foo == 1), action=(next;)\n  table=1 (ls_in_b), priority=2 , match=(1), action=(next;)\n";
-        let r = check_listing(text, &Sets::default(), &|_, _| Ok(()));
+        let r = check_listing(text, &Sets::default());
         assert_eq!(r.flows, 2);
         assert_eq!(r.failed_flows(), 1);
         let s = r.to_string();

@@ -100,7 +100,7 @@ fn check_lflows(args: Vec<String>) -> ExitCode {
         eprintln!("flowc: reading stdin: {e}");
         return ExitCode::FAILURE;
     }
-    let report = lint::check_listing(&text, &sets, &northd::check_actions);
+    let report = lint::check_listing(&text, &sets);
     println!("{report}");
     if report.failed_flows() > 0 {
         ExitCode::FAILURE
