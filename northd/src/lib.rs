@@ -5,6 +5,7 @@
 //! differential-dataflow engine arrives with issue 4; its contract will be
 //! "the dataflow never panics on input, and a bad row becomes a diagnostic".
 
+pub mod stages;
 pub mod summary;
 
 use logical_model::nb;
