@@ -7,6 +7,7 @@
 
 pub mod stages;
 pub mod summary;
+pub mod tnlkey;
 
 use logical_model::nb;
 use ovsdb::Error;
