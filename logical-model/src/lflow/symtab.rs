@@ -153,7 +153,7 @@ pub const SYMBOLS: &[Symbol] = &[
     field("icmp6.type", 8, false, RW, Some("icmp6")),
     field("icmp6.code", 8, false, RW, Some("icmp6")),
     pred("icmp", "icmp4 || icmp6"),
-    field("ip.frag", 8, true, RO, Some("ip")),
+    field("ip.frag", 2, true, RO, Some("ip")),
     pred("ip.is_frag", "ip.frag[0]"),
     pred("ip.later_frag", "ip.frag[1]"),
     pred("ip.first_frag", "ip.is_frag && !ip.later_frag"),
