@@ -223,9 +223,11 @@ fn parse_action(p: &mut Parser) -> Result<Action, ParseError> {
     let start = p.bump().1;
     match p.peek() {
         Token::LCurly if fm.nested => {
+            p.nest()?;
             p.bump();
             let body = parse_list(p)?;
             p.expect(&Token::RCurly)?;
+            p.unnest();
             Ok(Action::Nested(name, body, At(p.since(start))))
         }
         Token::LParen if fm.call => Ok(Action::Call(parse_call_args(p, name, start)?)),
@@ -694,6 +696,14 @@ mod tests {
         at("next(pipeline=egress, table=0);", 28).unwrap();
         assert_eq!(at("ct_next;", 29).unwrap_err().message, "\"ct_next\" action not allowed in last table.");
         assert!(at("clone { next; };", 28).is_err(), "nested actions are placed too");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{}next;{}", "ct_commit { ".repeat(100_000), "}; ".repeat(100_000));
+        assert_eq!(parse_actions(&deep).unwrap_err().message, "Parentheses nested too deeply.");
+        let deep = format!("reg0 = {}1{};", "{".repeat(100_000), "}".repeat(100_000));
+        assert_eq!(parse_actions(&deep).unwrap_err().message, "Parentheses nested too deeply.");
     }
 
     #[test]

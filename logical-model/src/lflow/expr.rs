@@ -135,13 +135,16 @@ fn parse_and(p: &mut Parser) -> Result<Expr, ParseError> {
 }
 
 fn parse_not(p: &mut Parser) -> Result<Expr, ParseError> {
-    if p.eat(&Token::Not) {
-        return Ok(Expr::Not(Box::new(parse_not(p)?)));
-    }
-    if p.eat(&Token::LParen) {
-        let e = parse_or(p)?;
-        p.expect(&Token::RParen)?;
-        return Ok(e);
+    if *p.peek() == Token::Not || *p.peek() == Token::LParen {
+        p.nest()?;
+        let e = if p.eat(&Token::Not) {
+            parse_not(p).map(|e| Expr::Not(Box::new(e)))
+        } else {
+            p.bump();
+            parse_or(p).and_then(|e| p.expect(&Token::RParen).map(|_| e))
+        };
+        p.unnest();
+        return e;
     }
     match p.peek().clone() {
         Token::Const(c) if c.mask.is_none() && (c.value == 0 || c.value == 1) && c.text.len() == 1 => {
@@ -223,6 +226,7 @@ pub(crate) fn parse_value(p: &mut Parser) -> Result<Value, ParseError> {
         Token::PortGroup(s) => Value::PortGroup(s, At(start)),
         Token::Template(s) => Value::Template(s, At(start)),
         Token::LCurly => {
+            p.nest()?;
             p.bump();
             let mut items = Vec::new();
             while *p.peek() != Token::RCurly {
@@ -232,6 +236,7 @@ pub(crate) fn parse_value(p: &mut Parser) -> Result<Value, ParseError> {
                 }
             }
             p.bump();
+            p.unnest();
             return Ok(Value::Set(items, At(p.since(start))));
         }
         _ => return Err(p.error("constant")),
@@ -375,5 +380,21 @@ mod tests {
         assert!(e.message.contains("small integer"), "{e}");
         let e = parse("a == 01").unwrap_err();
         assert!(e.message.contains("leading zeros"), "{e}");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // Within the limit: parses.
+        let ok = format!("{}ip4{}", "(".repeat(99), ")".repeat(99));
+        assert!(parse(&ok).is_ok());
+        // Hostile depths fail cleanly instead of exhausting the stack.
+        for deep in [
+            format!("{}ip4{}", "(".repeat(200_000), ")".repeat(200_000)),
+            format!("{}ip4", "!".repeat(200_000)),
+            format!("tcp.dst == {}1{}", "{".repeat(200_000), "}".repeat(200_000)),
+        ] {
+            let e = parse(&deep).unwrap_err();
+            assert_eq!(e.message, "Parentheses nested too deeply.");
+        }
     }
 }

@@ -44,15 +44,21 @@ impl std::hash::Hash for At {
     fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
+/// How deeply `(`, `!`, `{` may nest before the parser gives up (OVN's
+/// limit for parentheses is the same), so that hostile input cannot
+/// exhaust the stack.
+pub const MAX_NESTING: usize = 100;
+
 pub(crate) struct Parser<'a> {
     input: &'a str,
     toks: Vec<(Token, Span)>,
     pos: usize,
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
     pub fn new(input: &'a str) -> Parser<'a> {
-        Parser { input, toks: tokenize(input), pos: 0 }
+        Parser { input, toks: tokenize(input), pos: 0, depth: 0 }
     }
 
     pub fn peek(&self) -> &Token {
@@ -117,6 +123,21 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.error(what)),
         }
+    }
+
+    /// Enters one nesting level; fails past [`MAX_NESTING`].
+    pub fn nest(&mut self) -> Result<(), ParseError> {
+        if self.depth >= MAX_NESTING {
+            let span = self.span();
+            return Err(ParseError { message: "Parentheses nested too deeply.".into(), span });
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves the level entered by the matching [`Parser::nest`].
+    pub fn unnest(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 
     pub fn at_end(&self) -> bool {
