@@ -5,8 +5,15 @@
 //! differential-dataflow engine arrives with issue 4; its contract will be
 //! "the dataflow never panics on input, and a bad row becomes a diagnostic".
 
+pub mod addrs;
+pub mod compile;
+pub mod engine;
+pub mod lflow;
+pub mod sbjson;
+pub mod sbrec;
 pub mod stages;
 pub mod summary;
+pub mod switch;
 pub mod tnlkey;
 
 use logical_model::nb;
@@ -26,6 +33,20 @@ pub fn load_nb(bytes: &[u8]) -> Result<LoadedNb, Error> {
     let db = ovsdb::file::read_standalone(bytes)?;
     let (snapshot, skipped) = nb::Snapshot::from_database(&db);
     Ok(LoadedNb { snapshot, skipped })
+}
+
+/// Reads a Southbound database: a standalone database file or a JSON dump
+/// (`testdata/reference/*/*/sb.json`). Bad rows are skipped and reported.
+pub fn load_sb(path: &str) -> Result<(logical_model::sb::Snapshot, Vec<Error>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let db = if bytes.starts_with(b"OVSDB") {
+        ovsdb::file::read_standalone(&bytes).map_err(|e| format!("{path}: {e}"))?
+    } else {
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))?;
+        ovsdb::Database::from_dump_json(logical_model::sb::schema().clone(), &json)
+            .map_err(|e| format!("{path}: {e}"))?
+    };
+    Ok(logical_model::sb::Snapshot::from_database(&db))
 }
 
 /// Reads the address sets and port groups of a Southbound database, from a

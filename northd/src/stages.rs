@@ -31,7 +31,7 @@ impl Pipeline {
 macro_rules! stages {
     ($($variant:ident = ($kind:ident, $pipe:ident, $table:literal, $name:literal),)*) => {
         /// A logical pipeline stage.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         pub enum Stage {
             $(
                 #[doc = concat!("`", $name, "` (table ", stringify!($table), ")")]

@@ -7,8 +7,16 @@ use std::process::ExitCode;
 const EMBEDDED_NAME: &str = "testdata/reference/12-ovn-kubernetes/initial/nb.db";
 const EMBEDDED: &[u8] = include_bytes!("../../../testdata/reference/12-ovn-kubernetes/initial/nb.db");
 
-const USAGE: &str = "usage: flowc [summary] [--nb FILE]
+const USAGE: &str = "usage: flowc compile [NB_DB_FILE] [--sb SB_FILE] [--format lflows|json] [-w N]
+       flowc summary [--nb FILE]
        flowc check-lflows [--sb FILE] < lflow-list.txt
+
+compile: compiles a Northbound database (an OVSDB standalone file; without
+one, the recorded ovn-kubernetes-shaped database built into the binary) into
+Southbound logical flows, printed exactly as `ovn-sbctl lflow-list` prints
+them, or with --format json the Southbound rows. --sb (a Southbound database
+file or JSON dump) supplies chassis feature flags and existing tunnel keys;
+-w sets the number of dataflow workers.
 
 summary: loads an OVN Northbound standalone database file (as ovsdb-server
 writes it, e.g. /etc/ovn/ovnnb_db.db) and prints what it holds. Without --nb
@@ -26,6 +34,15 @@ fn main() -> ExitCode {
     if args.peek().map(String::as_str) == Some("check-lflows") {
         args.next();
         return check_lflows(args.collect());
+    }
+    match args.peek().map(String::as_str) {
+        Some("compile") => {
+            args.next();
+            return compile(args.collect());
+        }
+        // The main job: compile the embedded database.
+        None => return compile(Vec::new()),
+        _ => {}
     }
     let mut nb_path: Option<String> = None;
     while let Some(a) = args.next() {
@@ -64,6 +81,82 @@ fn main() -> ExitCode {
     }
     println!("Northbound database {name}");
     print!("{}", northd::summary::summarize(&loaded.snapshot));
+    ExitCode::SUCCESS
+}
+
+fn compile(args: Vec<String>) -> ExitCode {
+    let mut nb_path = None;
+    let mut sb_path = None;
+    let mut json = false;
+    let mut workers = 1;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--sb" => match it.next() {
+                Some(p) => sb_path = Some(p),
+                None => return usage_error("--sb needs a file name"),
+            },
+            "--format" => match it.next().as_deref() {
+                Some("json") => json = true,
+                Some("lflows") => json = false,
+                _ => return usage_error("--format takes lflows or json"),
+            },
+            "-w" | "--workers" => match it.next().and_then(|n| n.parse().ok()) {
+                Some(n) => workers = n,
+                None => return usage_error("--workers needs a number"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            p if !p.starts_with('-') && nb_path.is_none() => nb_path = Some(p.to_string()),
+            other => return usage_error(&format!("unknown argument \"{other}\"")),
+        }
+    }
+    let (name, bytes) = match &nb_path {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => (p.clone(), b),
+            Err(e) => {
+                eprintln!("flowc: {p}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => (format!("{EMBEDDED_NAME} (embedded)"), EMBEDDED.to_vec()),
+    };
+    let loaded = match northd::load_nb(&bytes) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("flowc: {name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for e in &loaded.skipped {
+        eprintln!("flowc: {name}: skipped: {e}");
+    }
+    let sb = match &sb_path {
+        None => None,
+        Some(p) => match northd::load_sb(p) {
+            Ok((snap, errors)) => {
+                for e in &errors {
+                    eprintln!("flowc: {p}: skipped: {e}");
+                }
+                Some(snap)
+            }
+            Err(e) => {
+                eprintln!("flowc: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let out = northd::compile::compile(&loaded.snapshot, sb.as_ref(), workers);
+    for d in &out.diagnostics {
+        eprintln!("flowc: {d}");
+    }
+    if json {
+        println!("{}", northd::sbjson::to_json(&out.state));
+    } else {
+        print!("{}", out.state.lflow_listing());
+    }
     ExitCode::SUCCESS
 }
 

@@ -1,0 +1,428 @@
+//! The differential-dataflow program: facts (NB rows, config, tunnel keys)
+//! in, SB records out. Every operator's closure is total: a row that does
+//! not make sense (a dangling reference, an unparsable option) contributes
+//! nothing rather than panicking.
+//!
+//! Shape (STYLE.md): split the input by table, derive per-port contexts
+//! ([`PortCtx`]) and per-switch facts and contexts ([`SwitchCtx`]), then one
+//! generator per stage group (in `crate::switch`), then SB records.
+
+use super::input::{Fact, NbRow};
+use crate::sbrec::{IpMulticast, PortBinding, SbRecord};
+use crate::switch::{self, Config, Dhcp, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
+use differential_dataflow::VecCollection;
+use logical_model::nb;
+use ovsdb::Uuid;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
+
+/// Pieces a port's context is assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum PortPart {
+    Base(Uuid, nb::LogicalSwitchPort),
+    V4(Dhcp),
+    V6(Dhcp),
+    Peer(Peer),
+    VParent(String, Uuid),
+}
+
+/// Pieces a switch's facts are assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum SwitchPart {
+    Base(String, BTreeMap<String, String>),
+    Port(PortFact),
+    Acls { stateful: bool },
+    LbVip,
+    Dns,
+}
+
+macro_rules! table {
+    ($facts:expr, $variant:ident) => {
+        $facts.clone().flat_map(|f| match f {
+            Fact::Row(NbRow::$variant(u, r)) => Some((u, r)),
+            _ => None,
+        })
+    };
+}
+
+/// Builds the program; returns every SB record.
+pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
+    let switches = table!(facts, Switch);
+    let lsps = table!(facts, Lsp);
+    let dhcp = table!(facts, Dhcp);
+    let dns = table!(facts, Dns);
+    let lrps = table!(facts, Lrp);
+    let acls = table!(facts, Acl);
+    let pgs = table!(facts, PortGroup);
+    let lbs = table!(facts, Lb);
+    let lb_groups = table!(facts, LbGroup);
+    let address_sets = table!(facts, AddressSet);
+    let ha_groups = table!(facts, HaChassisGroup);
+    let config = facts.clone().flat_map(|f| match f {
+        Fact::Config(c) => Some(((), c)),
+        _ => None,
+    });
+    let svc_mac = facts.clone().flat_map(|f| match f {
+        Fact::SvcMonitorMac(m) => Some(m),
+        _ => None,
+    });
+    let dp_keys = facts.clone().flat_map(|f| match f {
+        Fact::DpKey(u, k) => Some((u, k)),
+        _ => None,
+    });
+    let port_keys = facts.flat_map(|f| match f {
+        Fact::PortKey(u, k) => Some((u, k)),
+        _ => None,
+    });
+
+    // Port → switch, from Logical_Switch.ports.
+    let port_ls = switches.clone().flat_map(|(ls, row)| row.ports.iter().map(|p| (p.uuid(), ls)).collect::<Vec<_>>());
+    // (port uuid, (switch, row)) for ports that are in a switch.
+    let ports = lsps.join_map(port_ls.clone(), |pu, row, ls| (*pu, (*ls, row.clone())));
+
+    // DHCP options referenced by ports.
+    let dhcp_rows = dhcp.map(|(u, d)| (u, Dhcp { uuid: u, cidr: d.cidr, options: d.options }));
+    let v4 = ports
+        .clone()
+        .flat_map(|(pu, (_, row))| row.dhcpv4_options.map(|d| (d.uuid(), pu)))
+        .join_map(dhcp_rows.clone(), |_, pu, d| (*pu, PortPart::V4(d.clone())));
+    let v6 = ports
+        .clone()
+        .flat_map(|(pu, (_, row))| row.dhcpv6_options.map(|d| (d.uuid(), pu)))
+        .join_map(dhcp_rows, |_, pu, d| (*pu, PortPart::V6(d.clone())));
+    // The router port a `router` switch port points to.
+    let lrp_by_name = lrps.map(|(u, r)| {
+        (
+            r.name.clone(),
+            Peer { uuid: u, name: r.name, mac: r.mac, networks: r.networks.into_iter().collect(), options: r.options },
+        )
+    });
+    let peers = ports
+        .clone()
+        .flat_map(|(pu, (_, row))| {
+            (row.r#type == "router").then(|| row.options.get("router-port").map(|n| (n.clone(), pu))).flatten()
+        })
+        .join_map(lrp_by_name, |_, pu, peer| (*pu, PortPart::Peer(peer.clone())));
+    // Virtual ports' parents that are ports of the same switch.
+    let by_ls_name = ports.clone().map(|(pu, (ls, row))| ((ls, row.name), pu));
+    let vparents = ports
+        .clone()
+        .flat_map(|(pu, (ls, row))| {
+            let mut v = Vec::new();
+            if row.r#type == "virtual" {
+                if let Some(ps) = row.options.get("virtual-parents") {
+                    for p in ps.split(',').filter(|p| !p.is_empty()) {
+                        v.push(((ls, p.to_string()), pu));
+                    }
+                }
+            }
+            v
+        })
+        .join_map(by_ls_name, |(_, name), pu, parent| (*pu, PortPart::VParent(name.clone(), *parent)));
+
+    let port_ctx = ports
+        .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
+        .concat(v4)
+        .concat(v6)
+        .concat(peers)
+        .concat(vparents)
+        .reduce(|pu, parts, out: &mut Vec<((Uuid, PortCtx), isize)>| {
+            let mut base = None;
+            let (mut dhcpv4, mut dhcpv6, mut peer) = (None, None, None);
+            let mut vparents = BTreeMap::new();
+            for (p, _) in parts {
+                match p {
+                    PortPart::Base(ls, row) => base = Some((*ls, row.clone())),
+                    PortPart::V4(d) => dhcpv4 = Some(d.clone()),
+                    PortPart::V6(d) => dhcpv6 = Some(d.clone()),
+                    PortPart::Peer(p) => peer = Some(p.clone()),
+                    PortPart::VParent(n, u) => {
+                        vparents.insert(n.clone(), *u);
+                    }
+                }
+            }
+            if let Some((ls, lsp)) = base {
+                out.push(((ls, PortCtx { uuid: *pu, lsp, dhcpv4, dhcpv6, peer, vparents }), 1));
+            }
+        })
+        .map(|(_, v)| v);
+
+    // Switch facts.
+    let acl_stateful = acls.map(|(u, a)| (u, a.action == nb::AclAction::AllowRelated));
+    let ls_acls = switches
+        .clone()
+        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
+        .join_map(acl_stateful.clone(), |_, ls, st| (*ls, *st));
+    let pg_acls = pgs
+        .clone()
+        .flat_map(|(pg, row)| row.acls.iter().map(|a| (a.uuid(), pg)).collect::<Vec<_>>())
+        .join_map(acl_stateful, |_, pg, st| (*pg, *st));
+    let pg_ls = pgs
+        .clone()
+        .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), pg)).collect::<Vec<_>>())
+        .join_map(port_ls, |_, pg, ls| (*pg, *ls))
+        .distinct();
+    let pg_ls_acls = pg_ls.join_map(pg_acls, |_, ls, st| (*ls, *st));
+    let acl_facts = ls_acls.concat(pg_ls_acls).distinct().map(|(ls, stateful)| (ls, SwitchPart::Acls { stateful }));
+
+    let lb_with_vips = lbs.filter(|(_, lb)| !lb.vips.is_empty()).map(|(u, _)| (u, ()));
+    let group_lbs = lb_groups.flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>());
+    let ls_lbs = switches
+        .clone()
+        .flat_map(|(ls, row)| row.load_balancer.iter().map(|l| (l.uuid(), ls)).collect::<Vec<_>>())
+        .concat(
+            switches
+                .clone()
+                .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
+                .join_map(group_lbs, |_, ls, lb| (*lb, *ls)),
+        );
+    let lb_facts = ls_lbs.join_map(lb_with_vips, |_, ls, _| *ls).distinct().map(|ls| (ls, SwitchPart::LbVip));
+
+    let dns_with_records = dns.filter(|(_, d)| !d.records.is_empty()).map(|(u, _)| (u, ()));
+    let dns_facts = switches
+        .clone()
+        .flat_map(|(ls, row)| row.dns_records.iter().map(|d| (d.uuid(), ls)).collect::<Vec<_>>())
+        .join_map(dns_with_records, |_, ls, _| *ls)
+        .distinct()
+        .map(|ls| (ls, SwitchPart::Dns));
+
+    let port_facts = port_ctx.clone().flat_map(|(ls, p)| p.facts().into_iter().map(move |f| (ls, SwitchPart::Port(f))));
+
+    let switch_base = switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name, row.other_config)));
+    let sw_ctx = switch_base
+        .concat(port_facts)
+        .concat(acl_facts)
+        .concat(lb_facts)
+        .concat(dns_facts)
+        .reduce(|_ls, parts, out: &mut Vec<((String, BTreeMap<String, String>, SwitchFacts), isize)>| {
+            let mut base = None;
+            let mut pf = Vec::new();
+            let (mut has_acls, mut stateful, mut lb, mut dns) = (false, false, false, false);
+            for (p, n) in parts {
+                match p {
+                    SwitchPart::Base(name, oc) => base = Some((name.clone(), oc.clone())),
+                    SwitchPart::Port(f) => pf.extend(std::iter::repeat_n(f, (*n).max(0) as usize)),
+                    SwitchPart::Acls { stateful: s } => {
+                        has_acls = true;
+                        stateful |= *s;
+                    }
+                    SwitchPart::LbVip => lb = true,
+                    SwitchPart::Dns => dns = true,
+                }
+            }
+            if let Some((name, oc)) = base {
+                let mut facts = SwitchFacts::from_ports(pf);
+                facts.has_acls = has_acls;
+                facts.has_stateful_acl = stateful;
+                facts.has_lb_vip = lb;
+                facts.has_dns_records = dns;
+                out.push(((name, oc, facts), 1));
+            }
+        })
+        .map(|(ls, (name, other_config, facts))| ((), (ls, name, other_config, facts)))
+        .join_map(config, |_, (ls, name, other_config, facts), config: &Config| {
+            (
+                *ls,
+                SwitchCtx {
+                    uuid: *ls,
+                    name: name.clone(),
+                    other_config: other_config.clone(),
+                    facts: facts.clone(),
+                    config: config.clone(),
+                },
+            )
+        });
+    let sw_arr = sw_ctx.clone().arrange_by_key();
+
+    // Logical flows.
+    let sw_flows = sw_ctx.clone().flat_map(|(_, sw)| switch::switch_flows(&sw));
+    let port_flows =
+        port_ctx.clone().join_core(sw_arr.clone(), |_, p: &PortCtx, sw: &SwitchCtx| switch::port_flows(sw, p));
+    let flows = sw_flows
+        .concat(port_flows)
+        .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint)))
+        .reduce(|(stage, prio, m, a), dps, out: &mut Vec<(SbRecord, isize)>| {
+            let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _), _)| *dp).collect();
+            // A shared flow keeps the hint of its member with the smallest uuid.
+            let hint = dps.iter().filter(|(_, n)| *n > 0).map(|((_, h), _)| *h).min().flatten();
+            if !set.is_empty() {
+                out.push((
+                    SbRecord::Flow {
+                        stage: *stage,
+                        priority: *prio,
+                        matches: m.clone(),
+                        actions: a.clone(),
+                        dps: set.into_iter().collect(),
+                        hint,
+                    },
+                    1,
+                ));
+            }
+        })
+        .map(|(_, r)| r);
+
+    // Datapath_Binding.
+    let datapaths = switches.clone().join_map(dp_keys, |ls, row, key| {
+        let mut ids = BTreeMap::new();
+        ids.insert("logical-switch".to_string(), ls.to_string());
+        ids.insert("name".to_string(), row.name.clone());
+        if let Some(n) = row.external_ids.get("neutron:network_name").filter(|n| !n.is_empty()) {
+            ids.insert("name2".to_string(), n.clone());
+        }
+        if let Some(ts) = row.other_config.get("interconn-ts") {
+            ids.insert("interconn-ts".to_string(), ts.clone());
+        }
+        SbRecord::Datapath { nb: *ls, tunnel_key: *key, external_ids: ids }
+    });
+
+    // Port_Binding.
+    let ha_names = ha_groups.map(|(u, g)| (u, g.name));
+    let port_ha = port_ctx
+        .clone()
+        .flat_map(|(_, p)| {
+            (p.lsp.r#type == "external").then_some(()).and(p.lsp.ha_chassis_group.map(|g| (g.uuid(), p.uuid)))
+        })
+        .join_map(ha_names, |_, pu, name| (*pu, name.clone()));
+    let port_by_uuid = port_ctx.clone().map(|(ls, p)| (p.uuid, (ls, p)));
+    let bindings = port_by_uuid
+        .join_map(port_keys, |_, (ls, p), key| (*ls, (p.clone(), *key)))
+        .join_core(sw_arr, |_, (p, key): &(PortCtx, u32), sw: &SwitchCtx| Some((p.uuid, port_binding(sw, p, *key))))
+        .concat(port_ha.map(|(pu, name)| (pu, BindingPart::Ha(name))))
+        .reduce(|_, parts, out: &mut Vec<(SbRecord, isize)>| {
+            let mut pb = None;
+            let mut ha = None;
+            for (p, _) in parts {
+                match p {
+                    BindingPart::Row(r) => pb = Some(r.clone()),
+                    BindingPart::Ha(n) => ha = Some(n.clone()),
+                }
+            }
+            if let Some(mut pb) = pb {
+                pb.ha_chassis_group = ha;
+                out.push((SbRecord::Port(pb), 1));
+            }
+        })
+        .map(|(_, r)| r);
+
+    // Multicast_Group.
+    let mcast = port_ctx
+        .clone()
+        .flat_map(|(ls, p)| {
+            let mut v = Vec::new();
+            if p.enabled() {
+                let n = p.name().to_string();
+                v.push(((ls, "_MC_flood".to_string(), 32768u32), n.clone()));
+                if !p.is_router() {
+                    v.push(((ls, "_MC_flood_l2".to_string(), 32773), n.clone()));
+                }
+                if p.has_unknown() && !p.is_external() {
+                    v.push(((ls, "_MC_unknown".to_string(), 32769), n.clone()));
+                }
+                if switch::get_bool(&p.lsp.options, "mcast_flood_reports", false) {
+                    v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
+                }
+                if switch::get_bool(&p.lsp.options, "mcast_flood", false) {
+                    v.push(((ls, "_MC_static".to_string(), 32772), n));
+                }
+            }
+            v
+        })
+        .reduce(|(dp, name, key), members, out: &mut Vec<(SbRecord, isize)>| {
+            let ports: Vec<String> = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect();
+            out.push((SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports }, 1));
+        })
+        .map(|(_, r)| r);
+
+    // IP_Multicast, one per switch.
+    let ip_mcast = switches.clone().map(|(ls, row)| SbRecord::IpMulticast(ip_multicast(ls, &row.other_config)));
+
+    // Address sets: NB ones, the port groups' _ip4/_ip6 ones, svc_monitor_mac.
+    let nb_sets = address_sets.map(|(_, s)| SbRecord::AddressSet { name: s.name, addresses: s.addresses });
+    let svc = svc_mac.map(|m| SbRecord::AddressSet { name: "svc_monitor_mac".into(), addresses: BTreeSet::from([m]) });
+    // Port_Group per (port group, switch) with the members on that switch.
+    let pg_members = pgs
+        .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone()))).collect::<Vec<_>>())
+        .join_map(port_ctx.clone().map(|(ls, p)| (p.uuid, (ls, p.lsp.name.clone()))), |_, (_, pg_name), (ls, port)| {
+            ((pg_name.clone(), *ls), port.clone())
+        })
+        .reduce(|(name, dp), members, out: &mut Vec<(SbRecord, isize)>| {
+            let ports = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect();
+            out.push((SbRecord::PortGroup { name: name.clone(), dp: *dp, ports }, 1));
+        })
+        .map(|(_, r)| r);
+
+    flows
+        .concat(datapaths)
+        .concat(bindings)
+        .concat(mcast)
+        .concat(ip_mcast)
+        .concat(nb_sets)
+        .concat(svc)
+        .concat(pg_members)
+}
+
+/// Pieces of a Port_Binding.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum BindingPart {
+    Row(PortBinding),
+    Ha(String),
+}
+
+/// The Port_Binding of a switch port (`ovn_port_update_sbrec`).
+fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> BindingPart {
+    let lsp = &p.lsp;
+    let (ty, options) = if lsp.r#type == "router" {
+        let mut o = BTreeMap::new();
+        if let Some(rp) = lsp.options.get("router-port") {
+            o.insert("peer".to_string(), rp.clone());
+        }
+        // `l3gateway` ports (peers on gateway routers) come with issue 9.
+        ("patch".to_string(), o)
+    } else {
+        let mut o = lsp.options.clone();
+        if sw.vlan_passthru() {
+            o.insert("vlan-passthru".into(), "true".into());
+        }
+        (lsp.r#type.clone(), o)
+    };
+    let mut ids = lsp.external_ids.clone();
+    if let Some(n) = lsp.external_ids.get("neutron:port_name").filter(|n| !n.is_empty()) {
+        ids.insert("name".into(), n.clone());
+    }
+    BindingPart::Row(PortBinding {
+        logical_port: lsp.name.clone(),
+        datapath: sw.uuid,
+        tunnel_key: key,
+        r#type: ty,
+        options,
+        mac: lsp.addresses.clone(),
+        port_security: lsp.port_security.clone(),
+        parent_port: lsp.parent_name.clone(),
+        tag: lsp.tag,
+        nat_addresses: BTreeSet::new(),
+        external_ids: ids,
+        ha_chassis_group: None,
+    })
+}
+
+/// `IP_Multicast` of a switch from its `other_config` (defaults and clamps
+/// as in the reference).
+fn ip_multicast(ls: Uuid, oc: &BTreeMap<String, String>) -> IpMulticast {
+    let num = |k: &str, d: i64| oc.get(k).and_then(|v| v.trim().parse::<u64>().ok()).map_or(d, |v| v as i64);
+    let idle = num("mcast_idle_timeout", 300).clamp(15, 3600);
+    let query = num("mcast_query_interval", idle / 2).clamp(1, 3600);
+    IpMulticast {
+        datapath: ls,
+        enabled: switch::get_bool(oc, "mcast_snoop", false),
+        querier: switch::get_bool(oc, "mcast_querier", true),
+        table_size: num("mcast_table_size", 2048),
+        idle_timeout: idle,
+        query_interval: query,
+        query_max_resp: num("mcast_query_max_response", 1),
+        eth_src: oc.get("mcast_eth_src").cloned().unwrap_or_default(),
+        ip4_src: oc.get("mcast_ip4_src").cloned().unwrap_or_default(),
+        ip6_src: oc.get("mcast_ip6_src").cloned().unwrap_or_default(),
+    }
+}

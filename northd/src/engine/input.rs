@@ -1,0 +1,83 @@
+//! What goes into the dataflow: the Northbound rows it reads, the global
+//! configuration, and the tunnel keys the driver allocated.
+
+use crate::switch::Config;
+use logical_model::nb;
+use ovsdb::Uuid;
+use serde::{Deserialize, Serialize};
+
+macro_rules! nb_rows {
+    ($($variant:ident : $ty:ident => $field:ident,)*) => {
+        /// One Northbound row of a table the engine reads.
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum NbRow {
+            $($variant(Uuid, nb::$ty),)*
+        }
+
+        /// A table the engine reads.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum NbTable {
+            $($variant,)*
+        }
+
+        impl NbRow {
+            /// The row's uuid.
+            pub fn uuid(&self) -> Uuid {
+                match self {
+                    $(NbRow::$variant(u, _) => *u,)*
+                }
+            }
+
+            /// The row's table.
+            pub fn table(&self) -> NbTable {
+                match self {
+                    $(NbRow::$variant(..) => NbTable::$variant,)*
+                }
+            }
+        }
+
+        /// Every row of `s` the engine reads, table by table.
+        pub fn rows_of(s: &nb::Snapshot) -> Vec<NbRow> {
+            let mut v = Vec::new();
+            $(v.extend(s.$field.iter().map(|(id, r)| NbRow::$variant(id.uuid(), r.clone())));)*
+            v
+        }
+    };
+}
+
+nb_rows! {
+    NbGlobal: NbGlobal => nb_global,
+    Switch: LogicalSwitch => logical_switch,
+    Lsp: LogicalSwitchPort => logical_switch_port,
+    Dhcp: DhcpOptions => dhcp_options,
+    Dns: Dns => dns,
+    Lrp: LogicalRouterPort => logical_router_port,
+    Acl: Acl => acl,
+    PortGroup: PortGroup => port_group,
+    Lb: LoadBalancer => load_balancer,
+    LbGroup: LoadBalancerGroup => load_balancer_group,
+    AddressSet: AddressSet => address_set,
+    HaChassisGroup: HaChassisGroup => ha_chassis_group,
+}
+
+/// One change of the Northbound database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NbChange {
+    /// Insert or replace a row.
+    Upsert(NbRow),
+    /// Delete a row.
+    Delete(NbTable, Uuid),
+}
+
+/// One fact fed to the dataflow.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Fact {
+    Row(NbRow),
+    Config(Config),
+    /// The svc_monitor_mac, as a one-row fact.
+    SvcMonitorMac(String),
+    /// Tunnel key of the datapath of an NB switch or router.
+    DpKey(Uuid, u32),
+    /// Tunnel key of a logical switch port (by NB uuid).
+    PortKey(Uuid, u32),
+}

@@ -1,0 +1,390 @@
+//! The incremental engine: a differential-dataflow program (`dataflow`)
+//! run by timely workers on their own threads, fed Northbound changes and
+//! returning Southbound deltas. No I/O: drivers (the offline compiler,
+//! flowc-northd) own the databases.
+//!
+//! The driver side ([`Engine`]) keeps what must not live in the dataflow:
+//! the tunnel-key allocators (keys are stable while their entity exists;
+//! DD-NOTES option A) and the current NB rows, so that an update can be
+//! fed as "retract old, insert new".
+
+mod dataflow;
+pub mod input;
+
+pub use input::{rows_of, NbChange, NbRow, NbTable};
+
+use crate::sbrec::{SbDelta, SbState};
+use crate::switch::Config;
+use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, PORT_KEYS};
+use input::Fact;
+use logical_model::nb;
+use logical_model::options::ChassisFeatures;
+use ovsdb::Uuid;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+enum Cmd {
+    /// Apply these fact changes at this epoch (worker 0 feeds them).
+    Batch(u64, Arc<Vec<(Fact, isize)>>),
+}
+
+/// A running engine.
+pub struct Engine {
+    cmds: Vec<Sender<Cmd>>,
+    results: Receiver<Vec<(crate::sbrec::SbRecord, isize)>>,
+    guards: Option<timely::communication::WorkerGuards<()>>,
+    epoch: u64,
+    rows: HashMap<(NbTable, Uuid), NbRow>,
+    features: ChassisFeatures,
+    config: Option<Config>,
+    svc_mac: Option<String>,
+    keys: Keys,
+    state: SbState,
+    /// Problems found in the input (duplicate names, key conflicts...).
+    pub diagnostics: Vec<String>,
+}
+
+/// Tunnel keys, allocated outside the dataflow.
+#[derive(Default)]
+struct Keys {
+    dps: Option<KeyAllocator<Uuid>>,
+    /// Per datapath, port keys by port uuid.
+    ports: HashMap<Uuid, KeyAllocator<Uuid>>,
+    /// Port uuid → (datapath, key) currently fed in.
+    port_of: HashMap<Uuid, (Uuid, u32)>,
+    dp_of: HashMap<Uuid, u32>,
+}
+
+impl Engine {
+    /// Starts an engine with `workers` dataflow worker threads (at least 1).
+    pub fn new(workers: usize) -> Engine {
+        let workers = workers.max(1);
+        let (res_tx, res_rx) = channel();
+        let mut txs = Vec::new();
+        let mut rxs = Vec::new();
+        for _ in 0..workers {
+            let (t, r) = channel();
+            txs.push(t);
+            rxs.push(Some(r));
+        }
+        let rxs = Arc::new(Mutex::new(rxs));
+        let res_tx = Arc::new(Mutex::new(res_tx));
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let index = worker.index();
+            let rx: Receiver<Cmd> = match rxs.lock().ok().and_then(|mut v| v.get_mut(index).and_then(Option::take)) {
+                Some(rx) => rx,
+                None => return,
+            };
+            let results = res_tx.lock().map(|t| t.clone()).ok();
+            run_worker(worker, rx, if index == 0 { results } else { None });
+        })
+        .expect("timely workers start");
+        Engine {
+            cmds: txs,
+            results: res_rx,
+            guards: Some(guards),
+            epoch: 0,
+            rows: HashMap::new(),
+            features: ChassisFeatures::all_of([]),
+            config: None,
+            svc_mac: None,
+            keys: Keys::default(),
+            state: SbState::default(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The current SB state.
+    pub fn state(&self) -> &SbState {
+        &self.state
+    }
+
+    /// Sets the chassis feature flags (from SB `Chassis`); applied with the
+    /// next [`Engine::apply`].
+    pub fn set_chassis_features(&mut self, f: ChassisFeatures) {
+        self.features = f;
+    }
+
+    /// Reserves tunnel keys already in SB (restart stability): datapath keys
+    /// by NB uuid, port keys by (datapath, port uuid). Call before the first
+    /// [`Engine::apply`].
+    pub fn seed_keys(&mut self, dps: &[(Uuid, u32)], ports: &[(Uuid, Uuid, u32)]) {
+        let alloc = self.keys.dps.get_or_insert_with(|| KeyAllocator::new(DATAPATH_KEYS));
+        for (dp, k) in dps {
+            if let Err(e) = alloc.reserve(*dp, *k) {
+                self.diagnostics.push(format!("Datapath_Binding {dp}: {e}"));
+            }
+        }
+        for (dp, p, k) in ports {
+            let a = self.keys.ports.entry(*dp).or_insert_with(|| KeyAllocator::new(PORT_KEYS));
+            if let Err(e) = a.reserve(*p, *k) {
+                self.diagnostics.push(format!("Port_Binding {p}: {e}"));
+            }
+        }
+    }
+
+    /// Applies a batch of NB changes; returns the SB delta.
+    pub fn apply(&mut self, changes: Vec<NbChange>) -> SbDelta {
+        let mut facts: Vec<(Fact, isize)> = Vec::new();
+        let mut touched_switches = BTreeSet::new();
+        let mut touched_ports = BTreeSet::new();
+        for c in changes {
+            let (key, new) = match c {
+                NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row)),
+                NbChange::Delete(t, u) => ((t, u), None),
+            };
+            let old = self.rows.remove(&key);
+            if old == new {
+                if let Some(o) = old {
+                    self.rows.insert(key, o);
+                }
+                continue;
+            }
+            for r in old.iter().chain(new.iter()) {
+                match r {
+                    NbRow::Switch(u, row) => {
+                        touched_switches.insert(*u);
+                        touched_ports.extend(row.ports.iter().map(|p| p.uuid()));
+                    }
+                    NbRow::Lsp(u, _) => {
+                        touched_ports.insert(*u);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(o) = old {
+                facts.push((Fact::Row(o), -1));
+            }
+            if let Some(n) = new {
+                facts.push((Fact::Row(n.clone()), 1));
+                self.rows.insert(key, n);
+            }
+        }
+        self.update_config(&mut facts);
+        self.update_keys(&touched_switches, &touched_ports, &mut facts);
+        self.epoch += 1;
+        let batch = Arc::new(facts);
+        for tx in &self.cmds {
+            let _ = tx.send(Cmd::Batch(self.epoch, batch.clone()));
+        }
+        let changes = self.results.recv().unwrap_or_default();
+        self.state.apply(changes)
+    }
+
+    /// Loads a whole snapshot (as changes from the current state).
+    pub fn load(&mut self, snap: &nb::Snapshot) -> SbDelta {
+        let new_rows = rows_of(snap);
+        let new_keys: BTreeSet<(NbTable, Uuid)> = new_rows.iter().map(|r| (r.table(), r.uuid())).collect();
+        let mut changes: Vec<NbChange> =
+            self.rows.keys().filter(|k| !new_keys.contains(k)).map(|(t, u)| NbChange::Delete(*t, *u)).collect();
+        changes.sort_by_key(|c| match c {
+            NbChange::Delete(t, u) => (*t, *u),
+            NbChange::Upsert(r) => (r.table(), r.uuid()),
+        });
+        changes.extend(new_rows.into_iter().map(NbChange::Upsert));
+        self.apply(changes)
+    }
+
+    fn update_config(&mut self, facts: &mut Vec<(Fact, isize)>) {
+        let global = self.rows.iter().filter(|((t, _), _)| *t == NbTable::NbGlobal).min_by_key(|(k, _)| **k).and_then(
+            |(_, r)| match r {
+                NbRow::NbGlobal(_, g) => Some(g.clone()),
+                _ => None,
+            },
+        );
+        let config = Config::new(global.as_ref(), self.features);
+        if self.config.as_ref() != Some(&config) {
+            if let Some(old) = self.config.take() {
+                facts.push((Fact::Config(old), -1));
+            }
+            facts.push((Fact::Config(config.clone()), 1));
+            self.config = Some(config);
+        }
+        let svc = global.and_then(|g| g.options.get("svc_monitor_mac").cloned());
+        if svc != self.svc_mac {
+            if let Some(old) = self.svc_mac.take() {
+                facts.push((Fact::SvcMonitorMac(old), -1));
+            }
+            if let Some(n) = svc.clone() {
+                facts.push((Fact::SvcMonitorMac(n), 1));
+            }
+            self.svc_mac = svc;
+        }
+    }
+
+    /// Allocates and frees tunnel keys for the switches and ports touched.
+    fn update_keys(&mut self, switches: &BTreeSet<Uuid>, ports: &BTreeSet<Uuid>, facts: &mut Vec<(Fact, isize)>) {
+        let keys = &mut self.keys;
+        let dps = keys.dps.get_or_insert_with(|| KeyAllocator::new(DATAPATH_KEYS));
+        // Requested keys first, so that allocation does not take them.
+        let mut wanted: Vec<(Uuid, Option<u32>)> = Vec::new();
+        for u in switches {
+            match self.rows.get(&(NbTable::Switch, *u)) {
+                Some(NbRow::Switch(_, row)) => {
+                    let req = row.requested_tnl_key().and_then(Result::ok);
+                    wanted.push((*u, req));
+                }
+                _ => {
+                    if let Some(k) = keys.dp_of.remove(u) {
+                        dps.release(u);
+                        facts.push((Fact::DpKey(*u, k), -1));
+                    }
+                }
+            }
+        }
+        wanted.sort_by_key(|(_, r)| r.is_none());
+        for (u, req) in wanted {
+            let old = keys.dp_of.get(&u).copied();
+            let new = match req {
+                Some(k) if old != Some(k) => match dps.reserve(u, k) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        self.diagnostics.push(format!("Logical_Switch {u}: requested-tnl-key: {e}"));
+                        old.or_else(|| dps.allocate(u).ok())
+                    }
+                },
+                _ => old.or_else(|| dps.allocate(u).ok()),
+            };
+            if old != new {
+                if let Some(k) = old {
+                    facts.push((Fact::DpKey(u, k), -1));
+                }
+                match new {
+                    Some(k) => {
+                        keys.dp_of.insert(u, k);
+                        facts.push((Fact::DpKey(u, k), 1));
+                    }
+                    None => {
+                        keys.dp_of.remove(&u);
+                        self.diagnostics.push(format!("Logical_Switch {u}: no datapath tunnel key left"));
+                    }
+                }
+            }
+        }
+
+        // Which switch each touched port is in now.
+        let mut port_dp: HashMap<Uuid, Uuid> = HashMap::new();
+        for ((t, su), r) in &self.rows {
+            if *t != NbTable::Switch {
+                continue;
+            }
+            if let NbRow::Switch(_, row) = r {
+                for p in &row.ports {
+                    if ports.contains(&p.uuid()) {
+                        port_dp.insert(p.uuid(), *su);
+                    }
+                }
+            }
+        }
+        let mut wanted: Vec<(Uuid, Uuid, Option<u32>)> = Vec::new();
+        for p in ports {
+            let row = match self.rows.get(&(NbTable::Lsp, *p)) {
+                Some(NbRow::Lsp(_, row)) => Some(row),
+                _ => None,
+            };
+            let dp = row.and(port_dp.get(p).copied());
+            let old = keys.port_of.get(p).copied();
+            if let Some((odp, k)) = old {
+                if Some(odp) != dp {
+                    if let Some(a) = keys.ports.get_mut(&odp) {
+                        a.release(p);
+                    }
+                    keys.port_of.remove(p);
+                    facts.push((Fact::PortKey(*p, k), -1));
+                }
+            }
+            if let (Some(dp), Some(row)) = (dp, row) {
+                wanted.push((*p, dp, row.requested_tnl_key().and_then(Result::ok)));
+            }
+        }
+        wanted.sort_by_key(|(_, _, r)| r.is_none());
+        for (p, dp, req) in wanted {
+            let a = keys.ports.entry(dp).or_insert_with(|| KeyAllocator::new(PORT_KEYS));
+            let old = keys.port_of.get(&p).map(|(_, k)| *k);
+            let new = match req {
+                Some(k) if old != Some(k) => match a.reserve(p, k) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        self.diagnostics.push(format!("Logical_Switch_Port {p}: requested-tnl-key: {e}"));
+                        old.or_else(|| a.allocate(p).ok())
+                    }
+                },
+                _ => old.or_else(|| a.allocate(p).ok()),
+            };
+            if old != new {
+                if let Some(k) = old {
+                    facts.push((Fact::PortKey(p, k), -1));
+                }
+                match new {
+                    Some(k) => {
+                        keys.port_of.insert(p, (dp, k));
+                        facts.push((Fact::PortKey(p, k), 1));
+                    }
+                    None => {
+                        keys.port_of.remove(&p);
+                        self.diagnostics.push(format!("Logical_Switch_Port {p}: no port tunnel key left"));
+                    }
+                }
+            }
+        }
+        // Free datapath allocators of deleted switches.
+        keys.ports.retain(|dp, a| keys.dp_of.contains_key(dp) || !a.is_empty());
+        let _ = BTreeMap::<u8, u8>::new();
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.cmds.clear();
+        if let Some(g) = self.guards.take() {
+            let _ = g.join();
+        }
+    }
+}
+
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    rx: Receiver<Cmd>,
+    results: Option<Sender<Vec<(crate::sbrec::SbRecord, isize)>>>,
+) {
+    use differential_dataflow::input::Input;
+    use differential_dataflow::AsCollection;
+    use timely::dataflow::operators::capture::{Capture, Event};
+    use timely::dataflow::operators::probe::Handle as ProbeHandle;
+    use timely::dataflow::operators::Exchange;
+
+    let probe = ProbeHandle::new();
+    let (mut input, out) = worker.dataflow::<u64, _, _>(|scope| {
+        let (input, facts) = scope.new_collection::<Fact, isize>();
+        let records = dataflow::build(facts).consolidate();
+        let out = records.inner.exchange(|_| 0).as_collection().probe_with(&probe).inner.capture();
+        (input, out)
+    });
+    let leader = worker.index() == 0;
+    while let Ok(cmd) = rx.recv() {
+        match cmd {
+            Cmd::Batch(epoch, batch) => {
+                if leader {
+                    for (f, d) in batch.iter() {
+                        input.update(f.clone(), *d);
+                    }
+                }
+                input.advance_to(epoch);
+                input.flush();
+                while probe.less_than(input.time()) {
+                    worker.step_or_park(Some(std::time::Duration::from_millis(1)));
+                }
+                if let Some(tx) = &results {
+                    let mut changes = Vec::new();
+                    while let Ok(ev) = out.try_recv() {
+                        if let Event::Messages(_, v) = ev {
+                            changes.extend(v.into_iter().map(|(d, _, r)| (d, r)));
+                        }
+                    }
+                    let _ = tx.send(changes);
+                }
+            }
+        }
+    }
+}

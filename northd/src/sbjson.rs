@@ -1,0 +1,153 @@
+//! SB records as JSON rows in OVSDB notation (RFC 7047: a one-element set
+//! is the bare atom, maps are `["map", ...]`, references `["uuid", ...]`),
+//! grouped by table, with deterministic uuids derived from each row's
+//! identity (the SB server would assign its own).
+
+use crate::sbrec::{SbRecord, SbState};
+use ovsdb::Uuid;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+
+/// A stable uuid for `what` (FNV-1a over its identity, version-4 layout).
+pub fn uuid_of(what: &impl Hash) -> Uuid {
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 ^= *b as u64;
+                self.0 = self.0.wrapping_mul(0x100000001b3);
+            }
+        }
+    }
+    let mut a = Fnv(0xcbf29ce484222325);
+    what.hash(&mut a);
+    let mut b = Fnv(a.0 ^ 0x9e3779b97f4a7c15);
+    what.hash(&mut b);
+    let hi = (a.finish() & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let lo = (b.finish() & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    Uuid::from_u64_pair(hi, lo)
+}
+
+fn set<T: Into<Value>>(items: impl IntoIterator<Item = T>) -> Value {
+    let mut v: Vec<Value> = items.into_iter().map(Into::into).collect();
+    if v.len() == 1 {
+        v.pop().unwrap_or(Value::Null)
+    } else {
+        json!(["set", v])
+    }
+}
+
+fn map(m: &BTreeMap<String, String>) -> Value {
+    json!(["map", m.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()])
+}
+
+fn uuid(u: Uuid) -> Value {
+    json!(["uuid", u.to_string()])
+}
+
+/// Every record as `{table: {uuid: row}}`.
+pub fn to_json(state: &SbState) -> Value {
+    let dp_uuid = |nb: &Uuid| uuid_of(&("Datapath_Binding", nb));
+    let mut port_uuid = BTreeMap::new();
+    for r in &state.records {
+        if let SbRecord::Port(p) = r {
+            port_uuid.insert((p.datapath, p.logical_port.clone()), uuid_of(&("Port_Binding", &p.logical_port)));
+        }
+    }
+    let keys: BTreeMap<Uuid, u32> = state
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            SbRecord::Datapath { nb, tunnel_key, .. } => Some((*nb, *tunnel_key)),
+            _ => None,
+        })
+        .collect();
+    let mut tables: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+    let mut groups: BTreeSet<Vec<Uuid>> = BTreeSet::new();
+    for r in &state.records {
+        let (table, id, row) = match r {
+            SbRecord::Datapath { nb, tunnel_key, external_ids } => (
+                "Datapath_Binding",
+                dp_uuid(nb),
+                json!({"external_ids": map(external_ids), "tunnel_key": tunnel_key, "load_balancers": set::<Value>([])}),
+            ),
+            SbRecord::Port(p) => (
+                "Port_Binding",
+                port_uuid[&(p.datapath, p.logical_port.clone())],
+                json!({
+                    "logical_port": p.logical_port, "datapath": uuid(dp_uuid(&p.datapath)),
+                    "tunnel_key": p.tunnel_key, "type": p.r#type, "options": map(&p.options),
+                    "mac": set(p.mac.iter().cloned()), "port_security": set(p.port_security.iter().cloned()),
+                    "parent_port": set(p.parent_port.iter().cloned()), "tag": set(p.tag),
+                    "nat_addresses": set(p.nat_addresses.iter().cloned()), "external_ids": map(&p.external_ids),
+                    "up": false,
+                }),
+            ),
+            SbRecord::Mcast { dp, name, tunnel_key, ports } => (
+                "Multicast_Group",
+                uuid_of(&("Multicast_Group", dp, name)),
+                json!({
+                    "datapath": uuid(dp_uuid(dp)), "name": name, "tunnel_key": tunnel_key,
+                    "ports": set(ports.iter().filter_map(|p| port_uuid.get(&(*dp, p.clone())).map(|u| uuid(*u)))),
+                }),
+            ),
+            SbRecord::Flow { stage, priority, matches, actions, dps, hint } => {
+                let mut ids = BTreeMap::new();
+                ids.insert("stage-name".to_string(), stage.name().to_string());
+                if let Some(h) = hint {
+                    ids.insert("stage-hint".to_string(), h.to_string()[..8].to_string());
+                }
+                let (dp, group) = if dps.len() == 1 {
+                    (set([uuid(dp_uuid(&dps[0]))]), set::<Value>([]))
+                } else {
+                    groups.insert(dps.clone());
+                    (set::<Value>([]), set([uuid(uuid_of(&("Logical_DP_Group", dps)))]))
+                };
+                (
+                    "Logical_Flow",
+                    uuid_of(&("Logical_Flow", stage, priority, matches, actions)),
+                    json!({
+                        "logical_datapath": dp, "logical_dp_group": group,
+                        "pipeline": stage.pipeline().as_str(), "table_id": stage.table(), "priority": priority,
+                        "match": matches, "actions": actions, "external_ids": map(&ids),
+                    }),
+                )
+            }
+            SbRecord::IpMulticast(m) => (
+                "IP_Multicast",
+                uuid_of(&("IP_Multicast", m.datapath)),
+                json!({
+                    "datapath": uuid(dp_uuid(&m.datapath)), "enabled": m.enabled, "querier": m.querier,
+                    "table_size": m.table_size, "idle_timeout": m.idle_timeout, "query_interval": m.query_interval,
+                    "query_max_resp": m.query_max_resp, "eth_src": m.eth_src, "ip4_src": m.ip4_src,
+                    "ip6_src": m.ip6_src, "seq_no": 0,
+                }),
+            ),
+            SbRecord::AddressSet { name, addresses } => (
+                "Address_Set",
+                uuid_of(&("Address_Set", name)),
+                json!({"name": name, "addresses": set(addresses.iter().cloned())}),
+            ),
+            SbRecord::PortGroup { name, dp, ports } => {
+                let full = format!("{}_{}", keys.get(dp).copied().unwrap_or(0), name);
+                (
+                    "Port_Group",
+                    uuid_of(&("Port_Group", &full)),
+                    json!({"name": full, "ports": set(ports.iter().cloned())}),
+                )
+            }
+        };
+        tables.entry(table).or_default().insert(id.to_string(), row);
+    }
+    for g in groups {
+        tables.entry("Logical_DP_Group").or_default().insert(
+            uuid_of(&("Logical_DP_Group", &g)).to_string(),
+            json!({"datapaths": set(g.iter().map(|d| uuid(dp_uuid(d))))}),
+        );
+    }
+    Value::Object(tables.into_iter().map(|(k, v)| (k.to_string(), Value::Object(v))).collect())
+}

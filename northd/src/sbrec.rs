@@ -1,0 +1,184 @@
+//! The Southbound rows the engine produces, keyed by what identifies them
+//! (not by uuid: uuids belong to whoever stores the rows), and the
+//! materialized SB state a driver keeps.
+
+use crate::lflow::{write_listing, ListedDatapath};
+use crate::stages::Stage;
+use ovsdb::Uuid;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A `Port_Binding` row (datapath named by its NB row).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PortBinding {
+    pub logical_port: String,
+    pub datapath: Uuid,
+    pub tunnel_key: u32,
+    pub r#type: String,
+    pub options: BTreeMap<String, String>,
+    pub mac: BTreeSet<String>,
+    pub port_security: BTreeSet<String>,
+    pub parent_port: Option<String>,
+    pub tag: Option<i64>,
+    pub nat_addresses: BTreeSet<String>,
+    pub external_ids: BTreeMap<String, String>,
+    /// HA chassis group (NB name) of an external port.
+    pub ha_chassis_group: Option<String>,
+}
+
+/// An `IP_Multicast` row of a switch.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IpMulticast {
+    pub datapath: Uuid,
+    pub enabled: bool,
+    pub querier: bool,
+    pub table_size: i64,
+    pub idle_timeout: i64,
+    pub query_interval: i64,
+    pub query_max_resp: i64,
+    pub eth_src: String,
+    pub ip4_src: String,
+    pub ip6_src: String,
+}
+
+/// One SB row as the dataflow produces it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SbRecord {
+    /// `Datapath_Binding` of NB row `nb`.
+    Datapath {
+        nb: Uuid,
+        tunnel_key: u32,
+        external_ids: BTreeMap<String, String>,
+    },
+    Port(PortBinding),
+    /// `Multicast_Group` `name` on datapath `dp` with member port names.
+    Mcast {
+        dp: Uuid,
+        name: String,
+        tunnel_key: u32,
+        ports: Vec<String>,
+    },
+    /// A `Logical_Flow` on one datapath or (several) on a datapath group.
+    Flow {
+        stage: Stage,
+        priority: u16,
+        matches: String,
+        actions: String,
+        dps: Vec<Uuid>,
+        hint: Option<Uuid>,
+    },
+    IpMulticast(IpMulticast),
+    /// `Address_Set`.
+    AddressSet {
+        name: String,
+        addresses: BTreeSet<String>,
+    },
+    /// `Port_Group` `<datapath key>_<name>`: `dp` is the switch.
+    PortGroup {
+        name: String,
+        dp: Uuid,
+        ports: BTreeSet<String>,
+    },
+}
+
+/// The SB state: every record currently produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SbState {
+    pub records: BTreeSet<SbRecord>,
+}
+
+/// What changed in one step: records removed and added. (An updated row is
+/// one of each with the same identity.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SbDelta {
+    pub removed: Vec<SbRecord>,
+    pub added: Vec<SbRecord>,
+}
+
+impl SbDelta {
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+}
+
+impl SbState {
+    /// Applies consolidated record changes; returns them as a delta.
+    pub fn apply(&mut self, changes: Vec<(SbRecord, isize)>) -> SbDelta {
+        let mut acc: BTreeMap<SbRecord, isize> = BTreeMap::new();
+        for (r, d) in changes {
+            *acc.entry(r).or_default() += d;
+        }
+        let mut delta = SbDelta::default();
+        for (r, d) in acc {
+            match d {
+                0 => {}
+                d if d < 0 => {
+                    if self.records.remove(&r) {
+                        delta.removed.push(r);
+                    }
+                }
+                _ => {
+                    if self.records.insert(r.clone()) {
+                        delta.added.push(r);
+                    }
+                }
+            }
+        }
+        delta
+    }
+
+    /// Datapath name (from `external_ids:name`) by NB uuid.
+    pub fn datapath_names(&self) -> BTreeMap<Uuid, String> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                SbRecord::Datapath { nb, external_ids, .. } => {
+                    Some((*nb, external_ids.get("name").cloned().unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The logical flows in `ovn-sbctl lflow-list` format. Datapaths are
+    /// shown with the uuid of their NB row.
+    pub fn lflow_listing(&self) -> String {
+        let names = self.datapath_names();
+        let mut rows = Vec::new();
+        for r in &self.records {
+            if let SbRecord::Flow { stage, priority, matches, actions, dps, .. } = r {
+                for dp in dps {
+                    let Some(name) = names.get(dp) else { continue };
+                    rows.push((
+                        ListedDatapath { name, uuid: *dp },
+                        *stage,
+                        *priority,
+                        matches.as_str(),
+                        actions.as_str(),
+                    ));
+                }
+            }
+        }
+        let mut out = String::new();
+        write_listing(&mut out, rows);
+        out
+    }
+
+    /// Number of records of each kind.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for r in &self.records {
+            let k = match r {
+                SbRecord::Datapath { .. } => "Datapath_Binding",
+                SbRecord::Port(_) => "Port_Binding",
+                SbRecord::Mcast { .. } => "Multicast_Group",
+                SbRecord::Flow { .. } => "Logical_Flow",
+                SbRecord::IpMulticast(_) => "IP_Multicast",
+                SbRecord::AddressSet { .. } => "Address_Set",
+                SbRecord::PortGroup { .. } => "Port_Group",
+            };
+            *m.entry(k).or_default() += 1;
+        }
+        m
+    }
+}

@@ -1,0 +1,69 @@
+//! Destination lookup (`ls_in_l2_lkup`, `ls_in_l2_unknown`): service
+//! monitor replies, IGMP/MLD snooping, broadcast/multicast flooding, one
+//! unicast flow per known MAC, FDB lookup, unknown destinations; and the
+//! external-port stage.
+
+use super::{get_bool, PortCtx, SwitchCtx, DROP};
+use crate::addrs;
+use crate::lflow::Flows;
+use crate::stages::Stage::*;
+
+pub(super) fn switch_flows(sw: &SwitchCtx, f: &mut Flows) {
+    f.add(LsInL2Lkup, 110, "eth.dst == $svc_monitor_mac && (tcp || icmp || icmp6)", "handle_svc_check(inport);");
+    let oc = &sw.other_config;
+    if get_bool(oc, "mcast_snoop", false) {
+        f.add(LsInL2Lkup, 100, "igmp", "igmp;");
+        f.add(LsInL2Lkup, 100, "mldv1 || mldv2", "igmp;");
+        f.add(LsInL2Lkup, 85, "ip4.mcast && ip4.dst == 224.0.0.0/24", "outport = \"_MC_flood_l2\"; output;");
+        f.add(LsInL2Lkup, 85, "ip6.mcast_flood", "outport = \"_MC_flood\"; output;");
+        if !get_bool(oc, "mcast_flood_unregistered", false) {
+            let mut a = String::new();
+            if sw.facts.mcast_flood_relay {
+                a.push_str("clone { outport = \"_MC_mrouter_flood\"; output; }; ");
+            }
+            if sw.facts.mcast_flood_static {
+                a.push_str("outport =\"_MC_static\"; output;");
+            }
+            if !sw.facts.mcast_flood_relay && !sw.facts.mcast_flood_static {
+                a.push_str(DROP);
+            }
+            f.add(LsInL2Lkup, 80, "ip4.mcast || ip6.mcast", a);
+        }
+    }
+    f.add(LsInL2Lkup, 70, "eth.mcast", "outport = \"_MC_flood\"; output;");
+    f.add(LsInL2Lkup, 0, "1", "outport = get_fdb(eth.dst); next;");
+    if sw.facts.has_unknown {
+        f.add(LsInL2Unknown, 50, "outport == \"none\"", "outport = \"_MC_unknown\"; output;");
+    } else {
+        f.add(LsInL2Unknown, 50, "outport == \"none\"", DROP);
+    }
+    f.add(LsInL2Unknown, 0, "1", "output;");
+    f.add(LsInExternalPort, 0, "1", "next;");
+}
+
+pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
+    if op.is_external() {
+        external_port(sw, op, f);
+        return;
+    }
+    let action = if op.enabled() { format!("outport = {}; output;", op.key()) } else { DROP.to_string() };
+    let h = op.uuid;
+    for a in &op.lsp.addresses {
+        if let Some(mac) = addrs::leading_mac(a) {
+            f.hint(LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone(), h);
+        } else if a == "unknown" {
+        } else if addrs::is_dynamic(a) {
+            let Some(mac) = op.lsp.dynamic_addresses.as_deref().and_then(addrs::leading_mac) else { continue };
+            f.hint(LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone(), h);
+        } else if a == "router" {
+            let Some(mac) = op.peer.as_ref().and_then(|p| addrs::parse_mac(&p.mac)) else { continue };
+            // Gateway-port residency checks need routers (issue 9).
+            f.hint(LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone(), h);
+        }
+    }
+}
+
+fn external_port(_sw: &SwitchCtx, _op: &PortCtx, _f: &mut Flows) {
+    // Dropping ARP/ND for router ports bound elsewhere needs routers
+    // (build_drop_arp_nd_flows_for_unbound_router_ports, issue 9).
+}

@@ -1,0 +1,307 @@
+//! The logical switch pipeline of ovn-northd 23.03 (ovn-northd(8), "Logical
+//! Switch Datapaths"), as pure functions: [`switch_flows`] for the flows of
+//! one switch, [`port_flows`] for those of one of its ports. The engine
+//! computes their inputs ([`SwitchCtx`], [`PortCtx`]) incrementally and
+//! calls them; nothing here sees more than one switch.
+//!
+//! One module per stage group:
+//! - `admission`: port security checks, FDB lookup/learn, egress port security;
+//! - `acl`: pre-ACL, pre-LB, pre-stateful, ACL hints, ACLs, QoS, LB, stateful
+//!   and hairpin stages (their default flows);
+//! - `arp_nd`: ARP/ND responder;
+//! - `dhcp_dns`: DHCPv4/DHCPv6 options and responses, DNS lookup/response;
+//! - `l2`: destination lookup (unicast, broadcast/multicast, unknown),
+//!   external ports.
+
+mod acl;
+mod admission;
+mod arp_nd;
+mod dhcp_dns;
+mod l2;
+
+use crate::addrs::{self, LportAddresses};
+use crate::lflow::{json_key, Flows, Lflow};
+use logical_model::nb;
+use logical_model::options::ChassisFeatures;
+use ovsdb::Uuid;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Global settings that change what switches emit (from NB_Global and the
+/// chassis feature flags). A one-row collection in the engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Config {
+    pub features: Features,
+    /// `NB_Global options:use_ct_inv_match` (default true).
+    pub use_ct_inv_match: bool,
+    /// `NB_Global options:default_acl_drop` (default false).
+    pub default_acl_drop: bool,
+    /// `NB_Global options:ignore_lsp_down` negated (default false).
+    pub check_lsp_is_up: bool,
+}
+
+/// The chassis feature flags northd reads (every chassis must have one for
+/// it to count; with no chassis, all count).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Features {
+    pub ct_no_masked_label: bool,
+    pub ct_lb_related: bool,
+}
+
+impl From<ChassisFeatures> for Features {
+    fn from(f: ChassisFeatures) -> Features {
+        Features { ct_no_masked_label: f.ct_no_masked_label, ct_lb_related: f.ct_lb_related }
+    }
+}
+
+impl Config {
+    /// From `NB_Global` (if any) and the chassis features.
+    pub fn new(nb_global: Option<&nb::NbGlobal>, features: ChassisFeatures) -> Config {
+        let empty = BTreeMap::new();
+        let opts = nb_global.map_or(&empty, |g| &g.options);
+        let opt = |k: &str, d: bool| get_bool(opts, k, d);
+        Config {
+            features: features.into(),
+            use_ct_inv_match: opt("use_ct_inv_match", true),
+            default_acl_drop: opt("default_acl_drop", false),
+            check_lsp_is_up: !opt("ignore_lsp_down", true),
+        }
+    }
+}
+
+/// What one port contributes to its switch's facts (only ports of special
+/// kinds contribute, so that ordinary ports never touch the switch).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PortFact {
+    Localnet(String),
+    /// A `router` port (its name), whether or not its peer exists.
+    Router(String),
+    Vtep,
+    /// An enabled port with `unknown` among its addresses.
+    Unknown,
+    /// An enabled port with `options:mcast_flood=true`.
+    McastFlood,
+}
+
+/// Facts about one switch derived from its ports and other rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SwitchFacts {
+    /// Localnet port names, in NB order (by name).
+    pub localnet_ports: Vec<String>,
+    pub router_ports: Vec<String>,
+    pub has_vtep_lports: bool,
+    pub has_unknown: bool,
+    pub has_acls: bool,
+    pub has_stateful_acl: bool,
+    pub has_lb_vip: bool,
+    pub has_dns_records: bool,
+    /// Some router port's peer router relays multicast.
+    pub mcast_flood_relay: bool,
+    /// Some port floods multicast statically (`_MC_static`).
+    pub mcast_flood_static: bool,
+}
+
+impl SwitchFacts {
+    /// Folds port facts (any order) into switch facts.
+    pub fn from_ports<'a>(facts: impl IntoIterator<Item = &'a PortFact>) -> SwitchFacts {
+        let mut f = SwitchFacts::default();
+        for p in facts {
+            match p {
+                PortFact::Localnet(n) => f.localnet_ports.push(n.clone()),
+                PortFact::Router(n) => f.router_ports.push(n.clone()),
+                PortFact::Vtep => f.has_vtep_lports = true,
+                PortFact::Unknown => f.has_unknown = true,
+                PortFact::McastFlood => f.mcast_flood_static = true,
+            }
+        }
+        f.localnet_ports.sort();
+        f.router_ports.sort();
+        f
+    }
+}
+
+/// Everything the flows of one switch depend on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SwitchCtx {
+    pub uuid: Uuid,
+    pub name: String,
+    pub other_config: BTreeMap<String, String>,
+    pub facts: SwitchFacts,
+    pub config: Config,
+}
+
+impl SwitchCtx {
+    pub fn vlan_passthru(&self) -> bool {
+        get_bool(&self.other_config, "vlan-passthru", false)
+    }
+}
+
+/// DHCP options of a port (the `DHCP_Options` row it references).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Dhcp {
+    pub uuid: Uuid,
+    pub cidr: String,
+    pub options: BTreeMap<String, String>,
+}
+
+/// The router port a `router` switch port is attached to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Peer {
+    pub uuid: Uuid,
+    pub name: String,
+    pub mac: String,
+    pub networks: Vec<String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// Everything the flows of one switch port depend on, besides its switch.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PortCtx {
+    pub uuid: Uuid,
+    pub lsp: nb::LogicalSwitchPort,
+    pub dhcpv4: Option<Dhcp>,
+    pub dhcpv6: Option<Dhcp>,
+    pub peer: Option<Peer>,
+    /// For a virtual port: its `virtual-parents` that are ports of the same
+    /// switch, with their uuids.
+    pub vparents: BTreeMap<String, Uuid>,
+}
+
+impl PortCtx {
+    pub fn name(&self) -> &str {
+        &self.lsp.name
+    }
+    pub fn key(&self) -> String {
+        json_key(&self.lsp.name)
+    }
+    pub fn ty(&self) -> &str {
+        &self.lsp.r#type
+    }
+    pub fn enabled(&self) -> bool {
+        self.lsp.enabled != Some(false)
+    }
+    pub fn is_router(&self) -> bool {
+        self.ty() == "router"
+    }
+    pub fn is_localnet(&self) -> bool {
+        self.ty() == "localnet"
+    }
+    pub fn is_external(&self) -> bool {
+        self.ty() == "external"
+    }
+    pub fn is_vtep(&self) -> bool {
+        self.ty() == "vtep"
+    }
+    pub fn has_unknown(&self) -> bool {
+        self.lsp.addresses.contains("unknown")
+    }
+
+    /// What this port contributes to its switch's facts.
+    pub fn facts(&self) -> Vec<PortFact> {
+        let mut v = Vec::new();
+        match self.ty() {
+            "localnet" => v.push(PortFact::Localnet(self.name().to_string())),
+            "router" => v.push(PortFact::Router(self.name().to_string())),
+            "vtep" => v.push(PortFact::Vtep),
+            _ => {}
+        }
+        if self.enabled() && self.has_unknown() && !self.is_external() {
+            v.push(PortFact::Unknown);
+        }
+        if self.enabled() && get_bool(&self.lsp.options, "mcast_flood", false) {
+            v.push(PortFact::McastFlood);
+        }
+        v
+    }
+
+    /// `op->lsp_addrs`: static entries, then the router peer's networks
+    /// (for "router"), then the dynamic addresses (for a dynamic entry).
+    pub fn lsp_addrs(&self) -> Vec<LportAddresses> {
+        let mut out = Vec::new();
+        let mut has_dynamic = false;
+        let mut has_router = false;
+        for a in &self.lsp.addresses {
+            if a == "unknown" {
+                continue;
+            }
+            if a == "router" {
+                has_router = true;
+                continue;
+            }
+            if addrs::is_dynamic(a) {
+                has_dynamic = true;
+                continue;
+            }
+            if let Some(l) = addrs::parse_lport_addresses(a) {
+                out.push(l);
+            }
+        }
+        if has_router && self.is_router() {
+            if let Some(p) = &self.peer {
+                if let Some(l) = p.networks() {
+                    out.push(l);
+                }
+            }
+        }
+        if has_dynamic {
+            if let Some(l) = self.lsp.dynamic_addresses.as_deref().and_then(addrs::parse_lport_addresses) {
+                out.push(l);
+            }
+        }
+        out
+    }
+
+    /// `op->n_ps_addrs != 0`.
+    pub fn has_port_security(&self) -> bool {
+        self.lsp.port_security.iter().any(|p| addrs::parse_lport_addresses(p).is_some())
+    }
+}
+
+impl Peer {
+    /// `extract_lrp_networks`: the router port's MAC and networks.
+    pub fn networks(&self) -> Option<LportAddresses> {
+        let mut s = self.mac.clone();
+        for n in &self.networks {
+            s.push(' ');
+            s.push_str(n);
+        }
+        addrs::parse_lport_addresses(&s)
+    }
+}
+
+/// The flows of switch `sw` that do not depend on any one port.
+pub fn switch_flows(sw: &SwitchCtx) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    acl::switch_flows(sw, &mut f);
+    admission::switch_flows(sw, &mut f);
+    arp_nd::switch_flows(sw, &mut f);
+    dhcp_dns::switch_flows(sw, &mut f);
+    l2::switch_flows(sw, &mut f);
+    out
+}
+
+/// The flows of port `op` of switch `sw`.
+pub fn port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    admission::port_flows(sw, op, &mut f);
+    arp_nd::port_flows(sw, op, &mut f);
+    dhcp_dns::port_flows(sw, op, &mut f);
+    l2::port_flows(sw, op, &mut f);
+    out
+}
+
+/// `smap_get_bool`: a missing key gives `default`; otherwise only a
+/// (case-insensitive) "true" is true when the default is false, and only
+/// "false" is false when it is true.
+pub fn get_bool(map: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
+    match map.get(key) {
+        None => default,
+        Some(v) if default => !v.eq_ignore_ascii_case("false"),
+        Some(v) => v.eq_ignore_ascii_case("true"),
+    }
+}
+
+/// `debug_drop_action()`: northd's drop (debug counters are off).
+pub(crate) const DROP: &str = "drop;";
