@@ -18,18 +18,42 @@ fn reference(path: &str) -> String {
 }
 
 #[test]
-fn embedded_default_summarises_the_ovn_kubernetes_database() {
+fn embedded_default_compiles_the_ovn_kubernetes_database() {
     let (code, out, err) = flowc(&[]);
+    assert_eq!(code, 0, "{err}");
+    // The embedded database is the recorded initial phase of the
+    // ovn-kubernetes scenario: the default output is that file's compilation.
+    let (code, from_file, _) = flowc(&["compile", &reference("12-ovn-kubernetes/initial/nb.db")]);
+    assert_eq!(code, 0);
+    assert_eq!(out, from_file);
+    let blocks = out.lines().filter(|l| l.starts_with("Datapath: \"")).count();
+    let flows = out.lines().filter(|l| l.starts_with("  table=")).count();
+    assert!(blocks >= 10 && flows >= 500, "{blocks} blocks, {flows} flows");
+}
+
+#[test]
+fn summary_of_the_embedded_database() {
+    let (code, out, err) = flowc(&["summary"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.is_empty(), "no row may be skipped: {err}");
     assert!(out.contains("(embedded)"), "{out}");
     assert!(out.contains("OVN_Northbound 7.0.0"), "{out}");
-    // The embedded database is the recorded initial phase of the
-    // ovn-kubernetes scenario: its summary equals the one of that file.
     let (code, from_file, _) = flowc(&["summary", "--nb", &reference("12-ovn-kubernetes/initial/nb.db")]);
     assert_eq!(code, 0);
     let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
     assert_eq!(body(&out), body(&from_file));
+}
+
+#[test]
+fn compile_json_has_the_southbound_tables() {
+    let (code, out, err) = flowc(&["compile", &reference("01-l2-switches/initial/nb.db"), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for t in ["Datapath_Binding", "Port_Binding", "Multicast_Group", "Logical_Flow", "Logical_DP_Group", "IP_Multicast"]
+    {
+        assert!(v[t].as_object().is_some_and(|o| !o.is_empty()), "{t} missing");
+    }
+    assert_eq!(v["Datapath_Binding"].as_object().unwrap().len(), 4);
 }
 
 #[test]

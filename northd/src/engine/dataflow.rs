@@ -315,7 +315,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                 let n = p.name().to_string();
                 v.push(((ls, "_MC_flood".to_string(), 32768u32), n.clone()));
                 if !p.is_router() {
-                    v.push(((ls, "_MC_flood_l2".to_string(), 32773), n.clone()));
+                    v.push(((ls, "_MC_flood_l2".to_string(), 32772), n.clone()));
                 }
                 if p.has_unknown() && !p.is_external() {
                     v.push(((ls, "_MC_unknown".to_string(), 32769), n.clone()));
@@ -324,7 +324,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                     v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
                 }
                 if switch::get_bool(&p.lsp.options, "mcast_flood", false) {
-                    v.push(((ls, "_MC_static".to_string(), 32772), n));
+                    v.push(((ls, "_MC_static".to_string(), 32771), n));
                 }
             }
             v
