@@ -85,11 +85,16 @@ impl Gen<'_> {
             .collect(); // already in OVSDB (byte) order
         let mut s = String::new();
         writeln!(s, "/// The values allowed in column `{col}` of table `{table}`.").unwrap();
-        writeln!(s, "#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]")
-            .unwrap();
+        writeln!(s, "/// (`Default` is the first value, only so that rows can be built field by field.)").unwrap();
+        writeln!(
+            s,
+            "#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]"
+        )
+        .unwrap();
         writeln!(s, "pub enum {name} {{").unwrap();
-        for v in &strs {
-            writeln!(s, "    /// `{v}`\n    #[serde(rename = \"{v}\")]\n    {},", variant(v)).unwrap();
+        for (i, v) in strs.iter().enumerate() {
+            let default = if i == 0 { "#[default]\n    " } else { "" };
+            writeln!(s, "    /// `{v}`\n    {default}#[serde(rename = \"{v}\")]\n    {},", variant(v)).unwrap();
         }
         writeln!(s, "}}\n").unwrap();
         writeln!(s, "impl {name} {{").unwrap();
@@ -166,7 +171,7 @@ impl Gen<'_> {
             write!(
                 self.out,
                 "/// A row of the {db_label} table `{tn}`.\n\
-                 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]\n\
+                 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]\n\
                  pub struct {sname} {{\n{fields}}}\n\n\
                  impl Table for {sname} {{\n\
                  \x20   const NAME: &'static str = \"{tn}\";\n\

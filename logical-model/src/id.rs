@@ -23,6 +23,13 @@ impl<T> Id<T> {
     }
 }
 
+/// The all-zero uuid (only so that rows can be built field by field).
+impl<T> Default for Id<T> {
+    fn default() -> Id<T> {
+        Id::new(Uuid::default())
+    }
+}
+
 impl<T> From<Uuid> for Id<T> {
     fn from(u: Uuid) -> Id<T> {
         Id::new(u)

@@ -1,0 +1,274 @@
+//! Laws of the engine, over random sequences of Northbound changes:
+//! - incremental == from scratch: after every step, the SB state reached by
+//!   applying the changes one batch at a time equals compiling that NB from
+//!   scratch (tunnel-key values aside), and equals it with 2 workers;
+//! - stable tunnel keys: a switch or port that survives a step keeps its key.
+
+use logical_model::{nb, Id};
+use northd::engine::Engine;
+use northd::sbrec::{SbRecord, SbState};
+use ovsdb::Uuid;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+const SWITCHES: usize = 3;
+const PORTS: usize = 8;
+
+fn uuid(kind: u64, i: usize) -> Uuid {
+    Uuid::from_u64_pair(0x1000_0000_0000_4000 | (kind << 32) | i as u64, 0x8000_0000_0000_0000 | i as u64)
+}
+
+#[derive(Clone, Debug)]
+struct Port {
+    switch: usize,
+    ty: usize,
+    addr: usize,
+    enabled: Option<bool>,
+    flags: u8,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Model {
+    switches: [Option<usize>; SWITCHES],
+    ports: [Option<Port>; PORTS],
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Switch(usize, Option<usize>),
+    Port(usize, Option<Port>),
+    PortAddr(usize, usize),
+    PortEnabled(usize, Option<bool>),
+}
+
+const TYPES: &[&str] = &["", "", "localnet", "localport", "router", "virtual", "external", "vtep"];
+
+fn arb_port() -> impl Strategy<Value = Port> {
+    (0..SWITCHES, 0..TYPES.len(), 0..6usize, prop_oneof![Just(None), Just(Some(false)), Just(Some(true))], any::<u8>())
+        .prop_map(|(switch, ty, addr, enabled, flags)| Port { switch, ty, addr, enabled, flags })
+}
+
+fn arb_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..SWITCHES, prop::option::of(0..4usize)).prop_map(|(i, c)| Op::Switch(i, c)),
+        (0..PORTS, prop::option::weighted(0.8, arb_port())).prop_map(|(i, p)| Op::Port(i, p)),
+        (0..PORTS, 0..6usize).prop_map(|(i, a)| Op::PortAddr(i, a)),
+        (0..PORTS, prop_oneof![Just(None), Just(Some(false))]).prop_map(|(i, e)| Op::PortEnabled(i, e)),
+    ]
+}
+
+impl Model {
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Switch(i, c) => self.switches[*i] = *c,
+            Op::Port(i, p) => self.ports[*i] = p.clone(),
+            Op::PortAddr(i, a) => {
+                if let Some(p) = &mut self.ports[*i] {
+                    p.addr = *a;
+                }
+            }
+            Op::PortEnabled(i, e) => {
+                if let Some(p) = &mut self.ports[*i] {
+                    p.enabled = *e;
+                }
+            }
+        }
+    }
+
+    fn addresses(i: usize, addr: usize) -> (BTreeSet<String>, Option<String>) {
+        let mac = format!("00:00:00:00:00:{:02x}", i + 1);
+        let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
+        match addr {
+            0 => (set(&[format!("{mac} 10.0.0.{}", i + 1)]), None),
+            1 => (set(&[format!("{mac} 10.0.0.{}", i + 1), "unknown".into()]), None),
+            2 => (set(&["dynamic".into()]), Some(format!("0a:00:00:00:00:{:02x} 10.0.0.{}", i + 0x20, i + 100))),
+            3 => (set(&[format!("{mac} fd00::{:x}", i + 1)]), None),
+            4 => (set(&["router".into()]), None),
+            _ => (BTreeSet::new(), None),
+        }
+    }
+
+    fn snapshot(&self) -> nb::Snapshot {
+        let mut s = nb::Snapshot::default();
+        let mut g = nb::NbGlobal::default();
+        g.options.insert("svc_monitor_mac".into(), "0a:00:00:00:00:fe".into());
+        g.options.insert("mac_prefix".into(), "0a:00:00".into());
+        s.nb_global.insert(Id::new(uuid(9, 0)), g);
+        let dhcp = nb::DhcpOptions {
+            cidr: "10.0.0.0/24".into(),
+            options: [("server_id", "10.0.0.254"), ("server_mac", "0a:00:00:00:00:fd"), ("lease_time", "3600")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        s.dhcp_options.insert(Id::new(uuid(7, 0)), dhcp);
+        let dns = nb::Dns { records: [("vm1".to_string(), "10.0.0.1".to_string())].into(), ..Default::default() };
+        s.dns.insert(Id::new(uuid(8, 0)), dns);
+        let mut lr =
+            nb::LogicalRouterPort { name: "lrp0".into(), mac: "00:00:00:00:ff:01".into(), ..Default::default() };
+        lr.networks.insert("10.0.0.254/24".into());
+        s.logical_router_port.insert(Id::new(uuid(6, 0)), lr);
+
+        for (i, sw) in self.switches.iter().enumerate() {
+            let Some(cfg) = sw else { continue };
+            let mut ls = nb::LogicalSwitch { name: format!("sw{i}"), ..Default::default() };
+            match cfg {
+                1 => {
+                    ls.other_config.insert("mcast_snoop".into(), "true".into());
+                }
+                2 => {
+                    ls.other_config.insert("vlan-passthru".into(), "true".into());
+                }
+                3 => {
+                    ls.dns_records.insert(Id::new(uuid(8, 0)));
+                }
+                _ => {}
+            }
+            for (j, p) in self.ports.iter().enumerate() {
+                if p.as_ref().is_some_and(|p| p.switch == i) {
+                    ls.ports.insert(Id::new(uuid(2, j)));
+                }
+            }
+            s.logical_switch.insert(Id::new(uuid(1, i)), ls);
+        }
+        for (j, p) in self.ports.iter().enumerate() {
+            let Some(p) = p else { continue };
+            let (addresses, dynamic_addresses) = Self::addresses(j, p.addr);
+            let mut lsp = nb::LogicalSwitchPort {
+                name: format!("p{j}"),
+                r#type: TYPES[p.ty].to_string(),
+                addresses,
+                dynamic_addresses,
+                enabled: p.enabled,
+                ..Default::default()
+            };
+            match TYPES[p.ty] {
+                "localnet" => {
+                    lsp.options.insert("network_name".into(), "phys".into());
+                }
+                "router" => {
+                    lsp.options.insert("router-port".into(), "lrp0".into());
+                }
+                "virtual" => {
+                    lsp.options.insert("virtual-ip".into(), format!("10.0.0.{}", 50 + j));
+                    lsp.options.insert("virtual-parents".into(), format!("p{},p{}", (j + 1) % PORTS, (j + 2) % PORTS));
+                }
+                _ => {}
+            }
+            if p.flags & 1 != 0 {
+                lsp.dhcpv4_options = Some(Id::new(uuid(7, 0)));
+            }
+            if p.flags & 2 != 0 {
+                lsp.port_security = lsp.addresses.iter().filter(|a| a.contains(':')).cloned().collect();
+            }
+            if p.flags & 4 != 0 {
+                lsp.options.insert("mcast_flood".into(), "true".into());
+            }
+            if p.flags & 8 != 0 {
+                lsp.parent_name = Some(format!("p{}", (j + 1) % PORTS));
+                lsp.tag = Some(100 + j as i64);
+            }
+            s.logical_switch_port.insert(Id::new(uuid(2, j)), lsp);
+        }
+        s
+    }
+}
+
+/// The state with tunnel keys of datapaths and ports zeroed.
+fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
+    s.records
+        .iter()
+        .cloned()
+        .map(|r| match r {
+            SbRecord::Datapath { nb, external_ids, .. } => SbRecord::Datapath { nb, tunnel_key: 0, external_ids },
+            SbRecord::Port(mut p) => {
+                p.tunnel_key = 0;
+                SbRecord::Port(p)
+            }
+            r => r,
+        })
+        .collect()
+}
+
+fn keys(s: &SbState) -> (BTreeMap<Uuid, u32>, BTreeMap<(Uuid, String), u32>) {
+    let mut dps = BTreeMap::new();
+    let mut ports = BTreeMap::new();
+    for r in &s.records {
+        match r {
+            SbRecord::Datapath { nb, tunnel_key, .. } => {
+                dps.insert(*nb, *tunnel_key);
+            }
+            SbRecord::Port(p) => {
+                ports.insert((p.datapath, p.logical_port.clone()), p.tunnel_key);
+            }
+            _ => {}
+        }
+    }
+    (dps, ports)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_from_scratch(ops in prop::collection::vec(arb_op(), 1..12)) {
+        let mut model = Model::default();
+        let mut inc = Engine::new(1);
+        let mut inc2 = Engine::new(2);
+        for op in &ops {
+            model.apply(op);
+            let snap = model.snapshot();
+            let before = keys(inc.state());
+            inc.load(&snap);
+            inc2.load(&snap);
+            let mut scratch = Engine::new(1);
+            scratch.load(&snap);
+            prop_assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {:?}", op);
+            // Two workers: the same state, keys included (allocation is
+            // outside the dataflow).
+            prop_assert_eq!(inc.state(), inc2.state(), "2 workers, after {:?}", op);
+            // Survivors keep their keys.
+            let after = keys(inc.state());
+            for (dp, k) in &before.0 {
+                if let Some(k2) = after.0.get(dp) {
+                    prop_assert_eq!(k, k2, "datapath {} changed key after {:?}", dp, op);
+                }
+            }
+            for (p, k) in &before.1 {
+                if let Some(k2) = after.1.get(p) {
+                    prop_assert_eq!(k, k2, "port {:?} changed key after {:?}", p, op);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn requested_tunnel_keys_are_honoured_and_conflicts_reported() {
+    let mut model = Model::default();
+    model.switches = [Some(0), Some(0), None];
+    model.ports[0] = Some(Port { switch: 0, ty: 0, addr: 0, enabled: None, flags: 0 });
+    model.ports[1] = Some(Port { switch: 0, ty: 0, addr: 0, enabled: None, flags: 0 });
+    let mut snap = model.snapshot();
+    let sw0 = Id::new(uuid(1, 0));
+    let sw1 = Id::new(uuid(1, 1));
+    snap.logical_switch.get_mut(&sw0).unwrap().other_config.insert("requested-tnl-key".into(), "77".into());
+    snap.logical_switch.get_mut(&sw1).unwrap().other_config.insert("requested-tnl-key".into(), "77".into());
+    snap.logical_switch_port
+        .get_mut(&Id::new(uuid(2, 1)))
+        .unwrap()
+        .options
+        .insert("requested-tnl-key".into(), "9".into());
+    let mut e = Engine::new(1);
+    e.load(&snap);
+    let (dps, ports) = keys(e.state());
+    assert_eq!(dps.values().filter(|k| **k == 77).count(), 1, "{dps:?}");
+    assert_eq!(dps.len(), 2);
+    assert_eq!(ports[&(sw0.uuid(), "p1".to_string())], 9);
+    assert!(
+        e.diagnostics.iter().any(|d| d.contains("requested-tnl-key") && d.contains("in use")),
+        "{:?}",
+        e.diagnostics
+    );
+}
