@@ -72,13 +72,16 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         Fact::DpKey(u, k) => Some((u, k)),
         _ => None,
     });
-    let port_keys = facts.flat_map(|f| match f {
+    let port_keys = facts.clone().flat_map(|f| match f {
         Fact::PortKey(u, k) => Some((u, k)),
         _ => None,
     });
 
-    // Port → switch, from Logical_Switch.ports.
-    let port_ls = switches.clone().flat_map(|(ls, row)| row.ports.iter().map(|p| (p.uuid(), ls)).collect::<Vec<_>>());
+    // Port → switch, from Logical_Switch.ports (fed as SwitchPort facts).
+    let port_ls = facts.clone().flat_map(|f| match f {
+        Fact::SwitchPort(ls, p) => Some((p, ls)),
+        _ => None,
+    });
     // (port uuid, (switch, row)) for ports that are in a switch.
     let ports = lsps.join_map(port_ls.clone(), |pu, row, ls| (*pu, (*ls, row.clone())));
 

@@ -76,6 +76,9 @@ pub enum Fact {
     Config(Config),
     /// The svc_monitor_mac, as a one-row fact.
     SvcMonitorMac(String),
+    /// Port `.1` is in switch `.0` (`Logical_Switch.ports`, fed apart from
+    /// the switch row so that adding a port costs O(1), not O(ports)).
+    SwitchPort(Uuid, Uuid),
     /// Tunnel key of the datapath of an NB switch or router.
     DpKey(Uuid, u32),
     /// Tunnel key of a logical switch port (by NB uuid).

@@ -36,6 +36,10 @@ pub struct Engine {
     guards: Option<timely::communication::WorkerGuards<()>>,
     epoch: u64,
     rows: HashMap<(NbTable, Uuid), NbRow>,
+    /// Port uuid → the switches listing it (one, in a valid database).
+    member_of: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// NB_Global rows (one, in a valid database).
+    globals: BTreeMap<Uuid, nb::NbGlobal>,
     features: ChassisFeatures,
     config: Option<Config>,
     svc_mac: Option<String>,
@@ -86,6 +90,8 @@ impl Engine {
             guards: Some(guards),
             epoch: 0,
             rows: HashMap::new(),
+            member_of: HashMap::new(),
+            globals: BTreeMap::new(),
             features: ChassisFeatures::all_of([]),
             config: None,
             svc_mac: None,
@@ -141,23 +147,35 @@ impl Engine {
                 }
                 continue;
             }
-            for r in old.iter().chain(new.iter()) {
+            for (r, add) in old.iter().map(|r| (r, false)).chain(new.iter().map(|r| (r, true))) {
                 match r {
                     NbRow::Switch(u, row) => {
                         touched_switches.insert(*u);
-                        touched_ports.extend(row.ports.iter().map(|p| p.uuid()));
+                        for p in &row.ports {
+                            touched_ports.insert(p.uuid());
+                            let set = self.member_of.entry(p.uuid()).or_default();
+                            if add {
+                                set.insert(*u);
+                            } else {
+                                set.remove(u);
+                            }
+                        }
                     }
                     NbRow::Lsp(u, _) => {
                         touched_ports.insert(*u);
                     }
+                    NbRow::NbGlobal(u, g) => {
+                        if add {
+                            self.globals.insert(*u, g.clone());
+                        } else {
+                            self.globals.remove(u);
+                        }
+                    }
                     _ => {}
                 }
             }
-            if let Some(o) = old {
-                facts.push((Fact::Row(o), -1));
-            }
+            facts.extend(row_facts(old.as_ref(), new.as_ref()));
             if let Some(n) = new {
-                facts.push((Fact::Row(n.clone()), 1));
                 self.rows.insert(key, n);
             }
         }
@@ -187,12 +205,7 @@ impl Engine {
     }
 
     fn update_config(&mut self, facts: &mut Vec<(Fact, isize)>) {
-        let global = self.rows.iter().filter(|((t, _), _)| *t == NbTable::NbGlobal).min_by_key(|(k, _)| **k).and_then(
-            |(_, r)| match r {
-                NbRow::NbGlobal(_, g) => Some(g.clone()),
-                _ => None,
-            },
-        );
+        let global = self.globals.values().next().cloned();
         let config = Config::new(global.as_ref(), self.features);
         if self.config.as_ref() != Some(&config) {
             if let Some(old) = self.config.take() {
@@ -263,27 +276,13 @@ impl Engine {
             }
         }
 
-        // Which switch each touched port is in now.
-        let mut port_dp: HashMap<Uuid, Uuid> = HashMap::new();
-        for ((t, su), r) in &self.rows {
-            if *t != NbTable::Switch {
-                continue;
-            }
-            if let NbRow::Switch(_, row) = r {
-                for p in &row.ports {
-                    if ports.contains(&p.uuid()) {
-                        port_dp.insert(p.uuid(), *su);
-                    }
-                }
-            }
-        }
         let mut wanted: Vec<(Uuid, Uuid, Option<u32>)> = Vec::new();
         for p in ports {
             let row = match self.rows.get(&(NbTable::Lsp, *p)) {
                 Some(NbRow::Lsp(_, row)) => Some(row),
                 _ => None,
             };
-            let dp = row.and(port_dp.get(p).copied());
+            let dp = row.and(self.member_of.get(p).and_then(|s| s.iter().next().copied()));
             let old = keys.port_of.get(p).copied();
             if let Some((odp, k)) = old {
                 if Some(odp) != dp {
@@ -328,10 +327,49 @@ impl Engine {
                 }
             }
         }
-        // Free datapath allocators of deleted switches.
-        keys.ports.retain(|dp, a| keys.dp_of.contains_key(dp) || !a.is_empty());
-        let _ = BTreeMap::<u8, u8>::new();
+        for p in ports {
+            if self.member_of.get(p).is_some_and(BTreeSet::is_empty) {
+                self.member_of.remove(p);
+            }
+        }
+        // Free the port-key allocators of deleted, now empty switches.
+        for u in switches {
+            if !keys.dp_of.contains_key(u) && keys.ports.get(u).is_some_and(KeyAllocator::is_empty) {
+                keys.ports.remove(u);
+            }
+        }
     }
+}
+
+/// The facts replacing row `old` by row `new`. A switch's port list is fed
+/// as one `SwitchPort` fact per member, and only the members that changed.
+fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
+    let mut out = Vec::new();
+    let split = |r: Option<&NbRow>| match r {
+        Some(NbRow::Switch(u, row)) => {
+            let members: BTreeSet<Uuid> = row.ports.iter().map(|p| p.uuid()).collect();
+            let mut bare = row.clone();
+            bare.ports.clear();
+            (Some(NbRow::Switch(*u, bare)), Some((*u, members)))
+        }
+        r => (r.cloned(), None),
+    };
+    let (old_row, old_members) = split(old);
+    let (new_row, new_members) = split(new);
+    if old_row != new_row {
+        out.extend(old_row.map(|r| (Fact::Row(r), -1)));
+        out.extend(new_row.map(|r| (Fact::Row(r), 1)));
+    }
+    let empty = BTreeSet::new();
+    let (ou, om) = old_members.as_ref().map_or((None, &empty), |(u, m)| (Some(*u), m));
+    let (nu, nm) = new_members.as_ref().map_or((None, &empty), |(u, m)| (Some(*u), m));
+    if let Some(u) = ou {
+        out.extend(om.iter().filter(|p| nu != Some(u) || !nm.contains(p)).map(|p| (Fact::SwitchPort(u, *p), -1)));
+    }
+    if let Some(u) = nu {
+        out.extend(nm.iter().filter(|p| ou != Some(u) || !om.contains(p)).map(|p| (Fact::SwitchPort(u, *p), 1)));
+    }
+    out
 }
 
 impl Drop for Engine {
@@ -357,7 +395,7 @@ fn run_worker(
     let probe = ProbeHandle::new();
     let (mut input, out) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, facts) = scope.new_collection::<Fact, isize>();
-        let records = dataflow::build(facts).consolidate();
+        let records = dataflow::build(facts).consolidate_stream();
         let out = records.inner.exchange(|_| 0).as_collection().probe_with(&probe).inner.capture();
         (input, out)
     });
@@ -373,7 +411,7 @@ fn run_worker(
                 input.advance_to(epoch);
                 input.flush();
                 while probe.less_than(input.time()) {
-                    worker.step_or_park(Some(std::time::Duration::from_millis(1)));
+                    worker.step();
                 }
                 if let Some(tx) = &results {
                     let mut changes = Vec::new();
