@@ -83,7 +83,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         _ => None,
     });
     // (port uuid, (switch, row)) for ports that are in a switch.
-    let ports = lsps.join_map(port_ls.clone(), |pu, row, ls| (*pu, (*ls, row.clone())));
+    let ports = lsps.clone().join_map(port_ls.clone(), |pu, row, ls| (*pu, (*ls, row.clone())));
 
     // DHCP options referenced by ports.
     let dhcp_rows = dhcp.map(|(u, d)| (u, Dhcp { uuid: u, cidr: d.cidr, options: d.options }));
@@ -341,9 +341,39 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
     // IP_Multicast, one per switch.
     let ip_mcast = switches.clone().map(|(ls, row)| SbRecord::IpMulticast(ip_multicast(ls, &row.other_config)));
 
-    // Address sets: NB ones, the port groups' _ip4/_ip6 ones, svc_monitor_mac.
-    let nb_sets = address_sets.map(|(_, s)| SbRecord::AddressSet { name: s.name, addresses: s.addresses });
-    let svc = svc_mac.map(|m| SbRecord::AddressSet { name: "svc_monitor_mac".into(), addresses: BTreeSet::from([m]) });
+    // Address sets: svc_monitor_mac, then each port group's `<pg>_ip4` and
+    // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
+    // a later one with the same name wins, as in the reference.
+    let svc = svc_mac.map(|m| ("svc_monitor_mac".to_string(), (0u8, Some(m))));
+    let pg_set_names = pgs.clone().flat_map(|(_, row)| {
+        [(format!("{}_ip4", row.name), (1u8, None)), (format!("{}_ip6", row.name), (1u8, None))]
+    });
+    let pg_set_addrs = pgs
+        .clone()
+        .flat_map(|(_, row)| row.ports.iter().map(|p| (p.uuid(), row.name.clone())).collect::<Vec<_>>())
+        .join_map(lsps.clone(), |_, pg, lsp| (pg.clone(), port_group_ips(lsp)))
+        .flat_map(|(pg, (v4, v6))| {
+            let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
+            v4.into_iter().map(move |a| (n4.clone(), (1u8, Some(a)))).chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
+        });
+    let nb_sets = address_sets.flat_map(|(_, s)| {
+        let name = s.name;
+        std::iter::once((name.clone(), (2u8, None))).chain(s.addresses.into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
+    });
+    let sets = svc
+        .concat(pg_set_names)
+        .concat(pg_set_addrs)
+        .concat(nb_sets)
+        .reduce(|name, parts: &[(&(u8, Option<String>), isize)], out: &mut Vec<(SbRecord, isize)>| {
+            let Some(top) = parts.iter().filter(|(_, n)| *n > 0).map(|((p, _), _)| *p).max() else { return };
+            let addresses = parts
+                .iter()
+                .filter(|((p, a), n)| *n > 0 && *p == top && a.is_some())
+                .filter_map(|((_, a), _)| a.clone())
+                .collect();
+            out.push((SbRecord::AddressSet { name: name.clone(), addresses }, 1));
+        })
+        .map(|(_, r)| r);
     // Port_Group per (port group, switch) with the members on that switch.
     let pg_members = pgs
         .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone()))).collect::<Vec<_>>())
@@ -361,9 +391,20 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         .concat(bindings)
         .concat(mcast)
         .concat(ip_mcast)
-        .concat(nb_sets)
-        .concat(svc)
+        .concat(sets)
         .concat(pg_members)
+}
+
+/// The IPv4 and IPv6 addresses a port contributes to its port groups'
+/// address sets: those of every static entry and of `dynamic_addresses`.
+fn port_group_ips(lsp: &nb::LogicalSwitchPort) -> (Vec<String>, Vec<String>) {
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    let entries = lsp.addresses.iter().filter(|a| !crate::addrs::is_dynamic(a)).chain(lsp.dynamic_addresses.iter());
+    for a in entries.filter_map(|a| crate::addrs::parse_lport_addresses(a)) {
+        v4.extend(a.ipv4.iter().map(|i| i.addr.to_string()));
+        v6.extend(a.ipv6.iter().map(|i| i.addr.to_string()));
+    }
+    (v4, v6)
 }
 
 /// Pieces of a Port_Binding.
