@@ -6,7 +6,8 @@ use std::time::Instant;
 
 fn main() {
     let a: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let (s, p, rounds) = (a.first().copied().unwrap_or(100), a.get(1).copied().unwrap_or(100), a.get(2).copied().unwrap_or(1000));
+    let (s, p, rounds) =
+        (a.first().copied().unwrap_or(100), a.get(1).copied().unwrap_or(100), a.get(2).copied().unwrap_or(1000));
     let nb = flowc_benches::switch_grid(s, p);
     let mut e = Engine::new(1);
     let t = Instant::now();

@@ -12,7 +12,8 @@ pub fn uuid(kind: u64, i: u64) -> Uuid {
 /// A VIF port `p<sw>-<n>` with a static MAC and IPv4 address.
 pub fn port(sw: u64, n: u64) -> nb::LogicalSwitchPort {
     let i = sw * 1000 + n;
-    let mac = format!("0e:00:{:02x}:{:02x}:{:02x}:{:02x}", (i >> 24) & 0xff, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+    let mac =
+        format!("0e:00:{:02x}:{:02x}:{:02x}:{:02x}", (i >> 24) & 0xff, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
     let ip = format!("10.{}.{}.{}", sw >> 8 & 0xff, sw & 0xff, n + 2);
     let mut p = nb::LogicalSwitchPort { name: format!("p{sw}-{n}"), ..Default::default() };
     p.addresses.insert(format!("{mac} {ip}"));

@@ -14,11 +14,7 @@ use std::path::PathBuf;
 type Flow = (String, String, u32, String, String);
 
 fn flows(listing: &str) -> BTreeSet<Flow> {
-    parse_listing(listing)
-        .0
-        .into_iter()
-        .map(|f| (f.datapath, f.stage, f.priority, f.r#match, f.actions))
-        .collect()
+    parse_listing(listing).0.into_iter().map(|f| (f.datapath, f.stage, f.priority, f.r#match, f.actions)).collect()
 }
 
 fn main() {

@@ -22,6 +22,7 @@ pub fn features_of(sb: &sb::Snapshot) -> ChassisFeatures {
 /// Seeds `engine` with the features and tunnel keys of `sb`.
 pub fn seed_from_sb(engine: &mut Engine, sb: &sb::Snapshot) {
     engine.set_chassis_features(features_of(sb));
+    engine.set_vxlan_mode(sb.encap.values().any(|e| e.r#type == sb::EncapType::Vxlan));
     let mut dp_nb = HashMap::new();
     let mut dps = Vec::new();
     for (id, d) in &sb.datapath_binding {

@@ -132,6 +132,9 @@ pub fn to_json(state: &SbState) -> Value {
                 uuid_of(&("Address_Set", name)),
                 json!({"name": name, "addresses": set(addresses.iter().cloned())}),
             ),
+            SbRecord::Global { nb_cfg, ipsec, options } => {
+                ("SB_Global", uuid_of(&"SB_Global"), json!({"nb_cfg": nb_cfg, "ipsec": ipsec, "options": map(options)}))
+            }
             SbRecord::PortGroup { name, dp, ports } => {
                 let full = format!("{}_{}", keys.get(dp).copied().unwrap_or(0), name);
                 (

@@ -79,6 +79,12 @@ pub enum SbRecord {
         dp: Uuid,
         ports: BTreeSet<String>,
     },
+    /// `SB_Global`.
+    Global {
+        nb_cfg: i64,
+        ipsec: bool,
+        options: BTreeMap<String, String>,
+    },
 }
 
 /// The SB state: every record currently produced.
@@ -176,6 +182,7 @@ impl SbState {
                 SbRecord::IpMulticast(_) => "IP_Multicast",
                 SbRecord::AddressSet { .. } => "Address_Set",
                 SbRecord::PortGroup { .. } => "Port_Group",
+                SbRecord::Global { .. } => "SB_Global",
             };
             *m.entry(k).or_default() += 1;
         }

@@ -11,8 +11,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 
-/// Datapath tunnel keys (24 bits; 0 is reserved).
-pub const DATAPATH_KEYS: (u32, u32) = (1, (1 << 24) - 1);
+/// Datapath tunnel keys northd allocates: 24 bits, 0 reserved, and the top
+/// 65,535 kept for globally assigned (interconnect) datapaths — the
+/// `max_tunid` 16711680 northd advertises in SB_Global.
+pub const DATAPATH_KEYS: (u32, u32) = (1, (1 << 24) - 1 - 65535);
+/// Datapath tunnel keys when a chassis uses VXLAN (12 bits).
+pub const DATAPATH_KEYS_VXLAN: (u32, u32) = (1, 4095);
 /// Logical port tunnel keys (15 bits; multicast groups use 32768 and up).
 pub const PORT_KEYS: (u32, u32) = (1, (1 << 15) - 1);
 

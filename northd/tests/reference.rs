@@ -129,6 +129,7 @@ struct Rows {
     address_sets: BTreeMap<String, BTreeSet<String>>,
     port_groups: BTreeMap<String, BTreeSet<String>>,
     dp_groups: BTreeSet<BTreeSet<String>>,
+    global: Vec<String>,
 }
 
 fn reference_rows(sb: &sb::Snapshot) -> Rows {
@@ -194,6 +195,9 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
     for g in sb.logical_dp_group.values() {
         r.dp_groups.insert(g.datapaths.iter().map(dp_name).collect());
     }
+    for g in sb.sb_global.values() {
+        r.global.push(format!("nb_cfg={} ipsec={} options={:?}", g.nb_cfg, g.ipsec, g.options));
+    }
     r
 }
 
@@ -254,6 +258,9 @@ fn our_rows(state: &SbState) -> Rows {
                 r.dp_groups.insert(dps.iter().map(|d| names[d].clone()).collect());
             }
             SbRecord::Flow { .. } => {}
+            SbRecord::Global { nb_cfg, ipsec, options } => {
+                r.global.push(format!("nb_cfg={nb_cfg} ipsec={ipsec} options={options:?}"));
+            }
         }
     }
     r
@@ -289,6 +296,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
     same!(address_sets);
     same!(port_groups);
     same!(dp_groups);
+    same!(global);
     // Tunnel keys: unique and in range.
     let dp_keys: Vec<u32> = state
         .records

@@ -68,6 +68,10 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         Fact::SvcMonitorMac(m) => Some(m),
         _ => None,
     });
+    let sb_global = facts.clone().flat_map(|f| match f {
+        Fact::SbGlobal(nb_cfg, ipsec, options) => Some(SbRecord::Global { nb_cfg, ipsec, options }),
+        _ => None,
+    });
     let dp_keys = facts.clone().flat_map(|f| match f {
         Fact::DpKey(u, k) => Some((u, k)),
         _ => None,
@@ -345,20 +349,23 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
     // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
     // a later one with the same name wins, as in the reference.
     let svc = svc_mac.map(|m| ("svc_monitor_mac".to_string(), (0u8, Some(m))));
-    let pg_set_names = pgs.clone().flat_map(|(_, row)| {
-        [(format!("{}_ip4", row.name), (1u8, None)), (format!("{}_ip6", row.name), (1u8, None))]
-    });
+    let pg_set_names = pgs
+        .clone()
+        .flat_map(|(_, row)| [(format!("{}_ip4", row.name), (1u8, None)), (format!("{}_ip6", row.name), (1u8, None))]);
     let pg_set_addrs = pgs
         .clone()
         .flat_map(|(_, row)| row.ports.iter().map(|p| (p.uuid(), row.name.clone())).collect::<Vec<_>>())
         .join_map(lsps.clone(), |_, pg, lsp| (pg.clone(), port_group_ips(lsp)))
         .flat_map(|(pg, (v4, v6))| {
             let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
-            v4.into_iter().map(move |a| (n4.clone(), (1u8, Some(a)))).chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
+            v4.into_iter()
+                .map(move |a| (n4.clone(), (1u8, Some(a))))
+                .chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
         });
     let nb_sets = address_sets.flat_map(|(_, s)| {
         let name = s.name;
-        std::iter::once((name.clone(), (2u8, None))).chain(s.addresses.into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
+        std::iter::once((name.clone(), (2u8, None)))
+            .chain(s.addresses.into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
     });
     let sets = svc
         .concat(pg_set_names)
@@ -393,6 +400,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         .concat(ip_mcast)
         .concat(sets)
         .concat(pg_members)
+        .concat(sb_global)
 }
 
 /// The IPv4 and IPv6 addresses a port contributes to its port groups'

@@ -76,6 +76,8 @@ pub enum Fact {
     Config(Config),
     /// The svc_monitor_mac, as a one-row fact.
     SvcMonitorMac(String),
+    /// SB_Global: nb_cfg, ipsec and options, as a one-row fact.
+    SbGlobal(i64, bool, std::collections::BTreeMap<String, String>),
     /// Port `.1` is in switch `.0` (`Logical_Switch.ports`, fed apart from
     /// the switch row so that adding a port costs O(1), not O(ports)).
     SwitchPort(Uuid, Uuid),

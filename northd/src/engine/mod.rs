@@ -15,7 +15,7 @@ pub use input::{rows_of, NbChange, NbRow, NbTable};
 
 use crate::sbrec::{SbDelta, SbState};
 use crate::switch::Config;
-use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, PORT_KEYS};
+use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
 use input::Fact;
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
@@ -23,6 +23,11 @@ use ovsdb::Uuid;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
+
+/// What northd 23.03.1 advertises as `northd_internal_version` (OVN
+/// version, SB schema version, internal flow-format version); controllers
+/// compare it with their own.
+pub const NORTHD_INTERNAL_VERSION: &str = "23.03.1-20.27.0-70.6";
 
 enum Cmd {
     /// Apply these fact changes at this epoch (worker 0 feeds them).
@@ -43,6 +48,8 @@ pub struct Engine {
     features: ChassisFeatures,
     config: Option<Config>,
     svc_mac: Option<String>,
+    sb_global: Option<(i64, bool, BTreeMap<String, String>)>,
+    vxlan: bool,
     keys: Keys,
     state: SbState,
     /// Problems found in the input (duplicate names, key conflicts...).
@@ -95,6 +102,8 @@ impl Engine {
             features: ChassisFeatures::all_of([]),
             config: None,
             svc_mac: None,
+            sb_global: None,
+            vxlan: false,
             keys: Keys::default(),
             state: SbState::default(),
             diagnostics: Vec::new(),
@@ -112,11 +121,27 @@ impl Engine {
         self.features = f;
     }
 
+    /// Whether some chassis uses VXLAN (datapath keys are then 12 bits);
+    /// call before the first [`Engine::apply`].
+    pub fn set_vxlan_mode(&mut self, vxlan: bool) {
+        self.vxlan = vxlan;
+    }
+
+    /// The `NB_Global.options` northd would write back (mac_prefix,
+    /// svc_monitor_mac, max_tunid and northd_internal_version filled in),
+    /// when they differ from the current ones.
+    pub fn nb_global_options(&self) -> Option<BTreeMap<String, String>> {
+        let (_, _, opts) = self.sb_global.as_ref()?;
+        let current = self.globals.values().next().map(|g| &g.options);
+        (current != Some(opts)).then(|| opts.clone())
+    }
+
     /// Reserves tunnel keys already in SB (restart stability): datapath keys
     /// by NB uuid, port keys by (datapath, port uuid). Call before the first
     /// [`Engine::apply`].
     pub fn seed_keys(&mut self, dps: &[(Uuid, u32)], ports: &[(Uuid, Uuid, u32)]) {
-        let alloc = self.keys.dps.get_or_insert_with(|| KeyAllocator::new(DATAPATH_KEYS));
+        let range = if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS };
+        let alloc = self.keys.dps.get_or_insert_with(|| KeyAllocator::new(range));
         for (dp, k) in dps {
             if let Err(e) = alloc.reserve(*dp, *k) {
                 self.diagnostics.push(format!("Datapath_Binding {dp}: {e}"));
@@ -214,6 +239,21 @@ impl Engine {
             facts.push((Fact::Config(config.clone()), 1));
             self.config = Some(config);
         }
+        let sb_global = global.as_ref().map(|g| {
+            let mut o = g.options.clone();
+            o.insert("max_tunid".into(), (if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS }).1.to_string());
+            o.insert("northd_internal_version".into(), NORTHD_INTERNAL_VERSION.into());
+            (g.nb_cfg, g.ipsec, o)
+        });
+        if sb_global != self.sb_global {
+            if let Some((c, i, o)) = self.sb_global.take() {
+                facts.push((Fact::SbGlobal(c, i, o), -1));
+            }
+            if let Some((c, i, o)) = sb_global.clone() {
+                facts.push((Fact::SbGlobal(c, i, o), 1));
+            }
+            self.sb_global = sb_global;
+        }
         let svc = global.and_then(|g| g.options.get("svc_monitor_mac").cloned());
         if svc != self.svc_mac {
             if let Some(old) = self.svc_mac.take() {
@@ -229,7 +269,8 @@ impl Engine {
     /// Allocates and frees tunnel keys for the switches and ports touched.
     fn update_keys(&mut self, switches: &BTreeSet<Uuid>, ports: &BTreeSet<Uuid>, facts: &mut Vec<(Fact, isize)>) {
         let keys = &mut self.keys;
-        let dps = keys.dps.get_or_insert_with(|| KeyAllocator::new(DATAPATH_KEYS));
+        let range = if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS };
+        let dps = keys.dps.get_or_insert_with(|| KeyAllocator::new(range));
         // Requested keys first, so that allocation does not take them.
         let mut wanted: Vec<(Uuid, Option<u32>)> = Vec::new();
         for u in switches {
