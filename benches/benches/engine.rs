@@ -43,10 +43,10 @@ fn port_add_then_remove(bencher: divan::Bencher) {
     let mut with = ls.clone();
     with.ports.insert(new_id);
     let add = vec![
-        NbChange::Upsert(NbRow::Lsp(new_id.uuid(), new_port)),
-        NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with)),
+        NbChange::Upsert(NbRow::Lsp(new_id.uuid(), new_port.into())),
+        NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with.into())),
     ];
-    let remove = vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls)), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
+    let remove = vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
     bencher.bench_local(|| {
         let a = e.apply(add.clone());
         let r = e.apply(remove.clone());

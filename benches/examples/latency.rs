@@ -18,10 +18,10 @@ fn main() {
     let mut with = ls.clone();
     with.ports.insert(new_id);
     let add = vec![
-        NbChange::Upsert(NbRow::Lsp(new_id.uuid(), flowc_benches::port(s / 2, p + 1))),
-        NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with)),
+        NbChange::Upsert(NbRow::Lsp(new_id.uuid(), flowc_benches::port(s / 2, p + 1).into())),
+        NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with.into())),
     ];
-    let remove = vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls)), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
+    let remove = vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
     let mut lat = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();

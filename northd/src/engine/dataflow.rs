@@ -15,17 +15,20 @@ use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
 
 /// Pieces a port's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum PortPart {
-    Base(Uuid, nb::LogicalSwitchPort),
+    Base(Uuid, Arc<nb::LogicalSwitchPort>),
     V4(Dhcp),
     V6(Dhcp),
     Peer(Peer),
     VParent(String, Uuid),
+    Key(u32),
+    HaGroup(String),
 }
 
 /// Pieces a switch's facts are assembled from.
@@ -87,10 +90,11 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         _ => None,
     });
     // (port uuid, (switch, row)) for ports that are in a switch.
-    let ports = lsps.clone().join_map(port_ls.clone(), |pu, row, ls| (*pu, (*ls, row.clone())));
+    let lsps = lsps.arrange_by_key();
+    let ports = port_ls.clone().join_core(lsps.clone(), |pu, ls, row| Some((*pu, (*ls, row.clone()))));
 
     // DHCP options referenced by ports.
-    let dhcp_rows = dhcp.map(|(u, d)| (u, Dhcp { uuid: u, cidr: d.cidr, options: d.options }));
+    let dhcp_rows = dhcp.map(|(u, d)| (u, Dhcp { uuid: u, cidr: d.cidr.clone(), options: d.options.clone() }));
     let v4 = ports
         .clone()
         .flat_map(|(pu, (_, row))| row.dhcpv4_options.map(|d| (d.uuid(), pu)))
@@ -103,7 +107,13 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
     let lrp_by_name = lrps.map(|(u, r)| {
         (
             r.name.clone(),
-            Peer { uuid: u, name: r.name, mac: r.mac, networks: r.networks.into_iter().collect(), options: r.options },
+            Peer {
+                uuid: u,
+                name: r.name.clone(),
+                mac: r.mac.clone(),
+                networks: r.networks.iter().cloned().collect(),
+                options: r.options.clone(),
+            },
         )
     });
     let peers = ports
@@ -113,7 +123,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         })
         .join_map(lrp_by_name, |_, pu, peer| (*pu, PortPart::Peer(peer.clone())));
     // Virtual ports' parents that are ports of the same switch.
-    let by_ls_name = ports.clone().map(|(pu, (ls, row))| ((ls, row.name), pu));
+    let by_ls_name = ports.clone().map(|(pu, (ls, row))| ((ls, row.name.clone()), pu));
     let vparents = ports
         .clone()
         .flat_map(|(pu, (ls, row))| {
@@ -129,15 +139,24 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         })
         .join_map(by_ls_name, |(_, name), pu, parent| (*pu, PortPart::VParent(name.clone(), *parent)));
 
+    // The HA chassis group (by name) of an external port.
+    let ha_names = ha_groups.map(|(u, g)| (u, g.name.clone()));
+    let port_ha = ports
+        .clone()
+        .flat_map(|(pu, (_, row))| (row.r#type == "external").then_some(()).and(row.ha_chassis_group.map(|g| (g.uuid(), pu))))
+        .join_map(ha_names, |_, pu, name| (*pu, PortPart::HaGroup(name.clone())));
     let port_ctx = ports
         .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
+        .concat(port_keys.map(|(pu, k)| (pu, PortPart::Key(k))))
+        .concat(port_ha)
         .concat(v4)
         .concat(v6)
         .concat(peers)
         .concat(vparents)
-        .reduce(|pu, parts, out: &mut Vec<((Uuid, PortCtx), isize)>| {
+        .reduce(|pu, parts, out: &mut Vec<((Uuid, Arc<PortCtx>), isize)>| {
             let mut base = None;
             let (mut dhcpv4, mut dhcpv6, mut peer) = (None, None, None);
+            let (mut tunnel_key, mut ha_chassis_group) = (None, None);
             let mut vparents = BTreeMap::new();
             for (p, _) in parts {
                 match p {
@@ -148,10 +167,13 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                     PortPart::VParent(n, u) => {
                         vparents.insert(n.clone(), *u);
                     }
+                    PortPart::Key(k) => tunnel_key = Some(*k),
+                    PortPart::HaGroup(n) => ha_chassis_group = Some(n.clone()),
                 }
             }
             if let Some((ls, lsp)) = base {
-                out.push(((ls, PortCtx { uuid: *pu, lsp, dhcpv4, dhcpv6, peer, vparents }), 1));
+                let ctx = PortCtx { uuid: *pu, lsp, dhcpv4, dhcpv6, peer, vparents, tunnel_key, ha_chassis_group };
+                out.push(((ls, Arc::new(ctx)), 1));
             }
         })
         .map(|(_, v)| v);
@@ -197,7 +219,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
 
     let port_facts = port_ctx.clone().flat_map(|(ls, p)| p.facts().into_iter().map(move |f| (ls, SwitchPart::Port(f))));
 
-    let switch_base = switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name, row.other_config)));
+    let switch_base = switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
     let sw_ctx = switch_base
         .concat(port_facts)
         .concat(acl_facts)
@@ -232,21 +254,32 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         .join_map(config, |_, (ls, name, other_config, facts), config: &Config| {
             (
                 *ls,
-                SwitchCtx {
+                Arc::new(SwitchCtx {
                     uuid: *ls,
                     name: name.clone(),
                     other_config: other_config.clone(),
                     facts: facts.clone(),
                     config: config.clone(),
-                },
+                }),
             )
         });
     let sw_arr = sw_ctx.clone().arrange_by_key();
 
-    // Logical flows.
+    // Logical flows, and Port_Binding rows, from one join of each port with
+    // its switch.
     let sw_flows = sw_ctx.clone().flat_map(|(_, sw)| switch::switch_flows(&sw));
-    let port_flows =
-        port_ctx.clone().join_core(sw_arr.clone(), |_, p: &PortCtx, sw: &SwitchCtx| switch::port_flows(sw, p));
+    let per_port = port_ctx.clone().arrange_by_key().join_core(sw_arr, |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
+        let binding = p.tunnel_key.map(|k| PortOut::Binding(port_binding(sw, p, k)));
+        switch::port_flows(sw, p).into_iter().map(PortOut::Flow).chain(binding)
+    });
+    let port_flows = per_port.clone().flat_map(|o| match o {
+        PortOut::Flow(l) => Some(l),
+        PortOut::Binding(_) => None,
+    });
+    let bindings = per_port.flat_map(|o| match o {
+        PortOut::Binding(b) => Some(SbRecord::Port(b)),
+        PortOut::Flow(_) => None,
+    });
     let flows = sw_flows
         .concat(port_flows)
         .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint)))
@@ -283,35 +316,6 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         }
         SbRecord::Datapath { nb: *ls, tunnel_key: *key, external_ids: ids }
     });
-
-    // Port_Binding.
-    let ha_names = ha_groups.map(|(u, g)| (u, g.name));
-    let port_ha = port_ctx
-        .clone()
-        .flat_map(|(_, p)| {
-            (p.lsp.r#type == "external").then_some(()).and(p.lsp.ha_chassis_group.map(|g| (g.uuid(), p.uuid)))
-        })
-        .join_map(ha_names, |_, pu, name| (*pu, name.clone()));
-    let port_by_uuid = port_ctx.clone().map(|(ls, p)| (p.uuid, (ls, p)));
-    let bindings = port_by_uuid
-        .join_map(port_keys, |_, (ls, p), key| (*ls, (p.clone(), *key)))
-        .join_core(sw_arr, |_, (p, key): &(PortCtx, u32), sw: &SwitchCtx| Some((p.uuid, port_binding(sw, p, *key))))
-        .concat(port_ha.map(|(pu, name)| (pu, BindingPart::Ha(name))))
-        .reduce(|_, parts, out: &mut Vec<(SbRecord, isize)>| {
-            let mut pb = None;
-            let mut ha = None;
-            for (p, _) in parts {
-                match p {
-                    BindingPart::Row(r) => pb = Some(r.clone()),
-                    BindingPart::Ha(n) => ha = Some(n.clone()),
-                }
-            }
-            if let Some(mut pb) = pb {
-                pb.ha_chassis_group = ha;
-                out.push((SbRecord::Port(pb), 1));
-            }
-        })
-        .map(|(_, r)| r);
 
     // Multicast_Group.
     let mcast = port_ctx
@@ -355,7 +359,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
     let pg_set_addrs = pgs
         .clone()
         .flat_map(|(_, row)| row.ports.iter().map(|p| (p.uuid(), row.name.clone())).collect::<Vec<_>>())
-        .join_map(lsps.clone(), |_, pg, lsp| (pg.clone(), port_group_ips(lsp)))
+        .join_core(lsps, |_, pg, lsp| Some((pg.clone(), port_group_ips(lsp))))
         .flat_map(|(pg, (v4, v6))| {
             let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
             v4.into_iter()
@@ -363,9 +367,9 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                 .chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
         });
     let nb_sets = address_sets.flat_map(|(_, s)| {
-        let name = s.name;
+        let name = s.name.clone();
         std::iter::once((name.clone(), (2u8, None)))
-            .chain(s.addresses.into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
+            .chain(s.addresses.clone().into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
     });
     let sets = svc
         .concat(pg_set_names)
@@ -415,15 +419,15 @@ fn port_group_ips(lsp: &nb::LogicalSwitchPort) -> (Vec<String>, Vec<String>) {
     (v4, v6)
 }
 
-/// Pieces of a Port_Binding.
+/// What the join of a port with its switch produces.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum BindingPart {
-    Row(PortBinding),
-    Ha(String),
+enum PortOut {
+    Flow(crate::lflow::Lflow),
+    Binding(PortBinding),
 }
 
 /// The Port_Binding of a switch port (`ovn_port_update_sbrec`).
-fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> BindingPart {
+fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
     let lsp = &p.lsp;
     let (ty, options) = if lsp.r#type == "router" {
         let mut o = BTreeMap::new();
@@ -443,7 +447,7 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> BindingPart {
     if let Some(n) = lsp.external_ids.get("neutron:port_name").filter(|n| !n.is_empty()) {
         ids.insert("name".into(), n.clone());
     }
-    BindingPart::Row(PortBinding {
+    PortBinding {
         logical_port: lsp.name.clone(),
         datapath: sw.uuid,
         tunnel_key: key,
@@ -455,8 +459,8 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> BindingPart {
         tag: lsp.tag,
         nat_addresses: BTreeSet::new(),
         external_ids: ids,
-        ha_chassis_group: None,
-    })
+        ha_chassis_group: p.ha_chassis_group.clone(),
+    }
 }
 
 /// `IP_Multicast` of a switch from its `other_config` (defaults and clamps

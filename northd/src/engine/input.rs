@@ -5,13 +5,15 @@ use crate::switch::Config;
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 macro_rules! nb_rows {
     ($($variant:ident : $ty:ident => $field:ident,)*) => {
-        /// One Northbound row of a table the engine reads.
+        /// One Northbound row of a table the engine reads. Rows are shared
+        /// (`Arc`): the dataflow copies records between operators.
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum NbRow {
-            $($variant(Uuid, nb::$ty),)*
+            $($variant(Uuid, Arc<nb::$ty>),)*
         }
 
         /// A table the engine reads.
@@ -39,7 +41,7 @@ macro_rules! nb_rows {
         /// Every row of `s` the engine reads, table by table.
         pub fn rows_of(s: &nb::Snapshot) -> Vec<NbRow> {
             let mut v = Vec::new();
-            $(v.extend(s.$field.iter().map(|(id, r)| NbRow::$variant(id.uuid(), r.clone())));)*
+            $(v.extend(s.$field.iter().map(|(id, r)| NbRow::$variant(id.uuid(), Arc::new(r.clone()))));)*
             v
         }
     };

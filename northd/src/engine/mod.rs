@@ -191,7 +191,7 @@ impl Engine {
                     }
                     NbRow::NbGlobal(u, g) => {
                         if add {
-                            self.globals.insert(*u, g.clone());
+                            self.globals.insert(*u, (**g).clone());
                         } else {
                             self.globals.remove(u);
                         }
@@ -389,9 +389,9 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
     let split = |r: Option<&NbRow>| match r {
         Some(NbRow::Switch(u, row)) => {
             let members: BTreeSet<Uuid> = row.ports.iter().map(|p| p.uuid()).collect();
-            let mut bare = row.clone();
+            let mut bare = (**row).clone();
             bare.ports.clear();
-            (Some(NbRow::Switch(*u, bare)), Some((*u, members)))
+            (Some(NbRow::Switch(*u, std::sync::Arc::new(bare))), Some((*u, members)))
         }
         r => (r.cloned(), None),
     };

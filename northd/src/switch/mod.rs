@@ -158,13 +158,17 @@ pub struct Peer {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PortCtx {
     pub uuid: Uuid,
-    pub lsp: nb::LogicalSwitchPort,
+    pub lsp: std::sync::Arc<nb::LogicalSwitchPort>,
     pub dhcpv4: Option<Dhcp>,
     pub dhcpv6: Option<Dhcp>,
     pub peer: Option<Peer>,
     /// For a virtual port: its `virtual-parents` that are ports of the same
     /// switch, with their uuids.
     pub vparents: BTreeMap<String, Uuid>,
+    /// The port's tunnel key (allocated by the driver).
+    pub tunnel_key: Option<u32>,
+    /// For an external port: the name of its HA chassis group.
+    pub ha_chassis_group: Option<String>,
 }
 
 impl PortCtx {
