@@ -46,7 +46,8 @@ fn port_add_then_remove(bencher: divan::Bencher) {
         NbChange::Upsert(NbRow::Lsp(new_id.uuid(), new_port.into())),
         NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with.into())),
     ];
-    let remove = vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
+    let remove =
+        vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
     bencher.bench_local(|| {
         let a = e.apply(add.clone());
         let r = e.apply(remove.clone());

@@ -21,7 +21,8 @@ fn main() {
         NbChange::Upsert(NbRow::Lsp(new_id.uuid(), flowc_benches::port(s / 2, p + 1).into())),
         NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with.into())),
     ];
-    let remove = vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
+    let remove =
+        vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, new_id.uuid())];
     let mut lat = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();

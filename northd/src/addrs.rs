@@ -82,6 +82,48 @@ fn parse_plen4(p: &str) -> Option<u8> {
     (m.leading_ones() + m.trailing_zeros() == 32).then_some(m.leading_ones() as u8)
 }
 
+/// `extract_lrp_networks`: a router port's MAC and networks (bad ones
+/// skipped, 0.0.0.0 refused), then always the link-local IPv6 address
+/// derived from the MAC (/64).
+pub fn lrp_networks<'a>(mac: &str, networks: impl IntoIterator<Item = &'a String>) -> Option<LportAddresses> {
+    let mac = parse_mac_strict(mac)?;
+    let mut out = LportAddresses { mac, ipv4: Vec::new(), ipv6: Vec::new() };
+    for n in networks {
+        let (a, p) = match n.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (n.as_str(), None),
+        };
+        if let Ok(v4) = a.parse::<Ipv4Addr>() {
+            let plen = match p {
+                None => Some(32),
+                Some(p) => parse_plen4(p),
+            };
+            if let (Some(plen), false) = (plen, v4.is_unspecified()) {
+                out.ipv4.push(Ip4 { addr: v4, plen });
+            }
+        } else if let Ok(v6) = a.parse::<Ipv6Addr>() {
+            let plen = match p {
+                None => Some(128),
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= 128),
+            };
+            if let Some(plen) = plen {
+                out.ipv6.push(Ip6 { addr: v6, plen });
+            }
+        }
+    }
+    out.ipv6.push(Ip6 { addr: lla_from_mac(mac), plen: 64 });
+    Some(out)
+}
+
+/// A MAC as `eth_addr_from_string` reads one: exactly `xx:xx:xx:xx:xx:xx`.
+pub fn parse_mac_strict(s: &str) -> Option<MacAddr> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 || parts.iter().any(|p| p.is_empty() || p.len() > 2) {
+        return None;
+    }
+    parse_mac(s)
+}
+
 /// A MAC as `ovs_scan(ETH_ADDR_SCAN_FMT)` reads one: six hex bytes.
 pub fn parse_mac(s: &str) -> Option<MacAddr> {
     s.parse().ok()

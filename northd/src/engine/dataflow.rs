@@ -37,6 +37,7 @@ enum SwitchPart {
     Base(String, BTreeMap<String, String>),
     Port(PortFact),
     Acls { stateful: bool },
+    NonRouterPort,
     LbVip,
     Dns,
 }
@@ -113,6 +114,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                 mac: r.mac.clone(),
                 networks: r.networks.iter().cloned().collect(),
                 options: r.options.clone(),
+                enabled: r.enabled != Some(false),
             },
         )
     });
@@ -143,7 +145,9 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
     let ha_names = ha_groups.map(|(u, g)| (u, g.name.clone()));
     let port_ha = ports
         .clone()
-        .flat_map(|(pu, (_, row))| (row.r#type == "external").then_some(()).and(row.ha_chassis_group.map(|g| (g.uuid(), pu))))
+        .flat_map(|(pu, (_, row))| {
+            (row.r#type == "external").then_some(()).and(row.ha_chassis_group.map(|g| (g.uuid(), pu)))
+        })
         .join_map(ha_names, |_, pu, name| (*pu, PortPart::HaGroup(name.clone())));
     let port_ctx = ports
         .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
@@ -219,16 +223,23 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
 
     let port_facts = port_ctx.clone().flat_map(|(ls, p)| p.facts().into_iter().map(move |f| (ls, SwitchPart::Port(f))));
 
-    let switch_base = switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
+    let non_router = port_ctx
+        .clone()
+        .flat_map(|(ls, p)| (!(p.is_router() && p.peer.is_some())).then_some(ls))
+        .distinct()
+        .map(|ls| (ls, SwitchPart::NonRouterPort));
+    let switch_base =
+        switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
     let sw_ctx = switch_base
         .concat(port_facts)
         .concat(acl_facts)
         .concat(lb_facts)
         .concat(dns_facts)
+        .concat(non_router)
         .reduce(|_ls, parts, out: &mut Vec<((String, BTreeMap<String, String>, SwitchFacts), isize)>| {
             let mut base = None;
             let mut pf = Vec::new();
-            let (mut has_acls, mut stateful, mut lb, mut dns) = (false, false, false, false);
+            let (mut has_acls, mut stateful, mut lb, mut dns, mut non_router) = (false, false, false, false, false);
             for (p, n) in parts {
                 match p {
                     SwitchPart::Base(name, oc) => base = Some((name.clone(), oc.clone())),
@@ -239,6 +250,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                     }
                     SwitchPart::LbVip => lb = true,
                     SwitchPart::Dns => dns = true,
+                    SwitchPart::NonRouterPort => non_router = true,
                 }
             }
             if let Some((name, oc)) = base {
@@ -247,6 +259,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
                 facts.has_stateful_acl = stateful;
                 facts.has_lb_vip = lb;
                 facts.has_dns_records = dns;
+                facts.has_non_router_port = non_router;
                 out.push(((name, oc, facts), 1));
             }
         })

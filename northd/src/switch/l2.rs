@@ -46,6 +46,9 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
         external_port(sw, op, f);
         return;
     }
+    if op.is_router() {
+        router_port_arp_requests(sw, op, f);
+    }
     let action = if op.enabled() { format!("outport = {}; output;", op.key()) } else { DROP.to_string() };
     let h = op.uuid;
     for a in &op.lsp.addresses {
@@ -60,6 +63,36 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
             // Gateway-port residency checks need routers (issue 9).
             f.hint(LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone(), h);
         }
+    }
+}
+
+/// ARP requests and neighbor solicitations for a router port's addresses go
+/// to that port (and, when the switch has other ports, are flooded too);
+/// the router's own requests are flooded (`build_lswitch_rport_arp_req_flows`).
+/// Addresses of the router's NAT rules and load balancers come with issue 9.
+fn router_port_arp_requests(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
+    let Some(peer) = op.peer.as_ref().filter(|p| p.enabled) else { return };
+    let Some(nets) = peer.networks() else { return };
+    let key = op.key();
+    let action = if sw.facts.has_non_router_port {
+        format!("clone {{outport = {key}; output; }}; outport = \"_MC_flood_l2\"; output;")
+    } else {
+        format!("outport = {key}; output;")
+    };
+    let h = op.uuid;
+    for ip in &nets.ipv4 {
+        f.hint(LsInL2Lkup, 80, format!("flags[1] == 0 && arp.op == 1 && arp.tpa == {}", ip.addr), action.clone(), h);
+    }
+    for ip in &nets.ipv6 {
+        f.hint(LsInL2Lkup, 80, format!("flags[1] == 0 && nd_ns && nd.target == {}", ip.addr), action.clone(), h);
+    }
+    if sw.facts.has_non_router_port {
+        f.add(
+            LsInL2Lkup,
+            75,
+            format!("eth.src == {{{}}} && (arp.op == 1 || rarp.op == 3 || nd_ns)", nets.mac),
+            "outport = \"_MC_flood_l2\"; output;",
+        );
     }
 }
 

@@ -95,6 +95,8 @@ pub struct SwitchFacts {
     pub has_stateful_acl: bool,
     pub has_lb_vip: bool,
     pub has_dns_records: bool,
+    /// Some port is not a (peered) router port.
+    pub has_non_router_port: bool,
     /// Some router port's peer router relays multicast.
     pub mcast_flood_relay: bool,
     /// Some port floods multicast statically (`_MC_static`).
@@ -152,6 +154,7 @@ pub struct Peer {
     pub mac: String,
     pub networks: Vec<String>,
     pub options: BTreeMap<String, String>,
+    pub enabled: bool,
 }
 
 /// Everything the flows of one switch port depend on, besides its switch.
@@ -205,7 +208,8 @@ impl PortCtx {
         let mut v = Vec::new();
         match self.ty() {
             "localnet" => v.push(PortFact::Localnet(self.name().to_string())),
-            "router" => v.push(PortFact::Router(self.name().to_string())),
+            // Only router ports attached to an existing router port count.
+            "router" if self.peer.is_some() => v.push(PortFact::Router(self.name().to_string())),
             "vtep" => v.push(PortFact::Vtep),
             _ => {}
         }
@@ -264,12 +268,7 @@ impl PortCtx {
 impl Peer {
     /// `extract_lrp_networks`: the router port's MAC and networks.
     pub fn networks(&self) -> Option<LportAddresses> {
-        let mut s = self.mac.clone();
-        for n in &self.networks {
-            s.push(' ');
-            s.push_str(n);
-        }
-        addrs::parse_lport_addresses(&s)
+        addrs::lrp_networks(&self.mac, &self.networks)
     }
 }
 
