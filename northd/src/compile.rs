@@ -44,5 +44,7 @@ pub fn compile(nb: &nb::Snapshot, sb: Option<&sb::Snapshot>, workers: usize) -> 
         seed_from_sb(&mut engine, sb);
     }
     engine.load(nb);
-    Compiled { state: engine.state().clone(), diagnostics: engine.diagnostics.clone() }
+    let mut diagnostics = engine.diagnostics.clone();
+    diagnostics.extend(engine.row_diagnostics().map(|d| d.to_string()));
+    Compiled { state: engine.state().clone(), diagnostics }
 }

@@ -87,6 +87,36 @@ pub enum SbRecord {
     },
 }
 
+/// A problem with an input row, as data: it exists while the row does.
+/// The row (or the offending part of it) is skipped; everything else is
+/// compiled as usual.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub table: String,
+    pub row: Uuid,
+    /// The row's name, when it has one.
+    pub name: String,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.table, self.row)?;
+        if !self.name.is_empty() {
+            write!(f, " (\"{}\")", self.name)?;
+        }
+        write!(f, ": {}: {}", self.column, self.message)
+    }
+}
+
+/// What the dataflow produces: SB records and diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Out {
+    Sb(SbRecord),
+    Diag(Diagnostic),
+}
+
 /// The SB state: every record currently produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SbState {

@@ -8,7 +8,7 @@
 //! generator per stage group (in `crate::switch`), then SB records.
 
 use super::input::{Fact, NbRow};
-use crate::sbrec::{IpMulticast, PortBinding, SbRecord};
+use crate::sbrec::{Diagnostic, IpMulticast, Out, PortBinding, SbRecord};
 use crate::switch::{self, Config, Dhcp, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
 use differential_dataflow::VecCollection;
 use logical_model::nb;
@@ -51,8 +51,8 @@ macro_rules! table {
     };
 }
 
-/// Builds the program; returns every SB record.
-pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
+/// Builds the program; returns every SB record and every diagnostic.
+pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let switches = table!(facts, Switch);
     let lsps = table!(facts, Lsp);
     let dhcp = table!(facts, Dhcp);
@@ -105,6 +105,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         .flat_map(|(pu, (_, row))| row.dhcpv6_options.map(|d| (d.uuid(), pu)))
         .join_map(dhcp_rows, |_, pu, d| (*pu, PortPart::V6(d.clone())));
     // The router port a `router` switch port points to.
+    let lrp_rows = lrps.clone();
     let lrp_by_name = lrps.map(|(u, r)| {
         (
             r.name.clone(),
@@ -410,6 +411,43 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         })
         .map(|(_, r)| r);
 
+    // Diagnostics about input rows.
+    let port_diags = port_ctx.clone().flat_map(|(_, p)| {
+        p.problems()
+            .into_iter()
+            .map(|(column, message)| Diagnostic {
+                table: "Logical_Switch_Port".into(),
+                row: p.uuid,
+                name: p.lsp.name.clone(),
+                column: column.into(),
+                message,
+            })
+            .collect::<Vec<_>>()
+    });
+    let lrp_diags = lrp_rows.flat_map(|(u, r)| {
+        let mut v = Vec::new();
+        if crate::addrs::parse_mac_strict(&r.mac).is_none() {
+            v.push(("mac", format!("\"{}\" is not a MAC address: port skipped", r.mac)));
+        }
+        for n in &r.networks {
+            let ok =
+                crate::addrs::lrp_networks("00:00:00:00:00:01", [n]).is_some_and(|a| a.ipv4.len() + a.ipv6.len() > 1);
+            if !ok {
+                v.push(("networks", format!("invalid network \"{n}\": skipped")));
+            }
+        }
+        v.into_iter()
+            .map(|(column, message)| Diagnostic {
+                table: "Logical_Router_Port".into(),
+                row: u,
+                name: r.name.clone(),
+                column: column.into(),
+                message,
+            })
+            .collect::<Vec<_>>()
+    });
+    let diags = port_diags.concat(lrp_diags).map(Out::Diag);
+
     flows
         .concat(datapaths)
         .concat(bindings)
@@ -418,6 +456,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, SbRecord> {
         .concat(sets)
         .concat(pg_members)
         .concat(sb_global)
+        .map(Out::Sb)
+        .concat(diags)
 }
 
 /// The IPv4 and IPv6 addresses a port contributes to its port groups'
@@ -454,7 +494,9 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         if sw.vlan_passthru() {
             o.insert("vlan-passthru".into(), "true".into());
         }
-        (lsp.r#type.clone(), o)
+        // An unknown type is not copied (the reference logs and leaves it).
+        let known = p.problems().iter().all(|(c, _)| *c != "type");
+        (if known { lsp.r#type.clone() } else { String::new() }, o)
     };
     let mut ids = lsp.external_ids.clone();
     if let Some(n) = lsp.external_ids.get("neutron:port_name").filter(|n| !n.is_empty()) {

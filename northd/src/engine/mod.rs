@@ -13,7 +13,7 @@ pub mod input;
 
 pub use input::{rows_of, NbChange, NbRow, NbTable};
 
-use crate::sbrec::{SbDelta, SbState};
+use crate::sbrec::{Diagnostic, Out, SbDelta, SbState};
 use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
 use input::Fact;
@@ -37,7 +37,7 @@ enum Cmd {
 /// A running engine.
 pub struct Engine {
     cmds: Vec<Sender<Cmd>>,
-    results: Receiver<Vec<(crate::sbrec::SbRecord, isize)>>,
+    results: Receiver<Vec<(Out, isize)>>,
     guards: Option<timely::communication::WorkerGuards<()>>,
     epoch: u64,
     rows: HashMap<(NbTable, Uuid), NbRow>,
@@ -52,8 +52,10 @@ pub struct Engine {
     vxlan: bool,
     keys: Keys,
     state: SbState,
-    /// Problems found in the input (duplicate names, key conflicts...).
+    /// Problems the driver found (tunnel-key conflicts...), as they happen.
     pub diagnostics: Vec<String>,
+    /// Problems with rows that exist now (from the dataflow).
+    row_diagnostics: BTreeMap<Diagnostic, isize>,
 }
 
 /// Tunnel keys, allocated outside the dataflow.
@@ -107,12 +109,19 @@ impl Engine {
             keys: Keys::default(),
             state: SbState::default(),
             diagnostics: Vec::new(),
+            row_diagnostics: BTreeMap::new(),
         }
     }
 
     /// The current SB state.
     pub fn state(&self) -> &SbState {
         &self.state
+    }
+
+    /// Problems with the current input rows (each names its table, row and
+    /// column; the offending part is skipped).
+    pub fn row_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.row_diagnostics.keys()
     }
 
     /// Sets the chassis feature flags (from SB `Chassis`); applied with the
@@ -211,8 +220,22 @@ impl Engine {
         for tx in &self.cmds {
             let _ = tx.send(Cmd::Batch(self.epoch, batch.clone()));
         }
-        let changes = self.results.recv().unwrap_or_default();
-        self.state.apply(changes)
+        let changes = match self.results.recv() {
+            Ok(c) => c,
+            Err(_) => {
+                self.diagnostics.push("dataflow workers stopped; SB state is stale".into());
+                Vec::new()
+            }
+        };
+        let mut sb = Vec::with_capacity(changes.len());
+        for (o, d) in changes {
+            match o {
+                Out::Sb(r) => sb.push((r, d)),
+                Out::Diag(g) => *self.row_diagnostics.entry(g).or_default() += d,
+            }
+        }
+        self.row_diagnostics.retain(|_, n| *n > 0);
+        self.state.apply(sb)
     }
 
     /// Loads a whole snapshot (as changes from the current state).
@@ -422,11 +445,7 @@ impl Drop for Engine {
     }
 }
 
-fn run_worker(
-    worker: &mut timely::worker::Worker,
-    rx: Receiver<Cmd>,
-    results: Option<Sender<Vec<(crate::sbrec::SbRecord, isize)>>>,
-) {
+fn run_worker(worker: &mut timely::worker::Worker, rx: Receiver<Cmd>, results: Option<Sender<Vec<(Out, isize)>>>) {
     use differential_dataflow::input::Input;
     use differential_dataflow::AsCollection;
     use timely::dataflow::operators::capture::{Capture, Event};

@@ -259,6 +259,45 @@ impl PortCtx {
         out
     }
 
+    /// What is wrong with the port's row, as (column, message): entries the
+    /// reference would skip (with a log line) and flowc skips too.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        const KNOWN: &[&str] =
+            &["", "l2gateway", "localnet", "localport", "router", "vtep", "external", "virtual", "remote"];
+        if !KNOWN.contains(&self.ty()) {
+            v.push(("type", format!("unknown port type \"{}\"", self.ty())));
+        }
+        for a in &self.lsp.addresses {
+            if a == "unknown" || a == "router" || addrs::is_dynamic(a) {
+                continue;
+            }
+            if addrs::parse_lport_addresses(a).is_none() {
+                v.push(("addresses", format!("invalid syntax \"{a}\" (no MAC address): entry skipped")));
+            }
+        }
+        for a in &self.lsp.port_security {
+            if addrs::parse_lport_addresses(a).is_none() {
+                v.push(("port_security", format!("invalid syntax \"{a}\" (no MAC address): entry skipped")));
+            }
+        }
+        if self.ty() == "virtual" {
+            match (self.lsp.options.get("virtual-ip"), self.lsp.options.get("virtual-parents")) {
+                (Some(ip), Some(_)) => {
+                    if ip.parse::<std::net::IpAddr>().is_err() {
+                        v.push(("options", format!("virtual-ip \"{ip}\" is not an IP address: not bound")));
+                    }
+                }
+                _ => v.push(("options", "a virtual port needs virtual-ip and virtual-parents: not bound".into())),
+            }
+        }
+        if self.is_router() && self.peer.is_none() {
+            let rp = self.lsp.options.get("router-port").map_or("(none)", String::as_str);
+            v.push(("options", format!("router-port \"{rp}\" names no logical router port")));
+        }
+        v
+    }
+
     /// `op->n_ps_addrs != 0`.
     pub fn has_port_security(&self) -> bool {
         self.lsp.port_security.iter().any(|p| addrs::parse_lport_addresses(p).is_some())
