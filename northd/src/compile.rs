@@ -32,9 +32,12 @@ pub fn seed_from_sb(engine: &mut Engine, sb: &sb::Snapshot) {
             dps.push((u, d.tunnel_key as u32));
         }
     }
-    // Port keys are seeded by NB port uuid, found by name.
-    let _ = dp_nb;
-    engine.seed_keys(&dps, &[]);
+    let ports: Vec<(ovsdb::Uuid, String, u32)> = sb
+        .port_binding
+        .values()
+        .filter_map(|p| dp_nb.get(&p.datapath).map(|dp| (*dp, p.logical_port.clone(), p.tunnel_key as u32)))
+        .collect();
+    engine.seed_keys(&dps, &ports);
 }
 
 /// Compiles `nb` from scratch with `workers` dataflow workers.

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod lflow;
 pub mod sbjson;
 pub mod sbrec;
+pub mod sbsync;
 pub mod stages;
 pub mod summary;
 pub mod switch;

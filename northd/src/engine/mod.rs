@@ -67,6 +67,8 @@ struct Keys {
     /// Port uuid → (datapath, key) currently fed in.
     port_of: HashMap<Uuid, (Uuid, u32)>,
     dp_of: HashMap<Uuid, u32>,
+    /// Keys read back from SB for ports not seen yet: name → (datapath, key).
+    seeded_ports: HashMap<String, (Uuid, u32)>,
 }
 
 impl Engine {
@@ -145,10 +147,11 @@ impl Engine {
         (current != Some(opts)).then(|| opts.clone())
     }
 
-    /// Reserves tunnel keys already in SB (restart stability): datapath keys
-    /// by NB uuid, port keys by (datapath, port uuid). Call before the first
+    /// Tunnel keys read back from SB (restart stability): datapath keys by
+    /// NB uuid, port keys by (datapath NB uuid, port name). A port keeps its
+    /// key when it appears in that datapath. Call before the first
     /// [`Engine::apply`].
-    pub fn seed_keys(&mut self, dps: &[(Uuid, u32)], ports: &[(Uuid, Uuid, u32)]) {
+    pub fn seed_keys(&mut self, dps: &[(Uuid, u32)], ports: &[(Uuid, String, u32)]) {
         let range = if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS };
         let alloc = self.keys.dps.get_or_insert_with(|| KeyAllocator::new(range));
         for (dp, k) in dps {
@@ -156,11 +159,8 @@ impl Engine {
                 self.diagnostics.push(format!("Datapath_Binding {dp}: {e}"));
             }
         }
-        for (dp, p, k) in ports {
-            let a = self.keys.ports.entry(*dp).or_insert_with(|| KeyAllocator::new(PORT_KEYS));
-            if let Err(e) = a.reserve(*p, *k) {
-                self.diagnostics.push(format!("Port_Binding {p}: {e}"));
-            }
+        for (dp, name, k) in ports {
+            self.keys.seeded_ports.insert(name.clone(), (*dp, *k));
         }
     }
 
@@ -373,7 +373,15 @@ impl Engine {
                         old.or_else(|| a.allocate(p).ok())
                     }
                 },
-                _ => old.or_else(|| a.allocate(p).ok()),
+                _ => old.or_else(|| {
+                    // A key read back from SB for this port, if still free.
+                    let name = match self.rows.get(&(NbTable::Lsp, p)) {
+                        Some(NbRow::Lsp(_, row)) => Some(row.name.clone()),
+                        _ => None,
+                    };
+                    let seeded = name.and_then(|n| keys.seeded_ports.remove(&n)).filter(|(sdp, _)| *sdp == dp);
+                    seeded.and_then(|(_, k)| a.reserve(p, k).ok()).or_else(|| a.allocate(p).ok())
+                }),
             };
             if old != new {
                 if let Some(k) = old {

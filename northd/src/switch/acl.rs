@@ -41,14 +41,14 @@ pub(super) fn switch_flows(sw: &SwitchCtx, f: &mut Flows) {
 /// Router and localnet ports bypass conntrack (`skip_port_from_conntrack`).
 fn skip_from_conntrack(
     sw: &SwitchCtx,
-    port: &str,
+    (port, uuid): &(String, ovsdb::Uuid),
     stages: (crate::stages::Stage, crate::stages::Stage),
     f: &mut Flows,
 ) {
     let key = json_key(port);
     let egress = if sw.facts.has_stateful_acl { "next;" } else { "ct_clear; next;" };
-    f.add(stages.0, 110, format!("ip && inport == {key}"), "next;");
-    f.add(stages.1, 110, format!("ip && outport == {key}"), egress);
+    f.hint(stages.0, 110, format!("ip && inport == {key}"), "next;", *uuid);
+    f.hint(stages.1, 110, format!("ip && outport == {key}"), egress, *uuid);
 }
 
 fn pre_acls(sw: &SwitchCtx, f: &mut Flows) {

@@ -44,7 +44,7 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
         return;
     }
     let inports: Vec<String> =
-        if external { sw.facts.localnet_ports.iter().map(|n| json_key(n)).collect() } else { vec![op.key()] };
+        if external { sw.facts.localnet_ports.iter().map(|(n, _)| json_key(n)).collect() } else { vec![op.key()] };
     for a in op.lsp_addrs() {
         for inport in &inports {
             if let Some(d) = &op.dhcpv4 {

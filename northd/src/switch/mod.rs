@@ -73,9 +73,9 @@ impl Config {
 /// kinds contribute, so that ordinary ports never touch the switch).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PortFact {
-    Localnet(String),
+    Localnet(String, Uuid),
     /// A `router` port (its name), whether or not its peer exists.
-    Router(String),
+    Router(String, Uuid),
     Vtep,
     /// An enabled port with `unknown` among its addresses.
     Unknown,
@@ -87,8 +87,10 @@ pub enum PortFact {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SwitchFacts {
     /// Localnet port names, in NB order (by name).
-    pub localnet_ports: Vec<String>,
-    pub router_ports: Vec<String>,
+    /// Localnet ports (name, uuid), by name.
+    pub localnet_ports: Vec<(String, Uuid)>,
+    /// Router ports with a peer (name, uuid), by name.
+    pub router_ports: Vec<(String, Uuid)>,
     pub has_vtep_lports: bool,
     pub has_unknown: bool,
     pub has_acls: bool,
@@ -109,8 +111,8 @@ impl SwitchFacts {
         let mut f = SwitchFacts::default();
         for p in facts {
             match p {
-                PortFact::Localnet(n) => f.localnet_ports.push(n.clone()),
-                PortFact::Router(n) => f.router_ports.push(n.clone()),
+                PortFact::Localnet(n, u) => f.localnet_ports.push((n.clone(), *u)),
+                PortFact::Router(n, u) => f.router_ports.push((n.clone(), *u)),
                 PortFact::Vtep => f.has_vtep_lports = true,
                 PortFact::Unknown => f.has_unknown = true,
                 PortFact::McastFlood => f.mcast_flood_static = true,
@@ -207,9 +209,9 @@ impl PortCtx {
     pub fn facts(&self) -> Vec<PortFact> {
         let mut v = Vec::new();
         match self.ty() {
-            "localnet" => v.push(PortFact::Localnet(self.name().to_string())),
+            "localnet" => v.push(PortFact::Localnet(self.name().to_string(), self.uuid)),
             // Only router ports attached to an existing router port count.
-            "router" if self.peer.is_some() => v.push(PortFact::Router(self.name().to_string())),
+            "router" if self.peer.is_some() => v.push(PortFact::Router(self.name().to_string(), self.uuid)),
             "vtep" => v.push(PortFact::Vtep),
             _ => {}
         }
