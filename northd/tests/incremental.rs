@@ -246,8 +246,7 @@ proptest! {
 
 #[test]
 fn requested_tunnel_keys_are_honoured_and_conflicts_reported() {
-    let mut model = Model::default();
-    model.switches = [Some(0), Some(0), None];
+    let mut model = Model { switches: [Some(0), Some(0), None], ..Default::default() };
     model.ports[0] = Some(Port { switch: 0, ty: 0, addr: 0, enabled: None, flags: 0 });
     model.ports[1] = Some(Port { switch: 0, ty: 0, addr: 0, enabled: None, flags: 0 });
     let mut snap = model.snapshot();

@@ -19,6 +19,9 @@ use std::sync::Arc;
 
 type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
 
+/// A switch's name, `other_config` and facts, before the config joins in.
+type SwitchBase = (String, BTreeMap<String, String>, SwitchFacts);
+
 /// Pieces a port's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum PortPart {
@@ -237,7 +240,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .concat(lb_facts)
         .concat(dns_facts)
         .concat(non_router)
-        .reduce(|_ls, parts, out: &mut Vec<((String, BTreeMap<String, String>, SwitchFacts), isize)>| {
+        .reduce(|_ls, parts, out: &mut Vec<(SwitchBase, isize)>| {
             let mut base = None;
             let mut pf = Vec::new();
             let (mut has_acls, mut stateful, mut lb, mut dns, mut non_router) = (false, false, false, false, false);
