@@ -9,7 +9,7 @@
 
 use super::input::{Fact, NbRow};
 use crate::sbrec::{Diagnostic, IpMulticast, Out, PortBinding, SbRecord};
-use crate::switch::{self, Config, Dhcp, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
+use crate::switch::{self, AclCtx, Config, Dhcp, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
 use differential_dataflow::VecCollection;
 use logical_model::nb;
 use ovsdb::Uuid;
@@ -67,6 +67,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let lb_groups = table!(facts, LbGroup);
     let address_sets = table!(facts, AddressSet);
     let ha_groups = table!(facts, HaChassisGroup);
+    let meters = table!(facts, Meter);
     let config = facts.clone().flat_map(|f| match f {
         Fact::Config(c) => Some(((), c)),
         _ => None,
@@ -187,6 +188,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .map(|(_, v)| v);
 
     // Switch facts.
+    let acls_all = acls.clone();
     let acl_stateful = acls.map(|(u, a)| (u, a.action == nb::AclAction::AllowRelated));
     let ls_acls = switches
         .clone()
@@ -201,7 +203,34 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), pg)).collect::<Vec<_>>())
         .join_map(port_ls, |_, pg, ls| (*pg, *ls))
         .distinct();
-    let pg_ls_acls = pg_ls.join_map(pg_acls, |_, ls, st| (*ls, *st));
+    let pg_ls_acls = pg_ls.clone().join_map(pg_acls, |_, ls, st| (*ls, *st));
+    // (ACL, switch) for every ACL that applies to a switch.
+    let acl_ls = switches
+        .clone()
+        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
+        .concat(
+            pgs.clone()
+                .flat_map(|(pg, row)| row.acls.iter().map(|a| (pg, a.uuid())).collect::<Vec<_>>())
+                .join_map(pg_ls, |_, acl, ls| (*acl, *ls)),
+        )
+        .distinct();
+    // ACLs whose meter is a fair one.
+    let fair_meters = meters.filter(|(_, m)| m.fair == Some(true)).map(|(_, m)| (m.name.clone(), ()));
+    let acl_fair = acls_all
+        .clone()
+        .flat_map(|(u, a)| a.meter.clone().map(|m| (m, u)))
+        .join_map(fair_meters, |_, u, _| *u)
+        .distinct()
+        .map(|u| (u, None));
+    let acl_ctx =
+        acls_all.map(|(u, a)| (u, Some(a))).concat(acl_fair).reduce(|u, parts, out: &mut Vec<(Arc<AclCtx>, isize)>| {
+            let acl = parts.iter().find_map(|(p, _)| (*p).clone());
+            let fair_meter = parts.iter().any(|(p, _)| p.is_none());
+            if let Some(acl) = acl {
+                out.push((Arc::new(AclCtx { uuid: *u, acl, fair_meter }), 1));
+            }
+        });
+    let ls_acl_ctx = acl_ls.join_map(acl_ctx, |_, ls, a| (*ls, a.clone()));
     let acl_facts = ls_acls.concat(pg_ls_acls).distinct().map(|(ls, stateful)| (ls, SwitchPart::Acls { stateful }));
 
     let lb_with_vips = lbs.filter(|(_, lb)| !lb.vips.is_empty()).map(|(u, _)| (u, ()));
@@ -285,10 +314,14 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     // Logical flows, and Port_Binding rows, from one join of each port with
     // its switch.
     let sw_flows = sw_ctx.clone().flat_map(|(_, sw)| switch::switch_flows(&sw));
-    let per_port = port_ctx.clone().arrange_by_key().join_core(sw_arr, |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
-        let binding = p.tunnel_key.map(|k| PortOut::Binding(port_binding(sw, p, k)));
-        switch::port_flows(sw, p).into_iter().map(PortOut::Flow).chain(binding)
-    });
+    let per_port =
+        port_ctx.clone().arrange_by_key().join_core(sw_arr.clone(), |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
+            let binding = p.tunnel_key.map(|k| PortOut::Binding(port_binding(sw, p, k)));
+            switch::port_flows(sw, p).into_iter().map(PortOut::Flow).chain(binding)
+        });
+    let acl_flows = ls_acl_ctx
+        .arrange_by_key()
+        .join_core(sw_arr.clone(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| switch::acl_flows(sw, a));
     let port_flows = per_port.clone().flat_map(|o| match o {
         PortOut::Flow(l) => Some(l),
         PortOut::Binding(_) => None,
@@ -299,6 +332,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     });
     let flows = sw_flows
         .concat(port_flows)
+        .concat(acl_flows)
         .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint)))
         .reduce(|(stage, prio, m, a), dps, out: &mut Vec<(SbRecord, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _), _)| *dp).collect();

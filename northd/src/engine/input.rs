@@ -60,6 +60,7 @@ nb_rows! {
     LbGroup: LoadBalancerGroup => load_balancer_group,
     AddressSet: AddressSet => address_set,
     HaChassisGroup: HaChassisGroup => ha_chassis_group,
+    Meter: Meter => meter,
 }
 
 /// One change of the Northbound database.

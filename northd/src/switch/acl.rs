@@ -3,9 +3,10 @@
 //! whether it has ACLs, stateful ACLs or load-balancer VIPs. Flows for the
 //! individual ACLs, QoS rules and VIPs come with issue 8.
 
-use super::{SwitchCtx, DROP};
+use super::{get_bool, AclCtx, SwitchCtx, DROP};
 use crate::lflow::{json_key, Flows};
 use crate::stages::Stage::*;
+use logical_model::nb::{AclAction, AclDirection};
 
 // Register bits (northd.c `REGBIT_*`), see ovn-northd(8).
 pub(crate) const CT_DEFRAG: &str = "reg0[0]";
@@ -269,4 +270,153 @@ fn vtep_hairpin(sw: &SwitchCtx, f: &mut Flows) {
     let table = LsInL2Lkup.table();
     f.add(LsInHairpin, 1000, format!("{FROM_RAMP} == 1"), format!("next(pipeline=ingress, table={table});"));
     // The per-gateway-port flows (priority 2000) need routers (issue 9).
+}
+
+/// `OVN_ACL_PRI_OFFSET`: ACL priorities sit above northd's own flows.
+const ACL_PRI_OFFSET: i64 = 1000;
+const IMPLICIT_DROP: &str = "/* drop */";
+
+/// `log(...)` of a logged ACL, with its trailing space.
+fn acl_log(a: &AclCtx) -> String {
+    let acl = &a.acl;
+    if !acl.log {
+        return String::new();
+    }
+    let mut args = Vec::new();
+    if let Some(n) = &acl.name {
+        args.push(format!("name=\"{n}\""));
+    }
+    args.push(format!("severity={}", acl.severity.map_or("info", |s| s.as_str())));
+    args.push(
+        match acl.action {
+            AclAction::Drop => "verdict=drop",
+            AclAction::Reject => "verdict=reject",
+            AclAction::Allow | AclAction::AllowRelated | AclAction::AllowStateless => "verdict=allow",
+        }
+        .to_string(),
+    );
+    if let Some(m) = &acl.meter {
+        if a.fair_meter {
+            args.push(format!("meter=\"{m}__{}\"", a.uuid));
+        } else {
+            args.push(format!("meter=\"{m}\""));
+        }
+    }
+    format!("log({}); ", args.join(", "))
+}
+
+/// The reject flow of ACL `a` (`build_reject_acl_rules`).
+fn reject(a: &AclCtx, stage: crate::stages::Stage, prio: u16, extra_match: &str, extra_actions: &str, f: &mut Flows) {
+    let ingress = stage.pipeline() == crate::stages::Pipeline::Ingress;
+    let next = if ingress {
+        format!("next(pipeline=egress,table={});", LsOutQosMark.table())
+    } else {
+        format!("next(pipeline=ingress,table={});", LsInL2Lkup.table())
+    };
+    let m =
+        if extra_match.is_empty() { a.acl.r#match.clone() } else { format!("({extra_match}) && {}", a.acl.r#match) };
+    let mut act = acl_log(a);
+    if !extra_actions.is_empty() {
+        act.push_str(extra_actions);
+        act.push(' ');
+    }
+    act.push_str(&format!(
+        "reg0 = 0; reject {{ /* eth.dst <-> eth.src; ip.dst <-> ip.src; is implicit. */ outport <-> inport; {next} }};"
+    ));
+    f.hint(stage, prio, m, act, a.uuid);
+}
+
+/// The flows of one ACL on one switch (`consider_acl`, and the stateless
+/// pre-ACL filter of an `allow-stateless` ACL).
+pub(super) fn acl_flows(sw: &SwitchCtx, a: &AclCtx, f: &mut Flows) {
+    let acl = &a.acl;
+    let Ok(prio) = u16::try_from(acl.priority + ACL_PRI_OFFSET) else { return };
+    let fc = &sw.facts;
+    let has_stateful = fc.has_stateful_acl || fc.has_lb_vip;
+    let ingress = acl.direction == AclDirection::FromLport;
+    let h = a.uuid;
+    if acl.action == AclAction::AllowStateless && (fc.has_stateful_acl || fc.has_lb_vip) {
+        let stage = if ingress { LsInPreAcl } else { LsOutPreAcl };
+        f.hint(stage, prio, acl.r#match.clone(), format!("{ACL_STATELESS} = 1; next;"), h);
+    }
+    let stage = if ingress && get_bool(&acl.options, "apply-after-lb", false) {
+        LsInAclAfterLb
+    } else if ingress {
+        LsInAcl
+    } else {
+        LsOutAcl
+    };
+    let b = blocked(sw);
+    let log = acl_log(a);
+    match acl.action {
+        AclAction::AllowStateless => f.hint(stage, prio, acl.r#match.clone(), format!("{log}next;"), h),
+        AclAction::Allow | AclAction::AllowRelated if !has_stateful => {
+            f.hint(stage, prio, acl.r#match.clone(), format!("{log}next;"), h)
+        }
+        AclAction::Allow | AclAction::AllowRelated => {
+            let label =
+                if acl.label != 0 { format!("{ACL_LABEL} = 1; {REG_LABEL} = {}; ", acl.label) } else { String::new() };
+            f.hint(
+                stage,
+                prio,
+                format!("{HINT_ALLOW_NEW} == 1 && ({})", acl.r#match),
+                format!("{CT_COMMIT} = 1; {label}{log}next;"),
+                h,
+            );
+            let commit = if acl.label != 0 { format!("{CT_COMMIT} = 1; {label}") } else { String::new() };
+            f.hint(stage, prio, format!("{HINT_ALLOW} == 1 && ({})", acl.r#match), format!("{commit}{log}next;"), h);
+            if acl.log && acl.label != 0 && get_bool(&acl.options, "log-related", false) {
+                let rel_stage = if ingress { LsOutAcl } else { LsInAcl };
+                let not_inv = if sw.config.use_ct_inv_match { " && !ct.inv" } else { "" };
+                let act = format!("{log}next;");
+                f.hint(
+                    rel_stage,
+                    u16::MAX - 2,
+                    format!(
+                        "ct.est && !ct.rel && !ct.new{not_inv} && ct.rpl && {b} == 0 && ct_label.label == {}",
+                        acl.label
+                    ),
+                    act.clone(),
+                    h,
+                );
+                f.hint(
+                    rel_stage,
+                    u16::MAX - 2,
+                    format!("!ct.est && ct.rel && !ct.new{not_inv} && {b} == 0 && ct_label.label == {}", acl.label),
+                    act,
+                    h,
+                );
+            }
+        }
+        AclAction::Drop | AclAction::Reject => {
+            let is_reject = acl.action == AclAction::Reject;
+            if has_stateful {
+                let m = format!("{HINT_DROP} == 1");
+                if is_reject {
+                    reject(a, stage, prio, &m, "", f);
+                } else {
+                    f.hint(stage, prio, format!("{m} && ({})", acl.r#match), format!("{log}{IMPLICIT_DROP}"), h);
+                }
+                let m = format!("{HINT_BLOCK} == 1");
+                // (The reference's text ends in a space, which the reject
+                // flow then doubles.)
+                let commit = format!("ct_commit {{ {b} = 1; }}; ");
+                if is_reject {
+                    reject(a, stage, prio, &m, &commit, f);
+                } else {
+                    f.hint(
+                        stage,
+                        prio,
+                        format!("{m} && ({})", acl.r#match),
+                        format!("{commit}{log}{IMPLICIT_DROP}"),
+                        h,
+                    );
+                }
+            } else if is_reject {
+                reject(a, stage, prio, "", "", f);
+            } else {
+                f.hint(stage, prio, acl.r#match.clone(), format!("{log}{IMPLICIT_DROP}"), h);
+            }
+        }
+    }
 }

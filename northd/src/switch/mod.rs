@@ -140,6 +140,15 @@ impl SwitchCtx {
     }
 }
 
+/// An ACL applied to a switch (directly or through a port group).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AclCtx {
+    pub uuid: Uuid,
+    pub acl: std::sync::Arc<nb::Acl>,
+    /// Its `meter` names a `fair` meter: each ACL then gets its own copy.
+    pub fair_meter: bool,
+}
+
 /// DHCP options of a port (the `DHCP_Options` row it references).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Dhcp {
@@ -333,6 +342,14 @@ pub fn port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
     arp_nd::port_flows(sw, op, &mut f);
     dhcp_dns::port_flows(sw, op, &mut f);
     l2::port_flows(sw, op, &mut f);
+    out
+}
+
+/// The flows of ACL `acl` on switch `sw`.
+pub fn acl_flows(sw: &SwitchCtx, acl: &AclCtx) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    acl::acl_flows(sw, acl, &mut f);
     out
 }
 
