@@ -1,4 +1,7 @@
-//! Laws of the engine, over random sequences of Northbound changes:
+//! Laws of the engine, over random sequences of Northbound changes (switches
+//! and their options, ports of every type with their addresses, options,
+//! DHCP and enabled state, port-group membership, ACLs on switches and port
+//! groups, address-set contents):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
@@ -27,10 +30,27 @@ struct Port {
     flags: u8,
 }
 
+#[derive(Clone, Debug)]
+struct Acl {
+    /// `None`: on port group pg0; `Some(i)`: on switch i.
+    on: Option<usize>,
+    action: usize,
+    ingress: bool,
+    priority: i64,
+    label: i64,
+    log: bool,
+    after_lb: bool,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Model {
     switches: [Option<usize>; SWITCHES],
     ports: [Option<Port>; PORTS],
+    /// Members of port group pg0 (bit i: port i).
+    pg_members: u8,
+    acls: [Option<Acl>; 3],
+    /// Addresses of address set as0 (bit i: 10.1.0.i).
+    set_members: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -39,6 +59,30 @@ enum Op {
     Port(usize, Option<Port>),
     PortAddr(usize, usize),
     PortEnabled(usize, Option<bool>),
+    PortGroup(u8),
+    Acl(usize, Option<Acl>),
+    AddressSet(u8),
+}
+
+const ACTIONS: &[nb::AclAction] = &[
+    nb::AclAction::Allow,
+    nb::AclAction::AllowRelated,
+    nb::AclAction::AllowStateless,
+    nb::AclAction::Drop,
+    nb::AclAction::Reject,
+];
+
+fn arb_acl() -> impl Strategy<Value = Acl> {
+    (prop::option::of(0..SWITCHES), 0..ACTIONS.len(), any::<bool>(), 0..3i64, 0..2i64, any::<bool>(), any::<bool>())
+        .prop_map(|(on, action, ingress, priority, label, log, after_lb)| Acl {
+            on,
+            action,
+            ingress,
+            priority: priority * 100,
+            label,
+            log,
+            after_lb,
+        })
 }
 
 const TYPES: &[&str] = &["", "", "localnet", "localport", "router", "virtual", "external", "vtep"];
@@ -54,6 +98,9 @@ fn arb_op() -> impl Strategy<Value = Op> {
         (0..PORTS, prop::option::weighted(0.8, arb_port())).prop_map(|(i, p)| Op::Port(i, p)),
         (0..PORTS, 0..6usize).prop_map(|(i, a)| Op::PortAddr(i, a)),
         (0..PORTS, prop_oneof![Just(None), Just(Some(false))]).prop_map(|(i, e)| Op::PortEnabled(i, e)),
+        any::<u8>().prop_map(Op::PortGroup),
+        (0..3usize, prop::option::of(arb_acl())).prop_map(|(i, a)| Op::Acl(i, a)),
+        any::<u8>().prop_map(Op::AddressSet),
     ]
 }
 
@@ -72,6 +119,9 @@ impl Model {
                     p.enabled = *e;
                 }
             }
+            Op::PortGroup(m) => self.pg_members = *m,
+            Op::Acl(i, a) => self.acls[*i] = a.clone(),
+            Op::AddressSet(m) => self.set_members = *m,
         }
     }
 
@@ -110,9 +160,51 @@ impl Model {
         lr.networks.insert("10.0.0.254/24".into());
         s.logical_router_port.insert(Id::new(uuid(6, 0)), lr);
 
+        let mut pg = nb::PortGroup { name: "pg0".into(), ..Default::default() };
+        for (j, p) in self.ports.iter().enumerate() {
+            if p.is_some() && self.pg_members & (1 << j) != 0 {
+                pg.ports.insert(Id::new(uuid(2, j)));
+            }
+        }
+        let set = nb::AddressSet {
+            name: "as0".into(),
+            addresses: (0..8).filter(|i| self.set_members & (1 << i) != 0).map(|i| format!("10.1.0.{i}")).collect(),
+            ..Default::default()
+        };
+        s.address_set.insert(Id::new(uuid(5, 0)), set);
+        let mut switch_acls: BTreeMap<usize, Vec<Id<nb::Acl>>> = BTreeMap::new();
+        for (k, a) in self.acls.iter().enumerate() {
+            let Some(a) = a else { continue };
+            let mut row = nb::Acl {
+                action: ACTIONS[a.action],
+                direction: if a.ingress { nb::AclDirection::FromLport } else { nb::AclDirection::ToLport },
+                priority: a.priority,
+                r#match: if a.on.is_none() {
+                    "inport == @pg0 && ip4.src == $as0".into()
+                } else {
+                    format!("tcp.dst == {}", 80 + k)
+                },
+                label: a.label,
+                log: a.log,
+                ..Default::default()
+            };
+            if a.after_lb {
+                row.options.insert("apply-after-lb".into(), "true".into());
+            }
+            let id = Id::new(uuid(4, k));
+            s.acl.insert(id, row);
+            match a.on {
+                None => {
+                    pg.acls.insert(id);
+                }
+                Some(sw) => switch_acls.entry(sw).or_default().push(id),
+            }
+        }
+        s.port_group.insert(Id::new(uuid(3, 0)), pg);
         for (i, sw) in self.switches.iter().enumerate() {
             let Some(cfg) = sw else { continue };
             let mut ls = nb::LogicalSwitch { name: format!("sw{i}"), ..Default::default() };
+            ls.acls.extend(switch_acls.get(&i).into_iter().flatten().copied());
             match cfg {
                 1 => {
                     ls.other_config.insert("mcast_snoop".into(), "true".into());
