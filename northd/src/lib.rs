@@ -8,6 +8,7 @@
 pub mod addrs;
 pub mod compile;
 pub mod engine;
+pub mod ipam;
 pub mod lflow;
 pub mod sbjson;
 pub mod sbrec;
