@@ -170,3 +170,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_engine_assigns_writes_back_and_compiles_with_dynamic_addresses() {
+    let mut nb = load("01-l2-switches", "initial");
+    let reference = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/reference/01-l2-switches/initial/lflows.txt"),
+    )
+    .unwrap();
+    // The last port the scenario created, as if northd had not seen it yet.
+    let (id, recorded) = nb
+        .logical_switch_port
+        .iter_mut()
+        .find(|(_, p)| p.name == "vm32")
+        .map(|(i, p)| (*i, p.dynamic_addresses.take()))
+        .unwrap();
+    assert!(recorded.is_some());
+    let mut e = northd::engine::Engine::new(1);
+    e.load(&nb);
+    assert_eq!(e.take_nb_writes(), vec![(id.uuid(), recorded.clone())]);
+    let strip = |l: &str| {
+        l.lines()
+            .map(|x| if x.starts_with("Datapath:") { x.split(" (").next().unwrap().to_string() } else { x.to_string() })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&e.state().lflow_listing()), strip(&reference));
+    // A port that stops being dynamic loses its dynamic addresses.
+    let mut p = nb.logical_switch_port[&id].clone();
+    p.addresses = ["00:00:00:00:30:32 192.168.30.99".to_string()].into();
+    p.dynamic_addresses = recorded;
+    e.apply(vec![northd::engine::NbChange::Upsert(northd::engine::NbRow::Lsp(id.uuid(), p.into()))]);
+    assert_eq!(e.take_nb_writes(), vec![(id.uuid(), None)]);
+}

@@ -45,6 +45,14 @@ pub struct Engine {
     member_of: HashMap<Uuid, BTreeSet<Uuid>>,
     /// NB_Global rows (one, in a valid database).
     globals: BTreeMap<Uuid, nb::NbGlobal>,
+    /// Router port name → uuid.
+    lrp_by_name: HashMap<String, Uuid>,
+    /// IPAM (MACs in use), for the prefix it was built with.
+    ipam: Option<(crate::ipam::Ipam, [u8; 3])>,
+    /// A prefix made up because NB_Global has none (as the reference does).
+    made_up_prefix: Option<[u8; 3]>,
+    /// `dynamic_addresses` values to write back to NB, in order.
+    nb_writes: Vec<(Uuid, Option<String>)>,
     features: ChassisFeatures,
     config: Option<Config>,
     svc_mac: Option<String>,
@@ -103,6 +111,10 @@ impl Engine {
             rows: HashMap::new(),
             member_of: HashMap::new(),
             globals: BTreeMap::new(),
+            lrp_by_name: HashMap::new(),
+            ipam: None,
+            made_up_prefix: None,
+            nb_writes: Vec::new(),
             features: ChassisFeatures::all_of([]),
             config: None,
             svc_mac: None,
@@ -169,6 +181,7 @@ impl Engine {
         let mut facts: Vec<(Fact, isize)> = Vec::new();
         let mut touched_switches = BTreeSet::new();
         let mut touched_ports = BTreeSet::new();
+        let mut touched_lrps = BTreeSet::new();
         for c in changes {
             let (key, new) = match c {
                 NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row)),
@@ -198,6 +211,14 @@ impl Engine {
                     NbRow::Lsp(u, _) => {
                         touched_ports.insert(*u);
                     }
+                    NbRow::Lrp(u, r) => {
+                        touched_lrps.insert(*u);
+                        if add {
+                            self.lrp_by_name.insert(r.name.clone(), *u);
+                        } else if self.lrp_by_name.get(&r.name) == Some(u) {
+                            self.lrp_by_name.remove(&r.name);
+                        }
+                    }
                     NbRow::NbGlobal(u, g) => {
                         if add {
                             self.globals.insert(*u, (**g).clone());
@@ -214,6 +235,7 @@ impl Engine {
             }
         }
         self.update_config(&mut facts);
+        self.run_ipam(&touched_switches, &touched_ports, &touched_lrps, &mut facts);
         self.update_keys(&touched_switches, &touched_ports, &mut facts);
         self.epoch += 1;
         let batch = Arc::new(facts);
@@ -252,6 +274,129 @@ impl Engine {
         self.apply(changes)
     }
 
+    /// The `dynamic_addresses` IPAM assigned since the last call (port uuid,
+    /// new value), to write back to NB. The engine already compiles with them.
+    pub fn take_nb_writes(&mut self) -> Vec<(Uuid, Option<String>)> {
+        std::mem::take(&mut self.nb_writes)
+    }
+
+    /// The MAC prefix in force: NB_Global's, or one made up (and reported in
+    /// [`Engine::nb_global_options`]) when it has none.
+    fn mac_prefix(&mut self) -> [u8; 3] {
+        let nb = self.globals.values().next().and_then(|g| g.mac_prefix()).and_then(Result::ok).map(|p| p.0);
+        match nb.filter(|p| *p != [0, 0, 0]) {
+            Some(p) => p,
+            None => *self.made_up_prefix.get_or_insert_with(|| {
+                use std::hash::{BuildHasher, Hasher};
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u64(std::process::id() as u64);
+                let r = h.finish().to_be_bytes();
+                // A locally administered unicast prefix, as the reference makes.
+                [(r[0] & 0xfe) | 0x02, r[1], r[2]]
+            }),
+        }
+    }
+
+    /// Runs IPAM over the switches a change may affect, and feeds the new
+    /// `dynamic_addresses` in as row updates.
+    fn run_ipam(
+        &mut self,
+        switches: &BTreeSet<Uuid>,
+        ports: &BTreeSet<Uuid>,
+        lrps: &BTreeSet<Uuid>,
+        facts: &mut Vec<(Fact, isize)>,
+    ) {
+        let prefix = self.mac_prefix();
+        let rebuild = self.ipam.as_ref().is_none_or(|(_, p)| *p != prefix);
+        let mut run: BTreeSet<Uuid> = switches.clone();
+        if rebuild {
+            let mut ipam = crate::ipam::Ipam::new(prefix);
+            for ((t, u), r) in &self.rows {
+                match (t, r) {
+                    (NbTable::Lsp, NbRow::Lsp(_, row)) => ipam.update_port(*u, Some(row)),
+                    (NbTable::Lrp, NbRow::Lrp(_, row)) => ipam.update_router_port(*u, Some(row)),
+                    (NbTable::Switch, _) => {
+                        run.insert(*u);
+                    }
+                    _ => {}
+                }
+            }
+            self.ipam = Some((ipam, prefix));
+        } else if let Some((ipam, _)) = self.ipam.as_mut() {
+            for p in ports {
+                let row = match self.rows.get(&(NbTable::Lsp, *p)) {
+                    Some(NbRow::Lsp(_, r)) => Some(&**r),
+                    _ => None,
+                };
+                ipam.update_port(*p, row);
+            }
+            for l in lrps {
+                let row = match self.rows.get(&(NbTable::Lrp, *l)) {
+                    Some(NbRow::Lrp(_, r)) => Some(&**r),
+                    _ => None,
+                };
+                ipam.update_router_port(*l, row);
+            }
+        }
+        for p in ports {
+            run.extend(self.member_of.get(p).into_iter().flatten());
+        }
+        if !lrps.is_empty() {
+            // Switches with a router port attached to a changed router port.
+            let names: BTreeSet<String> = lrps
+                .iter()
+                .filter_map(|l| match self.rows.get(&(NbTable::Lrp, *l)) {
+                    Some(NbRow::Lrp(_, r)) => Some(r.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            for ((t, u), r) in &self.rows {
+                if let (NbTable::Lsp, NbRow::Lsp(_, row)) = (t, r) {
+                    if row.options.get("router-port").is_some_and(|n| names.contains(n)) {
+                        run.extend(self.member_of.get(u).into_iter().flatten());
+                    }
+                }
+            }
+        }
+        let Some((ipam, _)) = self.ipam.as_mut() else { return };
+        for sw in run {
+            let Some(NbRow::Switch(_, ls)) = self.rows.get(&(NbTable::Switch, sw)) else { continue };
+            let ls = ls.clone();
+            let mut ports_in = Vec::new();
+            let mut router_ips = Vec::new();
+            for p in &ls.ports {
+                let Some(NbRow::Lsp(_, row)) = self.rows.get(&(NbTable::Lsp, p.uuid())) else { continue };
+                let peer = (row.r#type == "router")
+                    .then(|| row.options.get("router-port").and_then(|n| self.lrp_by_name.get(n)))
+                    .flatten()
+                    .and_then(|l| match self.rows.get(&(NbTable::Lrp, *l)) {
+                        Some(NbRow::Lrp(_, r)) => Some(r.clone()),
+                        _ => None,
+                    });
+                if let Some(lrp) = &peer {
+                    if let Some(n) = crate::addrs::lrp_networks(&lrp.mac, &lrp.networks) {
+                        router_ips.extend(n.ipv4.iter().map(|i| i.addr));
+                    }
+                }
+                ports_in.push((p.uuid(), row.clone(), peer.is_some()));
+            }
+            let refs: Vec<(Uuid, &nb::LogicalSwitchPort, bool)> =
+                ports_in.iter().map(|(u, r, peer)| (*u, &**r, *peer)).collect();
+            for (u, v) in ipam.run_switch(&ls, &refs, &router_ips) {
+                let key = (NbTable::Lsp, u);
+                let Some(NbRow::Lsp(_, old)) = self.rows.get(&key) else { continue };
+                let mut row = (**old).clone();
+                row.dynamic_addresses = v.clone();
+                ipam.update_port(u, Some(&row));
+                let new = NbRow::Lsp(u, std::sync::Arc::new(row));
+                if let Some(old) = self.rows.insert(key, new.clone()) {
+                    facts.extend(row_facts(Some(&old), Some(&new)));
+                }
+                self.nb_writes.push((u, v));
+            }
+        }
+    }
+
     fn update_config(&mut self, facts: &mut Vec<(Fact, isize)>) {
         let global = self.globals.values().next().cloned();
         let config = Config::new(global.as_ref(), self.features);
@@ -262,8 +407,10 @@ impl Engine {
             facts.push((Fact::Config(config.clone()), 1));
             self.config = Some(config);
         }
+        let prefix = self.mac_prefix();
         let sb_global = global.as_ref().map(|g| {
             let mut o = g.options.clone();
+            o.insert("mac_prefix".into(), format!("{:02x}:{:02x}:{:02x}", prefix[0], prefix[1], prefix[2]));
             o.insert("max_tunid".into(), (if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS }).1.to_string());
             o.insert("northd_internal_version".into(), NORTHD_INTERNAL_VERSION.into());
             (g.nb_cfg, g.ipsec, o)
