@@ -362,6 +362,26 @@ impl Engine {
         for sw in run {
             let Some(NbRow::Switch(_, ls)) = self.rows.get(&(NbTable::Switch, sw)) else { continue };
             let ls = ls.clone();
+            if !crate::ipam::Config::of(&ls).enabled() {
+                // No IPAM here: only a changed port can need its dynamic
+                // addresses cleared (O(1), not O(ports of the switch)).
+                for p in ls.ports.iter().map(|p| p.uuid()).filter(|p| ports.contains(p)) {
+                    let key = (NbTable::Lsp, p);
+                    let Some(NbRow::Lsp(_, old)) = self.rows.get(&key) else { continue };
+                    if old.dynamic_addresses.is_none() {
+                        continue;
+                    }
+                    let mut row = (**old).clone();
+                    row.dynamic_addresses = None;
+                    ipam.update_port(p, Some(&row));
+                    let new = NbRow::Lsp(p, std::sync::Arc::new(row));
+                    if let Some(old) = self.rows.insert(key, new.clone()) {
+                        facts.extend(row_facts(Some(&old), Some(&new)));
+                    }
+                    self.nb_writes.push((p, None));
+                }
+                continue;
+            }
             let mut ports_in = Vec::new();
             let mut router_ips = Vec::new();
             for p in &ls.ports {
