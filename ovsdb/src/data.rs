@@ -343,3 +343,66 @@ impl Datum {
         self.check_count(t)
     }
 }
+
+/// Values for transactions built in code: `"sw0".into()`, `Atom::named("p")`,
+/// `Datum::set([...])`, `Datum::map([...])`.
+impl Atom {
+    /// A `["named-uuid", name]` reference to a row the same transaction inserts.
+    pub fn named(name: impl Into<String>) -> Atom {
+        Atom::NamedUuid(name.into())
+    }
+}
+
+impl From<&str> for Atom {
+    fn from(s: &str) -> Atom {
+        Atom::String(s.to_string())
+    }
+}
+impl From<String> for Atom {
+    fn from(s: String) -> Atom {
+        Atom::String(s)
+    }
+}
+impl From<i64> for Atom {
+    fn from(i: i64) -> Atom {
+        Atom::Integer(i)
+    }
+}
+impl From<bool> for Atom {
+    fn from(b: bool) -> Atom {
+        Atom::Boolean(b)
+    }
+}
+impl From<f64> for Atom {
+    fn from(r: f64) -> Atom {
+        Atom::Real(Real(r))
+    }
+}
+impl From<Uuid> for Atom {
+    fn from(u: Uuid) -> Atom {
+        Atom::Uuid(u)
+    }
+}
+
+macro_rules! scalar_datum_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Datum {
+            fn from(a: $t) -> Datum {
+                Datum::scalar(a.into())
+            }
+        }
+    )*};
+}
+scalar_datum_from!(Atom, &str, String, i64, bool, f64, Uuid);
+
+impl Datum {
+    /// A set of atoms (possibly empty: `Datum::set::<Atom>([])` clears a column).
+    pub fn set<A: Into<Atom>>(atoms: impl IntoIterator<Item = A>) -> Datum {
+        Datum::Set(atoms.into_iter().map(Into::into).collect())
+    }
+
+    /// A map from key/value pairs.
+    pub fn map<K: Into<Atom>, V: Into<Atom>>(pairs: impl IntoIterator<Item = (K, V)>) -> Datum {
+        Datum::Map(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
