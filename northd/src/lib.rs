@@ -7,6 +7,7 @@
 
 pub mod addrs;
 pub mod compile;
+pub mod daemon;
 pub mod engine;
 pub mod ipam;
 pub mod lflow;

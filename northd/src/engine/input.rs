@@ -38,6 +38,25 @@ macro_rules! nb_rows {
             }
         }
 
+        impl NbTable {
+            /// The table of schema name `name`, if the engine reads it.
+            pub fn from_name(name: &str) -> Option<NbTable> {
+                use logical_model::Table;
+                $(if name == nb::$ty::NAME { return Some(NbTable::$variant); })*
+                None
+            }
+        }
+
+        impl NbRow {
+            /// The typed row of an untyped one of table `t`.
+            pub fn from_row(t: NbTable, uuid: Uuid, row: &ovsdb::Row) -> Result<NbRow, ovsdb::Error> {
+                use logical_model::Table;
+                match t {
+                    $(NbTable::$variant => nb::$ty::from_row(row).map(|r| NbRow::$variant(uuid, Arc::new(r))),)*
+                }
+            }
+        }
+
         /// Every row of `s` the engine reads, table by table.
         pub fn rows_of(s: &nb::Snapshot) -> Vec<NbRow> {
             let mut v = Vec::new();
