@@ -23,3 +23,6 @@ FLOWC_REQUIRE_LIVE=1 cargo test --workspace --locked
 
 echo "== reference oracle reproduces testdata/reference byte for byte =="
 bash testdata/regen-reference.sh --check
+
+echo "== flowc-northd, live in place of ovn-northd, leaves NB and SB as the reference did =="
+bash testdata/live-northd.sh

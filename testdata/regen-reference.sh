@@ -148,9 +148,16 @@ run_scenario() {
     ovn-nbctl --db="$NB_DB" set NB_Global . \
         options:mac_prefix="\"$MAC_PREFIX\"" \
         options:svc_monitor_mac="\"$SVC_MONITOR_MAC\""
-    ovn-northd --detach --no-chdir --pidfile="$WORK/northd.pid" \
-        --log-file="$WORK/northd.log" --unixctl="$WORK/northd.ctl" \
-        --ovnnb-db="$NB_DB" --ovnsb-db="$SB_DB"
+    if [ -n "${NORTHD:-}" ]; then
+        # Another northd under test (flowc-northd): same flags, run in the
+        # background since it does not daemonize itself.
+        "$NORTHD" --pidfile="$WORK/northd.pid" --log-file="$WORK/northd.log" \
+            --ovnnb-db="$NB_DB" --ovnsb-db="$SB_DB" </dev/null >>"$WORK/northd.log" 2>&1 &
+    else
+        ovn-northd --detach --no-chdir --pidfile="$WORK/northd.pid" \
+            --log-file="$WORK/northd.log" --unixctl="$WORK/northd.ctl" \
+            --ovnnb-db="$NB_DB" --ovnsb-db="$SB_DB"
+    fi
     ovn-nbctl --db="$NB_DB" --timeout=60 --wait=sb sync
 
     # shellcheck source=/dev/null
@@ -296,6 +303,12 @@ for f in "${FILES[@]}"; do
             head -n 40 "$OUT_ROOT/$name.diff"
             status=1
         fi
+    elif [ -n "${OUT_DIR:-}" ]; then
+        # Outputs elsewhere (e.g. of another northd, to compare).
+        mkdir -p "$OUT_DIR"
+        rm -rf "${OUT_DIR:?}/$name"
+        cp -r "$OUT_ROOT/$name" "$OUT_DIR/$name"
+        printf '%-28s %6ss  written to %s\n' "$name" "$secs" "$OUT_DIR"
     else
         mkdir -p "$REFERENCE_DIR"
         rm -rf "${REFERENCE_DIR:?}/$name"
@@ -305,7 +318,7 @@ for f in "${FILES[@]}"; do
 done
 
 # Reference directories whose scenario is gone.
-if [ $ALL -eq 1 ] && [ -d "$REFERENCE_DIR" ]; then
+if [ $ALL -eq 1 ] && [ -z "${OUT_DIR:-}" ] && [ -d "$REFERENCE_DIR" ]; then
     for d in "$REFERENCE_DIR"/*/; do
         [ -d "$d" ] || continue
         name=$(basename "$d")

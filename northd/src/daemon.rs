@@ -8,7 +8,7 @@
 //! A lost connection is re-established with backoff; the replicas resync
 //! and the next plan repairs whatever changed meanwhile.
 
-use crate::engine::{Engine, NbChange, NbRow, NbTable};
+use crate::engine::{Engine, NbChange, NbRow, NbTable, NbWrite};
 use crate::sbsync::{plan, SbWrite};
 use logical_model::{nb, sb};
 use ovsdb::client::{Event, RequestId};
@@ -114,7 +114,7 @@ impl Db {
             Err(e) => {
                 self.failures += 1;
                 self.retry_at = std::time::Instant::now() + backoff(self.failures);
-                if self.failures <= 1 || self.failures % 10 == 0 {
+                if self.failures <= 1 || self.failures.is_multiple_of(10) {
                     log.line("WARN", &format!("{}: {e}; retrying", self.name));
                 }
                 false
@@ -290,9 +290,14 @@ pub fn run(opts: &Options) -> Result<(), String> {
         if nbd.txn.is_none() {
             let (Some(nbr), Some(sbr)) = (nbd.replica(), sbd.replica()) else { continue };
             let mut txn = Transaction::new("OVN_Northbound");
-            for (u, v) in engine.take_nb_writes() {
-                let d: Datum = Datum::Set(v.into_iter().map(Atom::String).collect());
-                txn.push(Update::new("Logical_Switch_Port").where_(Condition::uuid(u)).set("dynamic_addresses", d));
+            for w in engine.take_nb_writes() {
+                let (u, col, d) = match w {
+                    NbWrite::DynamicAddresses(u, v) => {
+                        (u, "dynamic_addresses", Datum::Set(v.into_iter().map(Atom::String).collect()))
+                    }
+                    NbWrite::Tag(u, t) => (u, "tag", Datum::scalar(Atom::Integer(t))),
+                };
+                txn.push(Update::new("Logical_Switch_Port").where_(Condition::uuid(u)).set(col, d));
             }
             if let Some((gu, g)) = nbr.rows("NB_Global").next() {
                 if let Some(opts) = engine.nb_global_options() {
@@ -435,7 +440,8 @@ fn lsp_up_update(u: Uuid, nbr: &Database, sbr: &Database) -> Option<Op> {
         false
     };
     let want = Datum::scalar(Atom::Boolean(up));
-    (lsp.get("up") != Some(&want)).then(|| Update::new("Logical_Switch_Port").where_(Condition::uuid(u)).set("up", want).into())
+    (lsp.get("up") != Some(&want))
+        .then(|| Update::new("Logical_Switch_Port").where_(Condition::uuid(u)).set("up", want).into())
 }
 
 /// The SB transaction of a planned write, guarded by the lock.

@@ -16,6 +16,9 @@ pub struct Lflow {
     pub actions: String,
     /// The NB row the flow is derived from (SB `external_ids:stage-hint`).
     pub hint: Option<Uuid>,
+    /// The logical port the flow is about (SB `tags:in_out_port`, which
+    /// ovn-controller uses to recompute only that port's flows).
+    pub io_port: Option<String>,
 }
 
 /// Collects the flows of one datapath; every generator writes into one.
@@ -27,7 +30,7 @@ pub struct Flows<'a> {
 impl Flows<'_> {
     /// Adds a flow without a stage hint.
     pub fn add(&mut self, stage: Stage, priority: u16, matches: impl Into<String>, actions: impl Into<String>) {
-        self.push(stage, priority, matches.into(), actions.into(), None);
+        self.push(stage, priority, matches.into(), actions.into(), None, None);
     }
 
     /// Adds a flow whose stage hint names NB row `hint`.
@@ -39,11 +42,32 @@ impl Flows<'_> {
         actions: impl Into<String>,
         hint: Uuid,
     ) {
-        self.push(stage, priority, matches.into(), actions.into(), Some(hint));
+        self.push(stage, priority, matches.into(), actions.into(), Some(hint), None);
     }
 
-    fn push(&mut self, stage: Stage, priority: u16, matches: String, actions: String, hint: Option<Uuid>) {
-        self.out.push(Lflow { dp: self.dp, stage, priority, matches, actions, hint });
+    /// Adds a flow about logical port `port`, hinted with NB row `hint`.
+    pub fn lport(
+        &mut self,
+        stage: Stage,
+        priority: u16,
+        matches: impl Into<String>,
+        actions: impl Into<String>,
+        hint: Uuid,
+        port: &str,
+    ) {
+        self.push(stage, priority, matches.into(), actions.into(), Some(hint), Some(port.to_string()));
+    }
+
+    fn push(
+        &mut self,
+        stage: Stage,
+        priority: u16,
+        matches: String,
+        actions: String,
+        hint: Option<Uuid>,
+        io_port: Option<String>,
+    ) {
+        self.out.push(Lflow { dp: self.dp, stage, priority, matches, actions, hint, io_port });
     }
 }
 

@@ -13,6 +13,7 @@ pub mod ipam;
 pub mod lflow;
 pub mod sbjson;
 pub mod sbrec;
+pub mod sbstatic;
 pub mod sbsync;
 pub mod stages;
 pub mod summary;

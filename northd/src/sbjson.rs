@@ -95,7 +95,7 @@ pub fn to_json(state: &SbState) -> Value {
                     "ports": set(ports.iter().filter_map(|p| port_uuid.get(&(*dp, p.clone())).map(|u| uuid(*u)))),
                 }),
             ),
-            SbRecord::Flow { stage, priority, matches, actions, dps, hint } => {
+            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port } => {
                 let mut ids = BTreeMap::new();
                 ids.insert("stage-name".to_string(), stage.name().to_string());
                 if let Some(h) = hint {
@@ -114,6 +114,7 @@ pub fn to_json(state: &SbState) -> Value {
                         "logical_datapath": dp, "logical_dp_group": group,
                         "pipeline": stage.pipeline().as_str(), "table_id": stage.table(), "priority": priority,
                         "match": matches, "actions": actions, "external_ids": map(&ids),
+                        "tags": map(&io_port.iter().map(|p| ("in_out_port".to_string(), p.clone())).collect()),
                     }),
                 )
             }
@@ -134,6 +135,39 @@ pub fn to_json(state: &SbState) -> Value {
             ),
             SbRecord::Global { nb_cfg, ipsec, options } => {
                 ("SB_Global", uuid_of(&"SB_Global"), json!({"nb_cfg": nb_cfg, "ipsec": ipsec, "options": map(options)}))
+            }
+            SbRecord::DhcpOption { v6, name, code, r#type } => (
+                if *v6 { "DHCPv6_Options" } else { "DHCP_Options" },
+                uuid_of(&("DHCP_Options", v6, name)),
+                json!({"name": name, "code": code, "type": r#type}),
+            ),
+            SbRecord::RbacPermission { table, authorization, insert_delete, update } => (
+                "RBAC_Permission",
+                uuid_of(&("RBAC_Permission", table)),
+                json!({"table": table, "authorization": set([authorization.clone()]), "insert_delete": insert_delete,
+                       "update": set(update.iter().cloned())}),
+            ),
+            SbRecord::RbacRole { name, tables } => (
+                "RBAC_Role",
+                uuid_of(&("RBAC_Role", name)),
+                json!({"name": name, "permissions": json!(["map", tables.iter()
+                    .map(|t| json!([t, uuid(uuid_of(&("RBAC_Permission", t)))])).collect::<Vec<_>>()])}),
+            ),
+            SbRecord::Dns { nb, records, datapaths } => (
+                "DNS",
+                uuid_of(&("DNS", nb)),
+                json!({"records": map(records), "datapaths": set(datapaths.iter().map(|d| uuid(dp_uuid(d)))),
+                       "external_ids": map(&BTreeMap::from([("dns_id".to_string(), nb.to_string())]))}),
+            ),
+            SbRecord::Meter { name, unit, bands } => {
+                let ids: Vec<Value> = bands.iter().map(|b| uuid(uuid_of(&("Meter_Band", name, b)))).collect();
+                for b in bands {
+                    tables.entry("Meter_Band").or_default().insert(
+                        uuid_of(&("Meter_Band", name, b)).to_string(),
+                        json!({"action": b.0, "rate": b.1, "burst_size": b.2}),
+                    );
+                }
+                ("Meter", uuid_of(&("Meter", name)), json!({"name": name, "unit": unit, "bands": set(ids)}))
             }
             SbRecord::PortGroup { name, dp, ports } => {
                 let full = format!("{}_{}", keys.get(dp).copied().unwrap_or(0), name);

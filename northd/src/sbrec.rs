@@ -66,6 +66,8 @@ pub enum SbRecord {
         actions: String,
         dps: Vec<Uuid>,
         hint: Option<Uuid>,
+        /// `tags:in_out_port`.
+        io_port: Option<String>,
     },
     IpMulticast(IpMulticast),
     /// `Address_Set`.
@@ -84,6 +86,37 @@ pub enum SbRecord {
         nb_cfg: i64,
         ipsec: bool,
         options: BTreeMap<String, String>,
+    },
+    /// `DHCP_Options` (or, `v6`, `DHCPv6_Options`).
+    DhcpOption {
+        v6: bool,
+        name: String,
+        code: i64,
+        r#type: String,
+    },
+    /// `RBAC_Permission` of a table.
+    RbacPermission {
+        table: String,
+        authorization: String,
+        insert_delete: bool,
+        update: BTreeSet<String>,
+    },
+    /// `RBAC_Role` with a permission for each of `tables`.
+    RbacRole {
+        name: String,
+        tables: BTreeSet<String>,
+    },
+    /// `DNS` for NB row `nb`, on switches `datapaths`.
+    Dns {
+        nb: Uuid,
+        records: BTreeMap<String, String>,
+        datapaths: Vec<Uuid>,
+    },
+    /// `Meter` with its bands (action, rate, burst size).
+    Meter {
+        name: String,
+        unit: String,
+        bands: BTreeSet<(String, i64, i64)>,
     },
 }
 
@@ -213,6 +246,12 @@ impl SbState {
                 SbRecord::AddressSet { .. } => "Address_Set",
                 SbRecord::PortGroup { .. } => "Port_Group",
                 SbRecord::Global { .. } => "SB_Global",
+                SbRecord::DhcpOption { v6: false, .. } => "DHCP_Options",
+                SbRecord::DhcpOption { v6: true, .. } => "DHCPv6_Options",
+                SbRecord::RbacPermission { .. } => "RBAC_Permission",
+                SbRecord::RbacRole { .. } => "RBAC_Role",
+                SbRecord::Dns { .. } => "DNS",
+                SbRecord::Meter { .. } => "Meter",
             };
             *m.entry(k).or_default() += 1;
         }

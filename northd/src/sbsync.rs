@@ -85,11 +85,20 @@ enum Ident {
     Port(String),
     Mcast(Uuid, String),
     DpGroup(Vec<Uuid>),
-    Flow(Vec<Uuid>, String, i64, i64, String, String),
+    /// A flow on one datapath (`Some`) or on a group (`None`): the
+    /// reference updates a flow's group in place, but a flow that moves
+    /// between one datapath and a group, or to another datapath, is a new
+    /// row.
+    Flow(Option<Uuid>, String, i64, i64, String, String),
     IpMcast(Uuid),
     AddressSet(String),
     PortGroup(String),
     Global,
+    DhcpOption(bool, String),
+    RbacPermission(String),
+    RbacRole(String),
+    Dns(Uuid),
+    Meter(String),
 }
 
 impl Ident {
@@ -104,6 +113,12 @@ impl Ident {
             Ident::AddressSet(_) => "Address_Set",
             Ident::PortGroup(_) => "Port_Group",
             Ident::Global => "SB_Global",
+            Ident::DhcpOption(false, _) => "DHCP_Options",
+            Ident::DhcpOption(true, _) => "DHCPv6_Options",
+            Ident::RbacPermission(_) => "RBAC_Permission",
+            Ident::RbacRole(_) => "RBAC_Role",
+            Ident::Dns(_) => "DNS",
+            Ident::Meter(_) => "Meter",
         }
     }
 }
@@ -114,6 +129,11 @@ enum Val {
     Plain(Datum),
     Ref(Ident),
     Refs(Vec<Ident>),
+    /// A map from strings to references.
+    RefMap(Vec<(String, Ident)>),
+    /// References to rows of `table` that have no identity of their own
+    /// (meter bands): kept while their contents match, else new rows.
+    Owned(&'static str, Vec<Row>),
     /// The column is empty (a reference set or optional reference).
     NoRef,
 }
@@ -128,6 +148,12 @@ const OWNED_TABLES: &[&str] = &[
     "Address_Set",
     "Port_Group",
     "SB_Global",
+    "DHCP_Options",
+    "DHCPv6_Options",
+    "RBAC_Permission",
+    "RBAC_Role",
+    "DNS",
+    "Meter",
 ];
 
 fn s(v: &str) -> Val {
@@ -200,7 +226,7 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                     ],
                 );
             }
-            SbRecord::Flow { stage, priority, matches, actions, dps, hint } => {
+            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port } => {
                 let mut ids = BTreeMap::new();
                 ids.insert("stage-name".to_string(), stage.name().to_string());
                 if let Some(h) = hint {
@@ -216,7 +242,7 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                 };
                 out.insert(
                     Ident::Flow(
-                        dps.clone(),
+                        (dps.len() == 1).then(|| dps[0]),
                         stage.pipeline().as_str().into(),
                         stage.table() as i64,
                         *priority as i64,
@@ -232,6 +258,7 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ("match", s(matches)),
                         ("actions", s(actions)),
                         ("external_ids", map(&ids)),
+                        ("tags", map(&io_port.iter().map(|p| ("in_out_port".to_string(), p.clone())).collect())),
                     ],
                 );
             }
@@ -259,6 +286,61 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                 let Some(key) = keys.get(dp) else { continue };
                 let full = format!("{key}_{name}");
                 out.insert(Ident::PortGroup(full.clone()), vec![("name", s(&full)), ("ports", strs(ports))]);
+            }
+            SbRecord::DhcpOption { v6, name, code, r#type } => {
+                out.insert(
+                    Ident::DhcpOption(*v6, name.clone()),
+                    vec![("name", s(name)), ("code", int(*code)), ("type", s(r#type))],
+                );
+            }
+            SbRecord::RbacPermission { table, authorization, insert_delete, update } => {
+                out.insert(
+                    Ident::RbacPermission(table.clone()),
+                    vec![
+                        ("table", s(table)),
+                        ("authorization", strs([authorization])),
+                        ("insert_delete", boolean(*insert_delete)),
+                        ("update", strs(update)),
+                    ],
+                );
+            }
+            SbRecord::RbacRole { name, tables } => {
+                out.insert(
+                    Ident::RbacRole(name.clone()),
+                    vec![
+                        ("name", s(name)),
+                        (
+                            "permissions",
+                            Val::RefMap(tables.iter().map(|t| (t.clone(), Ident::RbacPermission(t.clone()))).collect()),
+                        ),
+                    ],
+                );
+            }
+            SbRecord::Dns { nb, records, datapaths } => {
+                out.insert(
+                    Ident::Dns(*nb),
+                    vec![
+                        ("records", map(records)),
+                        ("datapaths", Val::Refs(datapaths.iter().map(|d| Ident::Datapath(*d)).collect())),
+                        ("external_ids", map(&BTreeMap::from([("dns_id".to_string(), nb.to_string())]))),
+                    ],
+                );
+            }
+            SbRecord::Meter { name, unit, bands } => {
+                let rows = bands
+                    .iter()
+                    .map(|(action, rate, burst)| {
+                        Row::from([
+                            ("action".to_string(), Datum::scalar(Atom::String(action.clone()))),
+                            ("rate".to_string(), Datum::scalar(Atom::Integer(*rate))),
+                            ("burst_size".to_string(), Datum::scalar(Atom::Integer(*burst))),
+                        ])
+                    })
+                    .collect();
+                out.insert(
+                    Ident::Meter(name.clone()),
+                    vec![("name", s(name)), ("unit", s(unit)), ("bands", Val::Owned("Meter_Band", rows))],
+                );
             }
             SbRecord::Global { nb_cfg, ipsec, options } => {
                 out.insert(
@@ -313,7 +395,7 @@ fn map_get(row: &Row, col: &str, key: &str) -> Option<String> {
 
 /// The identities of the rows the SB holds now (rows of owned tables that
 /// have none, e.g. a datapath of no NB row, get `None`: they are deleted).
-fn current(db: &Database) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
+fn current(db: &Database, live: &BTreeSet<Uuid>) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
     let mut out = BTreeMap::new();
     let mut dp: BTreeMap<Uuid, Uuid> = BTreeMap::new();
     for (u, r) in db.rows("Datapath_Binding") {
@@ -326,7 +408,13 @@ fn current(db: &Database) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
     }
     let mut groups: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for (u, r) in db.rows("Logical_DP_Group") {
-        let mut members: Option<Vec<Uuid>> = uuids_of(r, "datapaths").iter().map(|d| dp.get(d).copied()).collect();
+        // Members that are no longer datapaths do not count (the reference
+        // maps an existing group the same way, so the row is kept).
+        let mut members: Option<Vec<Uuid>> = uuids_of(r, "datapaths")
+            .iter()
+            .map(|d| dp.get(d).copied())
+            .filter(|d| d.is_none_or(|n| live.contains(&n)))
+            .collect();
         if let Some(m) = &mut members {
             m.sort();
             groups.insert(*u, m.clone());
@@ -342,13 +430,13 @@ fn current(db: &Database) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
         out.insert(("Multicast_Group", *u), id);
     }
     for (u, r) in db.rows("Logical_Flow") {
-        let dps = match uuids_of(r, "logical_datapath").first() {
-            Some(d) => dp.get(d).map(|n| vec![*n]),
-            None => uuids_of(r, "logical_dp_group").first().and_then(|g| groups.get(g).cloned()),
-        };
+        let single = uuids_of(r, "logical_datapath").first().map(|d| dp.get(d).copied());
         let id = (|| {
             Some(Ident::Flow(
-                dps?,
+                match single {
+                    Some(d) => Some(d?),
+                    None => None,
+                },
                 string_of(r, "pipeline")?,
                 int_of(r, "table_id")?,
                 int_of(r, "priority")?,
@@ -371,6 +459,27 @@ fn current(db: &Database) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
     for (u, _) in db.rows("SB_Global") {
         out.insert(("SB_Global", *u), Some(Ident::Global));
     }
+    for (t, v6) in [("DHCP_Options", false), ("DHCPv6_Options", true)] {
+        for (u, r) in db.rows(t) {
+            out.insert(
+                (if v6 { "DHCPv6_Options" } else { "DHCP_Options" }, *u),
+                string_of(r, "name").map(|n| Ident::DhcpOption(v6, n)),
+            );
+        }
+    }
+    for (u, r) in db.rows("RBAC_Permission") {
+        out.insert(("RBAC_Permission", *u), string_of(r, "table").map(Ident::RbacPermission));
+    }
+    for (u, r) in db.rows("RBAC_Role") {
+        out.insert(("RBAC_Role", *u), string_of(r, "name").map(Ident::RbacRole));
+    }
+    for (u, r) in db.rows("DNS") {
+        let id = map_get(r, "external_ids", "dns_id").and_then(|d| d.parse().ok()).map(Ident::Dns);
+        out.insert(("DNS", *u), id);
+    }
+    for (u, r) in db.rows("Meter") {
+        out.insert(("Meter", *u), string_of(r, "name").map(Ident::Meter));
+    }
     out
 }
 
@@ -378,7 +487,14 @@ fn current(db: &Database) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
 /// columns northd owns).
 pub fn plan(state: &SbState, db: &Database) -> SbWrite {
     let want = wanted(state);
-    let have = current(db);
+    let live: BTreeSet<Uuid> = want
+        .keys()
+        .filter_map(|i| match i {
+            Ident::Datapath(u) => Some(*u),
+            _ => None,
+        })
+        .collect();
+    let have = current(db, &live);
     // Keep one existing row per wanted identity (the smallest uuid).
     let mut kept: BTreeMap<&Ident, Uuid> = BTreeMap::new();
     let mut write = SbWrite::default();
@@ -397,13 +513,60 @@ pub fn plan(state: &SbState, db: &Database) -> SbWrite {
     let atom_of = |i: &Ident| -> Option<Atom> {
         kept.get(i).map(|u| Atom::Uuid(*u)).or_else(|| names.get(i).map(|n| Atom::NamedUuid(n.clone())))
     };
+    let mut owned_n = 0;
     for (id, cols) in &want {
         let mut row = Row::new();
         for (c, v) in cols {
+            if let Val::Owned(table, rows) = v {
+                // Keep the existing rows while their contents match.
+                let existing = kept.get(id).and_then(|u| db.tables.get(id.table()).and_then(|t| t.get(u)));
+                let current: Option<(Datum, Vec<Row>)> = existing.and_then(|r| r.get(*c)).map(|d| {
+                    let rows = match d {
+                        Datum::Set(s) => s
+                            .iter()
+                            .filter_map(|a| match a {
+                                Atom::Uuid(u) => db.tables.get(*table).and_then(|t| t.get(u)).map(|r| {
+                                    r.iter()
+                                        .filter(|(k, _)| rows.first().is_some_and(|w| w.contains_key(*k)))
+                                        .map(|(k, v)| (k.clone(), v.clone()))
+                                        .collect()
+                                }),
+                                _ => None,
+                            })
+                            .collect(),
+                        Datum::Map(_) => Vec::new(),
+                    };
+                    let mut rows: Vec<Row> = rows;
+                    rows.sort();
+                    (d.clone(), rows)
+                });
+                let mut want_sorted = rows.clone();
+                want_sorted.sort();
+                match current {
+                    Some((d, have)) if have == want_sorted => {
+                        row.insert(c.to_string(), d);
+                    }
+                    _ => {
+                        let mut refs = BTreeSet::new();
+                        for r in rows {
+                            let name = format!("owned{owned_n}");
+                            owned_n += 1;
+                            write.inserts.push((table.to_string(), name.clone(), r.clone()));
+                            refs.insert(Atom::NamedUuid(name));
+                        }
+                        row.insert(c.to_string(), Datum::Set(refs));
+                    }
+                }
+                continue;
+            }
             let d = match v {
                 Val::Plain(d) => d.clone(),
                 Val::Ref(i) => Datum::Set(atom_of(i).into_iter().collect()),
                 Val::Refs(is) => Datum::Set(is.iter().filter_map(atom_of).collect()),
+                Val::Owned(..) => continue,
+                Val::RefMap(m) => {
+                    Datum::Map(m.iter().filter_map(|(k, i)| atom_of(i).map(|a| (Atom::String(k.clone()), a))).collect())
+                }
                 Val::NoRef => Datum::Set(BTreeSet::new()),
             };
             row.insert(c.to_string(), d);

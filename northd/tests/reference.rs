@@ -128,6 +128,8 @@ struct Rows {
     port_groups: BTreeMap<String, BTreeSet<String>>,
     dp_groups: BTreeSet<BTreeSet<String>>,
     global: Vec<String>,
+    /// DNS, Meter (with bands), DHCP options, RBAC, as text.
+    others: BTreeSet<String>,
 }
 
 fn reference_rows(sb: &sb::Snapshot) -> Rows {
@@ -196,6 +198,31 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
     for g in sb.sb_global.values() {
         r.global.push(format!("nb_cfg={} ipsec={} options={:?}", g.nb_cfg, g.ipsec, g.options));
     }
+    for d in sb.dns.values() {
+        let dps: BTreeSet<String> = d.datapaths.iter().map(dp_name).collect();
+        r.others.insert(format!("DNS {:?} {:?} {dps:?}", d.external_ids, d.records));
+    }
+    for m in sb.meter.values() {
+        let bands: BTreeSet<String> = m
+            .bands
+            .iter()
+            .map(|b| &sb.meter_band[b])
+            .map(|b| format!("{} {} {}", b.action.as_str(), b.rate, b.burst_size))
+            .collect();
+        r.others.insert(format!("Meter {} {} {bands:?}", m.name, m.unit.as_str()));
+    }
+    for o in sb.dhcp_options.values() {
+        r.others.insert(format!("DHCP {} {} {}", o.name, o.code, o.r#type.as_str()));
+    }
+    for o in sb.dhcpv6_options.values() {
+        r.others.insert(format!("DHCPv6 {} {} {}", o.name, o.code, o.r#type.as_str()));
+    }
+    for p in sb.rbac_permission.values() {
+        r.others.insert(format!("RBAC {} {:?} {} {:?}", p.table, p.authorization, p.insert_delete, p.update));
+    }
+    for role in sb.rbac_role.values() {
+        r.others.insert(format!("ROLE {} {:?}", role.name, role.permissions.keys().collect::<Vec<_>>()));
+    }
     r
 }
 
@@ -259,6 +286,25 @@ fn our_rows(state: &SbState) -> Rows {
             SbRecord::Global { nb_cfg, ipsec, options } => {
                 r.global.push(format!("nb_cfg={nb_cfg} ipsec={ipsec} options={options:?}"));
             }
+            SbRecord::Dns { nb, records, datapaths } => {
+                let ids = BTreeMap::from([("dns_id".to_string(), nb.to_string())]);
+                let dps: BTreeSet<String> = datapaths.iter().map(|d| names[d].clone()).collect();
+                r.others.insert(format!("DNS {ids:?} {records:?} {dps:?}"));
+            }
+            SbRecord::Meter { name, unit, bands } => {
+                let bands: BTreeSet<String> = bands.iter().map(|(a, rate, b)| format!("{a} {rate} {b}")).collect();
+                r.others.insert(format!("Meter {name} {unit} {bands:?}"));
+            }
+            SbRecord::DhcpOption { v6, name, code, r#type } => {
+                r.others.insert(format!("{} {name} {code} {}", if *v6 { "DHCPv6" } else { "DHCP" }, r#type));
+            }
+            SbRecord::RbacPermission { table, authorization, insert_delete, update } => {
+                let auth: BTreeSet<String> = [authorization.clone()].into();
+                r.others.insert(format!("RBAC {table} {auth:?} {insert_delete} {update:?}"));
+            }
+            SbRecord::RbacRole { name, tables } => {
+                r.others.insert(format!("ROLE {name} {:?}", tables.iter().collect::<Vec<_>>()));
+            }
         }
     }
     r
@@ -295,6 +341,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
     same!(port_groups);
     same!(dp_groups);
     same!(global);
+    same!(others);
     // Tunnel keys: unique and in range.
     let dp_keys: Vec<u32> = state
         .records

@@ -68,12 +68,17 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let address_sets = table!(facts, AddressSet);
     let ha_groups = table!(facts, HaChassisGroup);
     let meters = table!(facts, Meter);
+    let meter_bands = table!(facts, MeterBand);
     let config = facts.clone().flat_map(|f| match f {
         Fact::Config(c) => Some(((), c)),
         _ => None,
     });
     let svc_mac = facts.clone().flat_map(|f| match f {
         Fact::SvcMonitorMac(m) => Some(m),
+        _ => None,
+    });
+    let statics = facts.clone().flat_map(|f| match f {
+        Fact::Static(r) => Some(*r),
         _ => None,
     });
     let sb_global = facts.clone().flat_map(|f| match f {
@@ -215,7 +220,12 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         )
         .distinct();
     // ACLs whose meter is a fair one.
-    let fair_meters = meters.filter(|(_, m)| m.fair == Some(true)).map(|(_, m)| (m.name.clone(), ()));
+    let fair_meters = meters.clone().filter(|(_, m)| m.fair == Some(true)).map(|(_, m)| (m.name.clone(), ()));
+    // (fair meter, its per-ACL copy's name) for every ACL using one.
+    let acl_fair_names = acls_all.clone().flat_map(|(u, a)| a.meter.clone().map(|m| (m, u))).join_map(
+        meters.clone().filter(|(_, m)| m.fair == Some(true)).map(|(mu, m)| (m.name.clone(), mu)),
+        |name, acl, mu| (*mu, format!("{name}__{acl}")),
+    );
     let acl_fair = acls_all
         .clone()
         .flat_map(|(u, a)| a.meter.clone().map(|m| (m, u)))
@@ -246,6 +256,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         );
     let lb_facts = ls_lbs.join_map(lb_with_vips, |_, ls, _| *ls).distinct().map(|ls| (ls, SwitchPart::LbVip));
 
+    let dns_all = dns.clone();
     let dns_with_records = dns.filter(|(_, d)| !d.records.is_empty()).map(|(u, _)| (u, ()));
     let dns_facts = switches
         .clone()
@@ -333,11 +344,13 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let flows = sw_flows
         .concat(port_flows)
         .concat(acl_flows)
-        .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint)))
+        .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint, l.io_port)))
         .reduce(|(stage, prio, m, a), dps, out: &mut Vec<(SbRecord, isize)>| {
-            let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _), _)| *dp).collect();
-            // A shared flow keeps the hint of its member with the smallest uuid.
-            let hint = dps.iter().filter(|(_, n)| *n > 0).map(|((_, h), _)| *h).min().flatten();
+            let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
+            // A shared flow keeps the hint (and port tag) of its member with
+            // the smallest uuid.
+            let first = dps.iter().filter(|(_, n)| *n > 0).map(|((_, h, p), _)| (*h, p.clone())).min();
+            let (hint, io_port) = first.unwrap_or((None, None));
             if !set.is_empty() {
                 out.push((
                     SbRecord::Flow {
@@ -347,6 +360,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                         actions: a.clone(),
                         dps: set.into_iter().collect(),
                         hint,
+                        io_port,
                     },
                     1,
                 ));
@@ -448,6 +462,51 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         })
         .map(|(_, r)| r);
 
+    // DNS: each NB DNS row some switch uses, with those switches.
+    let sb_dns = switches
+        .clone()
+        .flat_map(|(ls, row)| row.dns_records.iter().map(|d| (d.uuid(), ls)).collect::<Vec<_>>())
+        .join_map(dns_all, |d, ls, row| (*d, (*ls, row.records.clone())))
+        .reduce(|d, parts, out: &mut Vec<(SbRecord, isize)>| {
+            let datapaths: Vec<Uuid> = parts.iter().filter(|(_, n)| *n > 0).map(|((ls, _), _)| *ls).collect();
+            if let Some(((_, records), _)) = parts.first() {
+                out.push((SbRecord::Dns { nb: *d, records: records.clone(), datapaths }, 1));
+            }
+        })
+        .map(|(_, r)| r);
+
+    // Meters: every NB meter, and a copy per ACL using a fair one.
+    let bands = meter_bands.map(|(u, b)| (u, (b.action.as_str().to_string(), b.rate, b.burst_size)));
+    let meter_parts = meters
+        .clone()
+        .map(|(u, m)| (u, MeterPart::Base(m.name.clone(), m.unit.as_str().to_string())))
+        .concat(
+            meters
+                .flat_map(|(u, m)| m.bands.iter().map(|b| (b.uuid(), u)).collect::<Vec<_>>())
+                .join_map(bands, |_, m, b| (*m, MeterPart::Band(b.clone()))),
+        )
+        .concat(acl_fair_names.map(|(m, name)| (m, MeterPart::Copy(name))))
+        .reduce(|_, parts, out: &mut Vec<(SbRecord, isize)>| {
+            let mut base = None;
+            let mut bands = BTreeSet::new();
+            let mut copies = Vec::new();
+            for (p, _) in parts {
+                match p {
+                    MeterPart::Base(n, unit) => base = Some((n.clone(), unit.clone())),
+                    MeterPart::Band(b) => {
+                        bands.insert(b.clone());
+                    }
+                    MeterPart::Copy(n) => copies.push(n.clone()),
+                }
+            }
+            if let Some((name, unit)) = base {
+                for n in std::iter::once(name).chain(copies) {
+                    out.push((SbRecord::Meter { name: n, unit: unit.clone(), bands: bands.clone() }, 1));
+                }
+            }
+        })
+        .map(|(_, r)| r);
+
     // Diagnostics about input rows.
     let port_diags = port_ctx.clone().flat_map(|(_, p)| {
         p.problems()
@@ -493,6 +552,9 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .concat(sets)
         .concat(pg_members)
         .concat(sb_global)
+        .concat(statics)
+        .concat(sb_dns)
+        .concat(meter_parts)
         .map(Out::Sb)
         .concat(diags)
 }
@@ -507,6 +569,14 @@ fn port_group_ips(lsp: &nb::LogicalSwitchPort) -> (Vec<String>, Vec<String>) {
         v6.extend(a.ipv6.iter().map(|i| i.addr.to_string()));
     }
     (v4, v6)
+}
+
+/// Pieces of a SB meter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum MeterPart {
+    Base(String, String),
+    Band((String, i64, i64)),
+    Copy(String),
 }
 
 /// What the join of a port with its switch produces.

@@ -80,6 +80,7 @@ nb_rows! {
     AddressSet: AddressSet => address_set,
     HaChassisGroup: HaChassisGroup => ha_chassis_group,
     Meter: Meter => meter,
+    MeterBand: MeterBand => meter_band,
 }
 
 /// One change of the Northbound database.
@@ -103,6 +104,8 @@ pub enum Fact {
     /// Port `.1` is in switch `.0` (`Logical_Switch.ports`, fed apart from
     /// the switch row so that adding a port costs O(1), not O(ports)).
     SwitchPort(Uuid, Uuid),
+    /// An SB record that depends on no NB row (DHCP option codes, RBAC).
+    Static(Box<crate::sbrec::SbRecord>),
     /// Tunnel key of the datapath of an NB switch or router.
     DpKey(Uuid, u32),
     /// Tunnel key of a logical switch port (by NB uuid).

@@ -29,6 +29,15 @@ use std::sync::{Arc, Mutex};
 /// compare it with their own.
 pub const NORTHD_INTERNAL_VERSION: &str = "23.03.1-20.27.0-70.6";
 
+/// A column northd writes back to a Northbound `Logical_Switch_Port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NbWrite {
+    /// `dynamic_addresses` (IPAM; `None` clears it).
+    DynamicAddresses(Uuid, Option<String>),
+    /// `tag` (from `tag_request`, or allocated for `tag_request=0`).
+    Tag(Uuid, i64),
+}
+
 enum Cmd {
     /// Apply these fact changes at this epoch (worker 0 feeds them).
     Batch(u64, Arc<Vec<(Fact, isize)>>),
@@ -51,8 +60,8 @@ pub struct Engine {
     ipam: Option<(crate::ipam::Ipam, [u8; 3])>,
     /// A prefix made up because NB_Global has none (as the reference does).
     made_up_prefix: Option<[u8; 3]>,
-    /// `dynamic_addresses` values to write back to NB, in order.
-    nb_writes: Vec<(Uuid, Option<String>)>,
+    /// What to write back to NB, in order.
+    nb_writes: Vec<NbWrite>,
     features: ChassisFeatures,
     config: Option<Config>,
     svc_mac: Option<String>,
@@ -234,8 +243,12 @@ impl Engine {
                 self.rows.insert(key, n);
             }
         }
+        if self.epoch == 0 {
+            facts.extend(crate::sbstatic::records().into_iter().map(|r| (Fact::Static(Box::new(r)), 1)));
+        }
         self.update_config(&mut facts);
         self.run_ipam(&touched_switches, &touched_ports, &touched_lrps, &mut facts);
+        self.run_tags(&touched_ports, &mut facts);
         self.update_keys(&touched_switches, &touched_ports, &mut facts);
         self.epoch += 1;
         let batch = Arc::new(facts);
@@ -274,9 +287,10 @@ impl Engine {
         self.apply(changes)
     }
 
-    /// The `dynamic_addresses` IPAM assigned since the last call (port uuid,
-    /// new value), to write back to NB. The engine already compiles with them.
-    pub fn take_nb_writes(&mut self) -> Vec<(Uuid, Option<String>)> {
+    /// What northd writes back to NB since the last call (IPAM's
+    /// `dynamic_addresses`, container tags). The engine already compiles
+    /// with these values.
+    pub fn take_nb_writes(&mut self) -> Vec<NbWrite> {
         std::mem::take(&mut self.nb_writes)
     }
 
@@ -378,7 +392,7 @@ impl Engine {
                     if let Some(old) = self.rows.insert(key, new.clone()) {
                         facts.extend(row_facts(Some(&old), Some(&new)));
                     }
-                    self.nb_writes.push((p, None));
+                    self.nb_writes.push(NbWrite::DynamicAddresses(p, None));
                 }
                 continue;
             }
@@ -412,8 +426,56 @@ impl Engine {
                 if let Some(old) = self.rows.insert(key, new.clone()) {
                     facts.extend(row_facts(Some(&old), Some(&new)));
                 }
-                self.nb_writes.push((u, v));
+                self.nb_writes.push(NbWrite::DynamicAddresses(u, v));
             }
+        }
+    }
+
+    /// Container ports' VLAN tags (`tag_alloc_create_new_tag`): a nonzero
+    /// `tag_request` becomes the tag; `tag_request=0` gets the lowest tag
+    /// free among the ports of the same parent, once.
+    fn run_tags(&mut self, ports: &BTreeSet<Uuid>, facts: &mut Vec<(Fact, isize)>) {
+        for p in ports {
+            let key = (NbTable::Lsp, *p);
+            let Some(NbRow::Lsp(_, row)) = self.rows.get(&key) else { continue };
+            let parent = row.parent_name.clone().filter(|n| !n.is_empty());
+            let tag = match (row.tag_request, &parent) {
+                (None, _) => continue,
+                (Some(0), Some(parent)) => {
+                    if row.tag.is_some() {
+                        continue;
+                    }
+                    let used: BTreeSet<i64> = self
+                        .rows
+                        .values()
+                        .filter_map(|r| match r {
+                            NbRow::Lsp(_, l) if l.parent_name.as_ref() == Some(parent) => l.tag,
+                            _ => None,
+                        })
+                        .collect();
+                    match (1..4096).find(|t| !used.contains(t)) {
+                        Some(t) => t,
+                        None => {
+                            self.diagnostics.push(format!("out of VLAN tags for ports with parent {parent}"));
+                            continue;
+                        }
+                    }
+                }
+                (Some(0), None) => continue,
+                (Some(r), _) => {
+                    if row.tag == Some(r) {
+                        continue;
+                    }
+                    r
+                }
+            };
+            let mut new_row = (**row).clone();
+            new_row.tag = Some(tag);
+            let new = NbRow::Lsp(*p, std::sync::Arc::new(new_row));
+            if let Some(old) = self.rows.insert(key, new.clone()) {
+                facts.extend(row_facts(Some(&old), Some(&new)));
+            }
+            self.nb_writes.push(NbWrite::Tag(*p, tag));
         }
     }
 

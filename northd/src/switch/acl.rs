@@ -48,8 +48,8 @@ fn skip_from_conntrack(
 ) {
     let key = json_key(port);
     let egress = if sw.facts.has_stateful_acl { "next;" } else { "ct_clear; next;" };
-    f.hint(stages.0, 110, format!("ip && inport == {key}"), "next;", *uuid);
-    f.hint(stages.1, 110, format!("ip && outport == {key}"), egress, *uuid);
+    f.lport(stages.0, 110, format!("ip && inport == {key}"), "next;", *uuid, port);
+    f.lport(stages.1, 110, format!("ip && outport == {key}"), egress, *uuid, port);
 }
 
 fn pre_acls(sw: &SwitchCtx, f: &mut Flows) {

@@ -34,17 +34,25 @@ pub(super) fn port_flows(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     // Port security of disabled and vtep ports.
     if !op.is_external() {
         if !op.enabled() {
-            f.hint(LsInCheckPortSec, 100, format!("inport == {key}"), format!("{PORT_SEC_DROP} = 1; next;"), h);
-            f.hint(LsInL2Unknown, 50, format!("outport == {key}"), DROP, h);
+            f.lport(
+                LsInCheckPortSec,
+                100,
+                format!("inport == {key}"),
+                format!("{PORT_SEC_DROP} = 1; next;"),
+                h,
+                op.name(),
+            );
+            f.lport(LsInL2Unknown, 50, format!("outport == {key}"), DROP, h, op.name());
         } else if op.is_vtep() {
             // `qdisc_queue_id` (QoS on localnet ports) is not handled yet.
             let table = LsInHairpin.table();
-            f.hint(
+            f.lport(
                 LsInCheckPortSec,
                 70,
                 format!("inport == {key}"),
                 format!("reg0[14] = 1; next(pipeline=ingress, table={table});"),
                 h,
+                op.name(),
             );
         }
     }
@@ -53,13 +61,15 @@ pub(super) fn port_flows(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     let learns =
         op.ty().is_empty() || (op.is_localnet() && super::get_bool(&op.lsp.options, "localnet_learn_fdb", false));
     if !op.has_port_security() && op.has_unknown() && learns {
-        f.hint(
+        f.lport(
             LsInLookupFdb,
             100,
             format!("inport == {key}"),
             format!("{LKUP_FDB} = lookup_fdb(inport, eth.src); next;"),
             h,
+            op.name(),
         );
-        f.hint(LsInPutFdb, 100, format!("inport == {key} && {LKUP_FDB} == 0"), "put_fdb(inport, eth.src); next;", h);
+        let m = format!("inport == {key} && {LKUP_FDB} == 0");
+        f.lport(LsInPutFdb, 100, m, "put_fdb(inport, eth.src); next;", h, op.name());
     }
 }

@@ -16,7 +16,7 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     let key = op.key();
     // Requests arriving from a localnet port are not answered here.
     if op.is_localnet() {
-        f.hint(LsInArpNdRsp, 100, format!("inport == {key}"), "next;", op.uuid);
+        f.lport(LsInArpNdRsp, 100, format!("inport == {key}"), "next;", op.uuid, op.name());
     }
     if op.ty() == "virtual" {
         virtual_port(sw, op, f);
@@ -61,7 +61,7 @@ fn virtual_port(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
             }
         };
         let hint = parent_uuid;
-        f.hint(LsInArpNdRsp, 100, m, format!("bind_vport({}, inport); next;", op.key()), hint);
+        f.lport(LsInArpNdRsp, 100, m, format!("bind_vport({}, inport); next;", op.key()), hint, parent);
     }
 }
 
@@ -83,7 +83,7 @@ fn known_ips(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
                 ip.addr
             );
             f.hint(LsInArpNdRsp, 50, m.clone(), act, h);
-            f.hint(LsInArpNdRsp, 100, format!("{m} && inport == {key}"), "next;", h);
+            f.lport(LsInArpNdRsp, 100, format!("{m} && inport == {key}"), "next;", h, op.name());
         }
         for ip in &a.ipv6 {
             let m = format!("nd_ns && ip6.dst == {{{}, {}}} && nd.target == {}", ip.addr, ip.solicited_node(), ip.addr);
@@ -93,7 +93,7 @@ fn known_ips(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
                 ip.addr, ip.addr
             );
             f.hint(LsInArpNdRsp, 50, m.clone(), act, h);
-            f.hint(LsInArpNdRsp, 100, format!("{m} && inport == {key}"), "next;", h);
+            f.lport(LsInArpNdRsp, 100, format!("{m} && inport == {key}"), "next;", h, op.name());
         }
     }
 }

@@ -43,8 +43,11 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     if external && (sw.facts.localnet_ports.is_empty() || op.lsp.ha_chassis_group.is_none()) {
         return;
     }
-    let inports: Vec<String> =
-        if external { sw.facts.localnet_ports.iter().map(|(n, _)| json_key(n)).collect() } else { vec![op.key()] };
+    let inports: Vec<String> = if external {
+        sw.facts.localnet_ports.iter().map(|(n, _)| n.clone()).collect()
+    } else {
+        vec![op.name().to_string()]
+    };
     for a in op.lsp_addrs() {
         for inport in &inports {
             if let Some(d) = &op.dhcpv4 {
@@ -71,7 +74,7 @@ fn server_acls(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
             let m = format!(
                 "outport == \"{name}\" && eth.src == {mac} && ip4.src == {id} && udp && udp.src == 67 && udp.dst == 68"
             );
-            f.hint(LsOutAcl, 34000, m, action, d.uuid);
+            f.lport(LsOutAcl, 34000, m, action, d.uuid, name);
         }
     }
     if let Some(d) = &op.dhcpv6 {
@@ -80,7 +83,7 @@ fn server_acls(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
             let m = format!(
                 "outport == \"{name}\" && eth.src == {mac} && ip6.src == {lla} && udp && udp.src == 547 && udp.dst == 546"
             );
-            f.hint(LsOutAcl, 34000, m, action, d.uuid);
+            f.lport(LsOutAcl, 34000, m, action, d.uuid, name);
         }
     }
 }
@@ -118,7 +121,8 @@ fn parse_cidr6(s: &str) -> Option<(u128, u128)> {
     Some((u128::from(a), mask))
 }
 
-fn dhcpv4(op: &PortCtx, d: &Dhcp, a: &LportAddresses, inport: &str, external: bool, f: &mut Flows) {
+fn dhcpv4(op: &PortCtx, d: &Dhcp, a: &LportAddresses, in_name: &str, external: bool, f: &mut Flows) {
+    let inport = &json_key(in_name);
     let Some((host, mask)) = parse_cidr4(&d.cidr) else { return };
     let o = &d.options;
     let (Some(server_ip), Some(server_mac), Some(_)) = (o.get("server_id"), o.get("server_mac"), o.get("lease_time"))
@@ -143,30 +147,25 @@ fn dhcpv4(op: &PortCtx, d: &Dhcp, a: &LportAddresses, inport: &str, external: bo
     let resident = if external { format!(" && is_chassis_resident({})", op.key()) } else { String::new() };
     let mac = a.mac;
     let h = d.uuid;
-    f.hint(
+    f.lport(
         LsInDhcpOptions,
         100,
         format!("inport == {inport} && eth.src == {mac} && ip4.src == 0.0.0.0 && ip4.dst == 255.255.255.255 && udp.src == 68 && udp.dst == 67{resident}"),
-        options_action.clone(),
-        h,
-    );
-    f.hint(
+        options_action.clone(), h, in_name);
+    f.lport(
         LsInDhcpOptions,
         100,
         format!("inport == {inport} && eth.src == {mac} && ip4.src == {offer} && ip4.dst == {{{server_ip}, 255.255.255.255}} && udp.src == 68 && udp.dst == 67{resident}"),
-        options_action,
-        h,
-    );
-    f.hint(
+        options_action, h, in_name);
+    f.lport(
         LsInDhcpResponse,
         100,
         format!("inport == {inport} && eth.src == {mac} && ip4 && udp.src == 68 && udp.dst == 67 && {DHCP_OPTS_RESULT}{resident}"),
-        response,
-        h,
-    );
+        response, h, in_name);
 }
 
-fn dhcpv6(op: &PortCtx, d: &Dhcp, a: &LportAddresses, inport: &str, external: bool, f: &mut Flows) {
+fn dhcpv6(op: &PortCtx, d: &Dhcp, a: &LportAddresses, in_name: &str, external: bool, f: &mut Flows) {
+    let inport = &json_key(in_name);
     let Some((host, mask)) = parse_cidr6(&d.cidr) else { return };
     let o = &d.options;
     let Some(server_mac) = o.get("server_id").filter(|m| addrs::parse_mac(m).is_some()) else { return };
@@ -190,6 +189,6 @@ fn dhcpv6(op: &PortCtx, d: &Dhcp, a: &LportAddresses, inport: &str, external: bo
     let m = format!(
         "inport == {inport} && eth.src == {mac} && ip6.dst == ff02::1:2 && udp.src == 546 && udp.dst == 547{resident}"
     );
-    f.hint(LsInDhcpOptions, 100, m.clone(), options_action, d.uuid);
-    f.hint(LsInDhcpResponse, 100, format!("{m} && {DHCP_OPTS_RESULT}"), response, d.uuid);
+    f.lport(LsInDhcpOptions, 100, m.clone(), options_action, d.uuid, in_name);
+    f.lport(LsInDhcpResponse, 100, format!("{m} && {DHCP_OPTS_RESULT}"), response, d.uuid, in_name);
 }
