@@ -26,3 +26,6 @@ bash testdata/regen-reference.sh --check
 
 echo "== flowc-northd, live in place of ovn-northd, leaves NB and SB as the reference did =="
 bash testdata/live-northd.sh
+
+echo "== flowc-northd under faults (two instances, kills, SB edited behind its back, bad rows) =="
+bash testdata/live-northd-faults.sh
