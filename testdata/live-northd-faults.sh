@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --locked -p northd --bin flowc-northd --bin flowc
-NORTHD=$PWD/target/debug/flowc-northd
+NORTHD=${FLOWC_NORTHD:-$PWD/target/debug/flowc-northd}
 FLOWC=$PWD/target/debug/flowc
 W=$(mktemp -d /tmp/flowc-faults.XXXXXX)
 export OVS_RUNDIR=$W OVS_LOGDIR=$W OVS_DBDIR=$W OVN_RUNDIR=$W OVN_LOGDIR=$W OVN_DBDIR=$W
