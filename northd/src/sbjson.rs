@@ -58,14 +58,7 @@ pub fn to_json(state: &SbState) -> Value {
             port_uuid.insert((p.datapath, p.logical_port.clone()), uuid_of(&("Port_Binding", &p.logical_port)));
         }
     }
-    let keys: BTreeMap<Uuid, u32> = state
-        .records
-        .iter()
-        .filter_map(|r| match r {
-            SbRecord::Datapath { nb, tunnel_key, .. } => Some((*nb, *tunnel_key)),
-            _ => None,
-        })
-        .collect();
+    let keys = state.datapath_keys();
     let mut tables: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut groups: BTreeSet<Vec<Uuid>> = BTreeSet::new();
     for r in &state.records {

@@ -196,6 +196,17 @@ impl SbState {
         delta
     }
 
+    /// Datapath tunnel key by NB uuid.
+    pub fn datapath_keys(&self) -> BTreeMap<Uuid, u32> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                SbRecord::Datapath { nb, tunnel_key, .. } => Some((*nb, *tunnel_key)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Datapath name (from `external_ids:name`) by NB uuid.
     pub fn datapath_names(&self) -> BTreeMap<Uuid, String> {
         self.records

@@ -181,14 +181,7 @@ fn opt_int(v: Option<i64>) -> Val {
 /// The wanted rows: identity → (columns).
 fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
     let mut out: BTreeMap<Ident, Vec<(&'static str, Val)>> = BTreeMap::new();
-    let keys: BTreeMap<Uuid, u32> = state
-        .records
-        .iter()
-        .filter_map(|r| match r {
-            SbRecord::Datapath { nb, tunnel_key, .. } => Some((*nb, *tunnel_key)),
-            _ => None,
-        })
-        .collect();
+    let keys = state.datapath_keys();
     for r in &state.records {
         match r {
             SbRecord::Datapath { nb, tunnel_key, external_ids } => {

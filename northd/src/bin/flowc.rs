@@ -59,26 +59,7 @@ fn main() -> ExitCode {
             other => return usage_error(&format!("unknown argument \"{other}\"")),
         }
     }
-    let (name, bytes) = match &nb_path {
-        Some(p) => match std::fs::read(p) {
-            Ok(b) => (p.clone(), b),
-            Err(e) => {
-                eprintln!("flowc: {p}: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => (format!("{EMBEDDED_NAME} (embedded)"), EMBEDDED.to_vec()),
-    };
-    let loaded = match northd::load_nb(&bytes) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("flowc: {name}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    for e in &loaded.skipped {
-        eprintln!("flowc: {name}: skipped: {e}");
-    }
+    let Some((name, loaded)) = load_nb_arg(nb_path.as_deref()) else { return ExitCode::FAILURE };
     println!("Northbound database {name}");
     print!("{}", northd::summary::summarize(&loaded.snapshot));
     ExitCode::SUCCESS
@@ -113,26 +94,7 @@ fn compile(args: Vec<String>) -> ExitCode {
             other => return usage_error(&format!("unknown argument \"{other}\"")),
         }
     }
-    let (name, bytes) = match &nb_path {
-        Some(p) => match std::fs::read(p) {
-            Ok(b) => (p.clone(), b),
-            Err(e) => {
-                eprintln!("flowc: {p}: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => (format!("{EMBEDDED_NAME} (embedded)"), EMBEDDED.to_vec()),
-    };
-    let loaded = match northd::load_nb(&bytes) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("flowc: {name}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    for e in &loaded.skipped {
-        eprintln!("flowc: {name}: skipped: {e}");
-    }
+    let Some((_, loaded)) = load_nb_arg(nb_path.as_deref()) else { return ExitCode::FAILURE };
     let sb = match &sb_path {
         None => None,
         Some(p) => match northd::load_sb(p) {
@@ -158,6 +120,32 @@ fn compile(args: Vec<String>) -> ExitCode {
         print!("{}", out.state.lflow_listing());
     }
     ExitCode::SUCCESS
+}
+
+/// The Northbound database named on the command line (or the embedded
+/// one), with skipped rows reported; `None` (after saying why) if unreadable.
+fn load_nb_arg(path: Option<&str>) -> Option<(String, northd::LoadedNb)> {
+    let (name, bytes) = match path {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => (p.to_string(), b),
+            Err(e) => {
+                eprintln!("flowc: {p}: {e}");
+                return None;
+            }
+        },
+        None => (format!("{EMBEDDED_NAME} (embedded)"), EMBEDDED.to_vec()),
+    };
+    let loaded = match northd::load_nb(&bytes) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("flowc: {name}: {e}");
+            return None;
+        }
+    };
+    for e in &loaded.skipped {
+        eprintln!("flowc: {name}: skipped: {e}");
+    }
+    Some((name, loaded))
 }
 
 fn usage_error(msg: &str) -> ExitCode {
