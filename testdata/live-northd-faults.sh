@@ -2,8 +2,8 @@
 # flowc-northd against real ovsdb-servers, under faults: two instances at
 # once (exactly one holds the ovn_northd lock and writes), the active one
 # killed (the standby takes over), the SB's flows deleted behind northd's
-# back, a binding deleted, the SB ovsdb-server killed and restarted, and a
-# malformed NB row. After each, `ovn-nbctl --wait=sb sync` must return and
+# back, a binding deleted, the SB ovsdb-server killed and restarted, a
+# malformed NB row, and NB changed while no northd ran. After each, `ovn-nbctl --wait=sb sync` must return and
 # the SB's logical flows must equal `flowc compile` of the NB on disk.
 # Prints the --wait=sb latency of single changes.
 set -euo pipefail
@@ -18,7 +18,7 @@ export OVN_NB_DB=$NB OVN_SB_DB=$SB
 
 stop() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; }
 cleanup() {
-    stop "$W/a.pid"; stop "$W/b.pid"; stop "$W/nb.pid"; stop "$W/sb.pid"
+    stop "$W/a.pid"; stop "$W/b.pid"; stop "$W/c.pid"; stop "$W/nb.pid"; stop "$W/sb.pid"
     if [ -n "${KEEP_WORK:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -97,6 +97,14 @@ nbctl lsp-add sw0 bad -- set Logical_Switch_Port bad addresses='"not-a-mac 10.0.
 check "malformed NB row"
 grep -h '"bad"' "$W"/a.log "$W"/b.log | grep -q "addresses" || { echo "FAIL: no log line names the bad row"; exit 1; }
 echo "ok: the bad row is logged by name and column"
+
+# NB changed while no northd runs, then a fresh one starts: it converges.
+stop "$W/a.pid"; stop "$W/b.pid"; sleep 0.3
+ovn-nbctl --no-wait ls-add sw1 -- set Logical_Switch sw1 other_config:mac_only=true
+for i in 1 2 3; do ovn-nbctl --no-wait lsp-add sw1 r$i -- lsp-set-addresses r$i dynamic; done
+ovn-nbctl --no-wait lsp-del p1
+start_northd c
+check "NB filled while no northd ran, then a fresh one started"
 
 # --wait=sb latency of single changes.
 t0=$EPOCHREALTIME
