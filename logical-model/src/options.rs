@@ -76,11 +76,46 @@ impl fmt::Debug for MacAddr {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct MacPrefix(pub [u8; 3]);
 
+/// Read as ovn-northd reads it (`ovs_scan(s, "%hhx:%hhx:%hhx")`): three hex
+/// bytes, each after optional blanks, sign and `0x`, a too-long one keeping
+/// its low byte; whatever follows is ignored. (The reference replaces a
+/// zero prefix by a random one.)
 impl FromStr for MacPrefix {
     type Err = ();
     fn from_str(s: &str) -> Result<MacPrefix, ()> {
-        let m: MacAddr = format!("{s}:00:00:00").parse()?;
-        Ok(MacPrefix([m.0[0], m.0[1], m.0[2]]))
+        let b = s.as_bytes();
+        let at = |i: usize| b.get(i).copied().unwrap_or(0);
+        let mut i = 0;
+        let mut out = [0u8; 3];
+        for (k, byte) in out.iter_mut().enumerate() {
+            if k > 0 {
+                if at(i) != b':' {
+                    return Err(());
+                }
+                i += 1;
+            }
+            while matches!(at(i), b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+                i += 1;
+            }
+            let negative = at(i) == b'-';
+            if negative || at(i) == b'+' {
+                i += 1;
+            }
+            if at(i) == b'0' && matches!(at(i + 1), b'x' | b'X') {
+                i += 2;
+            }
+            let start = i;
+            let mut v = 0u64;
+            while let Some(d) = (at(i) as char).to_digit(16) {
+                v = v.wrapping_mul(16).wrapping_add(d as u64);
+                i += 1;
+            }
+            if i == start {
+                return Err(());
+            }
+            *byte = if negative { v.wrapping_neg() } else { v } as u8;
+        }
+        Ok(MacPrefix(out))
     }
 }
 
@@ -107,7 +142,9 @@ impl nb::NbGlobal {
     }
 }
 
-/// A switch's IPAM configuration (`other_config` keys).
+/// A switch's IPAM configuration (`other_config` keys), validated strictly
+/// (any malformed key is an error). IPAM itself reads these keys the way
+/// ovn-northd does, odd values included: see `northd::ipam::Config`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwitchIpam {
     pub subnet: Option<Ipv4Net>,
@@ -154,7 +191,12 @@ impl nb::LogicalSwitch {
                 exclude_ips.push(range);
             }
         }
-        Ok(SwitchIpam { subnet, exclude_ips, ipv6_prefix, mac_only: flag(oc, "mac_only") })
+        // As in the reference, mac_only counts only without subnet and
+        // ipv6_prefix, and "true" in any case.
+        let mac_only = !oc.contains_key("subnet")
+            && !oc.contains_key("ipv6_prefix")
+            && oc.get("mac_only").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok(SwitchIpam { subnet, exclude_ips, ipv6_prefix, mac_only })
     }
 }
 
@@ -238,6 +280,9 @@ mod tests {
         assert!("0a:00:00:00:00:00:01".parse::<MacAddr>().is_err());
         assert!("0a:00:00:00:00:zz".parse::<MacAddr>().is_err());
         assert_eq!("0a:00:00".parse::<MacPrefix>().unwrap(), MacPrefix([10, 0, 0]));
+        assert_eq!("a:0:1:99".parse::<MacPrefix>().unwrap(), MacPrefix([10, 0, 1]));
+        assert_eq!(" 0x0a:100:-1".parse::<MacPrefix>().unwrap(), MacPrefix([10, 0, 0xff]));
+        assert!("0a:00".parse::<MacPrefix>().is_err());
     }
 }
 

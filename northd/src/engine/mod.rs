@@ -373,6 +373,7 @@ impl Engine {
             }
         }
         let Some((ipam, _)) = self.ipam.as_mut() else { return };
+        let mut todo = Vec::new();
         for sw in run {
             let Some(NbRow::Switch(_, ls)) = self.rows.get(&(NbTable::Switch, sw)) else { continue };
             let ls = ls.clone();
@@ -397,37 +398,50 @@ impl Engine {
                 continue;
             }
             let mut ports_in = Vec::new();
-            let mut router_ips = Vec::new();
             for p in &ls.ports {
                 let Some(NbRow::Lsp(_, row)) = self.rows.get(&(NbTable::Lsp, p.uuid())) else { continue };
-                let peer = (row.r#type == "router")
+                let lrp = (row.r#type == "router")
                     .then(|| row.options.get("router-port").and_then(|n| self.lrp_by_name.get(n)))
                     .flatten()
                     .and_then(|l| match self.rows.get(&(NbTable::Lrp, *l)) {
                         Some(NbRow::Lrp(_, r)) => Some(r.clone()),
                         _ => None,
                     });
-                if let Some(lrp) = &peer {
-                    if let Some(n) = crate::addrs::lrp_networks(&lrp.mac, &lrp.networks) {
-                        router_ips.extend(n.ipv4.iter().map(|i| i.addr));
-                    }
-                }
-                ports_in.push((p.uuid(), row.clone(), peer.is_some()));
+                ports_in.push((p.uuid(), row.clone(), lrp));
             }
-            let refs: Vec<(Uuid, &nb::LogicalSwitchPort, bool)> =
-                ports_in.iter().map(|(u, r, peer)| (*u, &**r, *peer)).collect();
-            for (u, v) in ipam.run_switch(&ls, &refs, &router_ips) {
-                let key = (NbTable::Lsp, u);
-                let Some(NbRow::Lsp(_, old)) = self.rows.get(&key) else { continue };
-                let mut row = (**old).clone();
-                row.dynamic_addresses = v.clone();
-                ipam.update_port(u, Some(&row));
-                let new = NbRow::Lsp(u, std::sync::Arc::new(row));
-                if let Some(old) = self.rows.insert(key, new.clone()) {
-                    facts.extend(row_facts(Some(&old), Some(&new)));
-                }
-                self.nb_writes.push(NbWrite::DynamicAddresses(u, v));
+            todo.push((sw, ls, ports_in));
+        }
+        // The switches with IPAM are run together, as the reference runs
+        // them all: what stays valid is claimed before anything new is given.
+        let inputs: Vec<crate::ipam::SwitchInput> = todo
+            .iter()
+            .map(|(sw, ls, ports)| {
+                let mut router_ips = Vec::new();
+                let ports = ports
+                    .iter()
+                    .map(|(u, row, lrp)| {
+                        let peer = lrp.as_deref().and_then(|l| crate::ipam::router_peer(row, |_| Some(l)));
+                        router_ips.extend(peer.and_then(crate::ipam::router_port_ipv4s).unwrap_or_default());
+                        (*u, &**row, peer.is_some())
+                    })
+                    .collect();
+                crate::ipam::SwitchInput { uuid: *sw, ls, ports, router_ips }
+            })
+            .collect();
+        let results = ipam.run_switches(&inputs);
+        drop(inputs);
+        self.diagnostics.extend(ipam.take_diagnostics().into_iter().map(|d| format!("IPAM: {d}")));
+        for (u, v) in results {
+            let key = (NbTable::Lsp, u);
+            let Some(NbRow::Lsp(_, old)) = self.rows.get(&key) else { continue };
+            let mut row = (**old).clone();
+            row.dynamic_addresses = v.clone();
+            ipam.update_port(u, Some(&row));
+            let new = NbRow::Lsp(u, std::sync::Arc::new(row));
+            if let Some(old) = self.rows.insert(key, new.clone()) {
+                facts.extend(row_facts(Some(&old), Some(&new)));
             }
+            self.nb_writes.push(NbWrite::DynamicAddresses(u, v));
         }
     }
 
