@@ -319,8 +319,9 @@ pub enum Action {
     Push(SubField),
     /// `pop:SUBFIELD`.
     Pop(SubField),
-    /// `resubmit(PORT,TABLE[,ct])` (port IN_PORT and table 255 = unset).
-    Resubmit { port: u32, table: u8, ct: bool, table_form: bool },
+    /// `resubmit(PORT,TABLE[,ct])` (port IN_PORT and table 255 = unset;
+    /// `nx_resubmit`: decoded from the old table-less NXAST_RESUBMIT).
+    Resubmit { port: u32, table: u8, ct: bool, nx_resubmit: bool },
     /// `ct(...)`.
     Ct(Box<Ct>),
     /// `ct_clear`.
@@ -492,10 +493,10 @@ impl Action {
                 out.resize(s + 24, 0);
                 finish(out, s);
             }
-            Action::Resubmit { port, table, ct, table_form } => {
+            Action::Resubmit { port, table, ct, nx_resubmit } => {
                 let sub = if *ct {
                     NXAST_RESUBMIT_TABLE_CT
-                } else if *port != port::IN_PORT && *table == 255 && !table_form {
+                } else if *nx_resubmit && *table == 255 {
                     NXAST_RESUBMIT
                 } else {
                     NXAST_RESUBMIT_TABLE
@@ -808,12 +809,7 @@ fn decode_action(r: &mut Reader, depth: usize) -> Result<Action, DecodeError> {
         NXAST_RESUBMIT | NXAST_RESUBMIT_TABLE | NXAST_RESUBMIT_TABLE_CT => {
             let port = a.u16()? as u32;
             let table = if sub == NXAST_RESUBMIT { 255 } else { a.u8()? };
-            Action::Resubmit {
-                port,
-                table,
-                ct: sub == NXAST_RESUBMIT_TABLE_CT,
-                table_form: sub == NXAST_RESUBMIT_TABLE && port != port::IN_PORT && table == 255,
-            }
+            Action::Resubmit { port, table, ct: sub == NXAST_RESUBMIT_TABLE_CT, nx_resubmit: sub == NXAST_RESUBMIT }
         }
         NXAST_REG_LOAD => {
             let ofs_nbits = a.u16()?;
@@ -1453,12 +1449,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
             Some(&"ct") => true,
             Some(x) => return Err(format!("bad resubmit argument {x}")),
         };
-        return Ok(Action::Resubmit {
-            port,
-            table,
-            ct,
-            table_form: parts.len() > 1 && table == 255 && port != port::IN_PORT,
-        });
+        return Ok(Action::Resubmit { port, table, ct, nx_resubmit: false });
     }
     if let Some(arg) = paren_arg(s, "ct") {
         return parse_ct(arg);
@@ -1513,26 +1504,19 @@ fn parse_action(s: &str) -> Result<Action, String> {
         "output" => {
             let a = arg_req()?;
             if a.contains('[') {
-                Action::OutputReg { src: SubField::parse(a)?, max_len: 0 }
+                Action::OutputReg { src: SubField::parse(a)?, max_len: u16::MAX }
             } else {
                 let port = value::parse_port(a).ok_or_else(|| format!("bad port {a}"))?;
                 Action::Output { port, max_len: if port == port::CONTROLLER { u16::MAX } else { 0 } }
             }
         }
+        // As in ovs-ofctl, `CONTROLLER:N` is an output to the controller port.
         "CONTROLLER" | "controller" => {
             let max_len = match arg {
                 Some(a) => num(a, "max_len")?,
                 None => u16::MAX,
             };
-            Action::Controller(Controller {
-                max_len,
-                id: 0,
-                reason: OFPR_ACTION,
-                userdata: vec![],
-                pause: false,
-                meter_id: None,
-                force_v2: false,
-            })
+            Action::Output { port: port::CONTROLLER, max_len }
         }
         "group" => Action::Group(num(arg_req()?, "group")?),
         "meter" => Action::Meter(num(arg_req()?, "meter")?),
@@ -1549,7 +1533,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
                 port: value::parse_port(a).ok_or_else(|| format!("bad port {a}"))?,
                 table: 255,
                 ct: false,
-                table_form: false,
+                nx_resubmit: false,
             }
         }
         "push" => Action::Push(SubField::parse(arg_req()?)?),

@@ -113,6 +113,9 @@ pub enum Prereq {
     NdAdvert,
     /// VLAN present.
     Vlan,
+    /// A valid conntrack entry (`ct_state` matches +new, +est, +rel, +rpl,
+    /// +snat, +dnat, or +trk-inv).
+    Ct,
 }
 
 /// Static description of a [`Field`].
@@ -204,13 +207,13 @@ fields! {
     CtZone "ct_zone" "NXM_NX_CT_ZONE" 2 no Hex None (NXM_NX, 106);
     CtMark "ct_mark" "NXM_NX_CT_MARK" 4 yes Hex None (NXM_NX, 107);
     CtLabel "ct_label" "NXM_NX_CT_LABEL" 16 yes Hex None (NXM_NX, 108);
-    CtNwProto "ct_nw_proto" "NXM_NX_CT_NW_PROTO" 1 no Dec None (NXM_NX, 119);
-    CtNwSrc "ct_nw_src" "NXM_NX_CT_NW_SRC" 4 yes Ipv4 None (NXM_NX, 120);
-    CtNwDst "ct_nw_dst" "NXM_NX_CT_NW_DST" 4 yes Ipv4 None (NXM_NX, 121);
-    CtIpv6Src "ct_ipv6_src" "NXM_NX_CT_IPV6_SRC" 16 yes Ipv6 None (NXM_NX, 122);
-    CtIpv6Dst "ct_ipv6_dst" "NXM_NX_CT_IPV6_DST" 16 yes Ipv6 None (NXM_NX, 123);
-    CtTpSrc "ct_tp_src" "NXM_NX_CT_TP_SRC" 2 yes Dec None (NXM_NX, 124);
-    CtTpDst "ct_tp_dst" "NXM_NX_CT_TP_DST" 2 yes Dec None (NXM_NX, 125);
+    CtNwProto "ct_nw_proto" "NXM_NX_CT_NW_PROTO" 1 no Dec Ct (NXM_NX, 119);
+    CtNwSrc "ct_nw_src" "NXM_NX_CT_NW_SRC" 4 yes Ipv4 Ct (NXM_NX, 120);
+    CtNwDst "ct_nw_dst" "NXM_NX_CT_NW_DST" 4 yes Ipv4 Ct (NXM_NX, 121);
+    CtIpv6Src "ct_ipv6_src" "NXM_NX_CT_IPV6_SRC" 16 yes Ipv6 Ct (NXM_NX, 122);
+    CtIpv6Dst "ct_ipv6_dst" "NXM_NX_CT_IPV6_DST" 16 yes Ipv6 Ct (NXM_NX, 123);
+    CtTpSrc "ct_tp_src" "NXM_NX_CT_TP_SRC" 2 yes Dec Ct (NXM_NX, 124);
+    CtTpDst "ct_tp_dst" "NXM_NX_CT_TP_DST" 2 yes Dec Ct (NXM_NX, 125);
     Reg0 "reg0" "NXM_NX_REG0" 4 yes Hex None (NXM_NX, 0);
     Reg1 "reg1" "NXM_NX_REG1" 4 yes Hex None (NXM_NX, 1);
     Reg2 "reg2" "NXM_NX_REG2" 4 yes Hex None (NXM_NX, 2);
@@ -263,7 +266,7 @@ fields! {
     ArpTha "arp_tha" "NXM_NX_ARP_THA" 6 yes Eth Arp (OXM_BASIC, 25) [NXM_NX, 18];
     TcpSrc "tcp_src" "NXM_OF_TCP_SRC" 2 yes Dec Tcp (OXM_BASIC, 13) [NXM_OF, 9];
     TcpDst "tcp_dst" "NXM_OF_TCP_DST" 2 yes Dec Tcp (OXM_BASIC, 14) [NXM_OF, 10];
-    TcpFlags "tcp_flags" "NXM_NX_TCP_FLAGS" 2 yes TcpFlags Tcp (OXM_EXPERIMENTER, 42, ONF_EXP) [NXM_NX, 34];
+    TcpFlags "tcp_flags" "NXM_NX_TCP_FLAGS" 2 yes TcpFlags Tcp (OXM_BASIC, 42) [NXM_NX, 34];
     UdpSrc "udp_src" "NXM_OF_UDP_SRC" 2 yes Dec Udp (OXM_BASIC, 15) [NXM_OF, 11];
     UdpDst "udp_dst" "NXM_OF_UDP_DST" 2 yes Dec Udp (OXM_BASIC, 16) [NXM_OF, 12];
     SctpSrc "sctp_src" "OXM_OF_SCTP_SRC" 2 yes Dec Sctp (OXM_BASIC, 17);

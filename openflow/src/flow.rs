@@ -66,7 +66,7 @@ impl fmt::Display for Flow {
         }
         for (bit, name) in FLAG_NAMES {
             if self.flags & bit != 0 {
-                write!(f, "{name}, ")?;
+                write!(f, "{name} ")?;
             }
         }
         if self.importance != 0 {

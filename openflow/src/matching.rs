@@ -91,16 +91,25 @@ impl Match {
     /// `in_port` to OpenFlow 1.1 numbering, `nw_tos` to `ip_dscp`,
     /// `vlan_vid`/`vlan_pcp` into `vlan_tci`.
     pub fn set(&mut self, field: Field, value: u128, mask: u128) -> Result<(), SetError> {
-        let info = field.info();
-        let len = if field.tun_metadata_index().is_some() { 16 } else { info.bytes };
+        let len = if field.tun_metadata_index().is_some() {
+            // Like ovs-ofctl without a TLV map: only the significant bytes.
+            sig_bytes(value).max(if mask != u128::MAX { sig_bytes(mask) } else { 1 })
+        } else {
+            field.info().bytes
+        };
         self.set_len(field, value, mask, len)
     }
 
-    /// Like [`Match::set`] for a `tun_metadata` field of `len` bytes.
+    /// Like [`Match::set`] for a `tun_metadata` field sent with `len`
+    /// bytes (its mask is exact when all 128 bits are set).
     pub fn set_len(&mut self, field: Field, value: u128, mask: u128, len: usize) -> Result<(), SetError> {
         let info = field.info();
-        let full = ones(len.min(16));
-        if len > 16 || value & !full != 0 || mask & !full != 0 {
+        let tun = field.tun_metadata_index().is_some();
+        let full = if tun { u128::MAX } else { ones(len.min(16)) };
+        if len == 0 || len > 16 || value & !ones(len) != 0 || mask & !full != 0 {
+            return Err(SetError::BadValue);
+        }
+        if tun && mask != full && mask & !ones(len) != 0 {
             return Err(SetError::BadValue);
         }
         if !info.maskable && mask != full && mask != 0 {
@@ -124,7 +133,10 @@ impl Match {
             let v = value::port_to_ofp11(value as u32) as u128;
             simple(self, Field::InPort, v, if mask == 0 { 0 } else { 0xffff_ffff }, 4);
         } else if field == Field::IpTos {
-            simple(self, Field::IpDscp, value >> 2, if mask == 0 { 0 } else { 0x3f }, 1);
+            simple(self, Field::IpDscp, value >> 2, if mask == 0 { 0 } else { 0xff }, 1);
+        } else if field == Field::IpFrag {
+            // Only two bits exist: a mask covering both is exact.
+            simple(self, Field::IpFrag, value & 3, if mask & 3 == 3 { 0xff } else { mask & 3 }, 1);
         } else if field == Field::VlanVid {
             let old = self.get(Field::VlanTci).copied();
             let (ov, om) = old.map_or((0, 0), |e| (e.value, e.mask));
@@ -163,6 +175,9 @@ impl Match {
                 Prereq::NdSolicit => icmp6 && icmp6_type == Some(135),
                 Prereq::NdAdvert => icmp6 && icmp6_type == Some(136),
                 Prereq::Vlan => true,
+                Prereq::Ct => self.get(Field::CtState).is_some_and(|e| {
+                    e.value & 0xcf != 0 || e.value & 0x20 != 0 && e.mask & 0x10 != 0 && e.value & 0x10 == 0
+                }),
             };
             if !ok {
                 return Err(e.field.name());
@@ -189,7 +204,9 @@ impl Match {
                 Field::VlanTci => {
                     if let Some(e) = self.get(Field::VlanTci) {
                         let (vid, mask) = (e.value & 0x1fff, e.mask & 0x1fff);
-                        if mask != 0 {
+                        if mask == 0x1fff {
+                            put_entry(out, Field::VlanVid.info().of15, vid, 0xffff, 2);
+                        } else if mask != 0 {
                             put_entry(out, Field::VlanVid.info().of15, vid, mask, 2);
                         }
                         if vid != 0 && e.mask & 0xe000 != 0 {
@@ -253,8 +270,21 @@ impl Match {
     }
 }
 
+/// The mask that means "exact" for an entry.
+fn full_mask(e: &Entry) -> u128 {
+    if e.field.tun_metadata_index().is_some() {
+        u128::MAX
+    } else {
+        ones(e.len as usize)
+    }
+}
+
+fn sig_bytes(v: u128) -> usize {
+    (16 - v.leading_zeros() as usize / 8).max(1)
+}
+
 fn put_entry(out: &mut Vec<u8>, hdr: Hdr, value: u128, mask: u128, len: usize) {
-    let masked = mask != ones(len);
+    let masked = mask != ones(len) && mask != u128::MAX;
     hdr.put(out, masked, len);
     out.extend_from_slice(&value.to_be_bytes()[16 - len..]);
     if masked {
@@ -299,7 +329,8 @@ fn decode_entry(r: &mut Reader) -> Result<(Field, u128, u128, usize), DecodeErro
     }
     let payload = r.take(len)?;
     let value = be(&payload[..n]);
-    let mask = if masked { be(&payload[n..]) } else { ones(n) };
+    let full = if field.tun_metadata_index().is_some() { u128::MAX } else { ones(n) };
+    let mask = if masked { be(&payload[n..]) } else { full };
     Ok((field, value, mask, n))
 }
 
@@ -374,7 +405,7 @@ const ENCODE_ORDER: &[Field] = {
 /// Writes `name=value,` the way `match_format`'s helpers do.
 fn put(out: &mut String, name: &str, e: &Entry) {
     let info = e.field.info();
-    let full = ones(e.len as usize);
+    let full = full_mask(e);
     out.push_str(name);
     out.push('=');
     let v = match info.format {
@@ -401,6 +432,7 @@ fn put(out: &mut String, name: &str, e: &Entry) {
                 format!("{:#x}/{:#x}", e.value, e.mask)
             }
         }
+        f if full == u128::MAX => value::format(f, 16, e.value, e.mask, Style::Match),
         f => value::format(f, e.len as usize, e.value, e.mask, Style::Match),
     };
     out.push_str(&v);
@@ -646,11 +678,7 @@ impl Match {
             let info = field.info();
             let bytes = if field.tun_metadata_index().is_some() { 16 } else { info.bytes };
             let (val, mask) = value::parse(info.format, bytes, v).ok_or_else(|| format!("bad value {v} for {k}"))?;
-            if field.tun_metadata_index().is_some() {
-                m.set_len(field, val, mask, 4).map_err(|_| format!("bad value {v} for {k}"))?;
-            } else {
-                m.set(field, val, mask).map_err(|_| format!("bad value {v} for {k}"))?;
-            }
+            m.set(field, val, mask).map_err(|_| format!("bad value {v} for {k}"))?;
         }
         m.check_prereqs().map_err(|f| format!("{f}: prerequisites not met"))?;
         Ok(m)

@@ -266,7 +266,7 @@ fn parse_flags(s: &str, names: &[&str]) -> Option<(u128, u128)> {
         for n in s.split('|') {
             v |= 1 << bit(n)?;
         }
-        Some((v, (1u128 << names.len()) - 1))
+        Some((v, u128::MAX))
     }
 }
 
@@ -277,15 +277,18 @@ pub fn parse(format: Format, bytes: usize, s: &str) -> Option<(u128, u128)> {
     match format {
         Format::CtState => {
             let (v, m) = parse_flags(s, &CT_STATE_FLAGS)?;
+            if v & !0xff != 0 {
+                return None;
+            }
             return Some((v & 0xff, m & 0xff));
         }
         Format::TcpFlags => {
             let (v, m) = parse_flags(s, &TCP_FLAGS[..9])?;
-            return Some((v & 0xfff, if m == 0x1ff { 0xfff } else { m & 0xfff }));
+            return Some((v & 0xfff, if m == 0x1ff || m == u128::MAX { 0xffff } else { m & 0xfff }));
         }
         Format::Frag => {
             let (v, m) = match s {
-                "no" => (0, 1),
+                "no" => (0, 3),
                 "yes" => (1, 1),
                 "first" => (1, 3),
                 "later" => (3, 3),

@@ -19,6 +19,9 @@
 #    Each record is `<text>\n<hex>\n` so the test can check that the text
 #    printed by ofp-print equals the input line.
 #
+# 4. extra.txt / extra.hex: the same for extra-input.txt, flows covering
+#    fields and actions OVN did not use, installed on a second bridge.
+#
 # Only the daemons started here are stopped (by the pids in their pidfiles).
 # KEEP_WORK=1 keeps the private directory (databases, logs).
 set -euo pipefail
@@ -159,10 +162,25 @@ for i in $(seq 1 120); do
     sleep 0.5
 done
 
+# --- Extra flows ------------------------------------------------------------
+# extra-input.txt covers fields and actions OVN did not use above; it is
+# only input: OVS installs it on its own bridge and prints it back.
+vsctl add-br br-extra -- set Bridge br-extra datapath_type=netdev fail-mode=secure \
+    other_config:disable-in-band=true
+BRX=unix:$WORK/br-extra.mgmt
+ovs-ofctl -O OpenFlow15 add-tlv-map "$BRX" "{class=0x102,type=0x80,len=4}->tun_metadata0"
+for m in 3 5; do
+    ovs-ofctl -O OpenFlow15 add-meter "$BRX" "meter=$m,kbps,band=type=drop,rate=1000"
+done
+ovs-ofctl -O OpenFlow15 add-group "$BRX" "group_id=7,type=all,bucket=output:1"
+ovs-ofctl -O OpenFlow15 add-flows "$BRX" "$OUT/extra-input.txt"
+
 # --- Corpus -----------------------------------------------------------------
-ovs-ofctl -O OpenFlow15 dump-flows "$BR" --no-stats | sort >"$WORK/flows.txt"
-ovs-ofctl -O OpenFlow15 -mmmmm parse-flows "$WORK/flows.txt" >"$WORK/parsed.txt"
-python3 - "$WORK/flows.txt" "$WORK/parsed.txt" "$OUT" <<'EOF'
+# corpus BRIDGE NAME: NAME.txt (dump-flows) and NAME.hex (ofp-print + bytes).
+corpus() {
+    ovs-ofctl -O OpenFlow15 dump-flows "$1" --no-stats | sort >"$WORK/$2.txt"
+    ovs-ofctl -O OpenFlow15 -mmmmm parse-flows "$WORK/$2.txt" >"$WORK/$2.parsed"
+    python3 - "$WORK/$2.txt" "$WORK/$2.parsed" "$OUT/$2" <<'EOF'
 import re, sys
 flows_path, parsed_path, out = sys.argv[1:4]
 flows = [l.rstrip("\n") for l in open(flows_path)]
@@ -175,13 +193,16 @@ for line in open(parsed_path):
         cur[1] += "".join(line[10:].split("|")[0].replace("-", " ").split())
 if cur: records.append(cur)
 assert len(records) == len(flows), (len(records), len(flows))
-with open(out + "/flows.txt", "w") as f:
+with open(out + ".txt", "w") as f:
     for l in flows: f.write(l + "\n")
-with open(out + "/flows.hex", "w") as f:
+with open(out + ".hex", "w") as f:
     for (text, hx), l in zip(records, flows):
         f.write(text + "\n" + hx + "\n")
-print(f"{len(flows)} flows", file=sys.stderr)
+print(f"{out}: {len(flows)} flows", file=sys.stderr)
 EOF
+}
+corpus "$BR" flows
+corpus "$BRX" extra
 for log in "$WORK"/*.log; do
     grep -E '\|(ERR|EMER)\|' "$log" >&2 || true
 done
