@@ -334,7 +334,8 @@ pub enum Action {
     Clone(Vec<Action>),
     /// `controller(...)`.
     Controller(Controller),
-    /// `note:HEX`.
+    /// `note:HEX` (on the wire the note is zero-padded, and the padding
+    /// becomes part of the decoded note, as in OVS).
     Note(Vec<u8>),
     /// `exit`.
     Exit,
@@ -680,6 +681,58 @@ impl Action {
 
 const OFPR_ACTION: u8 = 1;
 
+impl Action {
+    /// Checks what the wire cannot carry or OVS would refuse (subfields
+    /// outside their field, `ofs_nbits` subfields wider than 64 bits, a
+    /// zone wider than 16 bits, conjunction clauses). `encode` assumes a
+    /// checked action; `parse_actions` and `decode_actions` only produce
+    /// checked ones.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let sub = |sf: &SubField, max: u16| {
+            if sf.valid() && sf.n_bits <= max {
+                Ok(())
+            } else {
+                Err("subfield out of range")
+            }
+        };
+        match self {
+            Action::OutputReg { src, .. } => sub(src, 64),
+            Action::Load { dst, value } => {
+                sub(dst, 64)?;
+                if dst.n_bits < 64 && value >> dst.n_bits != 0 {
+                    return Err("load value wider than its destination");
+                }
+                Ok(())
+            }
+            Action::Move { src, dst } => {
+                sub(src, 1024)?;
+                sub(dst, 1024)?;
+                if src.n_bits != dst.n_bits {
+                    return Err("move widths differ");
+                }
+                Ok(())
+            }
+            Action::Push(sf) | Action::Pop(sf) => sub(sf, 1024),
+            Action::CheckPktLarger { dst, .. } => sub(dst, 1),
+            Action::Conjunction { clause, n_clauses, .. } => {
+                if (2..=64).contains(n_clauses) && (1..=*n_clauses).contains(clause) {
+                    Ok(())
+                } else {
+                    Err("conjunction clause out of range")
+                }
+            }
+            Action::Ct(ct) => {
+                if let Zone::Field(sf) = ct.zone {
+                    sub(&sf, 16)?;
+                }
+                ct.actions.iter().try_for_each(Action::check)
+            }
+            Action::Clone(a) => a.iter().try_for_each(Action::check),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Controller {
     fn needs_v2(&self) -> bool {
         !self.userdata.is_empty() || self.pause || self.meter_id.is_some()
@@ -709,7 +762,10 @@ fn decode_nested(r: &mut Reader, depth: usize) -> Result<Vec<Action>, DecodeErro
     }
     let mut v = Vec::new();
     while !r.is_empty() {
-        v.push(decode_action(r, depth)?);
+        let at = r.offset();
+        let a = decode_action(r, depth)?;
+        a.check().map_err(|e| DecodeError { kind: K::BadArgument(e), offset: at })?;
+        v.push(a);
     }
     Ok(v)
 }
@@ -979,19 +1035,8 @@ fn decode_action(r: &mut Reader, depth: usize) -> Result<Action, DecodeError> {
             }
             Action::Controller(c)
         }
-        NXAST_NOTE => {
-            let mut bytes = a.rest().to_vec();
-            while bytes.last() == Some(&0) && bytes.len() > 6 {
-                bytes.pop();
-            }
-            let note = Action::Note(bytes);
-            let mut re = Vec::new();
-            note.encode(&mut re);
-            if re != raw {
-                return unknown();
-            }
-            note
-        }
+        // As in OVS, the padding is part of the note.
+        NXAST_NOTE => Action::Note(a.rest().to_vec()),
         NXAST_EXIT => Action::Exit,
         NXAST_CHECK_PKT_LARGER => {
             let pkt_len = a.u16()?;
@@ -1426,7 +1471,14 @@ pub fn parse_actions(s: &str) -> Result<Vec<Action>, String> {
     if s.is_empty() || s == "drop" {
         return Ok(vec![]);
     }
-    split_top(s).into_iter().map(|a| parse_action(a.trim())).collect()
+    split_top(s)
+        .into_iter()
+        .map(|a| {
+            let a = parse_action(a.trim())?;
+            a.check().map_err(|e| format!("{e}: {a}"))?;
+            Ok(a)
+        })
+        .collect()
 }
 
 fn paren_arg<'a>(s: &'a str, name: &str) -> Option<&'a str> {
