@@ -319,8 +319,9 @@ pub struct BundleAdd {
     pub bundle_id: u32,
     /// Flags (as in the BUNDLE_CONTROL open request).
     pub flags: u16,
-    /// The inner message and its xid (the same as the outer one in OVS).
-    pub message: Box<(u32, Message)>,
+    /// The inner message; it is sent with the outer message's xid, as
+    /// OpenFlow requires.
+    pub message: Box<Message>,
     /// Properties after the inner message, raw.
     pub properties: Vec<u8>,
 }
@@ -454,8 +455,7 @@ impl Message {
                 out.put_u32(b.bundle_id);
                 out.put_u16(0);
                 out.put_u16(b.flags);
-                let (ixid, inner) = &*b.message;
-                inner.encode(*ixid, out);
+                b.message.encode(xid, out);
                 if !b.properties.is_empty() {
                     let l = out.len() - start;
                     out.resize(start + pad8(l), 0);
@@ -557,6 +557,9 @@ impl Message {
                 }
                 let inner = b.take(inner_len)?;
                 let (ixid, m) = Message::decode(inner).map_err(|e| DecodeError { offset: e.offset + 16, ..e })?;
+                if ixid != h.xid {
+                    return Err(b.err(K::BundleXid(ixid)));
+                }
                 if matches!(m, Message::BundleAdd(_)) {
                     return Err(b.err(K::BadArgument("nested bundle")));
                 }
@@ -567,7 +570,7 @@ impl Message {
                     b.skip(pad.min(b.remaining()))?;
                     b.rest().to_vec()
                 };
-                let ba = BundleAdd { bundle_id, flags, message: Box::new((ixid, m)), properties };
+                let ba = BundleAdd { bundle_id, flags, message: Box::new(m), properties };
                 let m = Message::BundleAdd(ba);
                 if m.to_bytes(h.xid) != buf {
                     return Err(Reader::new(buf).err(K::BadLength(buf.len())));

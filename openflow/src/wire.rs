@@ -62,6 +62,9 @@ pub enum DecodeErrorKind {
     /// Nesting deeper than [`MAX_NESTING`].
     #[error("actions nested too deeply")]
     TooDeep,
+    /// A BUNDLE_ADD whose inner message has another xid.
+    #[error("bundled message has xid {0:#x}, not the bundle's")]
+    BundleXid(u32),
 }
 
 /// How deep `clone`, `ct(exec(...))` and friends may nest when decoding.
@@ -85,6 +88,7 @@ impl DecodeError {
             DecodeErrorKind::BadInstruction(_) => (T::BadInstruction, 0),
             DecodeErrorKind::BadSubfield => (T::BadAction, 5),
             DecodeErrorKind::TooDeep => (T::BadAction, 6),
+            DecodeErrorKind::BundleXid(_) => (T::BundleFailed, 9),
         };
         ErrorCode { typ: t, code: c }
     }

@@ -17,10 +17,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Fields a `Match` stores (aliases excluded).
 fn canonical(f: Field) -> bool {
-    !matches!(
-        f,
-        Field::InPort16 | Field::IpTos | Field::VlanVid | Field::VlanPcp | Field::RecircId | Field::DpHash
-    ) && Field::xreg_index(f).is_none()
+    !matches!(f, Field::InPort16 | Field::IpTos | Field::VlanVid | Field::VlanPcp | Field::RecircId | Field::DpHash)
+        && Field::xreg_index(f).is_none()
         && Field::xxreg_index(f).is_none()
 }
 
@@ -71,22 +69,23 @@ fn arb_value(f: Field) -> BoxedStrategy<(u128, u128)> {
     let b = bits(f);
     let m = if b >= 128 { u128::MAX } else { (1u128 << b) - 1 };
     let maskable = f.info().maskable;
-    (any::<u128>(), any::<u128>(), any::<bool>()).prop_map(move |(v, k, exact)| {
-        let full = if f.tun_metadata_index().is_some() { u128::MAX } else { ones(f.info().bytes) };
-        let mask = if exact || !maskable {
-            full
-        } else {
-            let k = k & m;
-            if k == 0 {
+    (any::<u128>(), any::<u128>(), any::<bool>())
+        .prop_map(move |(v, k, exact)| {
+            let full = if f.tun_metadata_index().is_some() { u128::MAX } else { ones(f.info().bytes) };
+            let mask = if exact || !maskable {
                 full
             } else {
-                k
-            }
-        };
-        let v = v & m;
-        (v & mask, mask)
-    })
-    .boxed()
+                let k = k & m;
+                if k == 0 {
+                    full
+                } else {
+                    k
+                }
+            };
+            let v = v & m;
+            (v & mask, mask)
+        })
+        .boxed()
 }
 
 fn arb_match() -> impl Strategy<Value = Match> {
@@ -98,17 +97,25 @@ fn arb_match() -> impl Strategy<Value = Match> {
         Just(Some(0x8035)),
         Just(Some(0x88cc))
     ];
-    let proto = prop_oneof![Just(None), Just(Some(1u128)), Just(Some(6)), Just(Some(17)), Just(Some(132)), Just(Some(58)), Just(Some(47))];
+    let proto = prop_oneof![
+        Just(None),
+        Just(Some(1u128)),
+        Just(Some(6)),
+        Just(Some(17)),
+        Just(Some(132)),
+        Just(Some(58)),
+        Just(Some(47))
+    ];
     let icmp6 = prop_oneof![Just(None), Just(Some(135u128)), Just(Some(136)), Just(Some(1))];
     let ct = prop_oneof![Just(None), Just(Some((0x22u128, 0x22u128))), Just(Some((0x20, 0x30)))];
-    (dl, proto, icmp6, ct, proptest::collection::vec(any::<prop::sample::Index>(), 0..8)).prop_flat_map(
-        |(dl, proto, icmp6, ct, picks)| {
+    (dl, proto, icmp6, ct, proptest::collection::vec(any::<prop::sample::Index>(), 0..8))
+        .prop_flat_map(|(dl, proto, icmp6, ct, picks)| {
             let mut base = Match::new();
             if let Some(d) = dl {
                 base.set(Field::EthType, d, 0xffff).unwrap();
-                if (d == 0x0800 || d == 0x86dd) && proto.is_some() {
-                    base.set(Field::IpProto, proto.unwrap(), 0xff).unwrap();
-                    if d == 0x86dd && proto == Some(58) {
+                if let Some(p) = proto.filter(|_| d == 0x0800 || d == 0x86dd) {
+                    base.set(Field::IpProto, p, 0xff).unwrap();
+                    if d == 0x86dd && p == 58 {
                         if let Some(t) = icmp6 {
                             base.set(Field::Icmpv6Type, t, 0xff).unwrap();
                         }
@@ -131,15 +138,14 @@ fn arb_match() -> impl Strategy<Value = Match> {
             let chosen: Vec<Field> = picks.iter().map(|i| ok[i.index(ok.len())]).collect();
             let vals: Vec<_> = chosen.iter().map(|&f| arb_value(f)).collect();
             (Just(base), Just(chosen), vals)
-        },
-    )
-    .prop_filter_map("prerequisites", |(mut m, fields, vals)| {
-        for (f, (v, k)) in fields.into_iter().zip(vals) {
-            m.set(f, v, k).ok()?;
-        }
-        m.check_prereqs().ok()?;
-        Some(m)
-    })
+        })
+        .prop_filter_map("prerequisites", |(mut m, fields, vals)| {
+            for (f, (v, k)) in fields.into_iter().zip(vals) {
+                m.set(f, v, k).ok()?;
+            }
+            m.check_prereqs().ok()?;
+            Some(m)
+        })
 }
 
 fn arb_field_sub() -> impl Strategy<Value = SubField> {
@@ -182,8 +188,10 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
     ];
     prop_oneof![
         (1u32..0xff00, any::<u16>()).prop_map(|(port, max_len)| Action::Output { port, max_len }),
-        (arb_field_sub(), any::<u16>())
-            .prop_map(|(src, max_len)| Action::OutputReg { src: SubField { n_bits: src.n_bits.min(64), ..src }, max_len }),
+        (arb_field_sub(), any::<u16>()).prop_map(|(src, max_len)| Action::OutputReg {
+            src: SubField { n_bits: src.n_bits.min(64), ..src },
+            max_len
+        }),
         any::<u32>().prop_map(Action::Group),
         any::<u32>().prop_map(Action::Meter),
         any::<u32>().prop_map(Action::SetQueue),
@@ -191,16 +199,18 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
         Just(Action::PopVlan),
         Just(Action::DecTtl(None)),
         proptest::collection::vec(any::<u16>(), 0..4).prop_map(|v| Action::DecTtl(Some(v))),
-        (prop::sample::select(set_fields), any::<u128>(), any::<u128>(), any::<bool>()).prop_map(|(field, v, m, exact)| {
-            let bytes = openflow::action::value_bytes(field);
-            let full = ones(bytes);
-            let w = if field.tun_metadata_index().is_some() { ones(4) } else { full };
-            let mask = if exact || !field.info().maskable || m & w == 0 { full } else { m & w };
-            Action::SetField { field, value: v & w & mask, mask }
+        (prop::sample::select(set_fields), any::<u128>(), any::<u128>(), any::<bool>()).prop_map(
+            |(field, v, m, exact)| {
+                let bytes = openflow::action::value_bytes(field);
+                let full = ones(bytes);
+                let w = if field.tun_metadata_index().is_some() { ones(4) } else { full };
+                let mask = if exact || !field.info().maskable || m & w == 0 { full } else { m & w };
+                Action::SetField { field, value: v & w & mask, mask }
+            }
+        ),
+        (arb_field_sub(), any::<u64>()).prop_filter("64 bits", |(d, _)| d.n_bits <= 64).prop_map(|(dst, v)| {
+            Action::Load { dst, value: if dst.n_bits == 64 { v } else { v & ((1 << dst.n_bits) - 1) } }
         }),
-        (arb_field_sub(), any::<u64>())
-            .prop_filter("64 bits", |(d, _)| d.n_bits <= 64)
-            .prop_map(|(dst, v)| Action::Load { dst, value: if dst.n_bits == 64 { v } else { v & ((1 << dst.n_bits) - 1) } }),
         (arb_field_sub(), arb_field_sub()).prop_map(|(src, dst)| {
             let n = src.n_bits.min(dst.n_bits);
             Action::Move { src: SubField { n_bits: n, ..src }, dst: SubField { n_bits: n, ..dst } }
@@ -220,7 +230,14 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
             clause: 1 + k % n,
             n_clauses: n
         }),
-        (any::<u16>(), any::<u16>(), 0u8..6, proptest::collection::vec(any::<u8>(), 0..20), any::<bool>(), any::<Option<u32>>())
+        (
+            any::<u16>(),
+            any::<u16>(),
+            0u8..6,
+            proptest::collection::vec(any::<u8>(), 0..20),
+            any::<bool>(),
+            any::<Option<u32>>()
+        )
             .prop_map(|(max_len, id, reason, userdata, pause, meter_id)| {
                 let mut c = Controller { max_len, id, reason, userdata, pause, meter_id, force_v2: false };
                 c.force_v2 = c.userdata.is_empty() && !c.pause && c.meter_id.is_none() && max_len % 2 == 0;
@@ -228,10 +245,8 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
             }),
         // Canonical notes: the padding is part of the note.
         (0usize..3).prop_flat_map(|n| proptest::collection::vec(any::<u8>(), 6 + 8 * n)).prop_map(Action::Note),
-        (any::<u16>(), arb_field_sub()).prop_map(|(pkt_len, d)| Action::CheckPktLarger {
-            pkt_len,
-            dst: SubField { n_bits: 1, ..d }
-        }),
+        (any::<u16>(), arb_field_sub())
+            .prop_map(|(pkt_len, d)| Action::CheckPktLarger { pkt_len, dst: SubField { n_bits: 1, ..d } }),
         arb_nat().prop_map(Action::Nat),
         arb_learn().prop_map(|l| Action::Learn(Box::new(l))),
     ]
@@ -293,7 +308,15 @@ fn arb_actions() -> impl Strategy<Value = Vec<Action>> {
     let tree = leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Action::Clone),
-            (any::<bool>(), any::<bool>(), any::<Option<u8>>(), any::<u16>(), proptest::option::of(arb_field_sub()), any::<u16>(), proptest::collection::vec(inner, 0..3))
+            (
+                any::<bool>(),
+                any::<bool>(),
+                any::<Option<u8>>(),
+                any::<u16>(),
+                proptest::option::of(arb_field_sub()),
+                any::<u16>(),
+                proptest::collection::vec(inner, 0..3)
+            )
                 .prop_map(|(commit, force, table, z, zf, alg, actions)| {
                     let zone = match zf {
                         Some(sf) => Zone::Field(SubField { n_bits: sf.n_bits.min(16), ..sf }),
@@ -345,7 +368,13 @@ fn arb_message() -> impl Strategy<Value = Message> {
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(Message::EchoReply),
         Just(Message::FeaturesRequest),
         (any::<u64>(), any::<u32>(), any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(d, b, t, a, c)| {
-            Message::FeaturesReply(Features { datapath_id: d, n_buffers: b, n_tables: t, auxiliary_id: a, capabilities: c })
+            Message::FeaturesReply(Features {
+                datapath_id: d,
+                n_buffers: b,
+                n_tables: t,
+                auxiliary_id: a,
+                capabilities: c,
+            })
         }),
         Just(Message::BarrierRequest),
         Just(Message::BarrierReply),
@@ -359,11 +388,11 @@ fn arb_message() -> impl Strategy<Value = Message> {
             flags,
             properties: vec![]
         })),
-        (any::<u32>(), 0u16..4, any::<u32>(), arb_flow_mod()).prop_map(|(bundle_id, flags, xid, fm)| {
+        (any::<u32>(), 0u16..4, arb_flow_mod()).prop_map(|(bundle_id, flags, fm)| {
             Message::BundleAdd(BundleAdd {
                 bundle_id,
                 flags,
-                message: Box::new((xid, Message::FlowMod(fm))),
+                message: Box::new(Message::FlowMod(fm)),
                 properties: vec![],
             })
         }),
