@@ -1,5 +1,32 @@
-//! OpenFlow 1.5 wire format, ovs-ofctl text and the switch connection.
+//! OpenFlow 1.5 wire format with the Nicira/ONF extensions OVN 23.03 uses,
+//! and the `ovs-ofctl` text of flows.
 //!
-//! Empty until issue 6: the crate exists so that the workspace layout and the
-//! dependency rule (`logical-model` never depends on `openflow`) hold from
-//! the start.
+//! - [`wire`]: bounded [`wire::Reader`], padding helpers, [`DecodeError`]
+//!   (mapped to OpenFlow error type/code).
+//! - [`field`]: the one table of match fields (names, widths, headers,
+//!   prerequisites); [`value`]: field values in text.
+//! - [`matching`]: [`Match`], canonical like OVS's `struct match`; OXM
+//!   encoding in OVS's order, `match_format` text.
+//! - [`action`]: the one table of actions; [`Action`] encode, decode,
+//!   display and parse.
+//! - [`message`]: header, HELLO, ECHO, FEATURES, ERROR, BARRIER,
+//!   FLOW_MOD, BUNDLE_CONTROL/ADD.
+//! - [`flow`]: [`Flow`], one line of `ovs-ofctl dump-flows --no-stats`.
+//!
+//! Invariants: no decoder panics on any input; `decode(encode(x)) == x`;
+//! unknown actions, instructions and messages round-trip as bytes; no I/O.
+
+pub mod action;
+pub mod field;
+pub mod flow;
+pub mod matching;
+pub mod message;
+pub mod value;
+pub mod wire;
+
+pub use action::Action;
+pub use field::Field;
+pub use flow::Flow;
+pub use matching::Match;
+pub use message::{FlowMod, Message};
+pub use wire::DecodeError;
