@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=0
-for tool in ovsdb-server ovsdb-tool ovsdb-client ovs-appctl ovn-nbctl ovn-sbctl ovn-northd; do
+for tool in ovsdb-server ovsdb-tool ovsdb-client ovs-appctl ovs-vsctl ovs-vswitchd ovs-ofctl \
+    ovn-nbctl ovn-sbctl ovn-northd ovn-controller; do
   command -v "$tool" >/dev/null 2>&1 || need_pkgs=1
 done
 if [ "$need_pkgs" = 1 ]; then
@@ -24,8 +25,11 @@ FLOWC_REQUIRE_LIVE=1 cargo test --workspace --locked
 echo "== reference oracle reproduces testdata/reference byte for byte =="
 bash testdata/regen-reference.sh --check
 
-echo "== flowc-northd, live in place of ovn-northd, leaves NB and SB as the reference did =="
+echo "== flowc-northd, live in place of ovn-northd, leaves NB and SB as the reference did (both orders) =="
 bash testdata/live-northd.sh
 
 echo "== flowc-northd under faults (two instances, kills, SB edited behind its back, bad rows) =="
 bash testdata/live-northd-faults.sh
+
+echo "== a real ovn-controller accepts flowc-northd's SB (claims ports, same OpenFlow flows) =="
+bash testdata/live-controller.sh

@@ -1,42 +1,120 @@
 #!/usr/bin/env bash
-# Runs scenarios live with flowc-northd in place of ovn-northd (same
-# private ovsdb-servers, same ovn-nbctl --wait=sb commands as the oracle)
-# and checks that it leaves NB and SB exactly as the reference did:
-# lflows.txt and nb.db byte for byte, sb.json equal except for
-# Logical_Flow external_ids:source (testdata/oracle/compare_sb.py).
+# Runs scenarios live with flowc-northd in place of ovn-northd against real
+# ovsdb-servers and checks that it leaves NB and SB as the reference did,
+# in both orders:
 #
-#   bash testdata/live-northd.sh [SCENARIO...]
+# - changes while running: the oracle's own run (regen-reference.sh with
+#   NORTHD=flowc-northd), every ovn-nbctl command serialised with
+#   --wait=sb. lflows.txt and nb.db must be byte-identical to the
+#   reference, sb.json equal except for Logical_Flow external_ids:source
+#   (testdata/oracle/compare_sb.py).
+# - NB filled before start: for each recorded phase, flowc-northd starts on
+#   a copy of the reference's nb.db and an SB holding only the chassis
+#   rows (and, once it has run, the bindings ovn-controller sets). NB must
+#   be left as it was and SB must equal the reference apart from tunnel-key
+#   values (testdata/oracle/prefilled.py).
 #
-# Without arguments: the scenarios flowc-northd supports exactly today
-# (switches, ACLs, port groups, address sets, DHCP/DNS, localnet).
+#   bash testdata/live-northd.sh [--order running|prefilled|both] [SCENARIO...]
+#
+# Without scenarios: those flowc-northd supports exactly today (switches,
+# ACLs, port groups, address sets, DHCP/DNS, localnet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
 SUPPORTED=(01 02 08 10)
-[ $# -gt 0 ] && SUPPORTED=("$@")
+ORDER=both
+ARGS=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --order) ORDER=$2; shift 2 ;;
+        *) ARGS+=("$1"); shift ;;
+    esac
+done
+[ ${#ARGS[@]} -gt 0 ] && SUPPORTED=("${ARGS[@]}")
 
 cargo build -q --locked -p northd --bin flowc-northd
-NORTHD=$PWD/target/debug/flowc-northd
+NORTHD=${FLOWC_NORTHD:-$PWD/target/debug/flowc-northd}
 OUT=$(mktemp -d /tmp/flowc-live.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
-
-NORTHD=$NORTHD OUT_DIR=$OUT bash testdata/regen-reference.sh "${SUPPORTED[@]}"
-
 status=0
-for d in "$OUT"/*/; do
-    name=$(basename "$d")
-    for phase in initial change; do
-        ref=testdata/reference/$name/$phase
-        got=$OUT/$name/$phase
-        for f in lflows.txt nb.db; do
-            if ! cmp -s "$ref/$f" "$got/$f"; then
-                echo "$name/$phase/$f differs from the reference:"; diff "$ref/$f" "$got/$f" | head -20 || true
-                status=1
+
+if [ "$ORDER" = running ] || [ "$ORDER" = both ]; then
+    NORTHD=$NORTHD OUT_DIR=$OUT bash testdata/regen-reference.sh "${SUPPORTED[@]}"
+    for d in "$OUT"/*/; do
+        name=$(basename "$d")
+        for phase in initial change; do
+            ref=testdata/reference/$name/$phase
+            got=$OUT/$name/$phase
+            ok=1
+            for f in lflows.txt nb.db; do
+                if ! cmp -s "$ref/$f" "$got/$f"; then
+                    echo "$name/$phase/$f differs from the reference:"; diff "$ref/$f" "$got/$f" | head -20 || true
+                    ok=0
+                fi
+            done
+            if ! python3 testdata/oracle/compare_sb.py "$ref/sb.json" "$got/sb.json"; then
+                echo "$name/$phase/sb.json differs from the reference"; ok=0
             fi
+            if [ $ok = 1 ]; then echo "running $name/$phase: flowc-northd == ovn-northd"; else status=1; fi
         done
-        if ! python3 testdata/oracle/compare_sb.py "$ref/sb.json" "$got/sb.json"; then
-            echo "$name/$phase/sb.json differs from the reference"; status=1
-        fi
-        [ $status -eq 0 ] && echo "$name/$phase: flowc-northd == ovn-northd"
     done
-done
+fi
+
+# --- NB filled before start -------------------------------------------------
+daemon_alive() {
+    local state
+    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+stop_daemon() {
+    local pid i
+    [ -s "$1" ] || return 0
+    pid=$(cat "$1")
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 100); do daemon_alive "$pid" || return 0; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# prefilled REFERENCE_PHASE_DIR WORK: runs in a subshell.
+prefilled() {
+    local ref=$1 W=$2 txn
+    export OVS_RUNDIR=$W OVS_LOGDIR=$W OVS_DBDIR=$W OVN_RUNDIR=$W OVN_LOGDIR=$W OVN_DBDIR=$W
+    export OVN_NB_DB=unix:$W/nb.sock OVN_SB_DB=unix:$W/sb.sock
+    cp "$ref/nb.db" "$W/nb.db"
+    ovsdb-tool create "$W/sb.db" /usr/share/ovn/ovn-sb.ovsschema
+    for db in nb sb; do
+        ovsdb-server --detach --no-chdir --pidfile="$W/$db.pid" --log-file="$W/$db.log" \
+            --unixctl="$W/$db.ctl" --remote=punix:"$W/$db.sock" "$W/$db.db"
+    done
+    ovsdb-client transact "$OVN_SB_DB" "$(python3 testdata/oracle/prefilled.py sb-inputs "$ref/sb.json")" >/dev/null
+    "$NORTHD" --pidfile="$W/northd.pid" --log-file="$W/northd.log" </dev/null >>"$W/northd.log" 2>&1 &
+    ovn-nbctl --timeout=60 --wait=sb sync
+    txn=$(python3 testdata/oracle/prefilled.py bindings "$ref/sb.json")
+    if [ -n "$txn" ]; then
+        ovsdb-client transact "$OVN_SB_DB" "$txn" >/dev/null
+        ovn-nbctl --timeout=60 --wait=sb sync
+    fi
+    python3 testdata/oracle/prefilled.py compare "$ref" "$OVN_NB_DB" "$OVN_SB_DB"
+    if grep -E '\|(ERR|WARN|EMER)\|' "$W/northd.log" "$W/nb.log" "$W/sb.log"; then
+        echo "unexpected messages in the logs"; return 1
+    fi
+}
+
+if [ "$ORDER" = prefilled ] || [ "$ORDER" = both ]; then
+    for s in "${SUPPORTED[@]}"; do
+        for dir in testdata/reference/$s*/; do
+            name=$(basename "$dir")
+            for phase in initial change; do
+                W=$(mktemp -d /tmp/flowc-prefilled.XXXXXX)
+                if ( set -e; prefilled "$dir$phase" "$W" ) >"$OUT/prefilled.log" 2>&1; then
+                    echo "prefilled $name/$phase: flowc-northd == ovn-northd (tunnel keys aside)"
+                else
+                    echo "prefilled $name/$phase: FAILED"; cat "$OUT/prefilled.log"; status=1
+                fi
+                for d in northd nb sb; do stop_daemon "$W/$d.pid"; done
+                if [ -n "${KEEP_WORK:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
+            done
+        done
+    done
+fi
 exit $status

@@ -9,7 +9,7 @@
 //! and the next plan repairs whatever changed meanwhile.
 
 use crate::engine::{Engine, NbChange, NbRow, NbTable, NbWrite};
-use crate::sbsync::{plan, SbWrite};
+use crate::sbsync::{SbWrite, Syncer};
 use logical_model::{nb, sb};
 use ovsdb::client::{Event, RequestId};
 use ovsdb::monitor::MonitorRequest;
@@ -17,8 +17,28 @@ use ovsdb::stream::{backoff, Connection, Remote};
 use ovsdb::txn::{Condition, Delete, Insert, Op, Transaction, Update};
 use ovsdb::{Atom, Database, Datum, Uuid};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use crate::unixctl;
 use std::time::Duration;
+
+/// The `ovs-appctl` commands flowc-northd answers, as ovn-northd 23.03 does
+/// (plus `list-commands`, added by the server).
+pub const COMMANDS: &[unixctl::Command] = &[
+    unixctl::Command { name: "exit", usage: "", min: 0, max: 1 },
+    unixctl::Command { name: "pause", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "resume", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "is-paused", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "status", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "nb-connection-status", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "sb-connection-status", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "nb-cluster-state-reset", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "sb-cluster-state-reset", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "parallel-build/set-n-threads", usage: "N_THREADS", min: 1, max: 1 },
+    unixctl::Command { name: "parallel-build/get-n-threads", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "inc-engine/recompute", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "version", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "vlog/reopen", usage: "", min: 0, max: 0 },
+    unixctl::Command { name: "vlog/set", usage: "{spec | PATTERN:destination:pattern}", min: 0, max: usize::MAX },
+];
 
 /// Command-line settings.
 #[derive(Debug, Clone)]
@@ -26,31 +46,17 @@ pub struct Options {
     pub nb: String,
     pub sb: String,
     pub workers: usize,
-    /// Compute but never write (`--dry-run`).
+    /// Start paused (`--dry-run`): compute but neither take the lock nor
+    /// write, until `ovs-appctl resume`.
     pub dry_run: bool,
+    /// The control socket (`--unixctl`); `None`: none.
+    pub unixctl: Option<std::path::PathBuf>,
     pub log_file: Option<String>,
     /// Stop after this many milliseconds (tests); `None`: run forever.
     pub run_for: Option<u64>,
 }
 
-/// Where log lines go.
-pub struct Log(Option<std::fs::File>);
-
-impl Log {
-    pub fn open(path: Option<&str>) -> Log {
-        Log(path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok()))
-    }
-    pub fn line(&mut self, level: &str, msg: &str) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let text = format!("{}.{:03}|flowc-northd|{level}|{msg}\n", now.as_secs(), now.subsec_millis());
-        match &mut self.0 {
-            Some(f) => {
-                let _ = f.write_all(text.as_bytes());
-            }
-            None => eprint!("{text}"),
-        }
-    }
-}
+pub use crate::vlog::Log;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
@@ -133,8 +139,15 @@ impl Db {
     }
 }
 
-/// Runs `flowc-northd` until `run_for` elapses (or forever).
+/// Runs `flowc-northd` until `run_for` elapses, `ovs-appctl exit`, or
+/// forever.
 pub fn run(opts: &Options) -> Result<(), String> {
+    run_with(opts, || Ok(()))
+}
+
+/// [`run`], calling `ready` once the control socket is listening (the
+/// binary writes its pidfile there).
+pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     let mut log = Log::open(opts.log_file.as_deref());
     let nb_remote = Remote::parse(&opts.nb).map_err(|e| e.to_string())?;
     let sb_remote = Remote::parse(&opts.sb).map_err(|e| e.to_string())?;
@@ -148,12 +161,116 @@ pub fn run(opts: &Options) -> Result<(), String> {
     let mut up_dirty: BTreeSet<Uuid> = BTreeSet::new();
     let mut was_active = false;
     let mut pb_changes: Vec<ovsdb::monitor::RowChange> = Vec::new();
+    let mut sb_rows: Vec<ovsdb::monitor::RowChange> = Vec::new();
+    let mut syncer = Syncer::new();
+    let mut chassis_dirty = true;
+    // Switch ports by name (NB) and bindings by logical port (SB), for the
+    // `up` mirroring; rebuilt from the replica after a reconnect.
+    let mut lsp_names = NameIndex::new("Logical_Switch_Port", "name");
+    let mut pb_names = NameIndex::new("Port_Binding", "logical_port");
     let mut refresh = false;
+    let mut paused = opts.dry_run;
+    let mut workers = opts.workers;
+    let ctl = match &opts.unixctl {
+        Some(p) => Some(unixctl::Server::start(p, COMMANDS).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    ready()?;
     let start = std::time::Instant::now();
     log.line("INFO", &format!("starting: NB {}, SB {}", opts.nb, opts.sb));
+    log.line("INFO", &format!("OVN internal version is : [{}]", crate::engine::NORTHD_INTERNAL_VERSION));
+    if paused {
+        log.line("INFO", "This ovn-northd instance is now paused.");
+    }
     loop {
         if opts.run_for.is_some_and(|ms| start.elapsed() >= Duration::from_millis(ms)) {
             return Ok(());
+        }
+        if TERMINATE.load(std::sync::atomic::Ordering::SeqCst) {
+            log.line("INFO", "terminating on a signal");
+            return Ok(());
+        }
+        // ovs-appctl commands.
+        while let Some(req) = ctl.as_ref().and_then(|c| c.try_recv()) {
+            let connected = |d: &Db| if d.ready { "connected" } else { "not connected" }.to_string();
+            let answer = match req.method.as_str() {
+                "exit" => {
+                    req.reply(Ok(String::new()));
+                    log.line("INFO", "exiting (ovs-appctl exit)");
+                    return Ok(());
+                }
+                "pause" => {
+                    if !paused {
+                        paused = true;
+                        if let Some(c) = sbd.conn.as_mut() {
+                            c.session.unlock(LOCK);
+                        }
+                        log.line("INFO", "This ovn-northd instance is now paused.");
+                    }
+                    Ok(String::new())
+                }
+                "resume" => {
+                    if paused {
+                        paused = false;
+                        if let Some(c) = sbd.conn.as_mut() {
+                            c.session.lock(LOCK);
+                        }
+                        sb_dirty = true;
+                    }
+                    Ok(String::new())
+                }
+                "is-paused" => Ok(paused.to_string()),
+                "status" => Ok(format!(
+                    "Status: {}\n",
+                    if paused {
+                        "paused"
+                    } else if was_active {
+                        "active"
+                    } else {
+                        "standby"
+                    }
+                )),
+                "nb-connection-status" => Ok(connected(&nbd)),
+                "sb-connection-status" => Ok(connected(&sbd)),
+                "nb-cluster-state-reset" | "sb-cluster-state-reset" => Ok(String::new()),
+                "parallel-build/get-n-threads" => Ok(format!("{workers}\n")),
+                "parallel-build/set-n-threads" => match req.args[0].parse::<usize>() {
+                    Ok(n) if (1..=256).contains(&n) => {
+                        // A new engine with n dataflow workers, fed from the replicas.
+                        workers = n;
+                        if let Some(nbr) = nbd.replica() {
+                            engine = Engine::new(workers);
+                            (features, seeded, refresh) = (None, false, true);
+                            syncer.reset();
+                            pending = all_nb_changes(nbr, &mut log);
+                            log.line("INFO", &format!("recomputing with {n} dataflow workers"));
+                        }
+                        Ok(String::new())
+                    }
+                    _ => Err(format!("invalid n_threads: {}\n", req.args[0])),
+                },
+                "inc-engine/recompute" => {
+                    // Everything from scratch: a new engine fed from the NB
+                    // replica, keys from SB, then the SB re-planned in full.
+                    if let Some(nbr) = nbd.replica() {
+                        engine = Engine::new(workers);
+                        (features, seeded, refresh) = (None, false, true);
+                        syncer.reset();
+                        pending = all_nb_changes(nbr, &mut log);
+                        log.line("INFO", "full recompute (ovs-appctl inc-engine/recompute)");
+                    }
+                    Ok(String::new())
+                }
+                "version" => Ok(format!(
+                    "flowc-northd {} (OVN internal version {})\n",
+                    env!("CARGO_PKG_VERSION"),
+                    crate::engine::NORTHD_INTERNAL_VERSION
+                )),
+                "vlog/reopen" => log.reopen().map(|_| String::new()).map_err(|e| format!("{e}\n")),
+                "vlog/set" => Ok(String::new()),
+                other => Err(format!("\"{other}\" is not implemented")),
+            };
+            req.reply(answer);
         }
         let mut idle = true;
         for db in [&mut nbd, &mut sbd] {
@@ -164,6 +281,13 @@ pub fn run(opts: &Options) -> Result<(), String> {
                 Some(Ok(ev)) => ev,
                 Some(Err(e)) => {
                     db.drop_conn(&mut log, &e.to_string());
+                    if db.name == "OVN_Southbound" {
+                        syncer.reset();
+                        pb_names.invalidate();
+                        chassis_dirty = true;
+                    } else {
+                        lsp_names.invalidate();
+                    }
                     continue;
                 }
                 None => continue,
@@ -178,13 +302,14 @@ pub fn run(opts: &Options) -> Result<(), String> {
                             Ok(id) => db.monitor = Some(id),
                             Err(e) => log.line("ERR", &format!("{name}: monitor: {e}")),
                         }
-                        if name == "OVN_Southbound" {
+                        if name == "OVN_Southbound" && !paused {
                             c.session.lock(LOCK);
                         }
                     }
                     Event::Update(u) => {
                         db.ready = true;
                         if u.db == "OVN_Northbound" {
+                            lsp_names.follow(&u.changes);
                             for ch in u.changes {
                                 let Some(t) = NbTable::from_name(&ch.table) else { continue };
                                 if t == NbTable::Lsp {
@@ -203,7 +328,10 @@ pub fn run(opts: &Options) -> Result<(), String> {
                             }
                         } else {
                             sb_dirty = true;
-                            pb_changes.extend(u.changes.into_iter().filter(|c| c.table == "Port_Binding"));
+                            pb_names.follow(&u.changes);
+                            chassis_dirty |= u.changes.iter().any(|c| c.table == "Chassis" || c.table == "Encap");
+                            pb_changes.extend(u.changes.iter().filter(|c| c.table == "Port_Binding").cloned());
+                            sb_rows.extend(u.changes);
                         }
                     }
                     Event::Transacted { id, result } => {
@@ -213,19 +341,27 @@ pub fn run(opts: &Options) -> Result<(), String> {
                         if let Err(e) = result {
                             log.line("WARN", &format!("{}: transaction failed: {e:?}; will retry", db.name));
                             sb_dirty = true;
+                            if db.name == "OVN_Southbound" {
+                                // Whatever the SB holds now, plan from scratch.
+                                syncer.reset();
+                            }
                         }
                     }
-                    Event::Locked { .. } => {
-                        log.line("INFO", "ovn_northd lock acquired: active");
-                        sb_dirty = true;
-                    }
-                    Event::LockWaiting { .. } => log.line("INFO", "another northd holds the ovn_northd lock: standby"),
-                    Event::Stolen { .. } => log.line("WARN", "ovn_northd lock stolen: standby"),
+                    Event::Locked { .. } => sb_dirty = true,
+                    Event::LockWaiting { .. } => {}
+                    Event::Stolen { .. } => {}
                     Event::Failed { method, error, .. } => {
                         log.line("ERR", &format!("{}: {method} failed: {error}", db.name))
                     }
                     Event::Dead(e) => {
                         db.drop_conn(&mut log, &e.to_string());
+                        if db.name == "OVN_Southbound" {
+                            syncer.reset();
+                            pb_names.invalidate();
+                            chassis_dirty = true;
+                        } else {
+                            lsp_names.invalidate();
+                        }
                         break;
                     }
                     _ => {}
@@ -238,37 +374,70 @@ pub fn run(opts: &Options) -> Result<(), String> {
             }
             continue;
         }
+        if !sb_rows.is_empty() {
+            syncer.sb_changes(&std::mem::take(&mut sb_rows));
+        }
+        if let Some(nbr) = nbd.replica() {
+            lsp_names.ensure(nbr);
+        }
+        if let Some(sbr) = sbd.replica() {
+            pb_names.ensure(sbr);
+        }
         if !pb_changes.is_empty() {
-            up_dirty.extend(lsps_of_bindings(&std::mem::take(&mut pb_changes), nbd.replica()));
+            up_dirty.extend(lsps_of_bindings(&std::mem::take(&mut pb_changes), &lsp_names));
         }
         let (Some(sbr), Some(_)) = (sbd.replica(), nbd.replica()) else { continue };
-        // Chassis features, VXLAN mode and (once) the keys already in SB.
-        let (sb_snap, _) = sb::Snapshot::from_database(sbr);
-        let f = crate::compile::features_of(&sb_snap);
-        if features != Some(f) {
-            engine.set_chassis_features(f);
-            features = Some(f);
-            refresh = true;
-        }
-        if !seeded {
-            crate::compile::seed_from_sb(&mut engine, &sb_snap);
-            seeded = true;
+        // Chassis features, VXLAN mode and (once) the keys already in SB,
+        // read from a copy of just the tables they come from.
+        if chassis_dirty || !seeded {
+            let mut tables = vec!["Chassis", "Encap"];
+            if !seeded {
+                tables.extend(["Datapath_Binding", "Port_Binding"]);
+            }
+            let mut part = Database::new(sbr.schema.clone());
+            for t in tables {
+                if let Some(rows) = sbr.tables.get(t) {
+                    part.tables.insert(t.to_string(), rows.clone());
+                }
+            }
+            let (sb_snap, _) = sb::Snapshot::from_database(&part);
+            let f = crate::compile::features_of(&sb_snap);
+            if features != Some(f) {
+                engine.set_chassis_features(f);
+                features = Some(f);
+                refresh = true;
+            }
+            if !seeded {
+                crate::compile::seed_from_sb(&mut engine, &sb_snap);
+                seeded = true;
+            }
+            chassis_dirty = false;
         }
         if !pending.is_empty() || refresh {
             // (An empty batch re-derives the configuration: new features.)
             refresh = false;
-            engine.apply(std::mem::take(&mut pending));
+            let t0 = std::time::Instant::now();
+            let delta = engine.apply(std::mem::take(&mut pending));
+            if std::env::var_os("FLOWC_NORTHD_TRACE").is_some() {
+                log.line("DBG", &format!("engine: {} ms, {} records out, {} in", t0.elapsed().as_millis(), delta.removed.len(), delta.added.len()));
+            }
+            syncer.engine_delta(&delta);
             sb_dirty = true;
             for d in engine.row_diagnostics() {
                 log.line("WARN", &d.to_string());
             }
         }
-        let active = sbd.holds_lock();
+        let active = sbd.holds_lock() && !paused;
         if active != was_active {
             was_active = active;
             sb_dirty = true;
+            if active {
+                log.line("INFO", "ovn-northd lock acquired. This ovn-northd instance is now active.");
+            } else if !paused {
+                log.line("INFO", "ovn-northd lock lost. This ovn-northd instance is now on standby.");
+            }
         }
-        if opts.dry_run || !active {
+        if !active {
             continue;
         }
         // SB: write what differs.
@@ -276,7 +445,11 @@ pub fn run(opts: &Options) -> Result<(), String> {
         if sb_dirty && sbd.txn.is_none() {
             sb_dirty = false;
             if let Some(sbr) = sbd.replica() {
-                let w = plan(engine.state(), sbr);
+                let (t0, full) = (std::time::Instant::now(), syncer.is_full());
+                let w = syncer.plan(engine.state(), sbr);
+                if full {
+                    log.line("INFO", &format!("SB: full comparison in {} ms", t0.elapsed().as_millis()));
+                }
                 if !w.is_empty() {
                     log.line("INFO", &format!("SB: writing {} rows", w.len()));
                     sb_txn = Some(sb_transaction(&w));
@@ -310,7 +483,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
                 handshake(&mut txn, *gu, g, sbr);
             }
             for u in std::mem::take(&mut up_dirty) {
-                if let Some(op) = lsp_up_update(u, nbr, sbr) {
+                if let Some(op) = lsp_up_update(u, nbr, sbr, &pb_names) {
                     txn.push(op);
                 }
             }
@@ -321,6 +494,22 @@ pub fn run(opts: &Options) -> Result<(), String> {
             }
         }
     }
+}
+
+/// Every NB row the engine reads, as changes for a fresh engine; rows that
+/// do not type-check are logged and left out.
+fn all_nb_changes(nbr: &Database, log: &mut Log) -> Vec<NbChange> {
+    let mut out = Vec::new();
+    for (name, rows) in &nbr.tables {
+        let Some(t) = NbTable::from_name(name) else { continue };
+        for (u, row) in rows {
+            match NbRow::from_row(t, *u, row) {
+                Ok(r) => out.push(NbChange::Upsert(r)),
+                Err(e) => log.line("ERR", &format!("{name} {u}: {e}; row skipped")),
+            }
+        }
+    }
+    out
 }
 
 fn int(row: &ovsdb::Row, col: &str) -> i64 {
@@ -383,30 +572,92 @@ fn handshake(txn: &mut Transaction, gu: Uuid, g: &ovsdb::Row, sbr: &Database) {
 }
 
 /// NB switch ports whose binding changed in SB.
-fn lsps_of_bindings(changes: &[ovsdb::monitor::RowChange], nbr: Option<&Database>) -> Vec<Uuid> {
-    let Some(nbr) = nbr else { return Vec::new() };
-    let names: BTreeSet<String> = changes
+fn lsps_of_bindings(changes: &[ovsdb::monitor::RowChange], lsps: &NameIndex) -> Vec<Uuid> {
+    changes
         .iter()
-        .filter(|c| c.table == "Port_Binding")
-        .filter_map(|c| c.new.as_ref().or(c.old.as_ref()))
+        .flat_map(|c| c.new.iter().chain(c.old.iter()))
         .filter_map(|r| match r.get("logical_port") {
             Some(Datum::Set(s)) => match s.iter().next() {
-                Some(Atom::String(n)) => Some(n.clone()),
+                Some(Atom::String(n)) => Some(n.as_str()),
                 _ => None,
             },
             _ => None,
         })
-        .collect();
-    nbr.rows("Logical_Switch_Port")
-        .filter(|(_, r)| matches!(r.get("name"), Some(Datum::Set(s)) if s.iter().next().is_some_and(|a| matches!(a, Atom::String(n) if names.contains(n)))))
-        .map(|(u, _)| *u)
+        .flat_map(|n| lsps.get(n))
         .collect()
+}
+
+/// Rows of one table by the string in one column, kept up to date from the
+/// monitor's row changes; `ensure` rebuilds it from the replica after
+/// `invalidate` (a reconnect).
+pub struct NameIndex {
+    table: &'static str,
+    column: &'static str,
+    map: std::collections::HashMap<String, BTreeSet<Uuid>>,
+    built: bool,
+}
+
+impl NameIndex {
+    pub fn new(table: &'static str, column: &'static str) -> NameIndex {
+        NameIndex { table, column, map: Default::default(), built: false }
+    }
+
+    fn name_of<'a>(&self, row: &'a ovsdb::Row) -> Option<&'a str> {
+        match row.get(self.column) {
+            Some(Datum::Set(s)) => match s.iter().next() {
+                Some(Atom::String(n)) => Some(n),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn invalidate(&mut self) {
+        self.built = false;
+        self.map.clear();
+    }
+
+    pub fn ensure(&mut self, db: &Database) {
+        if self.built {
+            return;
+        }
+        self.map.clear();
+        for (u, r) in db.rows(self.table) {
+            if let Some(n) = self.name_of(r) {
+                self.map.entry(n.to_string()).or_default().insert(*u);
+            }
+        }
+        self.built = true;
+    }
+
+    pub fn follow(&mut self, changes: &[ovsdb::monitor::RowChange]) {
+        if !self.built {
+            return;
+        }
+        for c in changes.iter().filter(|c| c.table == self.table) {
+            if let Some(n) = c.old.as_ref().and_then(|r| self.name_of(r)).map(str::to_string) {
+                if let Some(set) = self.map.get_mut(&n) {
+                    set.remove(&c.uuid);
+                    if set.is_empty() {
+                        self.map.remove(&n);
+                    }
+                }
+            }
+            if let Some(n) = c.new.as_ref().and_then(|r| self.name_of(r)).map(str::to_string) {
+                self.map.entry(n).or_default().insert(c.uuid);
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> impl Iterator<Item = Uuid> + '_ {
+        self.map.get(name).into_iter().flatten().copied()
+    }
 }
 
 /// `Logical_Switch_Port.up` as the reference mirrors it from the binding:
 /// router ports are up; others are up once a chassis claimed them (and,
 /// with `port-up-notif`, once it says so).
-fn lsp_up_update(u: Uuid, nbr: &Database, sbr: &Database) -> Option<Op> {
+fn lsp_up_update(u: Uuid, nbr: &Database, sbr: &Database, pbs: &NameIndex) -> Option<Op> {
     let lsp = nbr.tables.get("Logical_Switch_Port")?.get(&u)?;
     let name = match lsp.get("name") {
         Some(Datum::Set(s)) => match s.iter().next() {
@@ -415,10 +666,8 @@ fn lsp_up_update(u: Uuid, nbr: &Database, sbr: &Database) -> Option<Op> {
         },
         _ => return None,
     };
-    let pb = sbr
-        .rows("Port_Binding")
-        .find(|(_, r)| r.get("logical_port") == Some(&Datum::scalar(Atom::String(name.clone()))))?
-        .1;
+    let pb_rows = sbr.tables.get("Port_Binding")?;
+    let pb = pbs.get(&name).find_map(|u| pb_rows.get(&u))?;
     let is_router = lsp.get("type") == Some(&Datum::scalar(Atom::String("router".into())));
     let chassis = match pb.get("chassis") {
         Some(Datum::Set(s)) => s.iter().next().and_then(|a| match a {
@@ -466,4 +715,74 @@ pub fn sb_transaction(w: &SbWrite) -> Transaction {
         txn.push(op);
     }
     txn
+}
+
+/// Set by SIGTERM, SIGINT or SIGHUP: the main loop exits cleanly (control
+/// socket and pidfile removed), as OVS daemons do.
+static TERMINATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_terminate(_: libc::c_int) {
+    TERMINATE.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Installs the termination handler (the binary calls this once).
+pub fn handle_termination_signals() {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: `on_terminate` only stores to an atomic, which is
+        // async-signal-safe; the handler stays valid for the whole process.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// A pidfile as OVS keeps one: written with our pid and held under an
+/// fcntl write lock for the life of the process, which is how `ovs-appctl
+/// -t NAME` (and ovs-lib's scripts) tell a live daemon from a stale file.
+pub struct PidFile {
+    path: std::path::PathBuf,
+    _file: std::fs::File,
+}
+
+impl PidFile {
+    /// Creates (or takes over a stale) `path`; fails if a live process
+    /// holds it.
+    pub fn create(path: &std::path::Path) -> Result<PidFile, String> {
+        use std::io::Write;
+        use std::os::unix::io::AsRawFd;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: fcntl on a descriptor we own, with a zeroed flock that we
+        // fill in; no memory is shared with the kernel beyond the call.
+        let rc = unsafe {
+            let mut fl: libc::flock = std::mem::zeroed();
+            fl.l_type = libc::F_WRLCK as libc::c_short;
+            fl.l_whence = libc::SEEK_SET as libc::c_short;
+            if libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl) != 0 {
+                libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl);
+                Err(fl.l_pid)
+            } else {
+                Ok(())
+            }
+        };
+        if let Err(pid) = rc {
+            return Err(format!("{}: already locked by pid {pid}", path.display()));
+        }
+        f.set_len(0).and_then(|_| f.write_all(format!("{}\n", std::process::id()).as_bytes())).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(PidFile { path: path.to_path_buf(), _file: f })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }

@@ -19,6 +19,8 @@ pub mod stages;
 pub mod summary;
 pub mod switch;
 pub mod tnlkey;
+pub mod unixctl;
+pub mod vlog;
 
 use logical_model::nb;
 use ovsdb::Error;

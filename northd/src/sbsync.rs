@@ -15,7 +15,7 @@
 //! what ovn-controller writes (`Port_Binding.chassis`, `up` once set,
 //! `IP_Multicast.seq_no`…) is left alone.
 
-use crate::sbrec::{SbRecord, SbState};
+use crate::sbrec::{SbDelta, SbRecord, SbState};
 use ovsdb::{Atom, Database, Datum, Row, Uuid};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -178,20 +178,24 @@ fn opt_int(v: Option<i64>) -> Val {
     Val::Plain(Datum::Set(v.into_iter().map(Atom::Integer).collect()))
 }
 
-/// The wanted rows: identity → (columns).
-fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
-    let mut out: BTreeMap<Ident, Vec<(&'static str, Val)>> = BTreeMap::new();
-    let keys = state.datapath_keys();
-    for r in &state.records {
+/// The columns of one wanted row.
+type Cols = Vec<(&'static str, Val)>;
+
+/// The wanted rows of one record (a flow on several datapaths also wants
+/// their `Logical_DP_Group`); `keys` are the datapaths' tunnel keys (port
+/// group names carry them).
+fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
+    let mut out: Vec<(Ident, Cols)> = Vec::new();
+    {
         match r {
             SbRecord::Datapath { nb, tunnel_key, external_ids } => {
-                out.insert(
+                out.push((
                     Ident::Datapath(*nb),
                     vec![("external_ids", map(external_ids)), ("tunnel_key", int(*tunnel_key as i64))],
-                );
+                ));
             }
             SbRecord::Port(p) => {
-                out.insert(
+                out.push((
                     Ident::Port(p.logical_port.clone()),
                     vec![
                         ("logical_port", s(&p.logical_port)),
@@ -206,10 +210,10 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ("nat_addresses", strs(&p.nat_addresses)),
                         ("external_ids", map(&p.external_ids)),
                     ],
-                );
+                ));
             }
             SbRecord::Mcast { dp, name, tunnel_key, ports } => {
-                out.insert(
+                out.push((
                     Ident::Mcast(*dp, name.clone()),
                     vec![
                         ("datapath", Val::Ref(Ident::Datapath(*dp))),
@@ -217,7 +221,7 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ("tunnel_key", int(*tunnel_key as i64)),
                         ("ports", Val::Refs(ports.iter().map(|p| Ident::Port(p.clone())).collect())),
                     ],
-                );
+                ));
             }
             SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port } => {
                 let mut ids = BTreeMap::new();
@@ -228,12 +232,13 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                 let (dp, group) = if dps.len() == 1 {
                     (Val::Ref(Ident::Datapath(dps[0])), Val::NoRef)
                 } else {
-                    out.entry(Ident::DpGroup(dps.clone())).or_insert_with(|| {
-                        vec![("datapaths", Val::Refs(dps.iter().map(|d| Ident::Datapath(*d)).collect()))]
-                    });
+                    out.push((
+                        Ident::DpGroup(dps.clone()),
+                        vec![("datapaths", Val::Refs(dps.iter().map(|d| Ident::Datapath(*d)).collect()))],
+                    ));
                     (Val::NoRef, Val::Ref(Ident::DpGroup(dps.clone())))
                 };
-                out.insert(
+                out.push((
                     Ident::Flow(
                         (dps.len() == 1).then(|| dps[0]),
                         stage.pipeline().as_str().into(),
@@ -253,10 +258,10 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ("external_ids", map(&ids)),
                         ("tags", map(&io_port.iter().map(|p| ("in_out_port".to_string(), p.clone())).collect())),
                     ],
-                );
+                ));
             }
             SbRecord::IpMulticast(m) => {
-                out.insert(
+                out.push((
                     Ident::IpMcast(m.datapath),
                     vec![
                         ("datapath", Val::Ref(Ident::Datapath(m.datapath))),
@@ -270,24 +275,24 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ("ip4_src", s(&m.ip4_src)),
                         ("ip6_src", s(&m.ip6_src)),
                     ],
-                );
+                ));
             }
             SbRecord::AddressSet { name, addresses } => {
-                out.insert(Ident::AddressSet(name.clone()), vec![("name", s(name)), ("addresses", strs(addresses))]);
+                out.push((Ident::AddressSet(name.clone()), vec![("name", s(name)), ("addresses", strs(addresses))]));
             }
             SbRecord::PortGroup { name, dp, ports } => {
-                let Some(key) = keys.get(dp) else { continue };
+                let Some(key) = keys.get(dp) else { return out };
                 let full = format!("{key}_{name}");
-                out.insert(Ident::PortGroup(full.clone()), vec![("name", s(&full)), ("ports", strs(ports))]);
+                out.push((Ident::PortGroup(full.clone()), vec![("name", s(&full)), ("ports", strs(ports))]));
             }
             SbRecord::DhcpOption { v6, name, code, r#type } => {
-                out.insert(
+                out.push((
                     Ident::DhcpOption(*v6, name.clone()),
                     vec![("name", s(name)), ("code", int(*code)), ("type", s(r#type))],
-                );
+                ));
             }
             SbRecord::RbacPermission { table, authorization, insert_delete, update } => {
-                out.insert(
+                out.push((
                     Ident::RbacPermission(table.clone()),
                     vec![
                         ("table", s(table)),
@@ -295,10 +300,10 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ("insert_delete", boolean(*insert_delete)),
                         ("update", strs(update)),
                     ],
-                );
+                ));
             }
             SbRecord::RbacRole { name, tables } => {
-                out.insert(
+                out.push((
                     Ident::RbacRole(name.clone()),
                     vec![
                         ("name", s(name)),
@@ -307,17 +312,17 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                             Val::RefMap(tables.iter().map(|t| (t.clone(), Ident::RbacPermission(t.clone()))).collect()),
                         ),
                     ],
-                );
+                ));
             }
             SbRecord::Dns { nb, records, datapaths } => {
-                out.insert(
+                out.push((
                     Ident::Dns(*nb),
                     vec![
                         ("records", map(records)),
                         ("datapaths", Val::Refs(datapaths.iter().map(|d| Ident::Datapath(*d)).collect())),
                         ("external_ids", map(&BTreeMap::from([("dns_id".to_string(), nb.to_string())]))),
                     ],
-                );
+                ));
             }
             SbRecord::Meter { name, unit, bands } => {
                 let rows = bands
@@ -330,16 +335,16 @@ fn wanted(state: &SbState) -> BTreeMap<Ident, Vec<(&'static str, Val)>> {
                         ])
                     })
                     .collect();
-                out.insert(
+                out.push((
                     Ident::Meter(name.clone()),
                     vec![("name", s(name)), ("unit", s(unit)), ("bands", Val::Owned("Meter_Band", rows))],
-                );
+                ));
             }
             SbRecord::Global { nb_cfg, ipsec, options } => {
-                out.insert(
+                out.push((
                     Ident::Global,
                     vec![("nb_cfg", int(*nb_cfg)), ("ipsec", boolean(*ipsec)), ("options", map(options))],
-                );
+                ));
             }
         }
     }
@@ -386,128 +391,335 @@ fn map_get(row: &Row, col: &str, key: &str) -> Option<String> {
     }
 }
 
-/// The identities of the rows the SB holds now (rows of owned tables that
-/// have none, e.g. a datapath of no NB row, get `None`: they are deleted).
-fn current(db: &Database, live: &BTreeSet<Uuid>) -> BTreeMap<(&'static str, Uuid), Option<Ident>> {
-    let mut out = BTreeMap::new();
-    let mut dp: BTreeMap<Uuid, Uuid> = BTreeMap::new();
-    for (u, r) in db.rows("Datapath_Binding") {
-        let nb = map_get(r, "external_ids", "logical-switch").or_else(|| map_get(r, "external_ids", "logical-router"));
-        let id = nb.and_then(|n| n.parse::<Uuid>().ok());
-        if let Some(n) = id {
-            dp.insert(*u, n);
+/// What identifies SB row `row` of `table` (an owned table), given the SB
+/// datapaths' NB rows (`dp`) and the datapaths wanted (`live`); `None`: a
+/// row northd owns that nothing wants (it is deleted).
+fn ident_of_row(table: &str, row: &Row, dp: &BTreeMap<Uuid, Uuid>, live: &BTreeSet<Uuid>) -> Option<Ident> {
+    let dp_of = |col: &str| uuids_of(row, col).first().and_then(|d| dp.get(d).copied());
+    match table {
+        "Datapath_Binding" => map_get(row, "external_ids", "logical-switch")
+            .or_else(|| map_get(row, "external_ids", "logical-router"))
+            .and_then(|n| n.parse::<Uuid>().ok())
+            .map(Ident::Datapath),
+        "Logical_DP_Group" => {
+            // Members that are no longer datapaths do not count (the
+            // reference maps an existing group the same way, so the row is
+            // kept).
+            let mut members: Vec<Uuid> = uuids_of(row, "datapaths")
+                .iter()
+                .map(|d| dp.get(d).copied())
+                .filter(|d| d.is_none_or(|n| live.contains(&n)))
+                .collect::<Option<_>>()?;
+            members.sort();
+            Some(Ident::DpGroup(members))
         }
-        out.insert(("Datapath_Binding", *u), id.map(Ident::Datapath));
-    }
-    let mut groups: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-    for (u, r) in db.rows("Logical_DP_Group") {
-        // Members that are no longer datapaths do not count (the reference
-        // maps an existing group the same way, so the row is kept).
-        let mut members: Option<Vec<Uuid>> = uuids_of(r, "datapaths")
-            .iter()
-            .map(|d| dp.get(d).copied())
-            .filter(|d| d.is_none_or(|n| live.contains(&n)))
-            .collect();
-        if let Some(m) = &mut members {
-            m.sort();
-            groups.insert(*u, m.clone());
-        }
-        out.insert(("Logical_DP_Group", *u), members.map(Ident::DpGroup));
-    }
-    for (u, r) in db.rows("Port_Binding") {
-        out.insert(("Port_Binding", *u), string_of(r, "logical_port").map(Ident::Port));
-    }
-    for (u, r) in db.rows("Multicast_Group") {
-        let d = uuids_of(r, "datapath").first().and_then(|d| dp.get(d).copied());
-        let id = d.zip(string_of(r, "name")).map(|(d, n)| Ident::Mcast(d, n));
-        out.insert(("Multicast_Group", *u), id);
-    }
-    for (u, r) in db.rows("Logical_Flow") {
-        let single = uuids_of(r, "logical_datapath").first().map(|d| dp.get(d).copied());
-        let id = (|| {
+        "Port_Binding" => string_of(row, "logical_port").map(Ident::Port),
+        "Multicast_Group" => dp_of("datapath").zip(string_of(row, "name")).map(|(d, n)| Ident::Mcast(d, n)),
+        "Logical_Flow" => {
+            let single = match uuids_of(row, "logical_datapath").first() {
+                Some(d) => Some(*dp.get(d)?),
+                None => None,
+            };
             Some(Ident::Flow(
-                match single {
-                    Some(d) => Some(d?),
-                    None => None,
-                },
-                string_of(r, "pipeline")?,
-                int_of(r, "table_id")?,
-                int_of(r, "priority")?,
-                string_of(r, "match")?,
-                string_of(r, "actions")?,
+                single,
+                string_of(row, "pipeline")?,
+                int_of(row, "table_id")?,
+                int_of(row, "priority")?,
+                string_of(row, "match")?,
+                string_of(row, "actions")?,
             ))
-        })();
-        out.insert(("Logical_Flow", *u), id);
+        }
+        "IP_Multicast" => dp_of("datapath").map(Ident::IpMcast),
+        "Address_Set" => string_of(row, "name").map(Ident::AddressSet),
+        "Port_Group" => string_of(row, "name").map(Ident::PortGroup),
+        "SB_Global" => Some(Ident::Global),
+        "DHCP_Options" => string_of(row, "name").map(|n| Ident::DhcpOption(false, n)),
+        "DHCPv6_Options" => string_of(row, "name").map(|n| Ident::DhcpOption(true, n)),
+        "RBAC_Permission" => string_of(row, "table").map(Ident::RbacPermission),
+        "RBAC_Role" => string_of(row, "name").map(Ident::RbacRole),
+        "DNS" => map_get(row, "external_ids", "dns_id").and_then(|d| d.parse().ok()).map(Ident::Dns),
+        "Meter" => string_of(row, "name").map(Ident::Meter),
+        _ => None,
     }
-    for (u, r) in db.rows("IP_Multicast") {
-        let d = uuids_of(r, "datapath").first().and_then(|d| dp.get(d).copied());
-        out.insert(("IP_Multicast", *u), d.map(Ident::IpMcast));
+}
+
+fn owned_table(t: &str) -> Option<&'static str> {
+    OWNED_TABLES.iter().copied().find(|o| *o == t)
+}
+
+/// The wanted rows, kept up to date from the engine's deltas.
+#[derive(Debug, Default)]
+struct Want {
+    /// Identity → (number of records wanting it, columns).
+    rows: BTreeMap<Ident, (usize, Cols)>,
+    /// Datapath tunnel keys (port group names) and the datapaths wanted.
+    keys: BTreeMap<Uuid, u32>,
+}
+
+impl Want {
+    fn build(state: &SbState) -> Want {
+        let mut w = Want { rows: BTreeMap::new(), keys: state.datapath_keys() };
+        for r in &state.records {
+            for (id, cols) in entries(r, &w.keys) {
+                let e = w.rows.entry(id).or_insert((0, Vec::new()));
+                e.0 += 1;
+                e.1 = cols;
+            }
+        }
+        w
     }
-    for (u, r) in db.rows("Address_Set") {
-        out.insert(("Address_Set", *u), string_of(r, "name").map(Ident::AddressSet));
+
+    fn live(&self) -> BTreeSet<Uuid> {
+        self.keys.keys().copied().collect()
     }
-    for (u, r) in db.rows("Port_Group") {
-        out.insert(("Port_Group", *u), string_of(r, "name").map(Ident::PortGroup));
+}
+
+/// Which SB rows hold which identity, kept up to date from the monitor.
+#[derive(Debug, Default)]
+struct SbIndex {
+    /// SB `Datapath_Binding` uuid → its NB row.
+    dp: BTreeMap<Uuid, Uuid>,
+    ident_of: BTreeMap<(&'static str, Uuid), Option<Ident>>,
+    rows: BTreeMap<Ident, BTreeSet<Uuid>>,
+    /// Rows of owned tables with no identity (deleted by the next plan).
+    orphans: BTreeSet<(&'static str, Uuid)>,
+}
+
+impl SbIndex {
+    fn build(db: &Database, live: &BTreeSet<Uuid>) -> SbIndex {
+        let mut ix = SbIndex::default();
+        for (u, r) in db.rows("Datapath_Binding") {
+            if let Some(Ident::Datapath(n)) = ident_of_row("Datapath_Binding", r, &ix.dp, live) {
+                ix.dp.insert(*u, n);
+            }
+        }
+        for t in OWNED_TABLES {
+            for (u, r) in db.rows(t) {
+                ix.add(t, *u, r, live);
+            }
+        }
+        ix
     }
-    for (u, _) in db.rows("SB_Global") {
-        out.insert(("SB_Global", *u), Some(Ident::Global));
+
+    fn add(&mut self, t: &'static str, u: Uuid, row: &Row, live: &BTreeSet<Uuid>) -> Option<Ident> {
+        let id = ident_of_row(t, row, &self.dp, live);
+        match &id {
+            Some(i) => {
+                self.rows.entry(i.clone()).or_default().insert(u);
+            }
+            None => {
+                self.orphans.insert((t, u));
+            }
+        }
+        self.ident_of.insert((t, u), id.clone());
+        id
     }
-    for (t, v6) in [("DHCP_Options", false), ("DHCPv6_Options", true)] {
-        for (u, r) in db.rows(t) {
-            out.insert(
-                (if v6 { "DHCPv6_Options" } else { "DHCP_Options" }, *u),
-                string_of(r, "name").map(|n| Ident::DhcpOption(v6, n)),
-            );
+
+    fn remove(&mut self, t: &'static str, u: Uuid) -> Option<Ident> {
+        self.orphans.remove(&(t, u));
+        let id = self.ident_of.remove(&(t, u)).flatten()?;
+        if let Some(set) = self.rows.get_mut(&id) {
+            set.remove(&u);
+            if set.is_empty() {
+                self.rows.remove(&id);
+            }
+        }
+        Some(id)
+    }
+}
+
+/// Keeps the SB in step with the engine at a cost proportional to what
+/// changed: it tracks the wanted rows (from the engine's deltas) and which
+/// SB rows hold each identity (from the monitor's row changes), and plans
+/// writes only for the identities that changed on either side since the
+/// last plan, plus rows they need inserted. A change it cannot follow
+/// incrementally (a datapath added, removed or rekeyed, a duplicate row
+/// to remove, a reconnect, a failed transaction) makes the next plan a full
+/// one, equal to [`plan`].
+#[derive(Debug, Default)]
+pub struct Syncer {
+    want: Option<Want>,
+    index: Option<SbIndex>,
+    dirty: BTreeSet<Ident>,
+}
+
+impl Syncer {
+    pub fn new() -> Syncer {
+        Syncer::default()
+    }
+
+    /// The next plan starts from scratch (after a reconnect, a failed or
+    /// lost transaction, or a new engine).
+    pub fn reset(&mut self) {
+        self.want = None;
+        self.index = None;
+        self.dirty.clear();
+    }
+
+    /// Whether the next plan will be a full one.
+    pub fn is_full(&self) -> bool {
+        self.want.is_none() || self.index.is_none()
+    }
+
+    /// Follows one engine step.
+    pub fn engine_delta(&mut self, delta: &SbDelta) {
+        let Some(want) = &mut self.want else { return };
+        let touches_dp = |r: &SbRecord| matches!(r, SbRecord::Datapath { .. });
+        if delta.removed.iter().chain(&delta.added).any(touches_dp) {
+            self.want = None;
+            return;
+        }
+        for r in &delta.removed {
+            for (id, _) in entries(r, &want.keys) {
+                match want.rows.get_mut(&id) {
+                    Some((n, _)) if *n > 1 => {
+                        *n -= 1;
+                        // Which of the records wanting this identity gives
+                        // its columns is no longer known: start over.
+                        if !matches!(id, Ident::DpGroup(_)) {
+                            self.want = None;
+                            return;
+                        }
+                    }
+                    _ => {
+                        want.rows.remove(&id);
+                        self.dirty.insert(id);
+                    }
+                }
+            }
+        }
+        for r in &delta.added {
+            for (id, cols) in entries(r, &want.keys) {
+                let e = want.rows.entry(id.clone()).or_insert((0, Vec::new()));
+                e.0 += 1;
+                e.1 = cols;
+                self.dirty.insert(id);
+            }
         }
     }
-    for (u, r) in db.rows("RBAC_Permission") {
-        out.insert(("RBAC_Permission", *u), string_of(r, "table").map(Ident::RbacPermission));
+
+    /// Follows SB row changes from the monitor (the replica already holds
+    /// them).
+    pub fn sb_changes(&mut self, changes: &[ovsdb::monitor::RowChange]) {
+        let (Some(ix), Some(want)) = (&mut self.index, &self.want) else {
+            self.index = None;
+            return;
+        };
+        let live = want.live();
+        for ch in changes {
+            let Some(t) = owned_table(&ch.table) else { continue };
+            if t == "Datapath_Binding" {
+                self.index = None;
+                return;
+            }
+            if let Some(id) = ix.remove(t, ch.uuid) {
+                self.dirty.insert(id);
+            }
+            if let Some(row) = &ch.new {
+                if let Some(id) = ix.add(t, ch.uuid, row, &live) {
+                    self.dirty.insert(id);
+                }
+            }
+        }
     }
-    for (u, r) in db.rows("RBAC_Role") {
-        out.insert(("RBAC_Role", *u), string_of(r, "name").map(Ident::RbacRole));
+
+    /// Plans the write that makes `db` hold exactly `state`, looking only at
+    /// what changed since the last plan when it can.
+    pub fn plan(&mut self, state: &SbState, db: &Database) -> SbWrite {
+        if let (Some(want), Some(ix)) = (&self.want, &self.index) {
+            if let Some(w) = plan_for(want, ix, db, std::mem::take(&mut self.dirty), false) {
+                return w;
+            }
+        }
+        let want = Want::build(state);
+        let ix = SbIndex::build(db, &want.live());
+        let all: BTreeSet<Ident> = want.rows.keys().chain(ix.rows.keys()).cloned().collect();
+        let w = plan_for(&want, &ix, db, all, true).unwrap_or_default();
+        self.want = Some(want);
+        self.index = Some(ix);
+        self.dirty.clear();
+        w
     }
-    for (u, r) in db.rows("DNS") {
-        let id = map_get(r, "external_ids", "dns_id").and_then(|d| d.parse().ok()).map(Ident::Dns);
-        out.insert(("DNS", *u), id);
-    }
-    for (u, r) in db.rows("Meter") {
-        out.insert(("Meter", *u), string_of(r, "name").map(Ident::Meter));
-    }
-    out
 }
 
 /// Plans the write that makes `db` hold exactly `state` (in the tables and
-/// columns northd owns).
+/// columns northd owns), from scratch.
 pub fn plan(state: &SbState, db: &Database) -> SbWrite {
-    let want = wanted(state);
-    let live: BTreeSet<Uuid> = want
-        .keys()
-        .filter_map(|i| match i {
-            Ident::Datapath(u) => Some(*u),
-            _ => None,
-        })
-        .collect();
-    let have = current(db, &live);
-    // Keep one existing row per wanted identity (the smallest uuid).
-    let mut kept: BTreeMap<&Ident, Uuid> = BTreeMap::new();
+    Syncer::new().plan(state, db)
+}
+
+/// The identities a wanted row refers to.
+fn refs_of(cols: &Cols) -> impl Iterator<Item = &Ident> {
+    cols.iter().flat_map(|(_, v)| -> Box<dyn Iterator<Item = &Ident>> {
+        match v {
+            Val::Ref(i) => Box::new(std::iter::once(i)),
+            Val::Refs(is) => Box::new(is.iter()),
+            Val::RefMap(m) => Box::new(m.iter().map(|(_, i)| i)),
+            _ => Box::new(std::iter::empty()),
+        }
+    })
+}
+
+/// The write for identities `dirty` (every identity when `full`), and any
+/// wanted row they refer to that the SB lacks. `None` when an incremental
+/// plan cannot be made (a duplicate row to delete, whose referrers would
+/// need rewriting too).
+fn plan_for(want: &Want, ix: &SbIndex, db: &Database, dirty: BTreeSet<Ident>, full: bool) -> Option<SbWrite> {
     let mut write = SbWrite::default();
-    for ((table, u), id) in &have {
-        match id.as_ref().filter(|i| want.contains_key(*i)) {
-            Some(i) if !kept.contains_key(i) => {
-                kept.insert(want.get_key_value(i).map(|(k, _)| k).unwrap_or(i), *u);
+    let mut kept: BTreeMap<&Ident, Uuid> = BTreeMap::new();
+    let mut names: BTreeMap<&Ident, String> = BTreeMap::new();
+    let mut seen: BTreeSet<&Ident> = BTreeSet::new();
+    let mut todo: Vec<&Ident> = dirty.iter().collect();
+    todo.reverse();
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        let existing = ix.rows.get(id).into_iter().flatten();
+        match want.rows.get_key_value(id) {
+            Some((wid, (_, cols))) => {
+                let mut existing = existing;
+                match existing.next() {
+                    // Keep one existing row per wanted identity (the
+                    // smallest uuid).
+                    Some(u) => {
+                        kept.insert(wid, *u);
+                    }
+                    None => {
+                        names.insert(wid, format!("row{}", names.len()));
+                    }
+                }
+                for u in existing {
+                    if !full {
+                        return None;
+                    }
+                    write.deletes.push((id.table().to_string(), *u));
+                }
+                for r in refs_of(cols) {
+                    if !seen.contains(r) && !ix.rows.contains_key(r) && want.rows.contains_key(r) {
+                        todo.push(r);
+                    }
+                }
             }
-            _ => write.deletes.push((table.to_string(), *u)),
+            None => write.deletes.extend(existing.map(|u| (id.table().to_string(), *u))),
         }
     }
-    let mut names: BTreeMap<&Ident, String> = BTreeMap::new();
-    for (n, id) in want.keys().filter(|i| !kept.contains_key(i)).enumerate() {
-        names.insert(id, format!("row{n}"));
-    }
+    write.deletes.extend(ix.orphans.iter().map(|(t, u)| (t.to_string(), *u)));
     let atom_of = |i: &Ident| -> Option<Atom> {
-        kept.get(i).map(|u| Atom::Uuid(*u)).or_else(|| names.get(i).map(|n| Atom::NamedUuid(n.clone())))
+        if let Some(u) = kept.get(i) {
+            return Some(Atom::Uuid(*u));
+        }
+        if let Some(n) = names.get(i) {
+            return Some(Atom::NamedUuid(n.clone()));
+        }
+        if seen.contains(i) || !want.rows.contains_key(i) {
+            return None;
+        }
+        ix.rows.get(i).and_then(|s| s.iter().next()).map(|u| Atom::Uuid(*u))
     };
     let mut owned_n = 0;
-    for (id, cols) in &want {
+    for id in &seen {
+        let Some((_, cols)) = want.rows.get(*id) else { continue };
         let mut row = Row::new();
         for (c, v) in cols {
             if let Val::Owned(table, rows) = v {
@@ -595,5 +807,5 @@ pub fn plan(state: &SbState, db: &Database) -> SbWrite {
     }
     // Only the tables northd owns are ever written.
     debug_assert!(write.deletes.iter().all(|(t, _)| OWNED_TABLES.contains(&t.as_str())));
-    write
+    Some(write)
 }

@@ -1,20 +1,29 @@
 //! `flowc-northd`: a drop-in replacement for `ovn-northd` 23.03. It takes
 //! the same flags (`--ovnnb-db`, `--ovnsb-db` or `OVN_NB_DB`/`OVN_SB_DB`,
-//! `--pidfile`, `--log-file`, `-n`/`--n-threads`, `--dry-run`) and keeps the
-//! Southbound database equal to what the reference would write.
+//! `--pidfile`, `--log-file`, `--unixctl`, `--detach`, `-n`/`--n-threads`,
+//! `--dry-run`), answers the same `ovs-appctl` commands on its control
+//! socket, and keeps the Southbound database equal to what the reference
+//! would write.
 
-use northd::daemon::{run, Options};
+use northd::daemon::{run_with, Options};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: flowc-northd [--ovnnb-db=DB] [--ovnsb-db=DB] [--pidfile[=FILE]] [--log-file[=FILE]]
-                    [-n N | --n-threads=N] [--dry-run]
+                    [--unixctl=SOCKET] [--detach] [-n N | --n-threads=N] [--dry-run]
 
 DB is unix:PATH or tcp:HOST:PORT (ssl: is not supported yet). The defaults are
 $OVN_NB_DB / $OVN_SB_DB, else unix:$OVN_RUNDIR/ovnnb_db.sock and
 unix:$OVN_RUNDIR/ovnsb_db.sock ($OVN_RUNDIR defaults to /var/run/ovn).
--n sets the number of dataflow worker threads. --dry-run computes but never
-writes. Options ovn-northd accepts that do not apply (--detach, --monitor,
---unixctl, -v...) are accepted and ignored.";
+The control socket (for ovs-appctl/ovn-appctl: exit, pause, resume, status,
+is-paused, nb-/sb-connection-status, inc-engine/recompute, vlog/reopen...)
+defaults to $OVN_RUNDIR/ovn-northd.PID.ctl. --detach runs in the background
+once the control socket and pidfile are in place. -n sets the number of
+dataflow worker threads. --dry-run starts paused: it computes but neither
+takes the lock nor writes until `resume`. Options of ovn-northd that do not
+apply (--monitor, --no-chdir, -v...) are accepted and ignored.";
+
+/// Set in the environment of the background process `--detach` starts.
+const DETACHED_ENV: &str = "FLOWC_NORTHD_DETACHED";
 
 fn main() -> ExitCode {
     let rundir = std::env::var("OVN_RUNDIR").unwrap_or_else(|_| "/var/run/ovn".into());
@@ -25,8 +34,11 @@ fn main() -> ExitCode {
         dry_run: false,
         log_file: None,
         run_for: None,
+        unixctl: None,
     };
     let mut pidfile: Option<String> = None;
+    let mut unixctl: Option<String> = None;
+    let mut detach = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let (flag, value) = match a.split_once('=') {
@@ -55,6 +67,11 @@ fn main() -> ExitCode {
                 }));
                 Ok(())
             }
+            "--unixctl" => val("--unixctl").map(|v| unixctl = Some(v)),
+            "--detach" => {
+                detach = true;
+                Ok(())
+            }
             "--run-for-ms" => val("--run-for-ms")
                 .and_then(|v| v.parse().map_err(|_| format!("bad duration \"{v}\"")))
                 .map(|ms| opts.run_for = Some(ms)),
@@ -62,8 +79,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            f if f.starts_with("--detach")
-                || f.starts_with("--monitor")
+            f if f.starts_with("--monitor")
                 || f.starts_with("--no-chdir")
                 || f.starts_with("--unixctl")
                 || f.starts_with("-v")
@@ -81,21 +97,92 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if let Some(p) = &pidfile {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            eprintln!("flowc-northd: {p}: {e}");
+    for (what, db) in [("--ovnnb-db", &opts.nb), ("--ovnsb-db", &opts.sb)] {
+        if let Err(e) = ovsdb::stream::Remote::parse(db) {
+            eprintln!("flowc-northd: {what}: {e}");
             return ExitCode::FAILURE;
         }
     }
-    let r = run(&opts);
-    if let Some(p) = &pidfile {
-        let _ = std::fs::remove_file(p);
+    if detach && std::env::var_os(DETACHED_ENV).is_none() {
+        return detach_and_wait(pidfile.as_deref());
     }
+    // The control socket: ovs-appctl -t ovn-northd finds it through the
+    // pidfile, as $OVN_RUNDIR/ovn-northd.PID.ctl.
+    let ctl = match unixctl {
+        Some(p) if p.contains('/') => p,
+        Some(p) => format!("{rundir}/{p}"),
+        None => format!("{rundir}/ovn-northd.{}.ctl", std::process::id()),
+    };
+    opts.unixctl = Some(ctl.into());
+    // The pidfile is written once the control socket exists (run() creates
+    // it first thing), so a caller that waits for it can use both; run()
+    // fails before that only on a socket it cannot bind.
+    let mut held = None;
+    let ready = || -> Result<(), String> {
+        if let Some(p) = &pidfile {
+            held = Some(northd::daemon::PidFile::create(std::path::Path::new(p))?);
+        }
+        Ok(())
+    };
+    northd::daemon::handle_termination_signals();
+    let r = run_with(&opts, ready);
+    drop(held);
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flowc-northd: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--detach`: starts this program again in the background (its own
+/// process group, stdio on /dev/null) and returns once it is ready (its
+/// pidfile written) or has failed.
+fn detach_and_wait(pidfile: Option<&str>) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("flowc-northd: --detach: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut child = match std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(DETACHED_ENV, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flowc-northd: --detach: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            eprintln!("flowc-northd: the detached daemon exited at start ({status}); see its log file");
+            return ExitCode::FAILURE;
+        }
+        let ready = match pidfile {
+            Some(p) => std::fs::read_to_string(p).is_ok_and(|s| s.trim() == child.id().to_string()),
+            // Without a pidfile there is nothing to wait for: a moment to
+            // report a failure at start.
+            None => started.elapsed() >= std::time::Duration::from_millis(500),
+        };
+        if ready {
+            return ExitCode::SUCCESS;
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!("flowc-northd: the detached daemon did not become ready within 30 s");
+            return ExitCode::FAILURE;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
