@@ -43,6 +43,15 @@ fn main() {
             for f in ours.difference(&reference) {
                 by_stage.entry(f.1.clone()).or_default().2 += 1;
             }
+            // COVERAGE_SHOW=STAGE prints that stage's missing and extra flows.
+            if let Ok(stage) = std::env::var("COVERAGE_SHOW") {
+                for f in reference.difference(&ours).filter(|f| f.1 == stage) {
+                    println!("{scn}/{phase} missing: {f:?}");
+                }
+                for f in ours.difference(&reference).filter(|f| f.1 == stage) {
+                    println!("{scn}/{phase} extra:   {f:?}");
+                }
+            }
             let hit = reference.intersection(&ours).count();
             by_scenario.push((format!("{scn}/{phase}"), reference.len(), hit, ours.len() - hit));
         }

@@ -1,7 +1,8 @@
 //! Laws of the engine, over random sequences of Northbound changes (switches
 //! and their options, ports of every type with their addresses, options,
 //! DHCP and enabled state, port-group membership, ACLs on switches and port
-//! groups, address-set contents):
+//! groups, address-set contents, load balancers on switches and through a
+//! group, with VIPs, backends, affinity, reject and health checks):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
@@ -55,6 +56,24 @@ struct Model {
     acls: [Option<Acl>; 3],
     /// Addresses of address set as0 (bit i: 10.1.0.i).
     set_members: u8,
+    lbs: [Option<Lb>; 2],
+    /// Load balancers in group lbg0 (bit i: lb i); the group is on switch 0.
+    lb_group: u8,
+}
+
+#[derive(Clone, Debug)]
+struct Lb {
+    /// Switches it is on directly (bit i: switch i).
+    on: u8,
+    /// VIPs: (index, port or none, IPv6).
+    vips: Vec<(u8, Option<u16>, bool)>,
+    /// Backends of every VIP (bit i: backend i).
+    backends: u8,
+    proto: usize,
+    affinity: bool,
+    reject: bool,
+    /// Health check on the first VIP, through port p0.
+    health_check: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +85,8 @@ enum Op {
     PortGroup(u8),
     Acl(usize, Option<Acl>),
     AddressSet(u8),
+    Lb(usize, Option<Lb>),
+    LbGroup(u8),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -96,6 +117,27 @@ fn arb_port() -> impl Strategy<Value = Port> {
         .prop_map(|(switch, ty, addr, enabled, flags)| Port { switch, ty, addr, enabled, flags })
 }
 
+fn arb_lb() -> impl Strategy<Value = Lb> {
+    (
+        any::<u8>(),
+        prop::collection::vec((0..3u8, prop::option::of(prop_oneof![Just(80u16), Just(443)]), any::<bool>()), 0..3),
+        any::<u8>(),
+        0..3usize,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(on, vips, backends, proto, affinity, reject, health_check)| Lb {
+            on,
+            vips,
+            backends,
+            proto,
+            affinity,
+            reject,
+            health_check,
+        })
+}
+
 fn arb_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..SWITCHES, prop::option::of(0..4usize)).prop_map(|(i, c)| Op::Switch(i, c)),
@@ -105,6 +147,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::PortGroup),
         (0..3usize, prop::option::of(arb_acl())).prop_map(|(i, a)| Op::Acl(i, a)),
         any::<u8>().prop_map(Op::AddressSet),
+        (0..2usize, prop::option::weighted(0.8, arb_lb())).prop_map(|(i, l)| Op::Lb(i, l)),
+        any::<u8>().prop_map(Op::LbGroup),
     ]
 }
 
@@ -126,6 +170,8 @@ impl Model {
             Op::PortGroup(m) => self.pg_members = *m,
             Op::Acl(i, a) => self.acls[*i] = a.clone(),
             Op::AddressSet(m) => self.set_members = *m,
+            Op::Lb(i, l) => self.lbs[*i] = l.clone(),
+            Op::LbGroup(m) => self.lb_group = *m,
         }
     }
 
@@ -205,10 +251,62 @@ impl Model {
             }
         }
         s.port_group.insert(Id::new(uuid(3, 0)), pg);
+        let mut lb_on: BTreeMap<usize, Vec<Id<nb::LoadBalancer>>> = BTreeMap::new();
+        let mut group = nb::LoadBalancerGroup { name: "lbg0".into(), ..Default::default() };
+        for (k, l) in self.lbs.iter().enumerate() {
+            let Some(l) = l else { continue };
+            let id = Id::new(uuid(10, k));
+            let mut row = nb::LoadBalancer {
+                name: format!("lb{k}"),
+                protocol: Some([nb::LoadBalancerProtocol::Tcp, nb::LoadBalancerProtocol::Udp, nb::LoadBalancerProtocol::Sctp][l.proto]),
+                ..Default::default()
+            };
+            for (n, port, v6) in &l.vips {
+                let ip = |i: u8| if *v6 { format!("fd00:{k}::{i:x}") } else { format!("10.2.{k}.{i}") };
+                let ep = |i: u8| match (port, v6) {
+                    (Some(p), true) => format!("[{}]:{p}", ip(i)),
+                    (Some(p), false) => format!("{}:{p}", ip(i)),
+                    (None, _) => ip(i),
+                };
+                let backends: Vec<String> = (0..3u8).filter(|b| l.backends & (1 << b) != 0).map(|b| ep(10 + b)).collect();
+                row.vips.insert(ep(100 + n), backends.join(","));
+            }
+            if l.affinity {
+                row.options.insert("affinity_timeout".into(), "60".into());
+            }
+            if l.reject {
+                row.options.insert("reject".into(), "true".into());
+            }
+            if l.health_check {
+                if let Some((key, _)) = row.vips.iter().next() {
+                    let hc = Id::new(uuid(11, k));
+                    s.load_balancer_health_check.insert(hc, nb::LoadBalancerHealthCheck { vip: key.clone(), ..Default::default() });
+                    row.health_check.insert(hc);
+                    for b in 0..3u8 {
+                        row.ip_port_mappings.insert(format!("10.2.{k}.{}", 10 + b), "p0:10.2.0.2".into());
+                        row.ip_port_mappings.insert(format!("[fd00:{k}::{:x}]", 10 + b), "p0:fd00::2".into());
+                    }
+                }
+            }
+            s.load_balancer.insert(id, row);
+            for i in 0..SWITCHES {
+                if l.on & (1 << i) != 0 {
+                    lb_on.entry(i).or_default().push(id);
+                }
+            }
+            if self.lb_group & (1 << k) != 0 {
+                group.load_balancer.insert(id);
+            }
+        }
+        s.load_balancer_group.insert(Id::new(uuid(12, 0)), group);
         for (i, sw) in self.switches.iter().enumerate() {
             let Some(cfg) = sw else { continue };
             let mut ls = nb::LogicalSwitch { name: format!("sw{i}"), ..Default::default() };
             ls.acls.extend(switch_acls.get(&i).into_iter().flatten().copied());
+            ls.load_balancer.extend(lb_on.get(&i).into_iter().flatten().copied());
+            if i == 0 {
+                ls.load_balancer_group.insert(Id::new(uuid(12, 0)));
+            }
             match cfg {
                 1 => {
                     ls.other_config.insert("mcast_snoop".into(), "true".into());

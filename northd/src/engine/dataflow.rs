@@ -9,7 +9,7 @@
 
 use super::input::{Fact, NbRow};
 use crate::sbrec::{Diagnostic, IpMulticast, Out, PortBinding, SbRecord};
-use crate::switch::{self, AclCtx, Config, Dhcp, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
+use crate::switch::{self, AclCtx, Config, Dhcp, LbCtx, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
 use differential_dataflow::VecCollection;
 use logical_model::nb;
 use ovsdb::Uuid;
@@ -32,6 +32,16 @@ enum PortPart {
     VParent(String, Uuid),
     Key(u32),
     HaGroup(String),
+}
+
+/// Pieces a load balancer's context is assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum LbPart {
+    Row(Arc<nb::LoadBalancer>),
+    /// The `vip` of one of its health checks.
+    HcVip(String),
+    /// A monitoring port of `ip_port_mappings` that exists and is enabled.
+    LivePort(String),
 }
 
 /// Pieces a switch's facts are assembled from.
@@ -65,6 +75,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let pgs = table!(facts, PortGroup);
     let lbs = table!(facts, Lb);
     let lb_groups = table!(facts, LbGroup);
+    let lb_hcs = table!(facts, LbHealthCheck);
     let address_sets = table!(facts, AddressSet);
     let ha_groups = table!(facts, HaChassisGroup);
     let meters = table!(facts, Meter);
@@ -243,7 +254,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let ls_acl_ctx = acl_ls.join_map(acl_ctx, |_, ls, a| (*ls, a.clone()));
     let acl_facts = ls_acls.concat(pg_ls_acls).distinct().map(|(ls, stateful)| (ls, SwitchPart::Acls { stateful }));
 
-    let lb_with_vips = lbs.filter(|(_, lb)| !lb.vips.is_empty()).map(|(u, _)| (u, ()));
+    let lb_with_vips = lbs.clone().filter(|(_, lb)| !lb.vips.is_empty()).map(|(u, _)| (u, ()));
     let group_lbs = lb_groups.flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>());
     let ls_lbs = switches
         .clone()
@@ -254,7 +265,84 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
                 .join_map(group_lbs, |_, ls, lb| (*lb, *ls)),
         );
-    let lb_facts = ls_lbs.join_map(lb_with_vips, |_, ls, _| *ls).distinct().map(|ls| (ls, SwitchPart::LbVip));
+    let ls_lbs = ls_lbs.distinct();
+    let lb_facts = ls_lbs.clone().join_map(lb_with_vips, |_, ls, _| *ls).distinct().map(|ls| (ls, SwitchPart::LbVip));
+
+    // Load balancers as their flows need them: VIPs parsed, health-checked
+    // VIPs, and which monitoring ports exist (enabled switch ports).
+    let hc_vips = lbs
+        .clone()
+        .flat_map(|(lb, row)| row.health_check.iter().map(|h| (h.uuid(), lb)).collect::<Vec<_>>())
+        .join_map(lb_hcs, |_, lb, hc| (*lb, LbPart::HcVip(hc.vip.clone())));
+    let lb_monitor_ports = lbs
+        .clone()
+        .flat_map(|(lb, row)| {
+            row.ip_port_mappings
+                .values()
+                .filter_map(|v| v.split_once(':').map(|(p, _)| (p.to_string(), lb)))
+                .collect::<BTreeSet<_>>()
+        })
+        .join_map(
+            port_ctx.clone().filter(|(_, p)| p.enabled()).map(|(_, p)| (p.name().to_string(), ())),
+            |name, lb, _| (*lb, LbPart::LivePort(name.clone())),
+        );
+    let lb_ctx = lbs
+        .clone()
+        .map(|(u, row)| (u, LbPart::Row(row)))
+        .concat(hc_vips)
+        .concat(lb_monitor_ports)
+        .reduce(|u, parts, out: &mut Vec<((Arc<LbCtx>, Vec<String>), isize)>| {
+            let mut row = None;
+            let (mut vips, mut live) = (BTreeSet::new(), BTreeSet::new());
+            for (p, _) in parts {
+                match p {
+                    LbPart::Row(r) => row = Some(r.clone()),
+                    LbPart::HcVip(v) => {
+                        vips.insert(v.clone());
+                    }
+                    LbPart::LivePort(n) => {
+                        live.insert(n.clone());
+                    }
+                }
+            }
+            if let Some(r) = row {
+                let (mut ctx, problems) = LbCtx::parse(*u, &r, &vips);
+                ctx.live_monitor_ports = live;
+                out.push(((Arc::new(ctx), problems), 1));
+            }
+        });
+    let lb_diags = lb_ctx.clone().join_map(lbs.clone(), |u, (_, problems), row| {
+        problems
+            .iter()
+            .map(|m| Diagnostic {
+                table: "Load_Balancer".into(),
+                row: *u,
+                name: row.name.clone(),
+                column: "vips".into(),
+                message: m.clone(),
+            })
+            .collect::<Vec<_>>()
+    })
+    .flat_map(|v| v);
+    let lb_ctx = lb_ctx.map(|(u, (c, _))| (u, c));
+    // ARP/ND responders for health monitors' source IPs, on the switch of
+    // each monitored port.
+    let monitor_flows = lb_ctx
+        .clone()
+        .flat_map(|(_, c)| {
+            c.monitored()
+                .into_iter()
+                .map(|(vip, _, port, src)| (port.to_string(), (c.uuid, src.to_string(), vip.vip.v6)))
+                .collect::<BTreeSet<_>>()
+        })
+        .join_map(port_ctx.clone().map(|(ls, p)| (p.name().to_string(), ls)), |_, m, ls| ((), (*ls, m.clone())))
+        .join_map(svc_mac.clone().map(|m| ((), m)), |_, (ls, (lb, src, v6)), mac| {
+            let mut out = Vec::new();
+            switch::lb::monitor_responder(*lb, src, *v6, mac, &mut crate::lflow::Flows { dp: *ls, out: &mut out });
+            out
+        })
+        .flat_map(|v| v);
+    let ls_lb_ctx = ls_lbs.join_map(lb_ctx, |_, ls, c| (*ls, c.clone()));
 
     let dns_all = dns.clone();
     let dns_with_records = dns.filter(|(_, d)| !d.records.is_empty()).map(|(u, _)| (u, ()));
@@ -333,6 +421,9 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let acl_flows = ls_acl_ctx
         .arrange_by_key()
         .join_core(sw_arr.clone(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| switch::acl_flows(sw, a));
+    let lb_flows = ls_lb_ctx
+        .arrange_by_key()
+        .join_core(sw_arr.clone(), |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| switch::lb_flows(sw, lb));
     let port_flows = per_port.clone().flat_map(|o| match o {
         PortOut::Flow(l) => Some(l),
         PortOut::Binding(_) => None,
@@ -344,6 +435,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let flows = sw_flows
         .concat(port_flows)
         .concat(acl_flows)
+        .concat(lb_flows)
+        .concat(monitor_flows)
         .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint, l.io_port)))
         .reduce(|(stage, prio, m, a), dps, out: &mut Vec<(SbRecord, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
@@ -542,7 +635,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             })
             .collect::<Vec<_>>()
     });
-    let diags = port_diags.concat(lrp_diags).map(Out::Diag);
+    let diags = port_diags.concat(lrp_diags).concat(lb_diags).map(Out::Diag);
 
     flows
         .concat(datapaths)

@@ -77,6 +77,7 @@ nb_rows! {
     PortGroup: PortGroup => port_group,
     Lb: LoadBalancer => load_balancer,
     LbGroup: LoadBalancerGroup => load_balancer_group,
+    LbHealthCheck: LoadBalancerHealthCheck => load_balancer_health_check,
     AddressSet: AddressSet => address_set,
     HaChassisGroup: HaChassisGroup => ha_chassis_group,
     Meter: Meter => meter,

@@ -18,9 +18,11 @@ mod admission;
 mod arp_nd;
 mod dhcp_dns;
 mod l2;
+pub mod lb;
 
 use crate::addrs::{self, LportAddresses};
 use crate::lflow::{json_key, Flows, Lflow};
+pub use lb::LbCtx;
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
 use ovsdb::Uuid;
@@ -38,6 +40,8 @@ pub struct Config {
     pub default_acl_drop: bool,
     /// `NB_Global options:ignore_lsp_down` negated (default false).
     pub check_lsp_is_up: bool,
+    /// `NB_Global options:controller_event` (deprecated; default false).
+    pub controller_event: bool,
 }
 
 /// The chassis feature flags northd reads (every chassis must have one for
@@ -65,6 +69,7 @@ impl Config {
             use_ct_inv_match: opt("use_ct_inv_match", true),
             default_acl_drop: opt("default_acl_drop", false),
             check_lsp_is_up: !opt("ignore_lsp_down", true),
+            controller_event: opt("controller_event", false),
         }
     }
 }
@@ -346,6 +351,14 @@ pub fn port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
 }
 
 /// The flows of ACL `acl` on switch `sw`.
+/// The flows of load balancer `lb` on switch `sw`.
+pub fn lb_flows(sw: &SwitchCtx, lb: &LbCtx) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    lb::lb_flows(sw, lb, &mut f);
+    out
+}
+
 pub fn acl_flows(sw: &SwitchCtx, acl: &AclCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
     let mut f = Flows { dp: sw.uuid, out: &mut out };
