@@ -375,7 +375,11 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             continue;
         }
         if !sb_rows.is_empty() {
-            syncer.sb_changes(&std::mem::take(&mut sb_rows));
+            let rows = std::mem::take(&mut sb_rows);
+            match sbd.replica() {
+                Some(r) => syncer.sb_changes(&rows, r),
+                None => syncer.reset(),
+            }
         }
         if let Some(nbr) = nbd.replica() {
             lsp_names.ensure(nbr);

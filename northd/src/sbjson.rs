@@ -162,6 +162,26 @@ pub fn to_json(state: &SbState) -> Value {
                 }
                 ("Meter", uuid_of(&("Meter", name)), json!({"name": name, "unit": unit, "bands": set(ids)}))
             }
+            SbRecord::LoadBalancer { nb, name, vips, protocol, options, dps } => {
+                let group = uuid_of(&("LB_DP_Group", dps));
+                tables.entry("Logical_DP_Group").or_default().insert(
+                    group.to_string(),
+                    json!({"datapaths": set(dps.iter().map(|d| uuid(dp_uuid(d))))}),
+                );
+                (
+                    "Load_Balancer",
+                    uuid_of(&("Load_Balancer", nb)),
+                    json!({"name": name, "vips": map(vips), "protocol": set(protocol.iter().cloned()),
+                           "options": map(options), "datapath_group": uuid(group), "datapaths": set(Vec::<Value>::new()),
+                           "external_ids": map(&BTreeMap::from([("lb_id".to_string(), nb.to_string())]))}),
+                )
+            }
+            SbRecord::ServiceMonitor { ip, port, protocol, logical_port, src_ip, src_mac, options } => (
+                "Service_Monitor",
+                uuid_of(&("Service_Monitor", ip, port, protocol, logical_port)),
+                json!({"ip": ip, "port": port, "protocol": protocol, "logical_port": logical_port,
+                       "src_ip": src_ip, "src_mac": src_mac, "options": map(options)}),
+            ),
             SbRecord::PortGroup { name, dp, ports } => {
                 let full = format!("{}_{}", keys.get(dp).copied().unwrap_or(0), name);
                 (

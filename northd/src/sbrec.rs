@@ -112,6 +112,27 @@ pub enum SbRecord {
         records: BTreeMap<String, String>,
         datapaths: Vec<Uuid>,
     },
+    /// `Load_Balancer` of NB row `nb`, on switches `dps` (through a
+    /// `Logical_DP_Group` of its own).
+    LoadBalancer {
+        nb: Uuid,
+        name: String,
+        vips: BTreeMap<String, String>,
+        protocol: Option<String>,
+        options: BTreeMap<String, String>,
+        dps: Vec<Uuid>,
+    },
+    /// `Service_Monitor` of a health-checked backend (ovn-controller owns
+    /// its `status`).
+    ServiceMonitor {
+        ip: String,
+        port: i64,
+        protocol: String,
+        logical_port: String,
+        src_ip: String,
+        src_mac: String,
+        options: BTreeMap<String, String>,
+    },
     /// `Meter` with its bands (action, rate, burst size).
     Meter {
         name: String,
@@ -263,6 +284,8 @@ impl SbState {
                 SbRecord::RbacRole { .. } => "RBAC_Role",
                 SbRecord::Dns { .. } => "DNS",
                 SbRecord::Meter { .. } => "Meter",
+                SbRecord::LoadBalancer { .. } => "Load_Balancer",
+                SbRecord::ServiceMonitor { .. } => "Service_Monitor",
             };
             *m.entry(k).or_default() += 1;
         }

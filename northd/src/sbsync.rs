@@ -99,6 +99,13 @@ enum Ident {
     RbacRole(String),
     Dns(Uuid),
     Meter(String),
+    /// A `Load_Balancer` by its NB row.
+    Lb(Uuid),
+    /// The datapath group of load balancers (the reference keeps these
+    /// apart from the groups of flows, even with the same members).
+    LbGroup(Vec<Uuid>),
+    /// A `Service_Monitor` by (ip, logical port, port, protocol), its index.
+    ServiceMonitor(String, String, i64, String),
 }
 
 impl Ident {
@@ -119,6 +126,9 @@ impl Ident {
             Ident::RbacRole(_) => "RBAC_Role",
             Ident::Dns(_) => "DNS",
             Ident::Meter(_) => "Meter",
+            Ident::Lb(_) => "Load_Balancer",
+            Ident::LbGroup(_) => "Logical_DP_Group",
+            Ident::ServiceMonitor(..) => "Service_Monitor",
         }
     }
 }
@@ -154,6 +164,8 @@ const OWNED_TABLES: &[&str] = &[
     "RBAC_Role",
     "DNS",
     "Meter",
+    "Load_Balancer",
+    "Service_Monitor",
 ];
 
 fn s(v: &str) -> Val {
@@ -324,6 +336,38 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                     ],
                 ));
             }
+            SbRecord::LoadBalancer { nb, name, vips, protocol, options, dps } => {
+                out.push((
+                    Ident::LbGroup(dps.clone()),
+                    vec![("datapaths", Val::Refs(dps.iter().map(|d| Ident::Datapath(*d)).collect()))],
+                ));
+                out.push((
+                    Ident::Lb(*nb),
+                    vec![
+                        ("name", s(name)),
+                        ("vips", map(vips)),
+                        ("protocol", opt_str(protocol)),
+                        ("options", map(options)),
+                        ("datapath_group", Val::Ref(Ident::LbGroup(dps.clone()))),
+                        ("datapaths", Val::NoRef),
+                        ("external_ids", map(&BTreeMap::from([("lb_id".to_string(), nb.to_string())]))),
+                    ],
+                ));
+            }
+            SbRecord::ServiceMonitor { ip, port, protocol, logical_port, src_ip, src_mac, options } => {
+                out.push((
+                    Ident::ServiceMonitor(ip.clone(), logical_port.clone(), *port, protocol.clone()),
+                    vec![
+                        ("ip", s(ip)),
+                        ("port", int(*port)),
+                        ("protocol", s(protocol)),
+                        ("logical_port", s(logical_port)),
+                        ("src_ip", s(src_ip)),
+                        ("src_mac", s(src_mac)),
+                        ("options", map(options)),
+                    ],
+                ));
+            }
             SbRecord::Meter { name, unit, bands } => {
                 let rows = bands
                     .iter()
@@ -394,7 +438,13 @@ fn map_get(row: &Row, col: &str, key: &str) -> Option<String> {
 /// What identifies SB row `row` of `table` (an owned table), given the SB
 /// datapaths' NB rows (`dp`) and the datapaths wanted (`live`); `None`: a
 /// row northd owns that nothing wants (it is deleted).
-fn ident_of_row(table: &str, row: &Row, dp: &BTreeMap<Uuid, Uuid>, live: &BTreeSet<Uuid>) -> Option<Ident> {
+fn ident_of_row(
+    table: &str,
+    row: &Row,
+    dp: &BTreeMap<Uuid, Uuid>,
+    live: &BTreeSet<Uuid>,
+    lb_group: bool,
+) -> Option<Ident> {
     let dp_of = |col: &str| uuids_of(row, col).first().and_then(|d| dp.get(d).copied());
     match table {
         "Datapath_Binding" => map_get(row, "external_ids", "logical-switch")
@@ -411,7 +461,7 @@ fn ident_of_row(table: &str, row: &Row, dp: &BTreeMap<Uuid, Uuid>, live: &BTreeS
                 .filter(|d| d.is_none_or(|n| live.contains(&n)))
                 .collect::<Option<_>>()?;
             members.sort();
-            Some(Ident::DpGroup(members))
+            Some(if lb_group { Ident::LbGroup(members) } else { Ident::DpGroup(members) })
         }
         "Port_Binding" => string_of(row, "logical_port").map(Ident::Port),
         "Multicast_Group" => dp_of("datapath").zip(string_of(row, "name")).map(|(d, n)| Ident::Mcast(d, n)),
@@ -439,6 +489,13 @@ fn ident_of_row(table: &str, row: &Row, dp: &BTreeMap<Uuid, Uuid>, live: &BTreeS
         "RBAC_Role" => string_of(row, "name").map(Ident::RbacRole),
         "DNS" => map_get(row, "external_ids", "dns_id").and_then(|d| d.parse().ok()).map(Ident::Dns),
         "Meter" => string_of(row, "name").map(Ident::Meter),
+        "Load_Balancer" => map_get(row, "external_ids", "lb_id").and_then(|d| d.parse().ok()).map(Ident::Lb),
+        "Service_Monitor" => Some(Ident::ServiceMonitor(
+            string_of(row, "ip")?,
+            string_of(row, "logical_port")?,
+            int_of(row, "port")?,
+            string_of(row, "protocol").unwrap_or_else(|| "tcp".into()),
+        )),
         _ => None,
     }
 }
@@ -483,14 +540,21 @@ struct SbIndex {
     rows: BTreeMap<Ident, BTreeSet<Uuid>>,
     /// Rows of owned tables with no identity (deleted by the next plan).
     orphans: BTreeSet<(&'static str, Uuid)>,
+    /// `Logical_DP_Group` rows referenced by load balancers (how many).
+    lb_refs: BTreeMap<Uuid, usize>,
 }
 
 impl SbIndex {
     fn build(db: &Database, live: &BTreeSet<Uuid>) -> SbIndex {
         let mut ix = SbIndex::default();
         for (u, r) in db.rows("Datapath_Binding") {
-            if let Some(Ident::Datapath(n)) = ident_of_row("Datapath_Binding", r, &ix.dp, live) {
+            if let Some(Ident::Datapath(n)) = ident_of_row("Datapath_Binding", r, &ix.dp, live, false) {
                 ix.dp.insert(*u, n);
+            }
+        }
+        for (_, r) in db.rows("Load_Balancer") {
+            for g in uuids_of(r, "datapath_group") {
+                *ix.lb_refs.entry(g).or_default() += 1;
             }
         }
         for t in OWNED_TABLES {
@@ -502,7 +566,7 @@ impl SbIndex {
     }
 
     fn add(&mut self, t: &'static str, u: Uuid, row: &Row, live: &BTreeSet<Uuid>) -> Option<Ident> {
-        let id = ident_of_row(t, row, &self.dp, live);
+        let id = ident_of_row(t, row, &self.dp, live, self.lb_refs.contains_key(&u));
         match &id {
             Some(i) => {
                 self.rows.entry(i.clone()).or_default().insert(u);
@@ -576,7 +640,7 @@ impl Syncer {
                         *n -= 1;
                         // Which of the records wanting this identity gives
                         // its columns is no longer known: start over.
-                        if !matches!(id, Ident::DpGroup(_)) {
+                        if !matches!(id, Ident::DpGroup(_) | Ident::LbGroup(_)) {
                             self.want = None;
                             return;
                         }
@@ -598,9 +662,9 @@ impl Syncer {
         }
     }
 
-    /// Follows SB row changes from the monitor (the replica already holds
-    /// them).
-    pub fn sb_changes(&mut self, changes: &[ovsdb::monitor::RowChange]) {
+    /// Follows SB row changes from the monitor (`db`, the replica, already
+    /// holds them).
+    pub fn sb_changes(&mut self, changes: &[ovsdb::monitor::RowChange], db: &Database) {
         let (Some(ix), Some(want)) = (&mut self.index, &self.want) else {
             self.index = None;
             return;
@@ -618,6 +682,41 @@ impl Syncer {
             if let Some(row) = &ch.new {
                 if let Some(id) = ix.add(t, ch.uuid, row, &live) {
                     self.dirty.insert(id);
+                }
+            }
+            if t == "Load_Balancer" {
+                // A group's identity depends on whether a load balancer
+                // refers to it: re-identify the groups whose status flips.
+                let old: Vec<Uuid> = ch.old.iter().flat_map(|r| uuids_of(r, "datapath_group")).collect();
+                let new: Vec<Uuid> = ch.new.iter().flat_map(|r| uuids_of(r, "datapath_group")).collect();
+                let mut touched = Vec::new();
+                for g in &old {
+                    let was = ix.lb_refs.contains_key(g);
+                    if let Some(n) = ix.lb_refs.get_mut(g) {
+                        *n -= 1;
+                        if *n == 0 {
+                            ix.lb_refs.remove(g);
+                        }
+                    }
+                    touched.push((*g, was));
+                }
+                for g in &new {
+                    let was = ix.lb_refs.contains_key(g);
+                    *ix.lb_refs.entry(*g).or_default() += 1;
+                    touched.push((*g, was));
+                }
+                for (g, was) in touched {
+                    if ix.lb_refs.contains_key(&g) == was || !ix.ident_of.contains_key(&("Logical_DP_Group", g)) {
+                        continue;
+                    }
+                    if let Some(id) = ix.remove("Logical_DP_Group", g) {
+                        self.dirty.insert(id);
+                    }
+                    if let Some(row) = db.tables.get("Logical_DP_Group").and_then(|t| t.get(&g)) {
+                        if let Some(id) = ix.add("Logical_DP_Group", g, row, &live) {
+                            self.dirty.insert(id);
+                        }
+                    }
                 }
             }
         }

@@ -543,12 +543,12 @@ proptest! {
                     }
                 }
             }
-            syncer.sb_changes(&row_changes(&before, &db));
+            syncer.sb_changes(&row_changes(&before, &db), &db);
             // The write, then what the monitor reports back.
             let w = syncer.plan(engine.state(), &db);
             let before = db.clone();
             w.apply_to(&mut db, &mut fresh);
-            syncer.sb_changes(&row_changes(&before, &db));
+            syncer.sb_changes(&row_changes(&before, &db), &db);
             let rest = plan(engine.state(), &db);
             prop_assert!(rest.is_empty(), "after {:?} / {:?}, a full plan still writes {} rows: {:?}", op, tamper, rest.len(), rest);
             // And nothing more to do incrementally either.

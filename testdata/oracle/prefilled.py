@@ -26,6 +26,13 @@ Sub-commands:
       ovn-controller owns (chassis, up, encap, ...) as recorded, or
       nothing when no binding has any.
 
+  compare-json REF_SB_JSON OTHER_SB_JSON
+      Compare two recorded sb.json files the same way, but with tunnel
+      keys and every counter included: only uuids (and so the canonical
+      numbering of rows whose content is equal, which depends on
+      referrers' `external_ids:source`) and `Logical_Flow
+      external_ids:source` are left out.
+
   compare REF_DIR NB_REMOTE SB_REMOTE
       Compare the live NB with REF_DIR/nb.db (same uuids; NB_Global's
       cfg counters and timestamps aside) and the live SB with
@@ -114,10 +121,12 @@ def from_sb_json(doc, types):
 
 class KeyFree:
     """Renders SB rows with references replaced by the referenced row's own
-    (recursively rendered) content and tunnel keys left out."""
+    (recursively rendered) content and tunnel keys left out (unless
+    `keys`)."""
 
-    def __init__(self, db):
+    def __init__(self, db, keys=False):
         self.db = db
+        self.keys = keys
         self.table_of = {u: t for t, rows in db.items() for u in rows}
         self.memo = {}
         # Port_Group names are "<datapath key>_<name>".
@@ -132,7 +141,7 @@ class KeyFree:
             if t is None:
                 return ["dangling", str(a)]
             return [t, self.row(t, str(a))]
-        if table == "Port_Group" and col == "name" and isinstance(a, str):
+        if table == "Port_Group" and col == "name" and isinstance(a, str) and not self.keys:
             m = re.match(r"^(\d+)_(.*)$", a)
             if m and m.group(1) in self.dp_by_key:
                 return ["pg", self.row("Datapath_Binding", self.dp_by_key[m.group(1)]), m.group(2)]
@@ -145,7 +154,7 @@ class KeyFree:
         self.memo[key] = ["cycle", table]
         out = {}
         for c, d in sorted(self.db[table][u].items()):
-            if (table, c) in KEY_COLUMNS or (table, c) in SB_IGNORED:
+            if not self.keys and ((table, c) in KEY_COLUMNS or (table, c) in SB_IGNORED):
                 continue
             if table == "Logical_Flow" and c == "external_ids":
                 d = [(k, v) for k, v in d if k != "source"]
@@ -163,8 +172,8 @@ class KeyFree:
         return sorted(json.dumps(self.row(t, u), sort_keys=True) for u in self.db.get(t, {}))
 
 
-def compare_sb(ref, live):
-    a, b = KeyFree(ref), KeyFree(live)
+def compare_sb(ref, live, keys=False):
+    a, b = KeyFree(ref, keys), KeyFree(live, keys)
     bad = 0
     for t in sorted(set(ref) | set(live)):
         ra, rb = a.table(t), b.table(t)
@@ -216,7 +225,16 @@ def cmd_compare(ref_dir, nb_remote, sb_remote):
     sys.exit(bad)
 
 
+def cmd_compare_json(ref_path, other_path):
+    _, sb_types = N.load_schema(N.SB_SCHEMA_PATH)
+    ref = from_sb_json(load_json(ref_path), sb_types)
+    other = from_sb_json(load_json(other_path), sb_types)
+    sys.exit(compare_sb(ref, other, keys=True))
+
+
 def main(argv):
+    if len(argv) == 3 and argv[0] == "compare-json":
+        return cmd_compare_json(argv[1], argv[2])
     if len(argv) == 2 and argv[0] == "sb-inputs":
         return cmd_sb_inputs(argv[1])
     if len(argv) == 2 and argv[0] == "bindings":

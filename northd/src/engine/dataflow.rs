@@ -34,12 +34,17 @@ enum PortPart {
     HaGroup(String),
 }
 
+/// A load balancer's context and the problems found reading it.
+type LbWithProblems = (Arc<LbCtx>, Vec<String>);
+/// A service monitor's source IP and options.
+type MonitorSource = (String, BTreeMap<String, String>);
+
 /// Pieces a load balancer's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum LbPart {
     Row(Arc<nb::LoadBalancer>),
-    /// The `vip` of one of its health checks.
-    HcVip(String),
+    /// One of its health checks: uuid, `vip`, options.
+    HcVip(Uuid, String, BTreeMap<String, String>),
     /// A monitoring port of `ip_port_mappings` that exists and is enabled.
     LivePort(String),
 }
@@ -273,7 +278,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let hc_vips = lbs
         .clone()
         .flat_map(|(lb, row)| row.health_check.iter().map(|h| (h.uuid(), lb)).collect::<Vec<_>>())
-        .join_map(lb_hcs, |_, lb, hc| (*lb, LbPart::HcVip(hc.vip.clone())));
+        .join_map(lb_hcs, |h, lb, hc| (*lb, LbPart::HcVip(*h, hc.vip.clone(), hc.options.clone())));
     let lb_monitor_ports = lbs
         .clone()
         .flat_map(|(lb, row)| {
@@ -291,14 +296,15 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .map(|(u, row)| (u, LbPart::Row(row)))
         .concat(hc_vips)
         .concat(lb_monitor_ports)
-        .reduce(|u, parts, out: &mut Vec<((Arc<LbCtx>, Vec<String>), isize)>| {
+        .reduce(|u, parts, out: &mut Vec<(LbWithProblems, isize)>| {
             let mut row = None;
-            let (mut vips, mut live) = (BTreeSet::new(), BTreeSet::new());
+            let (mut vips, mut live) = (BTreeMap::new(), BTreeSet::new());
             for (p, _) in parts {
                 match p {
                     LbPart::Row(r) => row = Some(r.clone()),
-                    LbPart::HcVip(v) => {
-                        vips.insert(v.clone());
+                    LbPart::HcVip(_, v, o) => {
+                        // Parts come sorted: the first by uuid wins.
+                        vips.entry(v.clone()).or_insert_with(|| o.clone());
                     }
                     LbPart::LivePort(n) => {
                         live.insert(n.clone());
@@ -342,6 +348,59 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             out
         })
         .flat_map(|v| v);
+    // SB Load_Balancer rows: load balancers applied to some switch.
+    let sb_lbs = ls_lbs
+        .clone()
+        .reduce(|_, lss, out: &mut Vec<(Vec<Uuid>, isize)>| {
+            out.push((lss.iter().filter(|(_, n)| *n > 0).map(|(ls, _)| **ls).collect(), 1));
+        })
+        .join_map(lbs.clone(), |u, dps, row| {
+            let mut options = row.options.clone();
+            options.insert("hairpin_orig_tuple".into(), "true".into());
+            SbRecord::LoadBalancer {
+                nb: *u,
+                name: row.name.clone(),
+                vips: row.vips.clone(),
+                protocol: row.protocol.map(|p| p.as_str().to_string()),
+                options,
+                dps: dps.clone(),
+            }
+        });
+    // SB Service_Monitor rows: health-checked backends whose monitoring
+    // port exists and is enabled (one row per ip, port, protocol and
+    // logical port, whichever load balancers share it).
+    let service_monitors = lb_ctx
+        .clone()
+        .flat_map(|(_, c)| {
+            c.monitored()
+                .into_iter()
+                .filter(|(_, _, port, _)| c.live_monitor_ports.contains(*port))
+                .filter(|_| c.proto != "sctp")
+                .map(|(vip, b, port, src)| {
+                    (
+                        (b.ip.clone(), port.to_string(), b.port.map_or(0, i64::from), c.proto.clone()),
+                        (src.to_string(), vip.hc_options.clone()),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .reduce(|_, vals, out: &mut Vec<(MonitorSource, isize)>| {
+            if let Some(((src, o), _)) = vals.iter().find(|(_, n)| *n > 0) {
+                out.push((((*src).clone(), (*o).clone()), 1));
+            }
+        })
+        .map(|(k, v)| ((), (k, v)))
+        .join_map(svc_mac.clone().map(|m| ((), m)), |_, ((ip, lport, port, proto), (src, opts)), mac| {
+            SbRecord::ServiceMonitor {
+                ip: ip.clone(),
+                port: *port,
+                protocol: proto.clone(),
+                logical_port: lport.clone(),
+                src_ip: src.clone(),
+                src_mac: mac.clone(),
+                options: opts.clone(),
+            }
+        });
     let ls_lb_ctx = ls_lbs.join_map(lb_ctx, |_, ls, c| (*ls, c.clone()));
 
     let dns_all = dns.clone();
@@ -648,6 +707,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .concat(statics)
         .concat(sb_dns)
         .concat(meter_parts)
+        .concat(sb_lbs)
+        .concat(service_monitors)
         .map(Out::Sb)
         .concat(diags)
 }

@@ -66,6 +66,9 @@ pub struct Engine {
     config: Option<Config>,
     svc_mac: Option<String>,
     sb_global: Option<(i64, bool, BTreeMap<String, String>)>,
+    /// The `SB_Global` fact fed to the dataflow (`sb_global` plus SB-only
+    /// options).
+    sb_global_out: Option<(i64, bool, BTreeMap<String, String>)>,
     vxlan: bool,
     keys: Keys,
     state: SbState,
@@ -128,6 +131,7 @@ impl Engine {
             config: None,
             svc_mac: None,
             sb_global: None,
+            sb_global_out: None,
             vxlan: false,
             keys: Keys::default(),
             state: SbState::default(),
@@ -511,15 +515,26 @@ impl Engine {
             o.insert("northd_internal_version".into(), NORTHD_INTERNAL_VERSION.into());
             (g.nb_cfg, g.ipsec, o)
         });
-        if sb_global != self.sb_global {
-            if let Some((c, i, o)) = self.sb_global.take() {
+        // What goes to SB_Global: the same options, plus whether
+        // ovn-controller may use ct_mark for LB hairpin (absent means yes).
+        let for_sb = sb_global.clone().map(|(c, i, mut o)| {
+            if self.features.ct_no_masked_label {
+                o.remove("lb_hairpin_use_ct_mark");
+            } else {
+                o.insert("lb_hairpin_use_ct_mark".into(), "false".into());
+            }
+            (c, i, o)
+        });
+        if for_sb != self.sb_global_out {
+            if let Some((c, i, o)) = self.sb_global_out.take() {
                 facts.push((Fact::SbGlobal(c, i, o), -1));
             }
-            if let Some((c, i, o)) = sb_global.clone() {
+            if let Some((c, i, o)) = for_sb.clone() {
                 facts.push((Fact::SbGlobal(c, i, o), 1));
             }
-            self.sb_global = sb_global;
+            self.sb_global_out = for_sb;
         }
+        self.sb_global = sb_global;
         let svc = global.and_then(|g| g.options.get("svc_monitor_mac").cloned());
         if svc != self.svc_mac {
             if let Some(old) = self.svc_mac.take() {

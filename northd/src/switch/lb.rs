@@ -80,6 +80,8 @@ pub struct Vip {
     pub backend_ips: String,
     /// Some `Load_Balancer_Health_Check` names this VIP.
     pub health_check: bool,
+    /// The options of the first (by uuid) such health check.
+    pub hc_options: BTreeMap<String, String>,
 }
 
 /// What the flows of one load balancer need.
@@ -107,8 +109,13 @@ pub struct LbCtx {
 
 impl LbCtx {
     /// Reads `lb`; the `String`s are problems found (a VIP skipped), for
-    /// diagnostics. `health_check_vips` are the `vip`s of its health checks.
-    pub fn parse(uuid: Uuid, lb: &nb::LoadBalancer, health_check_vips: &BTreeSet<String>) -> (LbCtx, Vec<String>) {
+    /// diagnostics. `health_checks` are its health checks' `vip` → options
+    /// (the first by uuid when several name the same VIP).
+    pub fn parse(
+        uuid: Uuid,
+        lb: &nb::LoadBalancer,
+        health_checks: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> (LbCtx, Vec<String>) {
         let proto = match lb.protocol.map(|p| p.as_str()) {
             Some("udp") => "udp",
             Some("sctp") => "sctp",
@@ -123,7 +130,8 @@ impl LbCtx {
                     vip,
                     backends,
                     backend_ips: value.clone(),
-                    health_check: health_check_vips.contains(key),
+                    health_check: health_checks.contains_key(key),
+                    hc_options: health_checks.get(key).cloned().unwrap_or_default(),
                 }),
                 Err(e) => problems.push(e),
             }
