@@ -483,6 +483,56 @@ fn row_changes(before: &ovsdb::Database, after: &ovsdb::Database) -> Vec<ovsdb::
     out
 }
 
+/// Deletes row `u` of `table` as ovsdb-server would: refused (nothing
+/// happens) while a strong reference points at it; weak references to it
+/// are removed from the rows holding them.
+fn delete_as_ovsdb_would(db: &mut ovsdb::Database, table: &str, u: Uuid) {
+    use ovsdb::schema::RefType;
+    use ovsdb::{Atom, Datum};
+    let schema = db.schema.clone();
+    let refs_to = |bt: &ovsdb::schema::BaseType| bt.ref_table.as_deref() == Some(table);
+    let mut strong = false;
+    for (t, rows) in &db.tables {
+        let Some(ts) = schema.tables.get(t) else { continue };
+        for row in rows.values() {
+            for (c, d) in row {
+                let Some(cs) = ts.columns.get(c) else { continue };
+                let bts = std::iter::once(&cs.ty.key).chain(cs.ty.value.as_ref());
+                for bt in bts.filter(|bt| refs_to(bt) && bt.ref_type == RefType::Strong) {
+                    let hit = match d {
+                        Datum::Set(s) => s.contains(&Atom::Uuid(u)),
+                        Datum::Map(m) => m.keys().chain(m.values()).any(|a| *a == Atom::Uuid(u)),
+                    };
+                    strong |= hit;
+                }
+            }
+        }
+    }
+    if strong {
+        return;
+    }
+    if let Some(rows) = db.tables.get_mut(table) {
+        rows.remove(&u);
+    }
+    for (t, rows) in db.tables.iter_mut() {
+        let Some(ts) = schema.tables.get(t) else { continue };
+        for row in rows.values_mut() {
+            for (c, d) in row.iter_mut() {
+                let Some(cs) = ts.columns.get(c) else { continue };
+                if !(refs_to(&cs.ty.key) || cs.ty.value.as_ref().is_some_and(refs_to)) {
+                    continue;
+                }
+                match d {
+                    Datum::Set(s) => {
+                        s.remove(&Atom::Uuid(u));
+                    }
+                    Datum::Map(m) => m.retain(|k, v| *k != Atom::Uuid(u) && *v != Atom::Uuid(u)),
+                }
+            }
+        }
+    }
+}
+
 /// Something done to the SB behind northd's back between two steps.
 #[derive(Debug, Clone)]
 enum Tamper {
@@ -526,12 +576,11 @@ proptest! {
             match tamper {
                 Tamper::None => {}
                 Tamper::Delete(t, r) => {
-                    let owned = ["Port_Binding", "Logical_Flow", "Multicast_Group", "Address_Set", "Port_Group", "IP_Multicast", "Logical_DP_Group"];
+                    let owned = ["Port_Binding", "Logical_Flow", "Multicast_Group", "Address_Set", "Port_Group", "IP_Multicast", "Logical_DP_Group", "Load_Balancer", "Service_Monitor"];
                     let table = owned[t % owned.len()];
-                    if let Some(rows) = db.tables.get_mut(table) {
-                        if let Some(u) = rows.keys().nth(r % rows.len().max(1)).copied() {
-                            rows.remove(&u);
-                        }
+                    let victim = db.tables.get(table).and_then(|rows| rows.keys().nth(r % rows.len().max(1)).copied());
+                    if let Some(u) = victim {
+                        delete_as_ovsdb_would(&mut db, table, u);
                     }
                 }
                 Tamper::EditFlow(r) => {
