@@ -498,7 +498,7 @@ fn delete_as_ovsdb_would(db: &mut ovsdb::Database, table: &str, u: Uuid) {
             for (c, d) in row {
                 let Some(cs) = ts.columns.get(c) else { continue };
                 let bts = std::iter::once(&cs.ty.key).chain(cs.ty.value.as_ref());
-                for bt in bts.filter(|bt| refs_to(bt) && bt.ref_type == RefType::Strong) {
+                for _ in bts.filter(|bt| refs_to(bt) && bt.ref_type == RefType::Strong) {
                     let hit = match d {
                         Datum::Set(s) => s.contains(&Atom::Uuid(u)),
                         Datum::Map(m) => m.keys().chain(m.values()).any(|a| *a == Atom::Uuid(u)),
