@@ -26,19 +26,8 @@ cargo build -q --locked -p northd --bin flowc-northd
 FLOWC_NORTHD=${FLOWC_NORTHD:-$PWD/target/debug/flowc-northd}
 TOP=$(mktemp -d /tmp/flowc-controller.XXXXXX)
 
-daemon_alive() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-stop_daemon() {
-    local pid i
-    [ -s "$1" ] || return 0
-    pid=$(cat "$1")
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do daemon_alive "$pid" || return 0; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=oracle/daemons.sh
+source testdata/oracle/daemons.sh
 stop_all() {
     local d
     for d in controller northd vswitchd nb sb ovs; do stop_daemon "$1/$d.pid"; done

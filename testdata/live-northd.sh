@@ -63,19 +63,8 @@ if [ "$ORDER" = running ] || [ "$ORDER" = both ]; then
 fi
 
 # --- NB filled before start -------------------------------------------------
-daemon_alive() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-stop_daemon() {
-    local pid i
-    [ -s "$1" ] || return 0
-    pid=$(cat "$1")
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do daemon_alive "$pid" || return 0; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=oracle/daemons.sh
+source testdata/oracle/daemons.sh
 
 # prefilled REFERENCE_PHASE_DIR WORK: runs in a subshell.
 prefilled() {

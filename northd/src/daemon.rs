@@ -10,6 +10,7 @@
 
 use crate::engine::{Engine, NbChange, NbRow, NbTable, NbWrite};
 use crate::sbsync::{SbWrite, Syncer};
+use crate::unixctl;
 use logical_model::{nb, sb};
 use ovsdb::client::{Event, RequestId};
 use ovsdb::monitor::MonitorRequest;
@@ -17,7 +18,6 @@ use ovsdb::stream::{backoff, Connection, Remote};
 use ovsdb::txn::{Condition, Delete, Insert, Op, Transaction, Update};
 use ovsdb::{Atom, Database, Datum, Uuid};
 use std::collections::{BTreeMap, BTreeSet};
-use crate::unixctl;
 use std::time::Duration;
 
 /// The `ovs-appctl` commands flowc-northd answers, as ovn-northd 23.03 does
@@ -164,6 +164,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     let mut sb_rows: Vec<ovsdb::monitor::RowChange> = Vec::new();
     let mut syncer = Syncer::new();
     let mut chassis_dirty = true;
+    let mut lost: Vec<&'static str> = Vec::new();
     // Switch ports by name (NB) and bindings by logical port (SB), for the
     // `up` mirroring; rebuilt from the replica after a reconnect.
     let mut lsp_names = NameIndex::new("Logical_Switch_Port", "name");
@@ -281,13 +282,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 Some(Ok(ev)) => ev,
                 Some(Err(e)) => {
                     db.drop_conn(&mut log, &e.to_string());
-                    if db.name == "OVN_Southbound" {
-                        syncer.reset();
-                        pb_names.invalidate();
-                        chassis_dirty = true;
-                    } else {
-                        lsp_names.invalidate();
-                    }
+                    lost.push(db.name);
                     continue;
                 }
                 None => continue,
@@ -355,17 +350,22 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     }
                     Event::Dead(e) => {
                         db.drop_conn(&mut log, &e.to_string());
-                        if db.name == "OVN_Southbound" {
-                            syncer.reset();
-                            pb_names.invalidate();
-                            chassis_dirty = true;
-                        } else {
-                            lsp_names.invalidate();
-                        }
+                        lost.push(db.name);
                         break;
                     }
                     _ => {}
                 }
+            }
+        }
+        // What a lost connection invalidates (rebuilt from the replica once
+        // it is back).
+        for name in lost.drain(..) {
+            if name == "OVN_Southbound" {
+                syncer.reset();
+                pb_names.invalidate();
+                chassis_dirty = true;
+            } else {
+                lsp_names.invalidate();
             }
         }
         if !(nbd.ready && sbd.ready) {
@@ -423,7 +423,15 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             let t0 = std::time::Instant::now();
             let delta = engine.apply(std::mem::take(&mut pending));
             if std::env::var_os("FLOWC_NORTHD_TRACE").is_some() {
-                log.line("DBG", &format!("engine: {} ms, {} records out, {} in", t0.elapsed().as_millis(), delta.removed.len(), delta.added.len()));
+                log.line(
+                    "DBG",
+                    &format!(
+                        "engine: {} ms, {} records out, {} in",
+                        t0.elapsed().as_millis(),
+                        delta.removed.len(),
+                        delta.added.len()
+                    ),
+                );
             }
             syncer.engine_delta(&delta);
             sb_dirty = true;
@@ -780,7 +788,9 @@ impl PidFile {
         if let Err(pid) = rc {
             return Err(format!("{}: already locked by pid {pid}", path.display()));
         }
-        f.set_len(0).and_then(|_| f.write_all(format!("{}\n", std::process::id()).as_bytes())).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.set_len(0)
+            .and_then(|_| f.write_all(format!("{}\n", std::process::id()).as_bytes()))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(PidFile { path: path.to_path_buf(), _file: f })
     }
 }

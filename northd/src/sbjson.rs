@@ -164,10 +164,10 @@ pub fn to_json(state: &SbState) -> Value {
             }
             SbRecord::LoadBalancer { nb, name, vips, protocol, options, dps } => {
                 let group = uuid_of(&("LB_DP_Group", dps));
-                tables.entry("Logical_DP_Group").or_default().insert(
-                    group.to_string(),
-                    json!({"datapaths": set(dps.iter().map(|d| uuid(dp_uuid(d))))}),
-                );
+                tables
+                    .entry("Logical_DP_Group")
+                    .or_default()
+                    .insert(group.to_string(), json!({"datapaths": set(dps.iter().map(|d| uuid(dp_uuid(d))))}));
                 (
                     "Load_Balancer",
                     uuid_of(&("Load_Balancer", nb)),

@@ -190,10 +190,8 @@ pub fn call(path: &Path, method: &str, args: &[&str]) -> std::io::Result<Result<
 mod tests {
     use super::*;
 
-    const CMDS: &[Command] = &[
-        Command { name: "status", usage: "", min: 0, max: 0 },
-        Command { name: "set-n", usage: "N", min: 1, max: 1 },
-    ];
+    const CMDS: &[Command] =
+        &[Command { name: "status", usage: "", min: 0, max: 0 }, Command { name: "set-n", usage: "N", min: 1, max: 1 }];
 
     #[test]
     fn requests_reach_the_loop_and_errors_use_ovs_wording() {
@@ -218,10 +216,7 @@ mod tests {
         });
         assert_eq!(call(&path, "status", &[]).unwrap(), Ok("status []".into()));
         assert_eq!(call(&path, "set-n", &["3"]).unwrap(), Err("set-n [\"3\"]".into()));
-        assert_eq!(
-            call(&path, "set-n", &[]).unwrap(),
-            Err("\"set-n\" command requires at least 1 arguments".into())
-        );
+        assert_eq!(call(&path, "set-n", &[]).unwrap(), Err("\"set-n\" command requires at least 1 arguments".into()));
         assert_eq!(call(&path, "status", &["x"]).unwrap(), Err("\"status\" command takes at most 0 arguments".into()));
         assert_eq!(
             call(&path, "nope", &[]).unwrap(),
@@ -229,7 +224,10 @@ mod tests {
         );
         let list = call(&path, "list-commands", &[]).unwrap().unwrap();
         assert!(list.starts_with("The available commands are:\n"), "{list}");
-        assert!(list.contains("  set-n                   N\n") && list.contains("  status                  \n"), "{list}");
+        assert!(
+            list.contains("  set-n                   N\n") && list.contains("  status                  \n"),
+            "{list}"
+        );
         // Garbage on the socket closes that client only.
         let mut s = UnixStream::connect(&path).unwrap();
         s.write_all(b"]]]").unwrap();

@@ -258,7 +258,10 @@ impl Model {
             let id = Id::new(uuid(10, k));
             let mut row = nb::LoadBalancer {
                 name: format!("lb{k}"),
-                protocol: Some([nb::LoadBalancerProtocol::Tcp, nb::LoadBalancerProtocol::Udp, nb::LoadBalancerProtocol::Sctp][l.proto]),
+                protocol: Some(
+                    [nb::LoadBalancerProtocol::Tcp, nb::LoadBalancerProtocol::Udp, nb::LoadBalancerProtocol::Sctp]
+                        [l.proto],
+                ),
                 ..Default::default()
             };
             for (n, port, v6) in &l.vips {
@@ -268,7 +271,8 @@ impl Model {
                     (Some(p), false) => format!("{}:{p}", ip(i)),
                     (None, _) => ip(i),
                 };
-                let backends: Vec<String> = (0..3u8).filter(|b| l.backends & (1 << b) != 0).map(|b| ep(10 + b)).collect();
+                let backends: Vec<String> =
+                    (0..3u8).filter(|b| l.backends & (1 << b) != 0).map(|b| ep(10 + b)).collect();
                 row.vips.insert(ep(100 + n), backends.join(","));
             }
             if l.affinity {
@@ -280,7 +284,8 @@ impl Model {
             if l.health_check {
                 if let Some((key, _)) = row.vips.iter().next() {
                     let hc = Id::new(uuid(11, k));
-                    s.load_balancer_health_check.insert(hc, nb::LoadBalancerHealthCheck { vip: key.clone(), ..Default::default() });
+                    s.load_balancer_health_check
+                        .insert(hc, nb::LoadBalancerHealthCheck { vip: key.clone(), ..Default::default() });
                     row.health_check.insert(hc);
                     for b in 0..3u8 {
                         row.ip_port_mappings.insert(format!("10.2.{k}.{}", 10 + b), "p0:10.2.0.2".into());
@@ -472,11 +477,17 @@ fn row_changes(before: &ovsdb::Database, after: &ovsdb::Database) -> Vec<ovsdb::
     let tables: BTreeSet<&String> = before.tables.keys().chain(after.tables.keys()).collect();
     for t in tables {
         let (a, b) = (before.tables.get(t), after.tables.get(t));
-        let uuids: BTreeSet<&Uuid> = a.into_iter().flat_map(|m| m.keys()).chain(b.into_iter().flat_map(|m| m.keys())).collect();
+        let uuids: BTreeSet<&Uuid> =
+            a.into_iter().flat_map(|m| m.keys()).chain(b.into_iter().flat_map(|m| m.keys())).collect();
         for u in uuids {
             let (old, new) = (a.and_then(|m| m.get(u)), b.and_then(|m| m.get(u)));
             if old != new {
-                out.push(ovsdb::monitor::RowChange { table: t.clone(), uuid: *u, old: old.cloned(), new: new.cloned() });
+                out.push(ovsdb::monitor::RowChange {
+                    table: t.clone(),
+                    uuid: *u,
+                    old: old.cloned(),
+                    new: new.cloned(),
+                });
             }
         }
     }

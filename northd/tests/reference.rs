@@ -86,24 +86,25 @@ fn engine_for(sb: &sb::Snapshot, workers: usize) -> Engine {
     e
 }
 
-#[test]
-fn switch_scenarios_equal_the_reference_cold_and_incremental() {
+/// Checks every scenario whose NB (both phases) satisfies `select`: flows
+/// and the other SB rows equal the reference's, compiled from scratch
+/// (each phase) and incrementally (initial, then the change), with 1 and 2
+/// workers. Returns how many scenarios were checked.
+fn check_scenarios(select: impl Fn(&nb::Snapshot) -> bool) -> usize {
     let mut checked = 0;
     for scn in scenarios() {
         let (nb0, sb0, l0) = load(&scn, "initial");
         let (nb1, sb1, l1) = load(&scn, "change");
-        if !switch_only(&nb0) || !switch_only(&nb1) {
+        if !select(&nb0) || !select(&nb1) {
             continue;
         }
         for workers in [1, 2] {
-            // From scratch, each phase.
             for (phase, nb, sb, listing) in [("initial", &nb0, &sb0, &l0), ("change", &nb1, &sb1, &l1)] {
                 let mut e = engine_for(sb, workers);
                 e.load(nb);
                 assert_same_flows(&format!("{scn}/{phase} cold, {workers} workers"), listing, e.state());
                 assert_same_sb_rows(&format!("{scn}/{phase} cold"), sb, e.state());
             }
-            // Incrementally: initial, then the change.
             let mut e = engine_for(&sb0, workers);
             e.load(&nb0);
             e.set_chassis_features(northd::compile::features_of(&sb1));
@@ -113,41 +114,22 @@ fn switch_scenarios_equal_the_reference_cold_and_incremental() {
         }
         checked += 1;
     }
+    checked
+}
+
+#[test]
+fn switch_scenarios_equal_the_reference_cold_and_incremental() {
+    let checked = check_scenarios(switch_only);
     assert!(checked >= 4, "only {checked} switch-only scenarios");
 }
 
-/// Switches with load balancers (and no routers): the logical flows and the
-/// other SB rows (`Load_Balancer` with its own datapath group,
-/// `Service_Monitor`...) are exact, cold and incremental, with 1 and 2
-/// workers.
+/// Switches with load balancers (and no routers), the SB rows included
+/// (`Load_Balancer` with its own datapath group, `Service_Monitor`...).
 #[test]
-fn switch_load_balancer_scenarios_flows_equal_the_reference() {
-    let lb_switch_only = |nb: &nb::Snapshot| {
+fn switch_load_balancer_scenarios_equal_the_reference() {
+    let checked = check_scenarios(|nb: &nb::Snapshot| {
         nb.logical_router.is_empty() && nb.nat.is_empty() && !nb.load_balancer.is_empty()
-    };
-    let mut checked = 0;
-    for scn in scenarios() {
-        let (nb0, sb0, l0) = load(&scn, "initial");
-        let (nb1, sb1, l1) = load(&scn, "change");
-        if !lb_switch_only(&nb0) || !lb_switch_only(&nb1) {
-            continue;
-        }
-        for workers in [1, 2] {
-            for (phase, nb, sb, listing) in [("initial", &nb0, &sb0, &l0), ("change", &nb1, &sb1, &l1)] {
-                let mut e = engine_for(sb, workers);
-                e.load(nb);
-                assert_same_flows(&format!("{scn}/{phase} cold, {workers} workers"), listing, e.state());
-                assert_same_sb_rows(&format!("{scn}/{phase} cold"), sb, e.state());
-            }
-            let mut e = engine_for(&sb0, workers);
-            e.load(&nb0);
-            e.set_chassis_features(northd::compile::features_of(&sb1));
-            e.load(&nb1);
-            assert_same_flows(&format!("{scn}/change incremental, {workers} workers"), &l1, e.state());
-            assert_same_sb_rows(&format!("{scn}/change incremental"), &sb1, e.state());
-        }
-        checked += 1;
-    }
+    });
     // 03 (chassis with ct-no-masked-label: ct_lb_mark) and 04 (plain
     // chassis: ct_lb).
     assert!(checked >= 2, "only {checked} switch load-balancer scenarios");
@@ -235,11 +217,8 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
         *r.dp_groups.entry(g.datapaths.iter().map(dp_name).collect()).or_default() += 1;
     }
     for lb in sb.load_balancer.values() {
-        let dps: BTreeSet<String> = lb
-            .datapath_group
-            .iter()
-            .flat_map(|g| sb.logical_dp_group[g].datapaths.iter().map(dp_name))
-            .collect();
+        let dps: BTreeSet<String> =
+            lb.datapath_group.iter().flat_map(|g| sb.logical_dp_group[g].datapaths.iter().map(dp_name)).collect();
         let proto: Vec<String> = lb.protocol.iter().map(|p| p.as_str().to_string()).collect();
         r.others.insert(format!(
             "LB {} {:?} {proto:?} {:?} {:?} {dps:?} direct={}",

@@ -291,12 +291,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             port_ctx.clone().filter(|(_, p)| p.enabled()).map(|(_, p)| (p.name().to_string(), ())),
             |name, lb, _| (*lb, LbPart::LivePort(name.clone())),
         );
-    let lb_ctx = lbs
-        .clone()
-        .map(|(u, row)| (u, LbPart::Row(row)))
-        .concat(hc_vips)
-        .concat(lb_monitor_ports)
-        .reduce(|u, parts, out: &mut Vec<(LbWithProblems, isize)>| {
+    let lb_ctx = lbs.clone().map(|(u, row)| (u, LbPart::Row(row))).concat(hc_vips).concat(lb_monitor_ports).reduce(
+        |u, parts, out: &mut Vec<(LbWithProblems, isize)>| {
             let mut row = None;
             let (mut vips, mut live) = (BTreeMap::new(), BTreeSet::new());
             for (p, _) in parts {
@@ -316,20 +312,23 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 ctx.live_monitor_ports = live;
                 out.push(((Arc::new(ctx), problems), 1));
             }
-        });
-    let lb_diags = lb_ctx.clone().join_map(lbs.clone(), |u, (_, problems), row| {
-        problems
-            .iter()
-            .map(|m| Diagnostic {
-                table: "Load_Balancer".into(),
-                row: *u,
-                name: row.name.clone(),
-                column: "vips".into(),
-                message: m.clone(),
-            })
-            .collect::<Vec<_>>()
-    })
-    .flat_map(|v| v);
+        },
+    );
+    let lb_diags = lb_ctx
+        .clone()
+        .join_map(lbs.clone(), |u, (_, problems), row| {
+            problems
+                .iter()
+                .map(|m| Diagnostic {
+                    table: "Load_Balancer".into(),
+                    row: *u,
+                    name: row.name.clone(),
+                    column: "vips".into(),
+                    message: m.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .flat_map(|v| v);
     let lb_ctx = lb_ctx.map(|(u, (c, _))| (u, c));
     // ARP/ND responders for health monitors' source IPs, on the switch of
     // each monitored port.

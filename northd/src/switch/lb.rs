@@ -162,7 +162,10 @@ impl LbCtx {
             .filter_map(|(ip, v)| {
                 let (port, src) = v.split_once(':')?;
                 let src = src.parse::<IpAddr>().ok().or_else(|| {
-                    src.strip_prefix('[').and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse::<Ipv6Addr>().ok()).map(IpAddr::V6)
+                    src.strip_prefix('[')
+                        .and_then(|s| s.strip_suffix(']'))
+                        .and_then(|s| s.parse::<Ipv6Addr>().ok())
+                        .map(IpAddr::V6)
                 })?;
                 Some((ip.clone(), (port.to_string(), src.to_string())))
             })
@@ -341,10 +344,8 @@ fn vip_action(lb: &LbCtx, vip: &Vip, ct_lb: &str) -> (String, bool) {
     let reject = n_active == 0 && lb.reject;
     let drop = n_active == 0 && !lb.reject;
     if reject {
-        action = format!(
-            "reg0 = 0; reject {{ outport <-> inport; next(pipeline=egress,table={});}};",
-            LsOutQosMark.table()
-        );
+        action =
+            format!("reg0 = 0; reject {{ outport <-> inport; next(pipeline=egress,table={});}};", LsOutQosMark.table());
         return (action, true);
     }
     if drop {
@@ -386,7 +387,9 @@ fn affinity_flows(lb: &LbCtx, vip: &Vip, f: &mut Flows) {
         None => v.clone(),
     };
     let learn_match_base = match vip.vip.port {
-        Some(p) => format!("reg9[6] == 0 && ct.new && {ipm} && {reg_vip} == {v} && reg2[0..15] == {p} && {ipm}.dst == "),
+        Some(p) => {
+            format!("reg9[6] == 0 && ct.new && {ipm} && {reg_vip} == {v} && reg2[0..15] == {p} && {ipm}.dst == ")
+        }
         None => format!("reg9[6] == 0 && ct.new && {ipm} && {reg_vip} == {v} && {ipm}.dst == "),
     };
     for b in &vip.backends {
