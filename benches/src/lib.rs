@@ -39,3 +39,83 @@ pub fn switch_grid(switches: u64, ports: u64) -> nb::Snapshot {
     }
     s
 }
+
+/// Switches shaped like ovn-kubernetes node switches, with the policy and
+/// service parts of a cluster (no routers yet, see issue 9): `nodes`
+/// switches of `pods` pods, `services` load balancers (a TCP VIP with three
+/// pod backends each) in one `Load_Balancer_Group` attached to every
+/// switch, and `policies` network policies, each a port group of up to 10
+/// pods, an address set of up to 10 peer pod IPs, an ingress allow ACL from
+/// the set and a default-deny ACL, as ovn-kubernetes writes them.
+pub fn k8s_switches(nodes: u64, pods: u64, services: u64, policies: u64) -> nb::Snapshot {
+    let mut s = switch_grid(nodes, pods);
+    let pod = |i: u64| (i % nodes, (i / nodes) % pods);
+    let pod_ip = |i: u64| {
+        let (sw, n) = pod(i);
+        format!("10.{}.{}.{}", sw >> 8 & 0xff, sw & 0xff, n + 2)
+    };
+    let pod_id = |i: u64| {
+        let (sw, n) = pod(i);
+        Id::new(uuid(2, sw * 1_000_000 + n))
+    };
+    let mut group = nb::LoadBalancerGroup { name: "clusterLBGroup".into(), ..Default::default() };
+    for k in 0..services {
+        let id = Id::new(uuid(10, k));
+        let mut lb = nb::LoadBalancer {
+            name: format!("Service_ns{}/svc{k}_TCP_cluster", k % 50),
+            protocol: Some(nb::LoadBalancerProtocol::Tcp),
+            ..Default::default()
+        };
+        let vip = format!("172.30.{}.{}:80", k >> 8 & 0xff, k & 0xff);
+        let backends: Vec<String> = (0..3).map(|b| format!("{}:8080", pod_ip(k * 3 + b))).collect();
+        lb.vips.insert(vip, backends.join(","));
+        lb.options.insert("event".into(), "false".into());
+        lb.options.insert("reject".into(), "true".into());
+        lb.options.insert("skip_snat".into(), "false".into());
+        s.load_balancer.insert(id, lb);
+        group.load_balancer.insert(id);
+    }
+    let gid = Id::new(uuid(11, 0));
+    s.load_balancer_group.insert(gid, group);
+    for ls in s.logical_switch.values_mut() {
+        ls.load_balancer_group.insert(gid);
+    }
+    for k in 0..policies {
+        let name = format!("ns{}_policy{k}", k % 50);
+        let pg_name = format!("a{}", 1_000_000 + k);
+        let set_name = format!("a{}", 2_000_000 + k);
+        let mut pg = nb::PortGroup { name: pg_name.clone(), ..Default::default() };
+        for j in 0..10 {
+            pg.ports.insert(pod_id(k * 7 + j));
+        }
+        let set = nb::AddressSet {
+            name: set_name.clone(),
+            addresses: (0..10).map(|j| pod_ip(k * 11 + j + 1)).collect(),
+            ..Default::default()
+        };
+        s.address_set.insert(Id::new(uuid(12, k)), set);
+        let allow = nb::Acl {
+            action: nb::AclAction::AllowRelated,
+            direction: nb::AclDirection::ToLport,
+            priority: 1001,
+            r#match: format!("ip4.src == {{${set_name}}} && outport == @{pg_name}"),
+            name: Some(format!("{name}_ingress_0")),
+            ..Default::default()
+        };
+        let deny = nb::Acl {
+            action: nb::AclAction::Drop,
+            direction: nb::AclDirection::ToLport,
+            priority: 1000,
+            r#match: format!("outport == @{pg_name}"),
+            name: Some(format!("{name}_deny")),
+            ..Default::default()
+        };
+        for (j, acl) in [allow, deny].into_iter().enumerate() {
+            let id = Id::new(uuid(13, k * 2 + j as u64));
+            s.acl.insert(id, acl);
+            pg.acls.insert(id);
+        }
+        s.port_group.insert(Id::new(uuid(14, k)), pg);
+    }
+    s
+}
