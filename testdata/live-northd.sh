@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
-SUPPORTED=(01 02 03 04 08 10)
+SUPPORTED=(01 02 03 04 08 10 14)
 ORDER=both
 ARGS=()
 while [ $# -gt 0 ]; do

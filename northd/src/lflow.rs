@@ -19,15 +19,31 @@ pub struct Lflow {
     /// The logical port the flow is about (SB `tags:in_out_port`, which
     /// ovn-controller uses to recompute only that port's flows).
     pub io_port: Option<String>,
+    /// SB `controller_meter`: the CoPP meter of what the flow sends to
+    /// ovn-controller.
+    pub meter: Option<String>,
 }
 
 /// Collects the flows of one datapath; every generator writes into one.
 pub struct Flows<'a> {
     pub dp: Uuid,
     pub out: &'a mut Vec<Lflow>,
+    /// The controller meter of the flows being added (see [`Flows::metered`]).
+    meter: Option<String>,
 }
 
-impl Flows<'_> {
+impl<'a> Flows<'a> {
+    pub fn new(dp: Uuid, out: &'a mut Vec<Lflow>) -> Flows<'a> {
+        Flows { dp, out, meter: None }
+    }
+
+    /// Adds the flows `add` adds with controller meter `meter`.
+    pub fn metered(&mut self, meter: Option<&str>, add: impl FnOnce(&mut Self)) {
+        let saved = std::mem::replace(&mut self.meter, meter.map(str::to_string));
+        add(self);
+        self.meter = saved;
+    }
+
     /// Adds a flow without a stage hint.
     pub fn add(&mut self, stage: Stage, priority: u16, matches: impl Into<String>, actions: impl Into<String>) {
         self.push(stage, priority, matches.into(), actions.into(), None, None);
@@ -67,7 +83,16 @@ impl Flows<'_> {
         hint: Option<Uuid>,
         io_port: Option<String>,
     ) {
-        self.out.push(Lflow { dp: self.dp, stage, priority, matches, actions, hint, io_port });
+        self.out.push(Lflow {
+            dp: self.dp,
+            stage,
+            priority,
+            matches,
+            actions,
+            hint,
+            io_port,
+            meter: self.meter.clone(),
+        });
     }
 }
 

@@ -88,7 +88,7 @@ pub fn to_json(state: &SbState) -> Value {
                     "ports": set(ports.iter().filter_map(|p| port_uuid.get(&(*dp, p.clone())).map(|u| uuid(*u)))),
                 }),
             ),
-            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port } => {
+            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port, controller_meter } => {
                 let mut ids = BTreeMap::new();
                 ids.insert("stage-name".to_string(), stage.name().to_string());
                 if let Some(h) = hint {
@@ -102,12 +102,13 @@ pub fn to_json(state: &SbState) -> Value {
                 };
                 (
                     "Logical_Flow",
-                    uuid_of(&("Logical_Flow", stage, priority, matches, actions)),
+                    uuid_of(&("Logical_Flow", stage, priority, matches, actions, controller_meter)),
                     json!({
                         "logical_datapath": dp, "logical_dp_group": group,
                         "pipeline": stage.pipeline().as_str(), "table_id": stage.table(), "priority": priority,
                         "match": matches, "actions": actions, "external_ids": map(&ids),
                         "tags": map(&io_port.iter().map(|p| ("in_out_port".to_string(), p.clone())).collect()),
+                        "controller_meter": set(controller_meter.iter().cloned()),
                     }),
                 )
             }

@@ -68,6 +68,8 @@ pub enum SbRecord {
         hint: Option<Uuid>,
         /// `tags:in_out_port`.
         io_port: Option<String>,
+        /// `controller_meter` (CoPP).
+        controller_meter: Option<String>,
     },
     IpMulticast(IpMulticast),
     /// `Address_Set`.

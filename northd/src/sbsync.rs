@@ -89,7 +89,8 @@ enum Ident {
     /// reference updates a flow's group in place, but a flow that moves
     /// between one datapath and a group, or to another datapath, is a new
     /// row.
-    Flow(Option<Uuid>, String, i64, i64, String, String),
+    /// (The controller meter is part of it, as of the reference's flows.)
+    Flow(Option<Uuid>, String, i64, i64, String, String, Option<String>),
     IpMcast(Uuid),
     AddressSet(String),
     PortGroup(String),
@@ -235,7 +236,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                     ],
                 ));
             }
-            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port } => {
+            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port, controller_meter } => {
                 let mut ids = BTreeMap::new();
                 ids.insert("stage-name".to_string(), stage.name().to_string());
                 if let Some(h) = hint {
@@ -258,6 +259,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                         *priority as i64,
                         matches.clone(),
                         actions.clone(),
+                        controller_meter.clone(),
                     ),
                     vec![
                         ("logical_datapath", dp),
@@ -269,6 +271,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                         ("actions", s(actions)),
                         ("external_ids", map(&ids)),
                         ("tags", map(&io_port.iter().map(|p| ("in_out_port".to_string(), p.clone())).collect())),
+                        ("controller_meter", opt_str(controller_meter)),
                     ],
                 ));
             }
@@ -477,6 +480,7 @@ fn ident_of_row(
                 int_of(row, "priority")?,
                 string_of(row, "match")?,
                 string_of(row, "actions")?,
+                string_of(row, "controller_meter"),
             ))
         }
         "IP_Multicast" => dp_of("datapath").map(Ident::IpMcast),

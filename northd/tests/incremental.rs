@@ -2,7 +2,8 @@
 //! and their options, ports of every type with their addresses, options,
 //! DHCP and enabled state, port-group membership, ACLs on switches and port
 //! groups, address-set contents, load balancers on switches and through a
-//! group, with VIPs, backends, affinity, reject and health checks):
+//! group, with VIPs, backends, affinity, reject and health checks, and CoPP
+//! meters on a switch):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
@@ -59,7 +60,20 @@ struct Model {
     lbs: [Option<Lb>; 2],
     /// Load balancers in group lbg0 (bit i: lb i); the group is on switch 0.
     lb_group: u8,
+    /// CoPP entries of switch 1 (bit i: `COPP_ENTRIES[i]`), or no CoPP.
+    copp: Option<u8>,
 }
+
+/// (control protocol, meter); meter `m-none` does not exist.
+const COPP_ENTRIES: &[(&str, &str)] = &[
+    ("reject", "m0"),
+    ("dhcpv4-opts", "m0"),
+    ("dns", "m-none"),
+    ("igmp", "m0"),
+    ("nd-na", "m1"),
+    ("svc-monitor", "m1"),
+    ("event-elb", "m0"),
+];
 
 #[derive(Clone, Debug)]
 struct Lb {
@@ -87,6 +101,7 @@ enum Op {
     AddressSet(u8),
     Lb(usize, Option<Lb>),
     LbGroup(u8),
+    Copp(Option<u8>),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -149,6 +164,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::AddressSet),
         (0..2usize, prop::option::weighted(0.8, arb_lb())).prop_map(|(i, l)| Op::Lb(i, l)),
         any::<u8>().prop_map(Op::LbGroup),
+        prop::option::of(any::<u8>()).prop_map(Op::Copp),
     ]
 }
 
@@ -172,6 +188,7 @@ impl Model {
             Op::AddressSet(m) => self.set_members = *m,
             Op::Lb(i, l) => self.lbs[*i] = l.clone(),
             Op::LbGroup(m) => self.lb_group = *m,
+            Op::Copp(c) => self.copp = *c,
         }
     }
 
@@ -304,6 +321,25 @@ impl Model {
             }
         }
         s.load_balancer_group.insert(Id::new(uuid(12, 0)), group);
+        for (k, name) in ["m0", "m1"].into_iter().enumerate() {
+            let band = Id::new(uuid(15, k));
+            s.meter_band.insert(
+                band,
+                nb::MeterBand { action: nb::MeterBandAction::Drop, rate: 10 + k as i64, ..Default::default() },
+            );
+            let mut m = nb::Meter { name: name.into(), unit: nb::MeterUnit::Pktps, ..Default::default() };
+            m.bands.insert(band);
+            s.meter.insert(Id::new(uuid(16, k)), m);
+        }
+        if let Some(bits) = self.copp {
+            let mut c = nb::Copp { name: "copp0".into(), ..Default::default() };
+            for (i, (p, m)) in COPP_ENTRIES.iter().enumerate() {
+                if bits & (1 << i) != 0 {
+                    c.meters.insert(p.to_string(), m.to_string());
+                }
+            }
+            s.copp.insert(Id::new(uuid(17, 0)), c);
+        }
         for (i, sw) in self.switches.iter().enumerate() {
             let Some(cfg) = sw else { continue };
             let mut ls = nb::LogicalSwitch { name: format!("sw{i}"), ..Default::default() };
@@ -311,6 +347,9 @@ impl Model {
             ls.load_balancer.extend(lb_on.get(&i).into_iter().flatten().copied());
             if i == 0 {
                 ls.load_balancer_group.insert(Id::new(uuid(12, 0)));
+            }
+            if i == 1 && self.copp.is_some() {
+                ls.copp = Some(Id::new(uuid(17, 0)));
             }
             match cfg {
                 1 => {

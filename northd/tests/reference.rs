@@ -86,6 +86,43 @@ fn engine_for(sb: &sb::Snapshot, workers: usize) -> Engine {
     e
 }
 
+/// The flows that carry a controller meter (CoPP): (pipeline, table,
+/// priority, match, actions, meter), with how many rows.
+fn metered(rows: impl Iterator<Item = (String, i64, i64, String, String, Option<String>)>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (p, t, prio, m, a, meter) in rows {
+        if let Some(meter) = meter {
+            *out.entry(format!("{p} {t} {prio} {m} {a} meter={meter}")).or_default() += 1;
+        }
+    }
+    out
+}
+
+fn assert_same_meters(what: &str, sb: &sb::Snapshot, state: &SbState) {
+    let expected = metered(sb.logical_flow.values().map(|f| {
+        (
+            f.pipeline.as_str().to_string(),
+            f.table_id,
+            f.priority,
+            f.r#match.clone(),
+            f.actions.clone(),
+            f.controller_meter.clone(),
+        )
+    }));
+    let actual = metered(state.records.iter().filter_map(|r| match r {
+        SbRecord::Flow { stage, priority, matches, actions, controller_meter, .. } => Some((
+            stage.pipeline().as_str().to_string(),
+            stage.table() as i64,
+            *priority as i64,
+            matches.clone(),
+            actions.clone(),
+            controller_meter.clone(),
+        )),
+        _ => None,
+    }));
+    assert_eq!(expected, actual, "{what}: controller meters differ");
+}
+
 /// Checks every scenario whose NB (both phases) satisfies `select`: flows
 /// and the other SB rows equal the reference's, compiled from scratch
 /// (each phase) and incrementally (initial, then the change), with 1 and 2
@@ -104,6 +141,7 @@ fn check_scenarios(select: impl Fn(&nb::Snapshot) -> bool) -> usize {
                 e.load(nb);
                 assert_same_flows(&format!("{scn}/{phase} cold, {workers} workers"), listing, e.state());
                 assert_same_sb_rows(&format!("{scn}/{phase} cold"), sb, e.state());
+                assert_same_meters(&format!("{scn}/{phase} cold"), sb, e.state());
             }
             let mut e = engine_for(&sb0, workers);
             e.load(&nb0);
@@ -111,6 +149,7 @@ fn check_scenarios(select: impl Fn(&nb::Snapshot) -> bool) -> usize {
             e.load(&nb1);
             assert_same_flows(&format!("{scn}/change incremental, {workers} workers"), &l1, e.state());
             assert_same_sb_rows(&format!("{scn}/change incremental"), &sb1, e.state());
+            assert_same_meters(&format!("{scn}/change incremental"), &sb1, e.state());
         }
         checked += 1;
     }

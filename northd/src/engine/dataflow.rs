@@ -20,7 +20,8 @@ use std::sync::Arc;
 type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
 
 /// A switch's name, `other_config` and facts, before the config joins in.
-type SwitchBase = (String, BTreeMap<String, String>, SwitchFacts);
+/// A switch's name, other_config, facts and CoPP meters.
+type SwitchBase = (String, BTreeMap<String, String>, SwitchFacts, BTreeMap<String, String>);
 
 /// Pieces a port's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,8 +55,12 @@ enum LbPart {
 enum SwitchPart {
     Base(String, BTreeMap<String, String>),
     Port(PortFact),
-    Acls { stateful: bool },
+    Acls {
+        stateful: bool,
+    },
     NonRouterPort,
+    /// A CoPP entry (control protocol, meter) whose meter exists.
+    Copp(String, String),
     LbVip,
     Dns,
 }
@@ -81,6 +86,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let lbs = table!(facts, Lb);
     let lb_groups = table!(facts, LbGroup);
     let lb_hcs = table!(facts, LbHealthCheck);
+    let copps = table!(facts, Copp);
     let address_sets = table!(facts, AddressSet);
     let ha_groups = table!(facts, HaChassisGroup);
     let meters = table!(facts, Meter);
@@ -343,7 +349,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .join_map(port_ctx.clone().map(|(ls, p)| (p.name().to_string(), ls)), |_, m, ls| ((), (*ls, m.clone())))
         .join_map(svc_mac.clone().map(|m| ((), m)), |_, (ls, (lb, src, v6)), mac| {
             let mut out = Vec::new();
-            switch::lb::monitor_responder(*lb, src, *v6, mac, &mut crate::lflow::Flows { dp: *ls, out: &mut out });
+            switch::lb::monitor_responder(*lb, src, *v6, mac, &mut crate::lflow::Flows::new(*ls, &mut out));
             out
         })
         .flat_map(|v| v);
@@ -418,6 +424,15 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .flat_map(|(ls, p)| (!(p.is_router() && p.peer.is_some())).then_some(ls))
         .distinct()
         .map(|ls| (ls, SwitchPart::NonRouterPort));
+    // CoPP: each switch's control protocol → meter, for meters that exist.
+    let copp_facts = switches
+        .clone()
+        .flat_map(|(ls, row)| row.copp.map(|c| (c.uuid(), ls)))
+        .join_map(copps, |_, ls, c| c.meters.iter().map(|(p, m)| (m.clone(), (*ls, p.clone()))).collect::<Vec<_>>())
+        .flat_map(|v| v)
+        .join_map(meters.clone().map(|(_, m)| (m.name.clone(), ())).distinct(), |m, (ls, p), _| {
+            (*ls, SwitchPart::Copp(p.clone(), m.clone()))
+        });
     let switch_base =
         switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
     let sw_ctx = switch_base
@@ -426,10 +441,12 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .concat(lb_facts)
         .concat(dns_facts)
         .concat(non_router)
+        .concat(copp_facts)
         .reduce(|_ls, parts, out: &mut Vec<(SwitchBase, isize)>| {
             let mut base = None;
             let mut pf = Vec::new();
             let (mut has_acls, mut stateful, mut lb, mut dns, mut non_router) = (false, false, false, false, false);
+            let mut copp = BTreeMap::new();
             for (p, n) in parts {
                 match p {
                     SwitchPart::Base(name, oc) => base = Some((name.clone(), oc.clone())),
@@ -441,6 +458,9 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                     SwitchPart::LbVip => lb = true,
                     SwitchPart::Dns => dns = true,
                     SwitchPart::NonRouterPort => non_router = true,
+                    SwitchPart::Copp(p, m) => {
+                        copp.insert(p.clone(), m.clone());
+                    }
                 }
             }
             if let Some((name, oc)) = base {
@@ -450,11 +470,11 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 facts.has_lb_vip = lb;
                 facts.has_dns_records = dns;
                 facts.has_non_router_port = non_router;
-                out.push(((name, oc, facts), 1));
+                out.push(((name, oc, facts, copp), 1));
             }
         })
-        .map(|(ls, (name, other_config, facts))| ((), (ls, name, other_config, facts)))
-        .join_map(config, |_, (ls, name, other_config, facts), config: &Config| {
+        .map(|(ls, (name, other_config, facts, copp))| ((), (ls, name, other_config, facts, copp)))
+        .join_map(config, |_, (ls, name, other_config, facts, copp), config: &Config| {
             (
                 *ls,
                 Arc::new(SwitchCtx {
@@ -463,6 +483,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                     other_config: other_config.clone(),
                     facts: facts.clone(),
                     config: config.clone(),
+                    copp: copp.clone(),
                 }),
             )
         });
@@ -495,8 +516,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .concat(acl_flows)
         .concat(lb_flows)
         .concat(monitor_flows)
-        .map(|l| ((l.stage, l.priority, l.matches, l.actions), (l.dp, l.hint, l.io_port)))
-        .reduce(|(stage, prio, m, a), dps, out: &mut Vec<(SbRecord, isize)>| {
+        .map(|l| ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port)))
+        .reduce(|(stage, prio, m, a, meter), dps, out: &mut Vec<(SbRecord, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
             // A shared flow keeps the hint (and port tag) of its member with
             // the smallest uuid.
@@ -512,6 +533,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                         dps: set.into_iter().collect(),
                         hint,
                         io_port,
+                        controller_meter: meter.clone(),
                     },
                     1,
                 ));

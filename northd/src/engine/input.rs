@@ -78,6 +78,7 @@ nb_rows! {
     Lb: LoadBalancer => load_balancer,
     LbGroup: LoadBalancerGroup => load_balancer_group,
     LbHealthCheck: LoadBalancerHealthCheck => load_balancer_health_check,
+    Copp: Copp => copp,
     AddressSet: AddressSet => address_set,
     HaChassisGroup: HaChassisGroup => ha_chassis_group,
     Meter: Meter => meter,

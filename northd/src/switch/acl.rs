@@ -306,7 +306,15 @@ fn acl_log(a: &AclCtx) -> String {
 }
 
 /// The reject flow of ACL `a` (`build_reject_acl_rules`).
-fn reject(a: &AclCtx, stage: crate::stages::Stage, prio: u16, extra_match: &str, extra_actions: &str, f: &mut Flows) {
+fn reject(
+    sw: &SwitchCtx,
+    a: &AclCtx,
+    stage: crate::stages::Stage,
+    prio: u16,
+    extra_match: &str,
+    extra_actions: &str,
+    f: &mut Flows,
+) {
     let ingress = stage.pipeline() == crate::stages::Pipeline::Ingress;
     let next = if ingress {
         format!("next(pipeline=egress,table={});", LsOutQosMark.table())
@@ -323,7 +331,7 @@ fn reject(a: &AclCtx, stage: crate::stages::Stage, prio: u16, extra_match: &str,
     act.push_str(&format!(
         "reg0 = 0; reject {{ /* eth.dst <-> eth.src; ip.dst <-> ip.src; is implicit. */ outport <-> inport; {next} }};"
     ));
-    f.hint(stage, prio, m, act, a.uuid);
+    f.metered(sw.copp("reject"), |f| f.hint(stage, prio, m, act, a.uuid));
 }
 
 /// The flows of one ACL on one switch (`consider_acl`, and the stateless
@@ -393,7 +401,7 @@ pub(super) fn acl_flows(sw: &SwitchCtx, a: &AclCtx, f: &mut Flows) {
             if has_stateful {
                 let m = format!("{HINT_DROP} == 1");
                 if is_reject {
-                    reject(a, stage, prio, &m, "", f);
+                    reject(sw, a, stage, prio, &m, "", f);
                 } else {
                     f.hint(stage, prio, format!("{m} && ({})", acl.r#match), format!("{log}{IMPLICIT_DROP}"), h);
                 }
@@ -402,7 +410,7 @@ pub(super) fn acl_flows(sw: &SwitchCtx, a: &AclCtx, f: &mut Flows) {
                 // flow then doubles.)
                 let commit = format!("ct_commit {{ {b} = 1; }}; ");
                 if is_reject {
-                    reject(a, stage, prio, &m, &commit, f);
+                    reject(sw, a, stage, prio, &m, &commit, f);
                 } else {
                     f.hint(
                         stage,
@@ -413,7 +421,7 @@ pub(super) fn acl_flows(sw: &SwitchCtx, a: &AclCtx, f: &mut Flows) {
                     );
                 }
             } else if is_reject {
-                reject(a, stage, prio, "", "", f);
+                reject(sw, a, stage, prio, "", "", f);
             } else {
                 f.hint(stage, prio, acl.r#match.clone(), format!("{log}{IMPLICIT_DROP}"), h);
             }

@@ -92,7 +92,7 @@ fn known_ips(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
                 "{na} {{ eth.src = {mac}; ip6.src = {}; nd.target = {}; nd.tll = {mac}; outport = inport; flags.loopback = 1; output; }};",
                 ip.addr, ip.addr
             );
-            f.hint(LsInArpNdRsp, 50, m.clone(), act, h);
+            f.metered(sw.copp("nd-na"), |f| f.hint(LsInArpNdRsp, 50, m.clone(), act, h));
             f.lport(LsInArpNdRsp, 100, format!("{m} && inport == {key}"), "next;", h, op.name());
         }
     }

@@ -17,7 +17,9 @@ pub(super) fn switch_flows(sw: &SwitchCtx, f: &mut Flows) {
     f.add(LsInDnsLookup, 0, "1", "next;");
     f.add(LsInDnsResponse, 0, "1", "next;");
     if sw.facts.has_dns_records {
-        f.add(LsInDnsLookup, 100, "udp.dst == 53", format!("{DNS_LOOKUP_RESULT} = dns_lookup(); next;"));
+        f.metered(sw.copp("dns"), |f| {
+            f.add(LsInDnsLookup, 100, "udp.dst == 53", format!("{DNS_LOOKUP_RESULT} = dns_lookup(); next;"))
+        });
         let m = format!("udp.dst == 53 && {DNS_LOOKUP_RESULT}");
         f.add(
             LsInDnsResponse,
@@ -51,10 +53,10 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     for a in op.lsp_addrs() {
         for inport in &inports {
             if let Some(d) = &op.dhcpv4 {
-                dhcpv4(op, d, &a, inport, external, f);
+                f.metered(sw.copp("dhcpv4-opts"), |f| dhcpv4(op, d, &a, inport, external, f));
             }
             if let Some(d) = &op.dhcpv6 {
-                dhcpv6(op, d, &a, inport, external, f);
+                f.metered(sw.copp("dhcpv6-opts"), |f| dhcpv6(op, d, &a, inport, external, f));
             }
         }
     }
@@ -157,11 +159,12 @@ fn dhcpv4(op: &PortCtx, d: &Dhcp, a: &LportAddresses, in_name: &str, external: b
         100,
         format!("inport == {inport} && eth.src == {mac} && ip4.src == {offer} && ip4.dst == {{{server_ip}, 255.255.255.255}} && udp.src == 68 && udp.dst == 67{resident}"),
         options_action, h, in_name);
-    f.lport(
+    // (The response is not metered.)
+    f.metered(None, |f| f.lport(
         LsInDhcpResponse,
         100,
         format!("inport == {inport} && eth.src == {mac} && ip4 && udp.src == 68 && udp.dst == 67 && {DHCP_OPTS_RESULT}{resident}"),
-        response, h, in_name);
+        response, h, in_name));
 }
 
 fn dhcpv6(op: &PortCtx, d: &Dhcp, a: &LportAddresses, in_name: &str, external: bool, f: &mut Flows) {
@@ -190,5 +193,7 @@ fn dhcpv6(op: &PortCtx, d: &Dhcp, a: &LportAddresses, in_name: &str, external: b
         "inport == {inport} && eth.src == {mac} && ip6.dst == ff02::1:2 && udp.src == 546 && udp.dst == 547{resident}"
     );
     f.lport(LsInDhcpOptions, 100, m.clone(), options_action, d.uuid, in_name);
-    f.lport(LsInDhcpResponse, 100, format!("{m} && {DHCP_OPTS_RESULT}"), response, d.uuid, in_name);
+    f.metered(None, |f| {
+        f.lport(LsInDhcpResponse, 100, format!("{m} && {DHCP_OPTS_RESULT}"), response, d.uuid, in_name)
+    });
 }

@@ -9,11 +9,15 @@ use crate::lflow::Flows;
 use crate::stages::Stage::*;
 
 pub(super) fn switch_flows(sw: &SwitchCtx, f: &mut Flows) {
-    f.add(LsInL2Lkup, 110, "eth.dst == $svc_monitor_mac && (tcp || icmp || icmp6)", "handle_svc_check(inport);");
+    f.metered(sw.copp("svc-monitor"), |f| {
+        f.add(LsInL2Lkup, 110, "eth.dst == $svc_monitor_mac && (tcp || icmp || icmp6)", "handle_svc_check(inport);")
+    });
     let oc = &sw.other_config;
     if get_bool(oc, "mcast_snoop", false) {
-        f.add(LsInL2Lkup, 100, "igmp", "igmp;");
-        f.add(LsInL2Lkup, 100, "mldv1 || mldv2", "igmp;");
+        f.metered(sw.copp("igmp"), |f| {
+            f.add(LsInL2Lkup, 100, "igmp", "igmp;");
+            f.add(LsInL2Lkup, 100, "mldv1 || mldv2", "igmp;");
+        });
         f.add(LsInL2Lkup, 85, "ip4.mcast && ip4.dst == 224.0.0.0/24", "outport = \"_MC_flood_l2\"; output;");
         f.add(LsInL2Lkup, 85, "ip6.mcast_flood", "outport = \"_MC_flood\"; output;");
         if !get_bool(oc, "mcast_flood_unregistered", false) {

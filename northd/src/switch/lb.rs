@@ -290,7 +290,7 @@ pub(super) fn lb_flows(sw: &SwitchCtx, lb: &LbCtx, f: &mut Flows) {
                 "trigger_event(event = \"empty_lb_backends\", vip = \"{vip_text}\", protocol = \"{}\", load_balancer = \"{}\");",
                 lb.proto, lb.uuid
             );
-            f.hint(LsInPreLb, 130, m, a, lb.uuid);
+            f.metered(sw.copp("event-elb"), |f| f.hint(LsInPreLb, 130, m, a, lb.uuid));
         }
         // Pre-stateful: remember the original destination.
         let reg = if vip.vip.v6 { "xxreg1" } else { "reg1" };
@@ -313,10 +313,8 @@ pub(super) fn lb_flows(sw: &SwitchCtx, lb: &LbCtx, f: &mut Flows) {
             prio = 120;
         }
         affinity_flows(lb, vip, f);
-        // (A reject would carry the switch's CoPP reject meter; CoPP is not
-        // read yet, so there is none.)
-        let _ = reject;
-        f.hint(LsInLb, prio, m, action, lb.uuid);
+        let meter = if reject { sw.copp("reject") } else { None };
+        f.metered(meter, |f| f.hint(LsInLb, prio, m, action, lb.uuid));
     }
 }
 

@@ -137,9 +137,17 @@ pub struct SwitchCtx {
     pub other_config: BTreeMap<String, String>,
     pub facts: SwitchFacts,
     pub config: Config,
+    /// CoPP: control protocol (`reject`, `dhcpv4-opts`...) → meter name,
+    /// for the meters that exist in NB.
+    pub copp: BTreeMap<String, String>,
 }
 
 impl SwitchCtx {
+    /// `copp_meter_get`: the meter of control protocol `proto`, if any.
+    pub fn copp(&self, proto: &str) -> Option<&str> {
+        self.copp.get(proto).map(String::as_str)
+    }
+
     pub fn vlan_passthru(&self) -> bool {
         get_bool(&self.other_config, "vlan-passthru", false)
     }
@@ -330,7 +338,7 @@ impl Peer {
 /// The flows of switch `sw` that do not depend on any one port.
 pub fn switch_flows(sw: &SwitchCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
-    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    let mut f = Flows::new(sw.uuid, &mut out);
     acl::switch_flows(sw, &mut f);
     admission::switch_flows(sw, &mut f);
     arp_nd::switch_flows(sw, &mut f);
@@ -342,7 +350,7 @@ pub fn switch_flows(sw: &SwitchCtx) -> Vec<Lflow> {
 /// The flows of port `op` of switch `sw`.
 pub fn port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
-    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    let mut f = Flows::new(sw.uuid, &mut out);
     admission::port_flows(sw, op, &mut f);
     arp_nd::port_flows(sw, op, &mut f);
     dhcp_dns::port_flows(sw, op, &mut f);
@@ -350,18 +358,18 @@ pub fn port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
     out
 }
 
-/// The flows of ACL `acl` on switch `sw`.
 /// The flows of load balancer `lb` on switch `sw`.
 pub fn lb_flows(sw: &SwitchCtx, lb: &LbCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
-    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    let mut f = Flows::new(sw.uuid, &mut out);
     lb::lb_flows(sw, lb, &mut f);
     out
 }
 
+/// The flows of ACL `acl` on switch `sw`.
 pub fn acl_flows(sw: &SwitchCtx, acl: &AclCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
-    let mut f = Flows { dp: sw.uuid, out: &mut out };
+    let mut f = Flows::new(sw.uuid, &mut out);
     acl::acl_flows(sw, acl, &mut f);
     out
 }
