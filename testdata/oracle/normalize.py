@@ -507,7 +507,9 @@ def normalize_shared_hints(nb, sb, rl):
     northd keeps the hint of whichever datapath it happened to process
     first, an order that follows hashes of the random NB uuids.  Such hints
     are replaced by the one of the group's datapath whose NB row has the
-    smallest canonical uuid."""
+    smallest canonical uuid.  Their `source` (northd.c line) is dropped,
+    for the same reason: two code paths can produce the same flow for
+    different datapaths, and the row keeps the line of the first one."""
     nb_table = {u.lower(): t for t, u, _ in nb.rows()}
     by_prefix = {}
     for u, t in nb_table.items():
@@ -525,6 +527,11 @@ def normalize_shared_hints(nb, sb, rl):
         if not row["logical_dp_group"]:
             continue
         ids = dict(row["external_ids"])
+        # The source line is that of the first datapath processed too: two
+        # code paths can produce the same flow for different datapaths.
+        if "source" in ids:
+            del ids["source"]
+            row["external_ids"] = sorted(ids.items(), key=lambda kv: atom_sort_key(kv[0]))
         hint = ids.get("stage-hint")
         if hint is None or hint not in by_prefix:
             continue
