@@ -17,12 +17,15 @@
 //! unknown actions, instructions and messages round-trip as bytes; no I/O.
 
 pub mod action;
+pub mod conn;
 pub mod field;
 pub mod flow;
 pub mod matching;
 pub mod message;
+pub mod transport;
 pub mod value;
 pub mod wire;
+pub mod writer;
 
 pub use action::Action;
 pub use field::Field;

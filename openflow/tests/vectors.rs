@@ -9,8 +9,7 @@
 use openflow::message::group::GroupCommand;
 use openflow::message::meter::MeterCommand;
 use openflow::message::{
-    GroupDesc, GroupMod, MeterConfig, MeterMod, MsgType, MultipartReplyBody, PacketOut, TlvCommand, TlvMap,
-    TlvTableMod,
+    GroupDesc, GroupMod, MeterConfig, MeterMod, MsgType, MultipartReplyBody, PacketOut, TlvCommand, TlvMap, TlvTableMod,
 };
 use openflow::{Flow, Message};
 
@@ -106,7 +105,9 @@ fn every_message_decodes_and_reencodes() {
             assert_eq!(msg.to_bytes(xid), m.bytes, "{}: {msg:?}", r.label);
             match &msg {
                 Message::Unknown { typ, .. } => unknown.push(*typ),
-                Message::MultipartRequest(q) if matches!(q.body, openflow::message::MultipartRequestBody::Other { .. }) => {
+                Message::MultipartRequest(q)
+                    if matches!(q.body, openflow::message::MultipartRequestBody::Other { .. }) =>
+                {
                     unknown.push(100 + q.typ().code() as u8)
                 }
                 Message::MultipartReply(q) if matches!(q.body, MultipartReplyBody::Other { .. }) => {
@@ -167,8 +168,11 @@ fn command_text_encodes_to_ovs_bytes() {
             ("remove-buckets", GroupCommand::RemoveBucket),
             ("del-groups", GroupCommand::Delete),
         ];
-        let meter_cmds =
-            [("add-meter", MeterCommand::Add), ("mod-meter", MeterCommand::Modify), ("del-meters", MeterCommand::Delete)];
+        let meter_cmds = [
+            ("add-meter", MeterCommand::Add),
+            ("mod-meter", MeterCommand::Modify),
+            ("del-meters", MeterCommand::Delete),
+        ];
         let (want, msg) = if let Some((a, cmd)) = group_cmds.iter().find_map(|(c, cmd)| arg(&r, c).map(|a| (a, *cmd))) {
             (sent(&r, MsgType::GroupMod), Message::GroupMod(GroupMod::parse(cmd, a).unwrap()))
         } else if let Some((a, cmd)) = meter_cmds.iter().find_map(|(c, cmd)| arg(&r, c).map(|a| (a, *cmd))) {
@@ -205,8 +209,7 @@ fn replies_are_what_ovs_printed() {
     let mut flows = 0;
     let (mut groups, mut meters, mut tlv) = (0, 0, 0);
     for r in records() {
-        let replies: Vec<Message> =
-            r.msgs.iter().filter(|m| m.from_switch).map(|m| decode(m).1).collect();
+        let replies: Vec<Message> = r.msgs.iter().filter(|m| m.from_switch).map(|m| decode(m).1).collect();
         let out: Vec<&str> = r.output.iter().map(|s| s.as_str()).collect();
         if r.label.starts_with("dump-flows") {
             let ours: Vec<Flow> = replies
@@ -271,12 +274,15 @@ fn replies_are_what_ovs_printed() {
                 meters += 1;
             }
         } else if r.label == "dump-tlv-map" {
-            let Some(Message::TlvTableReply(t)) = replies.iter().find(|m| matches!(m, Message::TlvTableReply(_))) else {
+            let Some(Message::TlvTableReply(t)) = replies.iter().find(|m| matches!(m, Message::TlvTableReply(_)))
+            else {
                 panic!("no TLV reply")
             };
             let want = TlvMap::parse("{class=0x102,type=0x80,len=4}->tun_metadata0").unwrap();
             assert_eq!(t.maps, vec![want]);
-            assert!(out.contains(&format!(" max option space={} max fields={}", t.max_option_space, t.max_fields).as_str()));
+            assert!(
+                out.contains(&format!(" max option space={} max fields={}", t.max_option_space, t.max_fields).as_str())
+            );
             tlv += 1;
         } else if r.label == "show" {
             for m in &replies {

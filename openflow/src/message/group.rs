@@ -186,9 +186,8 @@ impl SelectionMethod {
         p.skip(4)?;
         let raw = p.array::<16>()?;
         let n = raw.iter().position(|&b| b == 0).ok_or_else(|| p.err(K::BadArgument("selection method name")))?;
-        let name = std::str::from_utf8(&raw[..n])
-            .map_err(|_| p.err(K::BadArgument("selection method name")))?
-            .to_string();
+        let name =
+            std::str::from_utf8(&raw[..n]).map_err(|_| p.err(K::BadArgument("selection method name")))?.to_string();
         let param = p.u64()?;
         let mut fields: Vec<(Field, u128)> = Vec::new();
         while !p.is_empty() {
@@ -523,7 +522,9 @@ fn parse_hash_field(t: &str) -> Result<(Field, u128), String> {
     }
     let mask = match v {
         None => ones(bytes),
-        Some(v) => value::parse(field.info().format, bytes, v).map(|(v, _)| v).ok_or_else(|| format!("bad mask {v}"))?,
+        Some(v) => {
+            value::parse(field.info().format, bytes, v).map(|(v, _)| v).ok_or_else(|| format!("bad mask {v}"))?
+        }
     };
     Ok((field, mask))
 }

@@ -232,7 +232,9 @@ impl fmt::Display for MeterConfig {
             METER_ALL => f.write_str("meter=all ")?,
             _ => f.write_str("meter=unknown ")?,
         }
-        for (bit, name) in [(METER_KBPS, "kbps"), (METER_PKTPS, "pktps"), (METER_BURST, "burst"), (METER_STATS, "stats")] {
+        for (bit, name) in
+            [(METER_KBPS, "kbps"), (METER_PKTPS, "pktps"), (METER_BURST, "burst"), (METER_STATS, "stats")]
+        {
             if self.flags & bit != 0 {
                 write!(f, "{name} ")?;
             }

@@ -46,8 +46,8 @@ pub mod packet;
 pub use group::{Bucket, GroupCommand, GroupDesc, GroupMod, GroupType, SelectionMethod};
 pub use meter::{Band, BandType, MeterCommand, MeterConfig, MeterMod};
 pub use multipart::{
-    FlowDesc, FlowStats, FlowStatsRequest, MultipartReply, MultipartReplyBody, MultipartRequest,
-    MultipartRequestBody, MultipartType,
+    FlowDesc, FlowStats, FlowStatsRequest, MultipartReply, MultipartReplyBody, MultipartRequest, MultipartRequestBody,
+    MultipartType,
 };
 pub use nicira::{PacketInFormat, TlvCommand, TlvMap, TlvTableMod, TlvTableReply};
 pub use packet::{PacketIn2, PacketOut};
@@ -266,7 +266,7 @@ impl Default for FlowMod {
 }
 
 impl FlowMod {
-    fn encode_body(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
         out.put_u64(self.cookie);
         out.put_u64(self.cookie_mask);
         out.put_u8(self.table_id);
@@ -741,7 +741,9 @@ fn decode_nx(subtype: u32, b: &mut Reader) -> Result<Option<Message>, DecodeErro
         NXT_TLV_TABLE_MOD => Message::TlvTableMod(TlvTableMod::decode_body(b)?),
         NXT_TLV_TABLE_REQUEST if b.is_empty() => Message::TlvTableRequest,
         NXT_TLV_TABLE_REPLY => Message::TlvTableReply(TlvTableReply::decode_body(b)?),
-        NXT_SET_PACKET_IN_FORMAT if b.remaining() == 4 => Message::SetPacketInFormat(PacketInFormat::from_code(b.u32()?)),
+        NXT_SET_PACKET_IN_FORMAT if b.remaining() == 4 => {
+            Message::SetPacketInFormat(PacketInFormat::from_code(b.u32()?))
+        }
         NXT_SET_CONTROLLER_ID if b.remaining() == 8 => {
             b.skip(6)?;
             Message::SetControllerId(b.u16()?)

@@ -331,7 +331,14 @@ impl MultipartRequest {
                 let cookie = r.u64()?;
                 let cookie_mask = r.u64()?;
                 let match_ = Match::decode(r)?;
-                MultipartRequestBody::Flow(FlowStatsRequest { table_id, out_port, out_group, cookie, cookie_mask, match_ })
+                MultipartRequestBody::Flow(FlowStatsRequest {
+                    table_id,
+                    out_port,
+                    out_group,
+                    cookie,
+                    cookie_mask,
+                    match_,
+                })
             }
             MultipartType::GroupDesc | MultipartType::MeterConfig if r.remaining() == 8 => {
                 let id = r.u32()?;
