@@ -30,12 +30,12 @@
 mod support;
 
 use openflow::conn::{Config, ConnError, Event};
-use openflow::message::group::{GroupCommand, GROUP_ALL};
+use openflow::message::group::GROUP_ALL;
 use openflow::message::meter::{MeterCommand, METER_ALL};
 use openflow::message::multipart::ALL_TABLES;
 use openflow::message::{
     FlowMod, FlowModCommand, GroupDesc, GroupMod, Instruction, Message, MeterConfig, MeterMod, PacketOut, TlvCommand,
-    TlvMap, TlvTableMod,
+    TlvTableMod,
 };
 use openflow::transport::{Error, Remote, Switch};
 use openflow::writer::BatchError;
@@ -101,30 +101,16 @@ fn version_mismatch(ovs: &Ovs, remote: &Remote) {
     ovs.vsctl(&["clear", "Bridge", "br-int", "protocols"]);
 }
 
-/// OVN's load-balancer groups, a hash group and a flood group (groups 1-4,
-/// which the flow corpus uses).
-fn groups() -> Vec<GroupMod> {
-    [
-        "group_id=1,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=ct(commit,table=15,zone=NXM_NX_REG13[0..15],nat(dst=10.0.0.1:8080)),bucket=bucket_id:1,weight:100,actions=ct(commit,table=15,zone=NXM_NX_REG13[0..15],nat(dst=10.0.1.3:8080))",
-        "group_id=2,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=ct(commit,table=15,zone=NXM_NX_REG13[0..15],nat(dst=10.0.0.1:53))",
-        "group_id=3,type=select,selection_method=hash,fields(ip_src,tcp_dst),bucket=bucket_id:0,weight:10,actions=output:1,bucket=bucket_id:1,weight:20,actions=output:2",
-        "group_id=4,type=all,bucket=actions=set_field:0x1->reg15,resubmit(,37),bucket=actions=set_field:0x2->reg15,resubmit(,37)",
-    ]
-    .iter()
-    .map(|s| GroupMod::parse(GroupCommand::Add, s).unwrap())
-    .collect()
-}
-
 fn tlv_groups_meters(ovs: &Ovs, sw: &mut Switch) {
     // OVN's Geneve option for tun_metadata0.
-    let map = TlvMap { option_class: 0x0102, option_type: 0x80, option_len: 4, index: 0 };
+    let map = support::OVN_TLV_MAP;
     sw.transact(&Message::TlvTableMod(TlvTableMod { command: TlvCommand::Add, maps: vec![map] }), T).unwrap();
     let replies = sw.transact(&Message::TlvTableRequest, T).unwrap();
     let [Message::TlvTableReply(r)] = &replies[..] else { panic!("{replies:?}") };
     assert_eq!(r.maps, vec![map]);
     assert!(ovs.ofctl("dump-tlv-map", &[]).contains("0x102  0x80       4  tun_metadata0"));
 
-    let groups = groups();
+    let groups = support::ovn_groups();
     for g in &groups {
         sw.transact(&Message::GroupMod(g.clone()), T).unwrap();
     }

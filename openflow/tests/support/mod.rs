@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 use openflow::field::Field;
+use openflow::message::group::GroupCommand;
+use openflow::message::{GroupMod, TlvMap};
 use openflow::Flow;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -196,6 +198,25 @@ impl Ovs {
             .map(|l| Flow::parse(l).unwrap_or_else(|e| panic!("dump-flows line {l:?}: {e}")))
             .collect()
     }
+}
+
+/// OVN's Geneve option (class 0x0102, type 0x80, 4 bytes) as
+/// tun_metadata0, which the flow corpus matches and moves.
+pub const OVN_TLV_MAP: TlvMap = TlvMap { option_class: 0x0102, option_type: 0x80, option_len: 4, index: 0 };
+
+/// Groups 1-4, which the flow corpus outputs to: OVN's load-balancer
+/// groups (select, dp_hash, ct(nat) buckets), a hash group and a flood
+/// group.
+pub fn ovn_groups() -> Vec<GroupMod> {
+    [
+        "group_id=1,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=ct(commit,table=15,zone=NXM_NX_REG13[0..15],nat(dst=10.0.0.1:8080)),bucket=bucket_id:1,weight:100,actions=ct(commit,table=15,zone=NXM_NX_REG13[0..15],nat(dst=10.0.1.3:8080))",
+        "group_id=2,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=ct(commit,table=15,zone=NXM_NX_REG13[0..15],nat(dst=10.0.0.1:53))",
+        "group_id=3,type=select,selection_method=hash,fields(ip_src,tcp_dst),bucket=bucket_id:0,weight:10,actions=output:1,bucket=bucket_id:1,weight:20,actions=output:2",
+        "group_id=4,type=all,bucket=actions=set_field:0x1->reg15,resubmit(,37),bucket=actions=set_field:0x2->reg15,resubmit(,37)",
+    ]
+    .iter()
+    .map(|s| GroupMod::parse(GroupCommand::Add, s).unwrap())
+    .collect()
 }
 
 const CORPUS: &str = include_str!("../../../testdata/openflow/flows.txt");
