@@ -304,7 +304,8 @@ impl Switch {
                     }
                 }
                 if self.stream.is_none() {
-                    if now >= deadline {
+                    // Report a loss before waiting to reconnect.
+                    if now >= deadline || !self.events.is_empty() {
                         return;
                     }
                     std::thread::sleep(self.next_attempt.min(deadline).saturating_duration_since(now));
