@@ -497,16 +497,19 @@ impl Conn {
                 self.barrier_done(xid)
             }
             Message::PacketIn2(p) => self.events.push_back(Event::PacketIn2(p)),
-            m if is_reply(m.typ()) && self.pending.contains_key(&xid) => {
-                let more = matches!(&m, Message::MultipartReply(r) if r.more());
-                let request = if more {
-                    self.pending[&xid].request
-                } else {
-                    self.pending.remove(&xid).map(|p| p.request).unwrap_or(Request { xid, typ: m.typ(), tag: 0 })
-                };
-                self.events.push_back(Event::Reply { request, message: m });
+            message => {
+                let request = self.pending.get(&xid).map(|p| p.request).filter(|_| is_reply(message.typ()));
+                match request {
+                    Some(request) => {
+                        // A multipart request stays outstanding until its last part.
+                        if !matches!(&message, Message::MultipartReply(r) if r.more()) {
+                            self.pending.remove(&xid);
+                        }
+                        self.events.push_back(Event::Reply { request, message });
+                    }
+                    None => self.events.push_back(Event::Async { xid, message }),
+                }
             }
-            message => self.events.push_back(Event::Async { xid, message }),
         }
     }
 
