@@ -1,7 +1,7 @@
 //! The one table of match fields: names, widths, maskability, wire
 //! headers (OXM, NXM, experimenter) and prerequisites.
 //!
-//! [`fields!`] below is the single source of truth. Each row is
+//! `fields!` below is the single source of truth. Each row is
 //! `Variant name "NXM_NAME" bytes maskable Format Prereq of15 [nxm]`:
 //! `name` is OVS's field name (`set_field:…->name`, `learn`), `NXM_NAME`
 //! the name OVS prints in subfields (`move:NXM_NX_REG14[]->…`), `of15` the

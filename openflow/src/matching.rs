@@ -14,8 +14,11 @@ use crate::wire::{pad8, DecodeErrorKind as K, Put, Reader};
 use crate::DecodeError;
 use std::fmt;
 
-/// One masked field of a [`Match`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One masked field of a [`Match`]. Two entries are equal when they match
+/// the same packets: the wire length of an exact `tun_metadata` value does
+/// not count (OVS sends back the length of the option's mapping, whatever
+/// length the flow was added with).
+#[derive(Debug, Clone, Copy)]
 pub struct Entry {
     /// The field (never an `xreg`, `xxreg`, 16-bit `in_port`, `nw_tos`,
     /// `vlan_vid` or `vlan_pcp`: those are stored as what they alias).
@@ -27,6 +30,27 @@ pub struct Entry {
     /// Bytes on the wire: the field width, or the mapped option length of
     /// a `tun_metadata` field (at most 16 here).
     pub len: u8,
+}
+
+impl Entry {
+    fn key(&self) -> (Field, u128, u128, u8) {
+        let exact_tun = self.mask == u128::MAX && self.field.tun_metadata_index().is_some();
+        (self.field, self.value, self.mask, if exact_tun { 0 } else { self.len })
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Entry {}
+
+impl std::hash::Hash for Entry {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.key().hash(h)
+    }
 }
 
 /// A flow match.
@@ -227,7 +251,9 @@ impl Match {
                 }
                 _ => {
                     if let Some(e) = self.get(f) {
-                        put_entry(out, f.info().of15, e.value, e.mask, e.len as usize);
+                        // A tun_metadata mask is explicit unless all 128 bits are set.
+                        let masked = e.mask != full_mask(e);
+                        put_raw(out, f.info().of15, e.value, e.mask, e.len as usize, masked);
                     }
                 }
             }
@@ -284,7 +310,10 @@ fn sig_bytes(v: u128) -> usize {
 }
 
 fn put_entry(out: &mut Vec<u8>, hdr: Hdr, value: u128, mask: u128, len: usize) {
-    let masked = mask != ones(len) && mask != u128::MAX;
+    put_raw(out, hdr, value, mask, len, mask != ones(len) && mask != u128::MAX)
+}
+
+fn put_raw(out: &mut Vec<u8>, hdr: Hdr, value: u128, mask: u128, len: usize, masked: bool) {
     hdr.put(out, masked, len);
     out.extend_from_slice(&value.to_be_bytes()[16 - len..]);
     if masked {

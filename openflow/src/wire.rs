@@ -213,6 +213,47 @@ pub fn patch_u16(buf: &mut [u8], at: usize, v: u16) {
     buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
+/// Appends an OpenFlow property: type, length (4 + payload, padding
+/// excluded), the payload, then zeros to an 8-byte boundary.
+pub fn put_prop(out: &mut Vec<u8>, typ: u16, payload: &[u8]) {
+    let start = out.len();
+    out.put_u16(typ);
+    out.put_u16((4 + payload.len()) as u16);
+    out.extend_from_slice(payload);
+    out.resize(start + pad8(4 + payload.len()), 0);
+}
+
+/// Starts a property whose payload the caller appends; finish it with
+/// [`end_prop`].
+pub fn start_prop(out: &mut Vec<u8>, typ: u16) -> usize {
+    let start = out.len();
+    out.put_u16(typ);
+    out.put_u16(0);
+    start
+}
+
+/// Writes the length of the property started at `start` and pads it.
+pub fn end_prop(out: &mut Vec<u8>, start: usize) {
+    let len = out.len() - start;
+    patch_u16(out, start + 2, len as u16);
+    out.resize(start + pad8(len), 0);
+}
+
+impl<'a> Reader<'a> {
+    /// Reads one property (`ofpprop_pull`): its type and a reader over its
+    /// payload; the padding to 8 bytes after it must be there.
+    pub fn prop(&mut self) -> Result<(u16, Reader<'a>), DecodeError> {
+        let typ = self.u16()?;
+        let len = self.u16()? as usize;
+        if len < 4 {
+            return Err(self.err(DecodeErrorKind::BadLength(len)));
+        }
+        let payload = self.sub(len - 4)?;
+        self.skip(pad8(len) - len)?;
+        Ok((typ, payload))
+    }
+}
+
 /// Big-endian appends.
 pub trait Put {
     /// Appends one byte.

@@ -10,7 +10,7 @@
 use crate::field::{Field, Format, Hdr};
 use crate::matching::decode_header;
 use crate::value::{self, ones, Style};
-use crate::wire::{pad8, patch_u16, DecodeErrorKind as K, Put, Reader, MAX_NESTING};
+use crate::wire::{pad8, patch_u16, put_prop, DecodeErrorKind as K, Put, Reader, MAX_NESTING};
 use crate::DecodeError;
 use std::fmt::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -737,14 +737,6 @@ impl Controller {
     fn needs_v2(&self) -> bool {
         !self.userdata.is_empty() || self.pause || self.meter_id.is_some()
     }
-}
-
-fn put_prop(out: &mut Vec<u8>, typ: u16, payload: &[u8]) {
-    let start = out.len();
-    out.put_u16(typ);
-    out.put_u16((4 + payload.len()) as u16);
-    out.extend_from_slice(payload);
-    out.resize(start + pad8(4 + payload.len()), 0);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,10 @@
-//! OpenFlow 1.5 messages: the header, HELLO (version bitmap), ECHO,
-//! FEATURES, ERROR (typed type/code), BARRIER, FLOW_MOD (with
-//! instructions) and BUNDLE_CONTROL/BUNDLE_ADD.
+//! OpenFlow 1.5 messages as OVS 3.1 sends them: the header, HELLO (version
+//! bitmap), ECHO, FEATURES, ERROR (typed type/code, [`error`]), BARRIER,
+//! GET/SET_CONFIG, FLOW_MOD (with instructions), BUNDLE_CONTROL/BUNDLE_ADD,
+//! and in submodules GROUP_MOD ([`group`]), METER_MOD ([`meter`]),
+//! multipart flow/group/meter descriptions ([`multipart`]), PACKET_OUT and
+//! NXT_PACKET_IN2 ([`packet`]), and the Nicira TLV-table, packet-in-format
+//! and controller-id messages ([`nicira`]).
 //!
 //! `Message::decode` takes one whole message (as framed by its header
 //! length) and never panics; types and codes it does not know decode to
@@ -10,6 +14,7 @@ use crate::action::{decode_actions, encode_actions, Action};
 use crate::matching::Match;
 use crate::wire::{pad8, patch_u16, DecodeErrorKind as K, Put, Reader};
 use crate::DecodeError;
+use std::fmt;
 
 /// OpenFlow 1.5's version number.
 pub const OFP15_VERSION: u8 = 0x06;
@@ -30,6 +35,22 @@ macro_rules! codes {
         }
     };
 }
+
+pub mod error;
+pub mod group;
+pub mod meter;
+pub mod multipart;
+pub mod nicira;
+pub mod packet;
+
+pub use group::{Bucket, GroupCommand, GroupDesc, GroupMod, GroupType, SelectionMethod};
+pub use meter::{Band, BandType, MeterCommand, MeterConfig, MeterMod};
+pub use multipart::{
+    FlowDesc, FlowStats, FlowStatsRequest, MultipartReply, MultipartReplyBody, MultipartRequest, MultipartRequestBody,
+    MultipartType,
+};
+pub use nicira::{PacketInFormat, TlvCommand, TlvMap, TlvTableMod, TlvTableReply};
+pub use packet::{PacketIn2, PacketOut};
 
 codes! {
     /// `ofp_type`.
@@ -124,7 +145,7 @@ pub enum Instruction {
 }
 
 impl Instruction {
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
         let typ = match self {
             Instruction::GotoTable(_) => 1,
@@ -159,7 +180,7 @@ impl Instruction {
         patch_u16(out, start + 2, len as u16);
     }
 
-    fn decode(r: &mut Reader) -> Result<Instruction, DecodeError> {
+    pub(crate) fn decode(r: &mut Reader) -> Result<Instruction, DecodeError> {
         let typ = r.peek_u16()?;
         let len = r.peek_u32_at(0)? as u16 as usize;
         if len < 8 || len % 8 != 0 {
@@ -245,7 +266,7 @@ impl Default for FlowMod {
 }
 
 impl FlowMod {
-    fn encode_body(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
         out.put_u64(self.cookie);
         out.put_u64(self.cookie_mask);
         out.put_u8(self.table_id);
@@ -341,6 +362,33 @@ pub struct Features {
     pub capabilities: u32,
 }
 
+/// OFPT_GET_CONFIG_REPLY / OFPT_SET_CONFIG (`ofp_switch_config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SwitchConfig {
+    /// OFPC_FRAG_* (0 normal, 1 drop, 2 reassemble, 3 nx-match) and
+    /// OFPC_INVALID_TTL_TO_CONTROLLER (4).
+    pub flags: u16,
+    /// Bytes of a packet sent to the controller on a table miss; a service
+    /// connection (such as `br-int.mgmt`) gets no asynchronous messages
+    /// until it sets this (OVN sets 65535).
+    pub miss_send_len: u16,
+}
+
+impl fmt::Display for SwitchConfig {
+    /// As `ofp-print`: `frags=normal miss_send_len=65535`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let frags = ["normal", "drop", "reassemble", "nx-match"][(self.flags & 3) as usize];
+        write!(f, "frags={frags}")?;
+        if self.flags & 4 != 0 {
+            f.write_str(" invalid_ttl_to_controller")?;
+        }
+        if self.flags & !7 != 0 {
+            write!(f, " ***unknown flags {:#06x}***", self.flags & !7)?;
+        }
+        write!(f, " miss_send_len={}", self.miss_send_len)
+    }
+}
+
 /// OFPT_ERROR.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ErrorMsg {
@@ -377,6 +425,34 @@ pub enum Message {
     BundleControl(BundleControl),
     /// OFPT_BUNDLE_ADD_MESSAGE.
     BundleAdd(BundleAdd),
+    /// OFPT_GET_CONFIG_REQUEST.
+    GetConfigRequest,
+    /// OFPT_GET_CONFIG_REPLY.
+    GetConfigReply(SwitchConfig),
+    /// OFPT_SET_CONFIG.
+    SetConfig(SwitchConfig),
+    /// OFPT_MULTIPART_REQUEST.
+    MultipartRequest(MultipartRequest),
+    /// OFPT_MULTIPART_REPLY.
+    MultipartReply(MultipartReply),
+    /// OFPT_GROUP_MOD.
+    GroupMod(GroupMod),
+    /// OFPT_METER_MOD.
+    MeterMod(MeterMod),
+    /// OFPT_PACKET_OUT.
+    PacketOut(PacketOut),
+    /// NXT_PACKET_IN2.
+    PacketIn2(PacketIn2),
+    /// NXT_TLV_TABLE_MOD.
+    TlvTableMod(TlvTableMod),
+    /// NXT_TLV_TABLE_REQUEST.
+    TlvTableRequest,
+    /// NXT_TLV_TABLE_REPLY.
+    TlvTableReply(TlvTableReply),
+    /// NXT_SET_PACKET_IN_FORMAT.
+    SetPacketInFormat(PacketInFormat),
+    /// NXT_SET_CONTROLLER_ID.
+    SetControllerId(u16),
     /// Any other message: its type and body.
     Unknown { typ: u8, body: Vec<u8> },
 }
@@ -387,7 +463,8 @@ impl Message {
         Message::Hello { version: OFP15_VERSION, bitmap: vec![1 << OFP15_VERSION] }
     }
 
-    fn typ(&self) -> MsgType {
+    /// The message's type.
+    pub fn typ(&self) -> MsgType {
         match self {
             Message::Hello { .. } => MsgType::Hello,
             Message::Error(_) => MsgType::Error,
@@ -400,8 +477,36 @@ impl Message {
             Message::FlowMod(_) => MsgType::FlowMod,
             Message::BundleControl(_) => MsgType::BundleControl,
             Message::BundleAdd(_) => MsgType::BundleAddMessage,
+            Message::GetConfigRequest => MsgType::GetConfigRequest,
+            Message::GetConfigReply(_) => MsgType::GetConfigReply,
+            Message::SetConfig(_) => MsgType::SetConfig,
+            Message::MultipartRequest(_) => MsgType::MultipartRequest,
+            Message::MultipartReply(_) => MsgType::MultipartReply,
+            Message::GroupMod(_) => MsgType::GroupMod,
+            Message::MeterMod(_) => MsgType::MeterMod,
+            Message::PacketOut(_) => MsgType::PacketOut,
+            Message::PacketIn2(_)
+            | Message::TlvTableMod(_)
+            | Message::TlvTableRequest
+            | Message::TlvTableReply(_)
+            | Message::SetPacketInFormat(_)
+            | Message::SetControllerId(_) => MsgType::Experimenter,
             Message::Unknown { typ, .. } => MsgType::from_code(*typ),
         }
+    }
+
+    /// The Nicira subtype of an NXT message.
+    fn nx_subtype(&self) -> Option<u32> {
+        use nicira::*;
+        Some(match self {
+            Message::PacketIn2(_) => NXT_PACKET_IN2,
+            Message::TlvTableMod(_) => NXT_TLV_TABLE_MOD,
+            Message::TlvTableRequest => NXT_TLV_TABLE_REQUEST,
+            Message::TlvTableReply(_) => NXT_TLV_TABLE_REPLY,
+            Message::SetPacketInFormat(_) => NXT_SET_PACKET_IN_FORMAT,
+            Message::SetControllerId(_) => NXT_SET_CONTROLLER_ID,
+            _ => return None,
+        })
     }
 
     /// Appends the whole message with transaction id `xid`.
@@ -415,6 +520,10 @@ impl Message {
         out.put_u8(self.typ().code());
         out.put_u16(0);
         out.put_u32(xid);
+        if let Some(sub) = self.nx_subtype() {
+            out.put_u32(nicira::NX_VENDOR);
+            out.put_u32(sub);
+        }
         match self {
             Message::Hello { bitmap, .. } => {
                 if !bitmap.is_empty() {
@@ -461,6 +570,24 @@ impl Message {
                     out.resize(start + pad8(l), 0);
                     out.extend_from_slice(&b.properties);
                 }
+            }
+            Message::GetConfigRequest | Message::TlvTableRequest => {}
+            Message::GetConfigReply(c) | Message::SetConfig(c) => {
+                out.put_u16(c.flags);
+                out.put_u16(c.miss_send_len);
+            }
+            Message::MultipartRequest(m) => m.encode_body(out),
+            Message::MultipartReply(m) => m.encode_body(out),
+            Message::GroupMod(g) => g.encode_body(out),
+            Message::MeterMod(m) => m.encode_body(out),
+            Message::PacketOut(p) => p.encode_body(out),
+            Message::PacketIn2(p) => p.encode_body(out),
+            Message::TlvTableMod(t) => t.encode_body(out),
+            Message::TlvTableReply(t) => t.encode_body(out),
+            Message::SetPacketInFormat(f) => out.put_u32(f.code()),
+            Message::SetControllerId(id) => {
+                out.put_zeros(6);
+                out.put_u16(*id);
             }
             Message::Unknown { body, .. } => out.extend_from_slice(body),
         }
@@ -577,8 +704,50 @@ impl Message {
                 }
                 m
             }
+            MsgType::GetConfigRequest if b.is_empty() => Message::GetConfigRequest,
+            MsgType::GetConfigReply | MsgType::SetConfig if b.remaining() == 4 => {
+                let c = SwitchConfig { flags: b.u16()?, miss_send_len: b.u16()? };
+                if h.typ == MsgType::SetConfig {
+                    Message::SetConfig(c)
+                } else {
+                    Message::GetConfigReply(c)
+                }
+            }
+            MsgType::MultipartRequest => Message::MultipartRequest(MultipartRequest::decode_body(&mut b)?),
+            MsgType::MultipartReply => Message::MultipartReply(MultipartReply::decode_body(&mut b)?),
+            MsgType::GroupMod => Message::GroupMod(GroupMod::decode_body(&mut b)?),
+            MsgType::MeterMod => Message::MeterMod(MeterMod::decode_body(&mut b)?),
+            MsgType::PacketOut => Message::PacketOut(PacketOut::decode_body(&mut b)?),
+            MsgType::Experimenter if b.remaining() >= 8 && b.peek_u32_at(0)? == nicira::NX_VENDOR => {
+                let raw = b.clone().rest().to_vec();
+                b.skip(4)?;
+                match decode_nx(b.u32()?, &mut b)? {
+                    Some(m) => m,
+                    None => Message::Unknown { typ: h.typ.code(), body: raw },
+                }
+            }
             _ => Message::Unknown { typ: h.typ.code(), body: b.rest().to_vec() },
         };
         Ok((h.xid, msg))
     }
+}
+
+/// Decodes the body of a Nicira message of `subtype` (`None`: a subtype
+/// this crate does not model, or a body of the wrong size).
+fn decode_nx(subtype: u32, b: &mut Reader) -> Result<Option<Message>, DecodeError> {
+    use nicira::*;
+    Ok(Some(match subtype {
+        NXT_PACKET_IN2 => Message::PacketIn2(PacketIn2::decode_body(b)?),
+        NXT_TLV_TABLE_MOD => Message::TlvTableMod(TlvTableMod::decode_body(b)?),
+        NXT_TLV_TABLE_REQUEST if b.is_empty() => Message::TlvTableRequest,
+        NXT_TLV_TABLE_REPLY => Message::TlvTableReply(TlvTableReply::decode_body(b)?),
+        NXT_SET_PACKET_IN_FORMAT if b.remaining() == 4 => {
+            Message::SetPacketInFormat(PacketInFormat::from_code(b.u32()?))
+        }
+        NXT_SET_CONTROLLER_ID if b.remaining() == 8 => {
+            b.skip(6)?;
+            Message::SetControllerId(b.u16()?)
+        }
+        _ => return Ok(None),
+    }))
 }
