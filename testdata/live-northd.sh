@@ -19,11 +19,16 @@
 #   bash testdata/live-northd.sh [--order running|prefilled|both] [SCENARIO...]
 #
 # Without scenarios: those flowc-northd supports exactly today (switches,
-# ACLs, port groups, address sets, DHCP/DNS, localnet).
+# ACLs, port groups, address sets, load balancers, CoPP, DHCP/DNS,
+# localnet), in both orders; and, in the running order, every other
+# scenario too (routers: issue 9), where the run must complete (every
+# --wait=sb returns, no unexpected log message) and nb.db, what northd
+# writes back to NB, must be byte-identical; their SB is not compared yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
 SUPPORTED=(01 02 03 04 08 10 14)
+DRIVEN=(05 06 07 09 11 12 13)
 ORDER=both
 ARGS=()
 while [ $# -gt 0 ]; do
@@ -32,7 +37,7 @@ while [ $# -gt 0 ]; do
         *) ARGS+=("$1"); shift ;;
     esac
 done
-[ ${#ARGS[@]} -gt 0 ] && SUPPORTED=("${ARGS[@]}")
+if [ ${#ARGS[@]} -gt 0 ]; then SUPPORTED=("${ARGS[@]}"); DRIVEN=(); fi
 
 cargo build -q --locked -p northd --bin flowc-northd
 NORTHD=${FLOWC_NORTHD:-$PWD/target/debug/flowc-northd}
@@ -41,9 +46,19 @@ trap 'rm -rf "$OUT"' EXIT
 status=0
 
 if [ "$ORDER" = running ] || [ "$ORDER" = both ]; then
-    NORTHD=$NORTHD OUT_DIR=$OUT bash testdata/regen-reference.sh "${SUPPORTED[@]}"
+    NORTHD=$NORTHD OUT_DIR=$OUT bash testdata/regen-reference.sh "${SUPPORTED[@]}" ${DRIVEN[@]+"${DRIVEN[@]}"}
     for d in "$OUT"/*/; do
         name=$(basename "$d")
+        if [[ " ${DRIVEN[*]-} " == *" ${name:0:2} "* ]]; then
+            for phase in initial change; do
+                if cmp -s "testdata/reference/$name/$phase/nb.db" "$OUT/$name/$phase/nb.db"; then
+                    echo "running $name/$phase: driven live; nb.db == ovn-northd's (SB not compared yet: issue 9)"
+                else
+                    echo "$name/$phase/nb.db differs from the reference"; status=1
+                fi
+            done
+            continue
+        fi
         for phase in initial change; do
             ref=testdata/reference/$name/$phase
             got=$OUT/$name/$phase
