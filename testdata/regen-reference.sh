@@ -96,27 +96,8 @@ resolve_scenario() {
 # One scenario, in a fresh private directory with its own daemons
 # --------------------------------------------------------------------------
 
-# Stop one daemon we started, by the pid in its pidfile.  A detached daemon
-# is reparented to init, which may take a while to reap it: a zombie counts
-# as stopped.
-daemon_alive() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-
-stop_daemon() {
-    local pidfile=$1 pid i
-    [ -s "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
-    case $pid in ''|*[!0-9]*) return 0 ;; esac
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        daemon_alive "$pid" || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=oracle/daemons.sh
+source "$TESTDATA/oracle/daemons.sh"
 
 # Runs in a subshell: $1 scenario file, $2 output directory (created).
 run_scenario() {

@@ -35,22 +35,8 @@ WORK=$(mktemp -d /tmp/flowc-ofmsgs.XXXXXX)
 PROXY_PID=
 MONITOR_PID=
 
-daemon_alive() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-
-stop_pid() {
-    local pid=$1 i
-    case $pid in ''|*[!0-9]*) return 0 ;; esac
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        daemon_alive "$pid" || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=../oracle/daemons.sh
+source "$OUT/../oracle/daemons.sh"
 
 cleanup() {
     stop_pid "$MONITOR_PID"

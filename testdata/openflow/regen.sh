@@ -40,24 +40,8 @@ done
 WORK=$(mktemp -d /tmp/flowc-openflow.XXXXXX)
 DAEMONS=(controller northd vswitchd nb sb ovs)
 
-daemon_alive() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-
-stop_daemon() {
-    local pidfile=$1 pid i
-    [ -s "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
-    case $pid in ''|*[!0-9]*) return 0 ;; esac
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        daemon_alive "$pid" || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=../oracle/daemons.sh
+source "$OUT/../oracle/daemons.sh"
 
 cleanup() {
     local d

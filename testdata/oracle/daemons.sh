@@ -1,16 +1,15 @@
-# Shell helpers shared by the live scripts (source it): stop a daemon we
-# started, by the pid in its pidfile. A detached daemon is reparented to
-# init, which may take a while to reap it: a zombie counts as stopped.
+# Shell helpers shared by the oracle and live scripts (source it): stop a
+# daemon we started, by pid or by the pid in its pidfile. A detached daemon
+# is reparented to init, which may take a while to reap it: a zombie counts
+# as stopped.
 daemon_alive() {
     local state
     state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
     [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
-stop_daemon() {
-    local pidfile=$1 pid i
-    [ -s "$pidfile" ] || return 0
-    pid=$(cat "$pidfile" 2>/dev/null)
+stop_pid() {
+    local pid=$1 i
     case $pid in ''|*[!0-9]*) return 0 ;; esac
     kill -TERM "$pid" 2>/dev/null || return 0
     for i in $(seq 1 100); do
@@ -18,4 +17,9 @@ stop_daemon() {
         sleep 0.05
     done
     kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_daemon() {
+    [ -s "$1" ] || return 0
+    stop_pid "$(cat "$1" 2>/dev/null)"
 }
