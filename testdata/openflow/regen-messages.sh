@@ -26,7 +26,6 @@ export LC_ALL=C
 export PATH=$PATH:/usr/sbin:/sbin
 
 OUT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 for t in ovsdb-server ovsdb-tool ovs-vswitchd ovs-vsctl ovs-ofctl python3; do
     command -v "$t" >/dev/null 2>&1 || { echo "$t not found (apt-get install openvswitch-switch)" >&2; exit 1; }
 done
@@ -51,16 +50,7 @@ trap 'exit 130' INT TERM
 
 export OVS_RUNDIR=$WORK OVS_LOGDIR=$WORK OVS_DBDIR=$WORK OVS_SYSCONFDIR=$WORK
 OVS_DB=unix:$WORK/ovs.sock
-ovsdb-tool create "$WORK/ovs.db" "$VS_SCHEMA"
-ovsdb-server --detach --no-chdir --pidfile="$WORK/ovs.pid" --log-file="$WORK/ovs.log" \
-    --unixctl="$WORK/ovs.ctl" --remote=punix:"$WORK/ovs.sock" "$WORK/ovs.db"
-vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=30 "$@"; }
-vsctl --no-wait init
-ovs-vswitchd --detach --no-chdir --pidfile="$WORK/vswitchd.pid" --log-file="$WORK/vswitchd.log" \
-    --unixctl="$WORK/vswitchd.ctl" --enable-dummy=override --disable-system --disable-system-route \
-    "$OVS_DB"
-vsctl add-br br-int -- set Bridge br-int datapath_type=netdev fail-mode=secure \
-    other_config:disable-in-band=true
+start_ovs_br_int "$WORK"
 vsctl add-port br-int p1 -- set Interface p1 type=dummy ofport_request=1
 vsctl add-port br-int p2 -- set Interface p2 type=dummy ofport_request=2
 MGMT=$WORK/br-int.mgmt

@@ -29,7 +29,6 @@ export LC_ALL=C
 export PATH=$PATH:/usr/sbin:/sbin
 
 OUT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 NB_SCHEMA=/usr/share/ovn/ovn-nb.ovsschema
 SB_SCHEMA=/usr/share/ovn/ovn-sb.ovsschema
 
@@ -59,16 +58,7 @@ SB_DB=unix:$WORK/sb.sock
 export OVN_NB_DB=$NB_DB OVN_SB_DB=$SB_DB
 
 # --- Open vSwitch -----------------------------------------------------------
-ovsdb-tool create "$WORK/ovs.db" "$VS_SCHEMA"
-ovsdb-server --detach --no-chdir --pidfile="$WORK/ovs.pid" --log-file="$WORK/ovs.log" \
-    --unixctl="$WORK/ovs.ctl" --remote=punix:"$WORK/ovs.sock" "$WORK/ovs.db"
-vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=30 "$@"; }
-vsctl --no-wait init
-ovs-vswitchd --detach --no-chdir --pidfile="$WORK/vswitchd.pid" --log-file="$WORK/vswitchd.log" \
-    --unixctl="$WORK/vswitchd.ctl" --enable-dummy=override --disable-system --disable-system-route \
-    "$OVS_DB"
-vsctl add-br br-int -- set Bridge br-int datapath_type=netdev fail-mode=secure \
-    other_config:disable-in-band=true
+start_ovs_br_int "$WORK"
 vsctl set Open_vSwitch . external_ids:system-id=hv1 \
     external_ids:ovn-remote="$SB_DB" external_ids:ovn-encap-type=geneve \
     external_ids:ovn-encap-ip=127.0.0.1 external_ids:hostname=hv1

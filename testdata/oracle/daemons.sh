@@ -23,3 +23,22 @@ stop_daemon() {
     [ -s "$1" ] || return 0
     stop_pid "$(cat "$1" 2>/dev/null)"
 }
+
+# start_ovs_br_int WORK: a private Open vSwitch in WORK (ovsdb-server on
+# WORK/ovs.sock, ovs-vswitchd with dummy devices in place of system ones)
+# and a userspace br-int (datapath_type=netdev, fail-mode=secure). Sets
+# OVS_DB and defines vsctl (ovs-vsctl on that database).
+start_ovs_br_int() {
+    local work=$1
+    OVS_DB=unix:$work/ovs.sock
+    ovsdb-tool create "$work/ovs.db" /usr/share/openvswitch/vswitch.ovsschema
+    ovsdb-server --detach --no-chdir --pidfile="$work/ovs.pid" --log-file="$work/ovs.log" \
+        --unixctl="$work/ovs.ctl" --remote=punix:"$work/ovs.sock" "$work/ovs.db"
+    vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=30 "$@"; }
+    vsctl --no-wait init
+    ovs-vswitchd --detach --no-chdir --pidfile="$work/vswitchd.pid" --log-file="$work/vswitchd.log" \
+        --unixctl="$work/vswitchd.ctl" --enable-dummy=override --disable-system --disable-system-route \
+        "$OVS_DB"
+    vsctl add-br br-int -- set Bridge br-int datapath_type=netdev fail-mode=secure \
+        other_config:disable-in-band=true
+}
