@@ -8,6 +8,7 @@ const EMBEDDED_NAME: &str = "testdata/reference/12-ovn-kubernetes/initial/nb.db"
 const EMBEDDED: &[u8] = include_bytes!("../../../testdata/reference/12-ovn-kubernetes/initial/nb.db");
 
 const USAGE: &str = "usage: flowc compile [NB_DB_FILE] [--sb SB_FILE] [--format lflows|json] [-w N]
+       flowc compile --chassis NAME --bindings FILE --sb SB_FILE
        flowc summary [--nb FILE]
        flowc check-lflows [--sb FILE] < lflow-list.txt
 
@@ -17,6 +18,11 @@ Southbound logical flows, printed exactly as `ovn-sbctl lflow-list` prints
 them, or with --format json the Southbound rows. --sb (a Southbound database
 file or JSON dump) supplies chassis feature flags and existing tunnel keys;
 -w sets the number of dataflow workers.
+With --chassis, compiles a Southbound database (--sb, as above) into the
+OpenFlow flows of chassis NAME instead, whose local facts (VIF, tunnel and
+patch ofports, conntrack zones: see testdata/README.md) are read from
+--bindings; the flows are printed as `ovs-ofctl -O OpenFlow15 dump-flows
+--no-stats` prints them, sorted.
 
 summary: loads an OVN Northbound standalone database file (as ovsdb-server
 writes it, e.g. /etc/ovn/ovnnb_db.db) and prints what it holds. Without --nb
@@ -70,9 +76,18 @@ fn compile(args: Vec<String>) -> ExitCode {
     let mut sb_path = None;
     let mut json = false;
     let mut workers = 1;
+    let (mut chassis, mut bindings) = (None, None);
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--chassis" => match it.next() {
+                Some(c) => chassis = Some(c),
+                None => return usage_error("--chassis needs a chassis name"),
+            },
+            "--bindings" => match it.next() {
+                Some(p) => bindings = Some(p),
+                None => return usage_error("--bindings needs a file name"),
+            },
             "--sb" => match it.next() {
                 Some(p) => sb_path = Some(p),
                 None => return usage_error("--sb needs a file name"),
@@ -93,6 +108,15 @@ fn compile(args: Vec<String>) -> ExitCode {
             p if !p.starts_with('-') && nb_path.is_none() => nb_path = Some(p.to_string()),
             other => return usage_error(&format!("unknown argument \"{other}\"")),
         }
+    }
+    if let Some(chassis) = chassis {
+        if nb_path.is_some() {
+            return usage_error("--chassis compiles a Southbound database: give it with --sb");
+        }
+        let (Some(sb), Some(b)) = (sb_path, bindings) else {
+            return usage_error("--chassis needs --sb SB_FILE and --bindings FILE");
+        };
+        return compile_chassis(&chassis, &sb, &b);
     }
     let Some((_, loaded)) = load_nb_arg(nb_path.as_deref()) else { return ExitCode::FAILURE };
     let sb = match &sb_path {
@@ -146,6 +170,49 @@ fn load_nb_arg(path: Option<&str>) -> Option<(String, northd::LoadedNb)> {
         eprintln!("flowc: {name}: skipped: {e}");
     }
     Some((name, loaded))
+}
+
+/// `flowc compile --chassis`: one chassis's OpenFlow flows from SB.
+fn compile_chassis(chassis: &str, sb_path: &str, bindings: &str) -> ExitCode {
+    let text = match std::fs::read_to_string(bindings) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("flowc: {bindings}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut local = match controller::Local::parse(&text) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("flowc: {bindings}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    local.chassis = chassis.to_string();
+    let sb = match northd::load_sb(sb_path) {
+        Ok((snap, errors)) => {
+            for e in &errors {
+                eprintln!("flowc: {sb_path}: skipped: {e}");
+            }
+            snap
+        }
+        Err(e) => {
+            eprintln!("flowc: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = controller::compile(&sb, &local);
+    for d in &out.diagnostics {
+        eprintln!("flowc: {d}");
+    }
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in out.flows.dump() {
+        if writeln!(w, "{line}").is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn usage_error(msg: &str) -> ExitCode {

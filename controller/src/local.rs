@@ -1,0 +1,241 @@
+//! What a chassis knows about itself, and what follows from it in SB.
+//!
+//! [`Local`] is the input `ovn-controller` reads from the local
+//! Open_vSwitch database (its chassis name, the OpenFlow ports of its VIFs,
+//! tunnels and localnet patch ports) plus the conntrack zones it assigned.
+//! It is written as text, one fact per line (`chassis.txt`, see
+//! testdata/README.md):
+//!
+//! ```text
+//! chassis hv1
+//! vif vm1 1
+//! tunnel hv2 5
+//! patch ln-public 7
+//! ct-zone vm1 3
+//! ```
+//!
+//! [`View`] is what the flow generators need from SB once the chassis is
+//! known: our `Chassis` row, the port bindings by name, which datapaths are
+//! local (a datapath with a port bound here, and everything reachable from
+//! it through logical patch ports, as `ovn-controller` walks them), and each
+//! local datapath's localnet port.
+
+use logical_model::sb;
+use ovsdb::Uuid;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The chassis-local facts the compiler needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Local {
+    /// `external_ids:system-id`: our Chassis name.
+    pub chassis: String,
+    /// `Interface.external_ids:iface-id` → `ofport`.
+    pub vifs: BTreeMap<String, u32>,
+    /// Remote chassis name → the `ofport` of the Geneve tunnel to it.
+    pub tunnels: BTreeMap<String, u32>,
+    /// Localnet / l2gateway logical port → the `ofport` of its patch port on
+    /// the integration bridge (present only for plugged networks).
+    pub patches: BTreeMap<String, u32>,
+    /// Conntrack zones: logical port name, or `<datapath uuid>_dnat` /
+    /// `<datapath uuid>_snat`, → zone.
+    pub ct_zones: BTreeMap<String, u32>,
+}
+
+/// A line of `chassis.txt` that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct LocalError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Local {
+    /// Reads `chassis.txt`. Blank lines and `#` comments are ignored;
+    /// unknown keys are an error naming the line.
+    pub fn parse(text: &str) -> Result<Local, LocalError> {
+        let mut l = Local::default();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let err = |message: String| LocalError { line: i + 1, message };
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let num = |w: &str| w.parse::<u32>().map_err(|_| err(format!("{w:?} is not a number")));
+            match words.as_slice() {
+                ["chassis", name] => l.chassis = name.to_string(),
+                ["vif", name, ofport] => {
+                    l.vifs.insert(name.to_string(), num(ofport)?);
+                }
+                ["tunnel", name, ofport] => {
+                    l.tunnels.insert(name.to_string(), num(ofport)?);
+                }
+                ["patch", name, ofport] => {
+                    l.patches.insert(name.to_string(), num(ofport)?);
+                }
+                ["ct-zone", name, zone] => {
+                    l.ct_zones.insert(name.to_string(), num(zone)?);
+                }
+                [key, ..] if ["chassis", "vif", "tunnel", "patch", "ct-zone"].contains(key) => {
+                    return Err(err(format!("wrong number of words for {key:?}")))
+                }
+                // Facts the compiler does not need (kept for readers).
+                ["encap-ip" | "encap-type" | "bridge-mappings", ..] => {}
+                [key, ..] => return Err(err(format!("unknown key {key:?}"))),
+                [] => {}
+            }
+        }
+        if l.chassis.is_empty() {
+            return Err(LocalError { line: 0, message: "no `chassis NAME` line".into() });
+        }
+        Ok(l)
+    }
+}
+
+/// A local datapath.
+#[derive(Debug, Clone)]
+pub struct LocalDp {
+    /// SB row.
+    pub uuid: Uuid,
+    /// Tunnel key.
+    pub key: u32,
+    /// A logical switch (`external_ids:logical-switch`), not a router.
+    pub is_switch: bool,
+    /// Its plugged localnet port, if any.
+    pub localnet: Option<Uuid>,
+}
+
+/// SB seen from one chassis.
+pub struct View<'a> {
+    /// The whole SB.
+    pub sb: &'a sb::Snapshot,
+    /// The chassis-local facts.
+    pub local: &'a Local,
+    /// Our `Chassis` row (None until registered).
+    pub chassis: Option<Uuid>,
+    /// Port bindings by logical port name.
+    pub pb_by_name: BTreeMap<&'a str, Uuid>,
+    /// Local datapaths by tunnel key.
+    pub dps: BTreeMap<u32, LocalDp>,
+    /// Datapath uuid → tunnel key, for every datapath.
+    pub dp_key: BTreeMap<Uuid, u32>,
+}
+
+impl<'a> View<'a> {
+    /// Derives the view.
+    pub fn new(sb: &'a sb::Snapshot, local: &'a Local) -> View<'a> {
+        let chassis = sb.chassis.iter().find(|(_, c)| c.name == local.chassis).map(|(u, _)| u.uuid());
+        let pb_by_name: BTreeMap<&str, Uuid> =
+            sb.port_binding.iter().map(|(u, p)| (p.logical_port.as_str(), u.uuid())).collect();
+        let dp_key: BTreeMap<Uuid, u32> =
+            sb.datapath_binding.iter().map(|(u, d)| (u.uuid(), d.tunnel_key as u32)).collect();
+        let mut v = View { sb, local, chassis, pb_by_name, dps: BTreeMap::new(), dp_key };
+        v.find_local_datapaths();
+        v
+    }
+
+    /// A port binding.
+    pub fn pb(&self, u: Uuid) -> Option<&'a sb::PortBinding> {
+        self.sb.port_binding.get(&u.into())
+    }
+
+    /// A port binding by logical port name.
+    pub fn pb_named(&self, name: &str) -> Option<(Uuid, &'a sb::PortBinding)> {
+        let u = *self.pb_by_name.get(name)?;
+        Some((u, self.pb(u)?))
+    }
+
+    /// Whether `pb` is bound to this chassis.
+    pub fn bound_here(&self, pb: &sb::PortBinding) -> bool {
+        self.chassis.is_some() && pb.chassis.map(|c| c.uuid()) == self.chassis
+    }
+
+    /// The ofport of a VIF claimed by this chassis (`local_bindings`).
+    pub fn vif_ofport(&self, name: &str) -> Option<u32> {
+        let ofport = *self.local.vifs.get(name)?;
+        let (_, pb) = self.pb_named(name)?;
+        self.bound_here(pb).then_some(ofport)
+    }
+
+    /// The local datapath with this key.
+    pub fn local_dp(&self, key: u32) -> Option<&LocalDp> {
+        self.dps.get(&key)
+    }
+
+    /// The tunnel key of a port binding's datapath.
+    pub fn dp_of(&self, pb: &sb::PortBinding) -> u32 {
+        self.dp_key.get(&pb.datapath.uuid()).copied().unwrap_or(0)
+    }
+
+    fn find_local_datapaths(&mut self) {
+        // Seeds: datapaths with a port bound to this chassis.
+        let mut seeds = BTreeSet::new();
+        for pb in self.sb.port_binding.values() {
+            if self.bound_here(pb) || self.ha_external_here(pb) {
+                seeds.insert(pb.datapath.uuid());
+            }
+        }
+        let mut by_dp: BTreeMap<Uuid, Vec<&sb::PortBinding>> = BTreeMap::new();
+        for pb in self.sb.port_binding.values() {
+            by_dp.entry(pb.datapath.uuid()).or_default().push(pb);
+        }
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Uuid> = seeds.into_iter().collect();
+        while let Some(dp) = stack.pop() {
+            if !seen.insert(dp) {
+                continue;
+            }
+            for pb in by_dp.get(&dp).map(Vec::as_slice).unwrap_or(&[]) {
+                if pb.r#type != "patch" && pb.r#type != "l3gateway" {
+                    continue;
+                }
+                let Some((_, peer)) = pb.options.get("peer").and_then(|p| self.pb_named(p)) else { continue };
+                if self.need_peer(pb) && !seen.contains(&peer.datapath.uuid()) {
+                    stack.push(peer.datapath.uuid());
+                }
+            }
+        }
+        for dp in seen {
+            let Some(row) = self.sb.datapath_binding.get(&dp.into()) else { continue };
+            let localnet = by_dp
+                .get(&dp)
+                .into_iter()
+                .flatten()
+                .find(|pb| pb.r#type == "localnet" && self.local.patches.contains_key(&pb.logical_port))
+                .and_then(|pb| self.pb_by_name.get(pb.logical_port.as_str()).copied());
+            let is_switch = row.external_ids.contains_key("logical-switch");
+            self.dps
+                .insert(row.tunnel_key as u32, LocalDp { uuid: dp, key: row.tunnel_key as u32, is_switch, localnet });
+        }
+    }
+
+    /// An external port whose HA chassis group includes this chassis.
+    fn ha_external_here(&self, pb: &sb::PortBinding) -> bool {
+        pb.r#type == "external" && pb.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()))
+    }
+
+    /// Whether an HA chassis group lists this chassis.
+    pub fn ha_group_contains(&self, group: Uuid) -> bool {
+        let Some(g) = self.sb.ha_chassis_group.get(&group.into()) else { return false };
+        g.ha_chassis.iter().any(|h| {
+            self.sb.ha_chassis.get(h).and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis
+                && self.chassis.is_some()
+        })
+    }
+
+    /// `need_add_peer_to_local`: whether crossing this patch (or gateway)
+    /// port makes its peer's datapath local too.
+    fn need_peer(&self, pb: &sb::PortBinding) -> bool {
+        if pb.r#type == "l3gateway" {
+            return self.bound_here(pb);
+        }
+        let Some(crp) = pb.options.get("chassis-redirect-port") else { return true };
+        let Some((_, crp)) = self.pb_named(crp) else { return false };
+        if crp.options.get("always-redirect").map(String::as_str) != Some("true") {
+            return true;
+        }
+        crp.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()))
+    }
+}

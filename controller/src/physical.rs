@@ -1,0 +1,521 @@
+//! The physical tables: how packets enter the logical pipelines (table 0,
+//! from VIFs, localnet patch ports and tunnels) and leave them (tables
+//! 37–41 output, 64 loopback, 65 logical-to-physical), per port binding and
+//! multicast group, as `ovn-controller` 23.03 lays them out
+//! (ovn-architecture(7), "Architectural Physical Life Cycle of a Packet").
+//!
+//! Not yet: VXLAN/STT tunnels and VTEP ramp switches, HA-remote ports
+//! (bundles over several gateway chassis), `redirect-type=bridged`,
+//! multichassis ports and activation strategies, chassis MAC mappings,
+//! and the MTU (`check_pkt_larger`) flows of tables 37–38.
+
+use crate::local::View;
+use crate::tables::{flag, reg, table};
+use crate::{Flows, Source};
+use logical_model::sb;
+use openflow::action::port;
+use openflow::action::SubField;
+use openflow::{Action, Field, Match};
+use ovsdb::Uuid;
+use std::collections::BTreeSet;
+
+/// `set_field` of `n_bits` bits at `ofs` (OVS's `put_load`).
+pub(crate) fn load(value: u64, field: Field, ofs: u16, n_bits: u16) -> Action {
+    let ones: u128 = if n_bits >= 128 { u128::MAX } else { (1u128 << n_bits) - 1 };
+    Action::SetField { field, value: (value as u128) << ofs, mask: ones << ofs }
+}
+
+/// `set_field` of a whole 32-bit register or the 64-bit metadata.
+fn load_whole(value: u64, field: Field) -> Action {
+    load(value, field, 0, field.info().bits() as u16)
+}
+
+pub(crate) fn mov(src: Field, src_ofs: u16, dst: Field, dst_ofs: u16, n_bits: u16) -> Action {
+    Action::Move {
+        src: SubField { field: src, ofs: src_ofs, n_bits },
+        dst: SubField { field: dst, ofs: dst_ofs, n_bits },
+    }
+}
+
+pub(crate) fn resubmit(t: u8) -> Action {
+    Action::Resubmit { port: port::IN_PORT, table: t, ct: false, nx_resubmit: false }
+}
+
+fn output(p: u32) -> Action {
+    Action::Output { port: p, max_len: 0 }
+}
+
+fn set(m: &mut Match, field: Field, value: u128) {
+    let bits = field.info().bits();
+    let mask = if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let _ = m.set(field, value, mask);
+}
+
+fn set_masked(m: &mut Match, field: Field, value: u128, mask: u128) {
+    let _ = m.set(field, value, mask);
+}
+
+/// `metadata=DP, reg15=PORT`.
+fn outport_match(dp: u32, port: u32) -> Match {
+    let mut m = Match::new();
+    set(&mut m, reg::DATAPATH, dp as u128);
+    set(&mut m, reg::OUTPORT, port as u128);
+    m
+}
+
+/// The conntrack zones of a port binding: its own, and its datapath's
+/// DNAT/SNAT zones (gateway routers).
+#[derive(Debug, Clone, Copy, Default)]
+struct Zones {
+    ct: u32,
+    dnat: u32,
+    snat: u32,
+}
+
+fn zones(v: &View, pb: &sb::PortBinding) -> Zones {
+    let z = |k: &str| v.local.ct_zones.get(k).copied().unwrap_or(0);
+    let dp = pb.datapath.uuid();
+    Zones { ct: z(&pb.logical_port), dnat: z(&format!("{dp}_dnat")), snat: z(&format!("{dp}_snat")) }
+}
+
+fn put_zones(z: &Zones, acts: &mut Vec<Action>) {
+    if z.ct != 0 {
+        acts.push(load_whole(z.ct as u64, reg::CT_ZONE));
+    }
+    if z.dnat != 0 {
+        acts.push(load_whole(z.dnat as u64, reg::DNAT_ZONE));
+    }
+    if z.snat != 0 {
+        acts.push(load_whole(z.snat as u64, reg::SNAT_ZONE));
+    }
+}
+
+fn ingress_metadata(v: &View, pb: &sb::PortBinding, z: &Zones, acts: &mut Vec<Action>) {
+    put_zones(z, acts);
+    acts.push(load_whole(v.dp_of(pb) as u64, reg::DATAPATH));
+    acts.push(load_whole(pb.tunnel_key as u64, reg::INPORT));
+}
+
+/// Geneve encapsulation towards `outport` of datapath `dp`.
+fn encapsulate(dp: u32, outport: u32, acts: &mut Vec<Action>) {
+    acts.push(load(dp as u64, Field::TunId, 0, 24));
+    acts.push(load(outport as u64, Field::TunMetadata0, 0, 32));
+    acts.push(mov(reg::INPORT, 0, Field::TunMetadata0, 16, 15));
+}
+
+/// Every physical flow of the chassis.
+pub fn flows(v: &View, out: &mut Flows) {
+    for (u, pb) in &v.sb.port_binding {
+        port_binding(v, u.uuid(), pb, out);
+    }
+    for (u, mc) in &v.sb.multicast_group {
+        mc_group(v, u.uuid(), mc, out);
+    }
+    static_flows(v, out);
+}
+
+fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
+    let src = Source::Row(u);
+    let dp_key = v.dp_of(pb);
+    let port_key = pb.tunnel_key as u32;
+    let Some(ld) = v.local_dp(dp_key) else { return };
+
+    if pb.r#type == "patch" || (pb.r#type == "l3gateway" && v.bound_here(pb)) {
+        let Some((_, peer)) = pb.options.get("peer").and_then(|p| v.pb_named(p)) else { return };
+        let z = zones(v, pb);
+        local_common(v, u, pb, None, &z, out);
+        let mut inner = vec![
+            Action::CtClear,
+            load_whole(0, reg::DNAT_ZONE),
+            load_whole(0, reg::SNAT_ZONE),
+            load_whole(0, reg::CT_ZONE),
+        ];
+        ingress_metadata(v, peer, &zones(v, peer), &mut inner);
+        inner.push(load_whole(0, reg::FLAGS));
+        inner.push(load_whole(0, reg::OUTPORT));
+        for r in reg::LOG_REGS {
+            inner.push(load_whole(0, r));
+        }
+        inner.push(resubmit(table::LOG_INGRESS));
+        out.add(table::LOG_TO_PHY, 100, outport_match(dp_key, port_key), vec![Action::Clone(inner)], src);
+        return;
+    }
+
+    if pb.r#type == "chassisredirect"
+        && (v.bound_here(pb) || pb.ha_chassis_group.is_some_and(|g| ha_group_active_here(v, g.uuid())))
+    {
+        let mut acts = Vec::new();
+        let dist = pb.options.get("distributed-port").and_then(|n| v.pb_named(n));
+        if let Some((_, d)) = dist.filter(|(_, d)| d.datapath == pb.datapath) {
+            acts.push(load_whole(d.tunnel_key as u64, reg::OUTPORT));
+            put_zones(&zones(v, d), &mut acts);
+            acts.push(resubmit(table::CHECK_LOOPBACK));
+        }
+        out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
+        return;
+    }
+
+    // How the port is reached from here.
+    let mut tag = 0u16;
+    let mut nested = false;
+    let mut parent: Option<&sb::PortBinding> = None;
+    let ofport: Option<u32>;
+    if let Some(pp) = pb.parent_port.as_deref().filter(|p| !p.is_empty()) {
+        let Some(t) = pb.tag else { return };
+        ofport = v.vif_ofport(pp);
+        if ofport.is_some() {
+            tag = t as u16;
+            nested = true;
+            parent = v.pb_named(pp).map(|(_, p)| p);
+        }
+    } else if pb.r#type == "localnet" || pb.r#type == "l2gateway" {
+        ofport = v.local.patches.get(&pb.logical_port).copied();
+        if ofport.is_some() {
+            tag = pb.tag.unwrap_or(0) as u16;
+        }
+    } else {
+        ofport = v.vif_ofport(&pb.logical_port).filter(|_| can_bind_here(v, pb));
+    }
+
+    let localnet = ld.localnet.and_then(|u| v.pb(u));
+    enum Access {
+        Local(u32),
+        Localnet,
+        Remote,
+    }
+    let access = match ofport {
+        Some(p) => Access::Local(p),
+        None if localnet.is_some() && pb.additional_chassis.is_empty() => {
+            let ln = localnet.unwrap();
+            if !v.local.patches.contains_key(&ln.logical_port) {
+                return;
+            }
+            Access::Localnet
+        }
+        None => Access::Remote,
+    };
+
+    match access {
+        Access::Local(ofport) => {
+            let z = zones(v, pb);
+            local_common(v, u, pb, parent, &z, out);
+
+            // Table 0: from the port into the ingress pipeline.
+            let mut m = Match::new();
+            set(&mut m, Field::InPort, ofport as u128);
+            let mut acts = Vec::new();
+            let is_patch_like = pb.r#type == "localnet" || pb.r#type == "l2gateway";
+            if tag != 0 || is_patch_like {
+                if nested {
+                    acts.push(load(1, reg::FLAGS, flag::NESTED_CONTAINER, 1));
+                }
+                let passthru = pb.options.get("vlan-passthru").map(String::as_str) == Some("true");
+                if !passthru || tag != 0 {
+                    // dl_vlan=TAG (or vlan_tci=0x1000/0x1fff for tag 0).
+                    set_masked(&mut m, Field::VlanTci, 0x1000 | tag as u128, 0x1fff);
+                    acts.push(Action::PopVlan);
+                }
+            }
+            let prefix = acts.len();
+            ingress_metadata(v, pb, &z, &mut acts);
+            if pb.r#type == "localport" {
+                acts.push(load(1, reg::FLAGS, flag::LOCALPORT, 1));
+            }
+            acts.push(resubmit(table::LOG_INGRESS));
+            out.add(table::PHY_TO_LOG, if tag != 0 { 150 } else { 100 }, m.clone(), acts.clone(), src);
+            if tag == 0 && is_patch_like {
+                // Untagged frames: the same without stripping.
+                let mut m2 = Match::new();
+                set(&mut m2, Field::InPort, ofport as u128);
+                set_masked(&mut m2, Field::VlanTci, 0, 0x1000);
+                out.add(table::PHY_TO_LOG, 100, m2, acts[prefix..].to_vec(), src);
+            }
+
+            // Table 65: deliver.
+            let mut acts = Vec::new();
+            if tag != 0 {
+                push_vlan(localnet, tag, &mut acts);
+            }
+            acts.push(output(ofport));
+            if tag != 0 {
+                acts.push(Action::PopVlan);
+            }
+            out.add(table::LOG_TO_PHY, 100, outport_match(dp_key, port_key), acts, src);
+
+            if pb.r#type == "localnet" {
+                let mut m = outport_match(dp_key, port_key);
+                set_masked(&mut m, reg::FLAGS, 1 << flag::LOCALPORT, 1 << flag::LOCALPORT);
+                out.add(table::CHECK_LOOPBACK, 160, m, vec![], src);
+                let mut m = outport_match(dp_key, port_key);
+                set_masked(&mut m, reg::FLAGS, 1 << flag::LOCAL_ONLY, 1 << flag::LOCAL_ONLY);
+                out.add(table::CHECK_LOOPBACK, 160, m, vec![], src);
+                localnet_external_flows(v, u, pb, dp_key, port_key, out);
+            }
+            if pb.r#type == "localport" {
+                let mut m = Match::new();
+                set(&mut m, reg::INPORT, port_key as u128);
+                set(&mut m, reg::DATAPATH, dp_key as u128);
+                out.add(table::REMOTE_OUTPUT, 150, m, vec![resubmit(table::LOCAL_OUTPUT)], src);
+            }
+        }
+        Access::Localnet => {
+            let ln = localnet.expect("checked above");
+            let acts = vec![load_whole(ln.tunnel_key as u64, reg::OUTPORT), resubmit(table::LOCAL_OUTPUT)];
+            out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
+        }
+        Access::Remote => {
+            // Tunnel to the chassis (and additional chassis) it is bound to.
+            let mut tunnels = Vec::new();
+            if let Some(c) = pb.chassis.filter(|c| Some(c.uuid()) != v.chassis) {
+                if let Some(t) = tunnel_to(v, c.uuid()) {
+                    tunnels.push(t);
+                }
+            }
+            for c in &pb.additional_chassis {
+                if Some(c.uuid()) == v.chassis {
+                    continue;
+                }
+                if let Some(t) = tunnel_to(v, c.uuid()) {
+                    tunnels.push(t);
+                }
+            }
+            if tunnels.is_empty() {
+                return;
+            }
+            let mut acts = Vec::new();
+            for t in tunnels {
+                encapsulate(dp_key, port_key, &mut acts);
+                acts.push(output(t));
+            }
+            acts.push(resubmit(table::LOCAL_OUTPUT));
+            out.add(table::REMOTE_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
+        }
+    }
+}
+
+/// `lport_can_bind_on_this_chassis`: no `requested-chassis`, or it names us.
+fn can_bind_here(v: &View, pb: &sb::PortBinding) -> bool {
+    match pb.requested_chassis {
+        Some(c) => {
+            Some(c.uuid()) == v.chassis || pb.requested_additional_chassis.iter().any(|a| Some(a.uuid()) == v.chassis)
+        }
+        None => {
+            let req = pb.options.get("requested-chassis").map(String::as_str).unwrap_or("");
+            req.is_empty() || req.split(',').any(|n| n == v.local.chassis)
+        }
+    }
+}
+
+fn tunnel_to(v: &View, chassis: Uuid) -> Option<u32> {
+    let name = &v.sb.chassis.get(&chassis.into())?.name;
+    v.local.tunnels.get(name).copied()
+}
+
+/// Whether this chassis is the active one of an HA chassis group: the
+/// highest-priority member among those reachable (all, here: BFD state is
+/// not an input yet).
+fn ha_group_active_here(v: &View, group: Uuid) -> bool {
+    let Some(g) = v.sb.ha_chassis_group.get(&group.into()) else { return false };
+    let best = g
+        .ha_chassis
+        .iter()
+        .filter_map(|h| v.sb.ha_chassis.get(h))
+        .filter(|h| h.chassis.is_some())
+        .max_by_key(|h| h.priority);
+    best.and_then(|h| h.chassis).map(|c| c.uuid()) == v.chassis && v.chassis.is_some()
+}
+
+fn push_vlan(localnet: Option<&sb::PortBinding>, tag: u16, acts: &mut Vec<Action>) {
+    let ethertype = match localnet.and_then(|l| l.options.get("ethtype")).map(String::as_str) {
+        Some("802.1ad") => 0x88a8,
+        _ => 0x8100,
+    };
+    acts.push(Action::PushVlan(ethertype));
+    acts.push(Action::SetField { field: Field::VlanVid, value: 0x1000 | tag as u128, mask: 0x1fff });
+}
+
+/// Tables 40, 41 and 64 for a port reachable from this chassis.
+fn local_common(v: &View, u: Uuid, pb: &sb::PortBinding, parent: Option<&sb::PortBinding>, z: &Zones, out: &mut Flows) {
+    let src = Source::Row(u);
+    let dp_key = v.dp_of(pb);
+    let port_key = pb.tunnel_key as u32;
+
+    let mut acts = Vec::new();
+    put_zones(z, &mut acts);
+    acts.push(resubmit(table::CHECK_LOOPBACK));
+    out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
+
+    let mut m = Match::new();
+    set(&mut m, reg::DATAPATH, dp_key as u128);
+    set_masked(&mut m, reg::FLAGS, 0, 1 << flag::ALLOW_LOOPBACK);
+    set(&mut m, reg::INPORT, port_key as u128);
+    set(&mut m, reg::OUTPORT, port_key as u128);
+    out.add(table::CHECK_LOOPBACK, 100, m, vec![], src);
+
+    let hairpin = || {
+        vec![
+            Action::Push(SubField::whole(Field::InPort16)),
+            load(port::NONE as u64, Field::InPort16, 0, 16),
+            resubmit(table::LOG_TO_PHY),
+            Action::Pop(SubField::whole(Field::InPort16)),
+        ]
+    };
+    let mut m = outport_match(dp_key, port_key);
+    if parent.is_none() {
+        set_masked(&mut m, reg::FLAGS, 1 << flag::ALLOW_LOOPBACK, 1 << flag::ALLOW_LOOPBACK);
+    }
+    out.add(table::SAVE_INPORT, 100, m, hairpin(), src);
+    if let Some(p) = parent {
+        let mut m = outport_match(dp_key, p.tunnel_key as u32);
+        set_masked(&mut m, reg::FLAGS, 1 << flag::NESTED_CONTAINER, 1 << flag::NESTED_CONTAINER);
+        out.add(table::SAVE_INPORT, 100, m, hairpin(), Source::Static);
+    }
+}
+
+/// Table 41 priority 170: a localport may reach the MACs of external ports
+/// claimed by this chassis through the localnet port.
+fn localnet_external_flows(v: &View, u: Uuid, pb: &sb::PortBinding, dp_key: u32, port_key: u32, out: &mut Flows) {
+    for ext in v.sb.port_binding.values() {
+        if ext.r#type != "external" || ext.datapath != pb.datapath || !v.bound_here(ext) {
+            continue;
+        }
+        let mut acts: Vec<Action> = reg::LOG_REGS.iter().map(|r| load_whole(0, *r)).collect();
+        acts.push(resubmit(table::LOG_EGRESS));
+        for mac in &ext.mac {
+            let Some(mac) = parse_mac(mac.split_whitespace().next().unwrap_or("")) else { continue };
+            let mut m = outport_match(dp_key, port_key);
+            set_masked(&mut m, reg::FLAGS, 1 << flag::LOCALPORT, 1 << flag::LOCALPORT);
+            set(&mut m, Field::EthDst, mac as u128);
+            out.add(table::CHECK_LOOPBACK, 170, m, acts.clone(), Source::Row(u));
+        }
+    }
+}
+
+fn parse_mac(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    parts.iter().try_fold(0u64, |acc, p| Some(acc << 8 | u8::from_str_radix(p, 16).ok()? as u64))
+}
+
+/// Tables 40 and 39 for a multicast group on a local datapath.
+fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flows) {
+    let dp_key = v.dp_key.get(&mc.datapath.uuid()).copied().unwrap_or(0);
+    let Some(ld) = v.local_dp(dp_key) else { return };
+    let mc_key = mc.tunnel_key as u32;
+    let mut local = Vec::new();
+    let mut remote = Vec::new();
+    let mut remote_chassis: BTreeSet<String> = BTreeSet::new();
+    // The ports in SB order (uuid order here; the reference's is its IDL's).
+    for p in &mc.ports {
+        let Some(port) = v.pb(p.uuid()) else { continue };
+        if port.datapath != mc.datapath {
+            continue;
+        }
+        if let Some(z) = v.local.ct_zones.get(&port.logical_port).filter(|z| **z != 0) {
+            local.push(load_whole(*z as u64, reg::CT_ZONE));
+        }
+        let lport = port.parent_port.as_deref().filter(|p| !p.is_empty()).unwrap_or(&port.logical_port);
+        if port.r#type == "patch" {
+            // Transit switches (OVN-IC) are not modelled: patch ports are
+            // delivered on the remote side of the flood.
+            remote.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
+            remote.push(resubmit(table::CHECK_LOOPBACK));
+        }
+        // Note: not `else`: a patch port goes on through the chain below,
+        // as in the reference.
+        if port.r#type == "remote" {
+            if let Some(c) = port.chassis {
+                remote.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
+                if let Some(t) = tunnel_to(v, c.uuid()) {
+                    encapsulate(dp_key, port.tunnel_key as u32, &mut remote);
+                    remote.push(output(t));
+                }
+            }
+        } else if port.r#type == "localport" {
+            remote.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
+            remote.push(resubmit(table::CHECK_LOOPBACK));
+        } else if (v.bound_here(port) || port.additional_chassis.iter().any(|c| Some(c.uuid()) == v.chassis))
+            && (v.vif_ofport(lport).is_some() || port.r#type == "l3gateway")
+        {
+            local.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
+            local.push(resubmit(table::CHECK_LOOPBACK));
+        } else if v.local.patches.contains_key(&port.logical_port) {
+            local.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
+            local.push(resubmit(table::CHECK_LOOPBACK));
+        } else if port.r#type == "chassisredirect" && v.bound_here(port) {
+            let dist = port.options.get("distributed-port").and_then(|n| v.pb_named(n));
+            if let Some((_, d)) = dist.filter(|(_, d)| d.datapath == port.datapath) {
+                local.push(load_whole(d.tunnel_key as u64, reg::OUTPORT));
+                local.push(resubmit(table::CHECK_LOOPBACK));
+            }
+        } else if ld.localnet.is_none() {
+            for c in port.chassis.iter().chain(port.additional_chassis.iter()) {
+                if let Some(ch) = v.sb.chassis.get(c) {
+                    remote_chassis.insert(ch.name.clone());
+                }
+            }
+        }
+    }
+    let has_local = !local.is_empty();
+    if has_local {
+        local.push(load_whole(mc_key as u64, reg::OUTPORT));
+        out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, mc_key), local, Source::Row(u));
+    }
+    if !remote_chassis.is_empty() || !remote.is_empty() {
+        if !remote.is_empty() {
+            remote.push(load_whole(mc_key as u64, reg::OUTPORT));
+        }
+        let mut first = true;
+        for name in &remote_chassis {
+            let Some(t) = v.local.tunnels.get(name) else { continue };
+            if first {
+                encapsulate(dp_key, mc_key, &mut remote);
+                first = false;
+            }
+            remote.push(output(*t));
+        }
+        if !remote.is_empty() {
+            if has_local {
+                remote.push(resubmit(table::LOCAL_OUTPUT));
+            }
+            out.add(table::REMOTE_OUTPUT, 100, outport_match(dp_key, mc_key), remote, Source::Row(u));
+        }
+    }
+}
+
+/// Tunnel ingress and the default flows of the physical tables.
+fn static_flows(v: &View, out: &mut Flows) {
+    for ofport in v.local.tunnels.values() {
+        let mut m = Match::new();
+        set(&mut m, Field::InPort, *ofport as u128);
+        let acts = vec![
+            mov(Field::TunId, 0, reg::DATAPATH, 0, 24),
+            mov(Field::TunMetadata0, 16, reg::INPORT, 0, 15),
+            mov(Field::TunMetadata0, 0, reg::OUTPORT, 0, 16),
+            resubmit(table::LOCAL_OUTPUT),
+        ];
+        out.add(table::PHY_TO_LOG, 100, m, acts, Source::Static);
+    }
+    let any = Match::new;
+    out.add(table::PHY_TO_LOG, 0, any(), vec![], Source::Static);
+    out.add(table::OUTPUT_LARGE_PKT_DETECT, 0, any(), vec![resubmit(table::REMOTE_OUTPUT)], Source::Static);
+    let mut m = any();
+    set_masked(&mut m, reg::FLAGS, 1 << flag::ALLOW_LOOPBACK, 1 << flag::ALLOW_LOOPBACK);
+    out.add(table::OUTPUT_LARGE_PKT_PROCESS, 10, m, vec![resubmit(table::LOCAL_OUTPUT)], Source::Static);
+    out.add(table::OUTPUT_LARGE_PKT_PROCESS, 0, any(), vec![resubmit(table::REMOTE_OUTPUT)], Source::Static);
+    let mut m = any();
+    set_masked(&mut m, reg::FLAGS, 1 << flag::RCV_FROM_RAMP, (1 << flag::RCV_FROM_RAMP) | (1 << flag::ALLOW_LOOPBACK));
+    out.add(table::REMOTE_OUTPUT, 150, m, vec![resubmit(table::LOCAL_OUTPUT)], Source::Static);
+    let mut m = any();
+    set_masked(&mut m, reg::FLAGS, 1 << flag::LOCAL_ONLY, 1 << flag::LOCAL_ONLY);
+    out.add(table::REMOTE_OUTPUT, 150, m, vec![resubmit(table::LOCAL_OUTPUT)], Source::Static);
+    out.add(table::REMOTE_OUTPUT, 0, any(), vec![resubmit(table::LOCAL_OUTPUT)], Source::Static);
+    out.add(table::LOCAL_OUTPUT, 0, any(), vec![], Source::Static);
+    let mut acts: Vec<Action> = reg::LOG_REGS.iter().map(|r| load_whole(0, *r)).collect();
+    acts.push(resubmit(table::LOG_EGRESS));
+    out.add(table::CHECK_LOOPBACK, 0, any(), acts, Source::Static);
+    out.add(table::SAVE_INPORT, 0, any(), vec![resubmit(table::LOG_TO_PHY)], Source::Static);
+    out.add(table::LOG_TO_PHY, 0, any(), vec![], Source::Static);
+}
