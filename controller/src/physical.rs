@@ -436,12 +436,10 @@ fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flows) {
         } else if port.r#type == "localport" {
             remote.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
             remote.push(resubmit(table::CHECK_LOOPBACK));
-        } else if (v.bound_here(port) || port.additional_chassis.iter().any(|c| Some(c.uuid()) == v.chassis))
-            && (v.vif_ofport(lport).is_some() || port.r#type == "l3gateway")
+        } else if ((v.bound_here(port) || port.additional_chassis.iter().any(|c| Some(c.uuid()) == v.chassis))
+            && (v.vif_ofport(lport).is_some() || port.r#type == "l3gateway"))
+            || v.local.patches.contains_key(&port.logical_port)
         {
-            local.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
-            local.push(resubmit(table::CHECK_LOOPBACK));
-        } else if v.local.patches.contains_key(&port.logical_port) {
             local.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
             local.push(resubmit(table::CHECK_LOOPBACK));
         } else if port.r#type == "chassisredirect" && v.bound_here(port) {
