@@ -6,8 +6,13 @@
 //! ([`Flows`]). No I/O: drivers read SB and the local Open_vSwitch database
 //! and write the flows to the switch.
 
+pub mod addrs;
+pub mod fdb;
+pub mod lb_hairpin;
 pub mod local;
+pub mod neighbor;
 pub mod physical;
+pub mod portsec;
 pub mod tables;
 
 pub use local::{Local, LocalError, View};
@@ -108,5 +113,11 @@ pub fn compile(sb: &sb::Snapshot, local: &Local) -> Output {
         out.diagnostics.push(format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
     }
     physical::flows(&view, &mut out.flows);
+    // The tables ovn-controller derives from SB rows other than logical
+    // flows, in its order (`lflow_run`).
+    neighbor::flows(&view, &mut out.flows);
+    lb_hairpin::flows(&view, &mut out.flows);
+    fdb::flows(&view, &mut out.flows);
+    portsec::flows(&view, &mut out.flows);
     out
 }

@@ -45,13 +45,15 @@ fn output(p: u32) -> Action {
     Action::Output { port: p, max_len: 0 }
 }
 
-fn set(m: &mut Match, field: Field, value: u128) {
+/// Matches the whole of `field` exactly.
+pub(crate) fn set(m: &mut Match, field: Field, value: u128) {
     let bits = field.info().bits();
     let mask = if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
     let _ = m.set(field, value, mask);
 }
 
-fn set_masked(m: &mut Match, field: Field, value: u128, mask: u128) {
+/// Matches `field` under `mask`.
+pub(crate) fn set_masked(m: &mut Match, field: Field, value: u128, mask: u128) {
     let _ = m.set(field, value, mask);
 }
 

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Records what a real ovn-controller 23.03 installs in the tables it derives
+# from SB rows other than logical flows: 66-67 (MAC_Binding,
+# Static_MAC_Binding), 68-70 (Load_Balancer hairpin), 71-72 (FDB) and 73-75
+# (port security), for controller/tests/extras.rs.
+#
+#   bash testdata/controller-extras/record.sh          # rewrite the phases
+#   KEEP_WORK=1 bash testdata/controller-extras/record.sh
+#
+# One private ovsdb-server each for NB, SB and Open_vSwitch, ovn-northd, a
+# userspace br-int (dummy devices) and ovn-controller as chassis hv1. Each
+# phase writes PHASE/sb.db (`ovsdb-client backup`: standalone, compacted,
+# the real uuids, so cookies compare too), PHASE/chassis.txt and
+# PHASE/flows.txt (`ovs-ofctl -O OpenFlow15 dump-flows --no-stats`, tables
+# 66-78, sorted).
+#
+# Phases:
+#   ct-mark      every chassis has ct-no-masked-label: hairpin flows match
+#                ct_mark (northd leaves SB_Global lb_hairpin_use_ct_mark out)
+#   ct-label     a plain chassis hv2 joins: lb_hairpin_use_ct_mark=false, so
+#                ct_label; vm4 is bound there (no port security flows here)
+#   orig-tuple   northd stopped, hairpin_orig_tuple removed from two LBs in
+#                SB: the ct_state/ct_nw_dst/ct_tp_dst forms
+set -euo pipefail
+cd "$(dirname "$0")"
+HERE=$PWD
+export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
+for t in ovsdb-server ovsdb-tool ovsdb-client ovs-vswitchd ovs-vsctl ovs-ofctl ovn-northd ovn-controller ovn-nbctl ovn-sbctl; do
+    command -v "$t" >/dev/null 2>&1 || { echo "$t not found (apt-get install ovn-central ovn-host openvswitch-switch)" >&2; exit 1; }
+done
+W=$(mktemp -d /tmp/flowc-ctl-extras.XXXXXX)
+
+# shellcheck source=../oracle/daemons.sh
+source ../oracle/daemons.sh
+cleanup() {
+    local d
+    for d in controller northd vswitchd nb sb ovs; do stop_daemon "$W/$d.pid"; done
+    if [ -n "${KEEP_WORK:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export OVS_RUNDIR=$W OVS_LOGDIR=$W OVS_DBDIR=$W OVS_SYSCONFDIR=$W
+export OVN_RUNDIR=$W OVN_LOGDIR=$W OVN_DBDIR=$W OVN_SYSCONFDIR=$W
+export OVN_NB_DB=unix:$W/nb.sock OVN_SB_DB=unix:$W/sb.sock
+BR=unix:$W/br-int.mgmt
+nbctl() { ovn-nbctl --timeout=60 --wait=sb "$@"; }
+sbctl() { ovn-sbctl --timeout=60 "$@"; }
+
+start_ovs_br_int "$W"
+for db in nb sb; do
+    ovsdb-tool create "$W/$db.db" "/usr/share/ovn/ovn-$db.ovsschema"
+    ovsdb-server --detach --no-chdir --pidfile="$W/$db.pid" --log-file="$W/$db.log" \
+        --unixctl="$W/$db.ctl" --remote=punix:"$W/$db.sock" "$W/$db.db"
+done
+vsctl set Open_vSwitch . external_ids:system-id=hv1 \
+    external_ids:ovn-remote="$OVN_SB_DB" external_ids:ovn-encap-type=geneve \
+    external_ids:ovn-encap-ip=127.0.0.1 external_ids:hostname=hv1 \
+    external_ids:ovn-bridge-datapath-type=netdev
+for p in vm1 vm2 vm3 vm5 lp1; do
+    vsctl add-port br-int "$p" -- set Interface "$p" type=dummy external_ids:iface-id="$p"
+done
+
+ovn-nbctl --no-wait init
+ovn-nbctl --no-wait set NB_Global . options:mac_prefix='"0a:00:00"' \
+    options:svc_monitor_mac='"0a:00:00:00:00:fe"'
+ovn-northd --detach --no-chdir --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
+    --unixctl="$W/northd.ctl" --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB"
+# ovn-controller 23.03.1 segfaults on an SB without an SB_Global row.
+nbctl sync
+ovn-controller --detach --no-chdir --pidfile="$W/controller.pid" --log-file="$W/controller.log" \
+    "$OVS_DB"
+for i in $(seq 1 100); do
+    [ -n "$(sbctl --bare --columns=name find Chassis name=hv1)" ] && break
+    sleep 0.1
+done
+
+# sw0: VIFs with every shape of port security; lr0 joins it to sw1, so
+# both are local. sw2 and lr1 have nothing bound here: not local.
+nbctl ls-add sw0
+nbctl lsp-add sw0 vm1 -- lsp-set-addresses vm1 "00:00:00:00:00:01 10.0.0.11 fd00::11" \
+    -- lsp-set-port-security vm1 "00:00:00:00:00:01 10.0.0.11 fd00::11"
+nbctl lsp-add sw0 vm2 -- lsp-set-addresses vm2 "00:00:00:00:00:02 10.0.0.12" \
+    -- lsp-set-port-security vm2 "00:00:00:00:00:02"
+nbctl lsp-add sw0 vm3 -- lsp-set-addresses vm3 unknown \
+    -- lsp-set-port-security vm3 "00:00:00:00:00:03 10.0.0.0/24 fd00::/64" \
+       "00:00:00:00:00:13 10.0.0.13/24 fd00::13/64" "zz:00:00:00:00:03 10.0.0.3" \
+       "00:00:00:00:00:23 fd00::23" "00:00:00:00:00:33 10.0.0.33 junk 10.0.0.34" \
+       "0:0:0:0:0:43 10.0.0.43/255.255.255.0 10.0.0.44/255.0.255.0"
+nbctl lsp-add sw0 vm4 -- lsp-set-addresses vm4 "00:00:00:00:00:04 10.0.0.14" \
+    -- lsp-set-port-security vm4 "00:00:00:00:00:04 10.0.0.14"
+# A container port in vm1 (claimed with its parent); a localport with a
+# local interface (never bound to a chassis: no port security flows).
+nbctl lsp-add sw0 c1 vm1 42 -- lsp-set-addresses c1 "00:00:00:00:00:c1 10.0.0.41" \
+    -- lsp-set-port-security c1 "00:00:00:00:00:c1 10.0.0.41"
+nbctl lsp-add sw0 lp1 -- lsp-set-type lp1 localport -- lsp-set-addresses lp1 "00:00:00:00:00:b1 10.0.0.51" \
+    -- lsp-set-port-security lp1 "00:00:00:00:00:b1 10.0.0.51"
+nbctl lr-add lr0
+nbctl lrp-add lr0 lrp0 00:00:00:00:ff:01 10.0.0.1/24 fd00::1/64
+nbctl lsp-add sw0 sw0-lr0 -- lsp-set-type sw0-lr0 router -- lsp-set-addresses sw0-lr0 router \
+    -- lsp-set-options sw0-lr0 router-port=lrp0
+nbctl ls-add sw1
+nbctl lsp-add sw1 vm5 -- lsp-set-addresses vm5 "00:00:00:00:01:05 192.168.1.5"
+nbctl lrp-add lr0 lrp1 00:00:00:00:ff:02 192.168.1.1/24
+nbctl lsp-add sw1 sw1-lr0 -- lsp-set-type sw1-lr0 router -- lsp-set-addresses sw1-lr0 router \
+    -- lsp-set-options sw1-lr0 router-port=lrp1
+nbctl ls-add sw2
+nbctl lsp-add sw2 vm6 -- lsp-set-addresses vm6 "00:00:00:00:02:06 172.16.0.6"
+nbctl lr-add lr1
+nbctl lrp-add lr1 lrp2 00:00:00:00:ff:03 172.16.0.1/24
+
+# Static MAC bindings (NB -> SB Static_MAC_Binding).
+nbctl static-mac-binding-add lrp0 10.0.0.60 00:00:00:00:00:60
+nbctl static-mac-binding-add lrp0 fd00::60 00:00:00:00:00:61
+nbctl static-mac-binding-add lrp1 192.168.1.60 00:00:00:00:01:60
+nbctl set Static_MAC_Binding "$(ovn-nbctl --bare --columns=_uuid find Static_MAC_Binding ip=192.168.1.60)" \
+    override_dynamic_mac=true
+nbctl static-mac-binding-add lrp2 172.16.0.60 00:00:00:00:02:60
+
+# Load balancers: TCP/UDP/SCTP, with and without ports, IPv4 and IPv6,
+# hairpin_snat_ip, one shared by sw0 and sw1, one on sw2 only.
+nbctl lb-add lb0 10.0.0.100:80 10.0.0.11:8080,10.0.0.12:8080 tcp
+nbctl lb-add lb0 10.0.0.100:443 10.0.0.11:8443 tcp
+nbctl lb-add lb1 "[fd00::100]:80" "[fd00::11]:8080,[fd00::12]:8080" tcp
+nbctl lb-add lb1 fd00::102 fd00::11
+nbctl lb-add lb2 10.0.0.200 10.0.0.11,10.0.0.12
+nbctl lb-add lb3 10.0.0.101:53 10.0.0.11:5353 udp
+nbctl lb-add lb3 "[fd00::101]:53" "[fd00::11]:5353" udp
+nbctl set Load_Balancer lb3 options:hairpin_snat_ip='"10.0.0.250 fd00::250"'
+nbctl lb-add lb4 10.0.0.102:9000 10.0.0.12:9000 sctp
+nbctl lb-add lb5 10.0.0.103:80 192.168.1.5:80 tcp
+nbctl set Load_Balancer lb5 options:hairpin_snat_ip=10.0.0.251
+nbctl lb-add lb6 172.16.0.100:80 172.16.0.6:80 tcp
+# One bad backend drops its whole VIP in ovn-controller.
+nbctl lb-add lb7 10.0.0.104:80 10.0.0.11:80 tcp
+nbctl set Load_Balancer lb7 vips:'"10.0.0.105:80"'='"10.0.0.11:80,10.0.0.12"'
+# A template load balancer, expanded with hv1's variables (one VIP uses an
+# undefined variable).
+nbctl create Chassis_Template_Var chassis=hv1 variables:vip=10.0.0.150 variables:vport=8080 \
+    variables:backends='"10.0.0.11:80,10.0.0.12:80"' >/dev/null
+nbctl create Load_Balancer name=lbt protocol=tcp options:template=true options:address-family=ipv4 \
+    vips:'"^vip:^vport"'='"^backends"' vips:'"^vip:81"'='"^nope:80"' >/dev/null
+for lb in lb0 lb1 lb2 lb3 lb4 lb5 lb7 lbt; do nbctl ls-lb-add sw0 "$lb"; done
+nbctl ls-lb-add sw1 lb5
+nbctl ls-lb-add sw2 lb6
+
+# Learnt rows, written as ovn-controller (MAC_Binding) and northd (FDB)
+# would, plus bad ones.
+dp() { sbctl --bare --columns=_uuid find Datapath_Binding external_ids:name="$1"; }
+key() { sbctl --bare --columns=tunnel_key find "$1" "$2"; }
+mb() { sbctl create MAC_Binding logical_port="\"$1\"" ip="\"$2\"" mac="\"$3\"" datapath="$(dp "$4")" >/dev/null; }
+mb lrp0 10.0.0.50 00:00:00:00:00:50 lr0
+mb lrp0 fd00::50 00:00:00:00:00:51 lr0
+mb lrp0 10.0.0.51 not-a-mac lr0
+mb lrp0 10.0.0.256 00:00:00:00:00:52 lr0
+mb lrp0 fd00::zz 00:00:00:00:00:53 lr0
+mb lrp1 192.168.1.50 00:00:00:00:01:50 lr0
+mb lrp2 172.16.0.50 00:00:00:00:02:50 lr1
+mb nowhere 10.0.0.52 00:00:00:00:00:54 lr0
+fdb() { sbctl create FDB mac="\"$1\"" dp_key="$(key Datapath_Binding external_ids:name="$2")" port_key="$3" >/dev/null; }
+fdb 00:00:00:00:00:70 sw0 "$(key Port_Binding logical_port=vm3)"
+fdb 00:00:00:00:00:71 sw0 7
+fdb bad sw0 1
+fdb 00:00:00:00:02:70 sw2 1
+nbctl sync
+
+# The flow tables, once stable.
+dump() { ovs-ofctl -O OpenFlow15 dump-flows "$BR" --no-stats; }
+wait_stable() {
+    local prev="" cur stable=0 i
+    # Without northd (last phase) there is no --wait=hv: settling it is.
+    if [ -z "${NORTHD_STOPPED:-}" ]; then
+        timeout 30 ovn-nbctl --timeout=30 --wait=hv sync
+    fi
+    for i in $(seq 1 120); do
+        cur=$(dump | md5sum)
+        if [ "$cur" = "$prev" ]; then stable=$((stable + 1)); else stable=0; fi
+        [ "$stable" -ge 3 ] && return 0
+        prev=$cur
+        sleep 0.3
+    done
+    echo "br-int never settled" >&2
+    return 1
+}
+record() {
+    local out=$HERE/$1 p
+    mkdir -p "$out"
+    wait_stable
+    ovsdb-client backup "$OVN_SB_DB" OVN_Southbound > "$out/sb.db"
+    {
+        echo "# chassis-local facts of hv1 (recorded)"
+        echo "chassis hv1"
+        for p in $(vsctl --bare --columns=name find Interface type=dummy | sort); do
+            echo "vif $(vsctl get Interface "$p" external_ids:iface-id | tr -d '"') $(vsctl get Interface "$p" ofport)"
+        done
+    } > "$out/chassis.txt"
+    dump | awk '{ for (t = 66; t <= 78; t++) if (index($0, " table=" t ",")) { print; next } }' | sort > "$out/flows.txt"
+    echo "$1: $(wc -l < "$out/flows.txt") flows in tables 66-78"
+}
+
+record ct-mark
+
+sbctl chassis-add hv2 geneve 192.168.0.2
+sbctl lsp-bind vm4 hv2
+nbctl sync
+record ct-label
+
+stop_daemon "$W/northd.pid"
+NORTHD_STOPPED=1
+for lb in lb0 lb1; do
+    sbctl remove Load_Balancer "$(sbctl --bare --columns=_uuid find Load_Balancer name="$lb")" \
+        options hairpin_orig_tuple
+done
+record orig-tuple
+
+# The undefined template variable is logged as a bad address, as intended.
+if grep -E '\|(ERR|EMER)\|' "$W"/*.log | grep -v 'bad IP address "nope"'; then
+    echo "errors in the logs" >&2
+    exit 1
+fi
