@@ -100,7 +100,14 @@ nbctl lrp-add lr0 lrp0 00:00:00:00:ff:01 10.0.0.1/24 fd00::1/64
 nbctl lsp-add sw0 sw0-lr0 -- lsp-set-type sw0-lr0 router -- lsp-set-addresses sw0-lr0 router \
     -- lsp-set-options sw0-lr0 router-port=lrp0
 nbctl ls-add sw1
-nbctl lsp-add sw1 vm5 -- lsp-set-addresses vm5 "00:00:00:00:01:05 192.168.1.5"
+# vm5: port security entries that only an exact ovs_scan reading gets right.
+nbctl lsp-add sw1 vm5 -- lsp-set-addresses vm5 "00:00:00:00:01:05 192.168.1.5" \
+    -- lsp-set-port-security vm5 "00:00:00:00:01:05 10.0.0.256 10.1.2.3/0 fd00::5/0 ::ffff:1.2.3.4 +1.2.3.4" \
+       "0x0a:0:0:0:1:6 192.168.1.6/255.255.255.255 fd00::/64/ fd01::1/129" \
+       "  00:00:00:00:01:07   192.168.1.7  " \
+       "00:00:00:00:01:08 10.0.0.4/255.0.255.0 fd00::8 10.0.0.9" \
+       "00:00:00:00:01:09 1.2.3.4/24.5 fd00::9" \
+       "00:00:00:00:01:0a fd00::a/ffff:ffff:: 10.0.0.10/-1 10.0.0.11"
 nbctl lrp-add lr0 lrp1 00:00:00:00:ff:02 192.168.1.1/24
 nbctl lsp-add sw1 sw1-lr0 -- lsp-set-type sw1-lr0 router -- lsp-set-addresses sw1-lr0 router \
     -- lsp-set-options sw1-lr0 router-port=lrp1
@@ -152,6 +159,9 @@ mb() { sbctl create MAC_Binding logical_port="\"$1\"" ip="\"$2\"" mac="\"$3\"" d
 mb lrp0 10.0.0.50 00:00:00:00:00:50 lr0
 mb lrp0 fd00::50 00:00:00:00:00:51 lr0
 mb lrp0 10.0.0.51 not-a-mac lr0
+mb lrp0 ::ffff:10.0.0.55 00:00:00:00:00:55 lr0
+mb lrp0 " 10.0.0.56" 00:00:00:00:00:56 lr0
+mb lrp0 10.0.0.57 " 0x0:0:0:0:0:57" lr0
 mb lrp0 10.0.0.256 00:00:00:00:00:52 lr0
 mb lrp0 fd00::zz 00:00:00:00:00:53 lr0
 mb lrp1 192.168.1.50 00:00:00:00:01:50 lr0
