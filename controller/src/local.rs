@@ -121,6 +121,8 @@ pub struct View<'a> {
     pub dps: BTreeMap<u32, LocalDp>,
     /// Datapath uuid → tunnel key, for every datapath.
     pub dp_key: BTreeMap<Uuid, u32>,
+    /// (datapath key, port key) of the related logical ports.
+    related: BTreeSet<(u32, u32)>,
 }
 
 impl<'a> View<'a> {
@@ -131,8 +133,9 @@ impl<'a> View<'a> {
             sb.port_binding.iter().map(|(u, p)| (p.logical_port.as_str(), u.uuid())).collect();
         let dp_key: BTreeMap<Uuid, u32> =
             sb.datapath_binding.iter().map(|(u, d)| (u.uuid(), d.tunnel_key as u32)).collect();
-        let mut v = View { sb, local, chassis, pb_by_name, dps: BTreeMap::new(), dp_key };
+        let mut v = View { sb, local, chassis, pb_by_name, dps: BTreeMap::new(), dp_key, related: BTreeSet::new() };
         v.find_local_datapaths();
+        v.find_related();
         v
     }
 
@@ -209,6 +212,67 @@ impl<'a> View<'a> {
             self.dps
                 .insert(row.tunnel_key as u32, LocalDp { uuid: dp, key: row.tunnel_key as u32, is_switch, localnet });
         }
+    }
+
+    /// A multicast group of a datapath, by name → its tunnel key.
+    pub fn mc_group(&self, dp: Uuid, name: &str) -> Option<u32> {
+        self.sb
+            .multicast_group
+            .values()
+            .find(|m| m.datapath.uuid() == dp && m.name == name)
+            .map(|m| m.tunnel_key as u32)
+    }
+
+    /// `is_chassis_resident(port)` on this chassis: bound here, or, for a
+    /// chassisredirect port, this chassis is the active one of its HA
+    /// chassis group.
+    pub fn is_chassis_resident(&self, port: &str) -> bool {
+        let Some((_, pb)) = self.pb_named(port) else { return false };
+        if pb.r#type != "chassisredirect" {
+            return self.bound_here(pb);
+        }
+        pb.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()) && self.ha_group_active_here(g.uuid()))
+    }
+
+    /// Whether this chassis is the active member of an HA chassis group:
+    /// the highest-priority member (BFD liveness is not an input yet, so
+    /// every member counts as reachable).
+    pub fn ha_group_active_here(&self, group: Uuid) -> bool {
+        let Some(g) = self.sb.ha_chassis_group.get(&group.into()) else { return false };
+        let best = g
+            .ha_chassis
+            .iter()
+            .filter_map(|h| self.sb.ha_chassis.get(h))
+            .filter(|h| h.chassis.is_some())
+            .max_by_key(|h| h.priority);
+        self.chassis.is_some() && best.and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis
+    }
+
+    /// Whether logical port `port` of datapath `dp` is "related" to this
+    /// chassis (`related_lport_ids`): logical flows matching it as inport
+    /// (ingress) or outport (egress) of a switch are installed only then.
+    pub fn is_related(&self, dp: u32, port: u32) -> bool {
+        self.related.contains(&(dp, port))
+    }
+
+    fn find_related(&mut self) {
+        let mut rel = BTreeSet::new();
+        for pb in self.sb.port_binding.values() {
+            let yes = match pb.r#type.as_str() {
+                "patch" | "vtep" | "localnet" => true,
+                "localport" => self.local.vifs.contains_key(&pb.logical_port),
+                "external" => self.ha_external_here(pb),
+                "chassisredirect" => {
+                    self.bound_here(pb) || pb.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()))
+                }
+                "remote" => false,
+                _ => self.bound_here(pb),
+            };
+            if yes {
+                rel.insert((self.dp_of(pb), pb.tunnel_key as u32));
+            }
+        }
+        self.related = rel;
     }
 
     /// An external port whose HA chassis group includes this chassis.

@@ -144,7 +144,7 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
     }
 
     if pb.r#type == "chassisredirect"
-        && (v.bound_here(pb) || pb.ha_chassis_group.is_some_and(|g| ha_group_active_here(v, g.uuid())))
+        && (v.bound_here(pb) || pb.ha_chassis_group.is_some_and(|g| v.ha_group_active_here(g.uuid())))
     {
         let mut acts = Vec::new();
         let dist = pb.options.get("distributed-port").and_then(|n| v.pb_named(n));
@@ -311,20 +311,6 @@ fn can_bind_here(v: &View, pb: &sb::PortBinding) -> bool {
 fn tunnel_to(v: &View, chassis: Uuid) -> Option<u32> {
     let name = &v.sb.chassis.get(&chassis.into())?.name;
     v.local.tunnels.get(name).copied()
-}
-
-/// Whether this chassis is the active one of an HA chassis group: the
-/// highest-priority member among those reachable (all, here: BFD state is
-/// not an input yet).
-fn ha_group_active_here(v: &View, group: Uuid) -> bool {
-    let Some(g) = v.sb.ha_chassis_group.get(&group.into()) else { return false };
-    let best = g
-        .ha_chassis
-        .iter()
-        .filter_map(|h| v.sb.ha_chassis.get(h))
-        .filter(|h| h.chassis.is_some())
-        .max_by_key(|h| h.priority);
-    best.and_then(|h| h.chassis).map(|c| c.uuid()) == v.chassis && v.chassis.is_some()
 }
 
 fn push_vlan(localnet: Option<&sb::PortBinding>, tag: u16, acts: &mut Vec<Action>) {
