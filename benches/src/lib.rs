@@ -119,3 +119,35 @@ pub fn k8s_switches(nodes: u64, pods: u64, services: u64, policies: u64) -> nb::
     }
     s
 }
+
+/// The SB flowc's northd makes of `nb`, seen by one chassis `hv1` with a
+/// VIF bound on every switch (the first port of each, ofports 1, 2, ...)
+/// and a tunnel to a second chassis `hv2`: the input of the controller
+/// benches.
+pub fn chassis_sb(nb: &nb::Snapshot) -> (logical_model::sb::Snapshot, controller::Local) {
+    use logical_model::sb;
+    let out = northd::compile::compile(nb, None, 1);
+    let json = northd::sbjson::to_json(&out.state);
+    let db = ovsdb::Database::from_dump_json(sb::schema().clone(), &json).expect("flowc's own SB reads back");
+    let (mut snap, _) = sb::Snapshot::from_database(&db);
+    let hv1 = uuid(900, 1);
+    let hv2 = uuid(900, 2);
+    snap.chassis.insert(hv1.into(), sb::Chassis { name: "hv1".into(), ..Default::default() });
+    snap.chassis.insert(hv2.into(), sb::Chassis { name: "hv2".into(), ..Default::default() });
+    let mut local = controller::Local { chassis: "hv1".into(), ..Default::default() };
+    local.tunnels.insert("hv2".into(), 60000);
+    let mut seen = std::collections::BTreeSet::new();
+    for pb in snap.port_binding.values_mut() {
+        if !pb.r#type.is_empty() || pb.parent_port.is_some() {
+            continue;
+        }
+        if seen.insert(pb.datapath) {
+            let ofport = local.vifs.len() as u32 + 1;
+            local.vifs.insert(pb.logical_port.clone(), ofport);
+            pb.chassis = Some(hv1.into());
+        } else {
+            pb.chassis = Some(hv2.into());
+        }
+    }
+    (snap, local)
+}
