@@ -7,6 +7,7 @@
 //! and write the flows to the switch.
 
 pub mod addrs;
+pub mod daemon;
 pub mod fdb;
 pub mod lb_hairpin;
 pub mod local;

@@ -148,7 +148,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
 /// [`run`], calling `ready` once the control socket is listening (the
 /// binary writes its pidfile there).
 pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    let mut log = Log::open(opts.log_file.as_deref());
+    let mut log = Log::open("flowc-northd", "ovn_northd", opts.log_file.as_deref());
     let nb_remote = Remote::parse(&opts.nb).map_err(|e| e.to_string())?;
     let sb_remote = Remote::parse(&opts.sb).map_err(|e| e.to_string())?;
     let mut nbd = Db::new("OVN_Northbound", nb_remote);
@@ -187,7 +187,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
         if opts.run_for.is_some_and(|ms| start.elapsed() >= Duration::from_millis(ms)) {
             return Ok(());
         }
-        if TERMINATE.load(std::sync::atomic::Ordering::SeqCst) {
+        if ovs_daemon::terminating() {
             log.line("INFO", "terminating on a signal");
             return Ok(());
         }
@@ -729,74 +729,5 @@ pub fn sb_transaction(w: &SbWrite) -> Transaction {
     txn
 }
 
-/// Set by SIGTERM, SIGINT or SIGHUP: the main loop exits cleanly (control
-/// socket and pidfile removed), as OVS daemons do.
-static TERMINATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_terminate(_: libc::c_int) {
-    TERMINATE.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Installs the termination handler (the binary calls this once).
-pub fn handle_termination_signals() {
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: `on_terminate` only stores to an atomic, which is
-        // async-signal-safe; the handler stays valid for the whole process.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-}
-
-/// A pidfile as OVS keeps one: written with our pid and held under an
-/// fcntl write lock for the life of the process, which is how `ovs-appctl
-/// -t NAME` (and ovs-lib's scripts) tell a live daemon from a stale file.
-pub struct PidFile {
-    path: std::path::PathBuf,
-    _file: std::fs::File,
-}
-
-impl PidFile {
-    /// Creates (or takes over a stale) `path`; fails if a live process
-    /// holds it.
-    pub fn create(path: &std::path::Path) -> Result<PidFile, String> {
-        use std::io::Write;
-        use std::os::unix::io::AsRawFd;
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: fcntl on a descriptor we own, with a zeroed flock that we
-        // fill in; no memory is shared with the kernel beyond the call.
-        let rc = unsafe {
-            let mut fl: libc::flock = std::mem::zeroed();
-            fl.l_type = libc::F_WRLCK as libc::c_short;
-            fl.l_whence = libc::SEEK_SET as libc::c_short;
-            if libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl) != 0 {
-                libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl);
-                Err(fl.l_pid)
-            } else {
-                Ok(())
-            }
-        };
-        if let Err(pid) = rc {
-            return Err(format!("{}: already locked by pid {pid}", path.display()));
-        }
-        f.set_len(0)
-            .and_then(|_| f.write_all(format!("{}\n", std::process::id()).as_bytes()))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(PidFile { path: path.to_path_buf(), _file: f })
-    }
-}
-
-impl Drop for PidFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
+/// The pidfile and signal handling, shared with flowc-controller.
+pub use ovs_daemon::{handle_termination_signals, PidFile};

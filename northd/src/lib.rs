@@ -19,8 +19,9 @@ pub mod stages;
 pub mod summary;
 pub mod switch;
 pub mod tnlkey;
-pub mod unixctl;
-pub mod vlog;
+
+/// The control socket and log format, shared with flowc-controller.
+pub use ovs_daemon::{unixctl, vlog};
 
 use logical_model::nb;
 use ovsdb::Error;

@@ -103,8 +103,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if detach && std::env::var_os(DETACHED_ENV).is_none() {
-        return detach_and_wait(pidfile.as_deref());
+    if detach && !ovs_daemon::process::is_detached(DETACHED_ENV) {
+        return ovs_daemon::detach_and_wait("flowc-northd", DETACHED_ENV, pidfile.as_deref());
     }
     // The control socket: ovs-appctl -t ovn-northd finds it through the
     // pidfile, as $OVN_RUNDIR/ovn-northd.PID.ctl.
@@ -133,56 +133,5 @@ fn main() -> ExitCode {
             eprintln!("flowc-northd: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// `--detach`: starts this program again in the background (its own
-/// process group, stdio on /dev/null) and returns once it is ready (its
-/// pidfile written) or has failed.
-fn detach_and_wait(pidfile: Option<&str>) -> ExitCode {
-    use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("flowc-northd: --detach: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut child = match std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env(DETACHED_ENV, "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("flowc-northd: --detach: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let started = std::time::Instant::now();
-    let deadline = started + std::time::Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            eprintln!("flowc-northd: the detached daemon exited at start ({status}); see its log file");
-            return ExitCode::FAILURE;
-        }
-        let ready = match pidfile {
-            Some(p) => std::fs::read_to_string(p).is_ok_and(|s| s.trim() == child.id().to_string()),
-            // Without a pidfile there is nothing to wait for: a moment to
-            // report a failure at start.
-            None => started.elapsed() >= std::time::Duration::from_millis(500),
-        };
-        if ready {
-            return ExitCode::SUCCESS;
-        }
-        if std::time::Instant::now() > deadline {
-            eprintln!("flowc-northd: the detached daemon did not become ready within 30 s");
-            return ExitCode::FAILURE;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }

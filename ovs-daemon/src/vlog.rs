@@ -1,5 +1,6 @@
 //! Log lines in OVS's `vlog` file format, so that whatever reads
-//! `ovn-northd.log` (operators' greps, log shippers) reads flowc-northd's:
+//! `ovn-northd.log` or `ovn-controller.log` (operators' greps, log
+//! shippers) reads flowc's daemons' logs:
 //! `2026-11-23T04:22:14.547Z|00012|ovn_northd|INFO|message`: UTC time with
 //! milliseconds, a per-process sequence number, the module and the level.
 //! `vlog/reopen` (what logrotate's postrotate calls) reopens the file.
@@ -12,15 +13,17 @@ pub struct Log {
     path: Option<String>,
     file: Option<std::fs::File>,
     seq: u32,
+    module: &'static str,
 }
 
 impl Log {
-    /// Opens (appends to) `path`; `None` logs to stderr. A file that cannot
-    /// be opened is reported on stderr and logging goes to stderr.
-    pub fn open(path: Option<&str>) -> Log {
-        let mut log = Log { path: path.map(str::to_string), file: None, seq: 0 };
+    /// Opens (appends to) `path` for `program`, whose lines name `module`
+    /// by default; `None` logs to stderr. A file that cannot be opened is
+    /// reported on stderr and logging goes to stderr.
+    pub fn open(program: &str, module: &'static str, path: Option<&str>) -> Log {
+        let mut log = Log { path: path.map(str::to_string), file: None, seq: 0, module };
         if let Err(e) = log.reopen() {
-            eprintln!("flowc-northd: {}: {e}", path.unwrap_or_default());
+            eprintln!("{program}: {}: {e}", path.unwrap_or_default());
         }
         log
     }
@@ -34,11 +37,12 @@ impl Log {
         Ok(())
     }
 
-    /// One line from module `ovn_northd`.
+    /// One line from the default module.
     pub fn line(&mut self, level: &str, msg: &str) {
-        self.module_line("ovn_northd", level, msg);
+        self.module_line(self.module, level, msg);
     }
 
+    /// One line from `module` (`binding`, `ofctrl`...).
     pub fn module_line(&mut self, module: &str, level: &str, msg: &str) {
         self.seq = self.seq.wrapping_add(1);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();

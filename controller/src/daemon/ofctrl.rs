@@ -1,0 +1,176 @@
+//! The switch side, sans I/O (ovn-controller's ofctrl.c): the flow table
+//! the switch holds, keyed as OpenFlow keys flows — (table, priority,
+//! match) — and the flow_mods that turn it into the desired one; the
+//! Geneve option mapping OVN's flows need (class 0x0102, type 0x80, 4
+//! bytes as `tun_metadata0`).
+//!
+//! A change is the minimal diff: DELETE_STRICT for a key no longer
+//! wanted, ADD for a new key, MODIFY_STRICT for new actions (ADD when the
+//! cookie changes too, since OpenFlow 1.5's MODIFY keeps the cookie).
+//! After a (re)connection the switch's table is unknown: one bundle
+//! deletes every flow and adds the desired ones, atomically, so packets
+//! never meet an empty table.
+
+use crate::Flows;
+use openflow::message::multipart::ALL_TABLES;
+use openflow::message::{FlowModCommand, TlvCommand, TlvMap, TlvTableMod, TlvTableReply};
+use openflow::{Flow, FlowMod};
+use std::collections::BTreeMap;
+
+/// OVN's Geneve option mapped to `tun_metadata0`.
+pub const OVN_GENEVE: TlvMap = TlvMap { option_class: 0x0102, option_type: 0x80, option_len: 4, index: 0 };
+
+/// How a flow is identified in a table.
+pub type Key = (u8, u16, String);
+
+/// The key of a flow.
+pub fn key(f: &Flow) -> Key {
+    (f.table, f.priority, f.match_.format(None))
+}
+
+/// A flow table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowTable {
+    flows: BTreeMap<Key, Flow>,
+}
+
+impl FlowTable {
+    /// The compiler's flows.
+    pub fn from_flows(flows: &Flows) -> FlowTable {
+        FlowTable { flows: flows.iter().map(|f| (key(f), f.clone())).collect() }
+    }
+
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// The flows.
+    pub fn iter(&self) -> impl Iterator<Item = &Flow> {
+        self.flows.values()
+    }
+
+    /// Removes a flow (one the switch refused).
+    pub fn remove(&mut self, k: &Key) -> Option<Flow> {
+        self.flows.remove(k)
+    }
+
+    /// The flow_mods that turn `self` (what the switch holds) into
+    /// `want`: deletes, then modifications, then additions.
+    pub fn diff(&self, want: &FlowTable) -> Vec<FlowMod> {
+        let mut del = Vec::new();
+        let mut modify = Vec::new();
+        let mut add = Vec::new();
+        for (k, f) in &self.flows {
+            if !want.flows.contains_key(k) {
+                del.push(f.to_flow_mod(FlowModCommand::DeleteStrict));
+            }
+        }
+        for (k, f) in &want.flows {
+            match self.flows.get(k) {
+                None => add.push(f.to_flow_mod(FlowModCommand::Add)),
+                Some(old) if old.cookie != f.cookie => modify.push(f.to_flow_mod(FlowModCommand::Add)),
+                Some(old) if old != f => modify.push(f.to_flow_mod(FlowModCommand::ModifyStrict)),
+                Some(_) => {}
+            }
+        }
+        del.extend(modify);
+        del.extend(add);
+        del
+    }
+
+    /// The bundle that replaces whatever the switch holds by `self`.
+    pub fn replace_all(&self) -> Vec<FlowMod> {
+        let mut v = vec![FlowMod { command: FlowModCommand::Delete, table_id: ALL_TABLES, ..FlowMod::default() }];
+        v.extend(self.flows.values().map(|f| f.to_flow_mod(FlowModCommand::Add)));
+        v
+    }
+}
+
+/// What to do about the Geneve option given the switch's TLV table:
+/// `Ok(None)` if it is mapped as OVN's flows need, `Ok(Some(mod))` to map
+/// it, `Err` when it cannot be (mapped to another field, or
+/// `tun_metadata0` holds another option): Geneve flows are then refused.
+pub fn tlv_plan(reply: &TlvTableReply) -> Result<Option<TlvTableMod>, String> {
+    let ours = |m: &TlvMap| {
+        m.option_class == OVN_GENEVE.option_class
+            && m.option_type == OVN_GENEVE.option_type
+            && m.option_len == OVN_GENEVE.option_len
+    };
+    if let Some(m) = reply.maps.iter().find(|m| ours(m)) {
+        return if m.index == OVN_GENEVE.index {
+            Ok(None)
+        } else {
+            Err(format!("the OVN Geneve option is mapped to tun_metadata{}; flowc's flows use tun_metadata0", m.index))
+        };
+    }
+    if let Some(m) = reply.maps.iter().find(|m| m.index == OVN_GENEVE.index) {
+        return Err(format!(
+            "tun_metadata0 is mapped to option class {:#x} type {:#x}; flowc's flows need it for OVN's Geneve option",
+            m.option_class, m.option_type
+        ));
+    }
+    Ok(Some(TlvTableMod { command: TlvCommand::Add, maps: vec![OVN_GENEVE] }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(lines: &[&str]) -> FlowTable {
+        FlowTable {
+            flows: lines
+                .iter()
+                .map(|l| {
+                    let f = Flow::parse(l).unwrap();
+                    (key(&f), f)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_diff() {
+        let old = table(&[
+            "table=0, priority=100,in_port=1 actions=resubmit(,8)",
+            "cookie=0x1, table=8, priority=50,reg14=0x1 actions=drop",
+            "cookie=0x2, table=8, priority=50,reg14=0x2 actions=drop",
+            "table=65, priority=100,reg15=0x1 actions=output:1",
+        ]);
+        let new = table(&[
+            "table=0, priority=100,in_port=1 actions=resubmit(,8)",
+            "cookie=0x1, table=8, priority=50,reg14=0x1 actions=resubmit(,9)",
+            "cookie=0x3, table=8, priority=50,reg14=0x2 actions=drop",
+            "table=65, priority=100,reg15=0x2 actions=output:2",
+        ]);
+        let mods = old.diff(&new);
+        let cmds: Vec<(FlowModCommand, u8)> = mods.iter().map(|m| (m.command, m.table_id)).collect();
+        assert_eq!(
+            cmds,
+            [
+                (FlowModCommand::DeleteStrict, 65),
+                (FlowModCommand::ModifyStrict, 8),
+                (FlowModCommand::Add, 8),
+                (FlowModCommand::Add, 65)
+            ]
+        );
+        assert_eq!(mods[2].cookie, 3);
+        assert!(new.diff(&new).is_empty());
+        let all = new.replace_all();
+        assert_eq!((all[0].command, all[0].table_id, all.len()), (FlowModCommand::Delete, ALL_TABLES, 5));
+    }
+
+    #[test]
+    fn geneve_option() {
+        let reply = |maps| TlvTableReply { max_option_space: 256, max_fields: 64, maps };
+        assert_eq!(tlv_plan(&reply(vec![OVN_GENEVE])), Ok(None));
+        assert_eq!(tlv_plan(&reply(vec![])).unwrap().unwrap().maps, vec![OVN_GENEVE]);
+        assert!(tlv_plan(&reply(vec![TlvMap { index: 3, ..OVN_GENEVE }])).is_err());
+        assert!(tlv_plan(&reply(vec![TlvMap { option_type: 1, ..OVN_GENEVE }])).is_err());
+    }
+}
