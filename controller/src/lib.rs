@@ -7,6 +7,7 @@
 //! and write the flows to the switch.
 
 pub mod local;
+pub mod matches;
 pub mod physical;
 pub mod tables;
 
