@@ -80,7 +80,12 @@ pub fn compile_match(
     env: &dyn MatchEnv,
 ) -> Result<CompiledMatch, MatchError> {
     let e = to_normal_form(text, extra_prereqs, dp_key, env)?;
-    Ok(to_matches(&e, env))
+    let mut out = Out::default();
+    to_matches(&e, env, &mut out);
+    match out.error {
+        Some(e) => Err(e),
+        None => Ok(CompiledMatch { matches: out.list, n_conjs: out.n_conjs }),
+    }
 }
 
 /// Everything before `expr_to_matches`.
@@ -160,7 +165,9 @@ fn of_field(name: &str) -> Option<Field> {
 }
 
 /// `mf_mask_subfield`: sets the bits of `mask` to `value`, keeping others.
-fn mask_field(m: &mut Match, field: Field, value: u128, mask: u128) {
+/// A partial mask on a field OpenFlow cannot mask (e.g. `eth.type` bits
+/// from `!ip.later_frag` alone) is an error: OVS would abort on it.
+fn mask_field(m: &mut Match, field: Field, value: u128, mask: u128) -> Result<(), MatchError> {
     let parts: Vec<(Field, u128, u128)> = if let Some(i) = (0..4).find(|&i| Field::xxreg(i) == Some(field)) {
         (0..4).map(|k| (Field::reg(4 * i + k).unwrap(), 96 - 32 * k as u32)).map(|(r, sh)| (r, value >> sh, mask >> sh)).collect()
     } else if let Some(i) = (0..8).find(|&i| Field::xreg(i) == Some(field)) {
@@ -177,15 +184,24 @@ fn mask_field(m: &mut Match, field: Field, value: u128, mask: u128) {
         let (ov, om) = m.get(f).map_or((0, 0), |e| (e.value, e.mask));
         let nm = om | k;
         let nv = (ov & !k) | (v & k);
-        let _ = m.set(f, nv & nm, nm);
+        m.set(f, nv & nm, nm).map_err(|e| MatchError(format!("cannot match {f:?} {nv:#x}/{nm:#x}: {e:?}")))?;
     }
+    Ok(())
 }
 
 /// `constrain_match`: false when a port name is unknown.
-fn constrain(c: &tree::Cmp, env: &dyn MatchEnv, m: &mut Match) -> bool {
-    let Some(field) = of_field(c.sym.name) else { return false };
+fn constrain(c: &tree::Cmp, env: &dyn MatchEnv, m: &mut Match, error: &mut Option<MatchError>) -> bool {
+    let Some(field) = of_field(c.sym.name) else {
+        *error = Some(MatchError(format!("no OpenFlow field for {}", c.sym.name)));
+        return false;
+    };
     match &c.val {
-        Val::Bits(v, k) => mask_field(m, field, *v, *k),
+        Val::Bits(v, k) => {
+            if let Err(e) = mask_field(m, field, *v, *k) {
+                *error = Some(e);
+                return false;
+            }
+        }
         Val::Str(port) => {
             let key = if port == "none" { Some(0) } else { env.port_key(port) };
             let Some(key) = key else { return false };
@@ -199,6 +215,7 @@ fn constrain(c: &tree::Cmp, env: &dyn MatchEnv, m: &mut Match) -> bool {
 struct Out {
     list: Vec<OfMatch>,
     n_conjs: u32,
+    error: Option<MatchError>,
 }
 
 impl Out {
@@ -225,7 +242,7 @@ impl Out {
         for a in alts {
             let E::Cmp(c) = a else { continue };
             let mut m = base.clone();
-            if constrain(c, env, &mut m) {
+            if constrain(c, env, &mut m, &mut self.error) {
                 self.add(OfMatch { m, conj: conj.into_iter().collect(), conj_id: None });
                 n += 1;
             }
@@ -239,7 +256,7 @@ impl Out {
         for i in items {
             match i {
                 E::Cmp(c) => {
-                    if !constrain(c, env, &mut base) {
+                    if !constrain(c, env, &mut base, &mut self.error) {
                         return;
                     }
                 }
@@ -280,15 +297,14 @@ impl Out {
 
     fn cmp(&mut self, c: &tree::Cmp, env: &dyn MatchEnv) {
         let mut m = Match::new();
-        if constrain(c, env, &mut m) {
+        if constrain(c, env, &mut m, &mut self.error) {
             self.plain(m);
         }
     }
 }
 
 /// `expr_to_matches`.
-fn to_matches(e: &E, env: &dyn MatchEnv) -> CompiledMatch {
-    let mut out = Out::default();
+fn to_matches(e: &E, env: &dyn MatchEnv, out: &mut Out) {
     match e {
         E::Cmp(c) => out.cmp(c, env),
         E::And(items) => out.conjunction(items, env),
@@ -305,7 +321,6 @@ fn to_matches(e: &E, env: &dyn MatchEnv) -> CompiledMatch {
         E::Bool(true) => out.plain(Match::new()),
         E::Bool(false) | E::Cond(..) => {}
     }
-    CompiledMatch { matches: out.list, n_conjs: out.n_conjs }
 }
 
 #[cfg(test)]

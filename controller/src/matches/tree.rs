@@ -12,8 +12,6 @@ use logical_model::lflow::check::Sets;
 use logical_model::lflow::expr::{self as ast, FieldRef, RelOp, Value};
 use logical_model::lflow::lex::{Constant, Format};
 use logical_model::lflow::symtab::{lookup, Kind, Symbol};
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
 /// A comparison's right-hand side.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,19 +82,7 @@ fn level(s: &'static Symbol) -> Level {
             }
         }
         Kind::Subfield { parent, .. } => lookup(parent).map_or(Level::Ordinal, level),
-        Kind::Predicate(text) => {
-            static CACHE: OnceLock<HashMap<&'static str, Level>> = OnceLock::new();
-            let cache = CACHE.get_or_init(|| {
-                let mut out = HashMap::new();
-                for sym in logical_model::lflow::symtab::SYMBOLS {
-                    if let Kind::Predicate(t) = sym.kind {
-                        out.insert(sym.name, predicate_level(t));
-                    }
-                }
-                out
-            });
-            cache.get(s.name).copied().unwrap_or_else(|| predicate_level(text))
-        }
+        Kind::Predicate(text) => predicate_level(text),
     }
 }
 
