@@ -12,6 +12,7 @@ pub mod fdb;
 pub mod lb_hairpin;
 pub mod local;
 pub mod neighbor;
+pub mod matches;
 pub mod physical;
 pub mod portsec;
 pub mod tables;

@@ -55,7 +55,9 @@ fn go(e: &Expr, neg: bool, p: &Packet, sets: &Sets) -> Result<bool, EvalError> {
         }
         Expr::Call(_, args, _) => args.first().is_some_and(|a| p.resident.contains(a)) != neg,
         Expr::Field(f) => match lookup(&f.name).map(|s| s.kind) {
-            Some(Kind::Predicate(text)) => go(&parse(text).map_err(|e| e.message)?, neg, p, sets)?,
+            // As OVN annotates: the expansion with its prerequisites,
+            // negated as a whole (`!ip.later_frag` holds for non-IP packets).
+            Some(Kind::Predicate(text)) => go(&parse(text).map_err(|e| e.message)?, false, p, sets)? != neg,
             Some(_) => {
                 let one = Value::Const(Constant::decimal(1), Default::default());
                 leaf(f, if neg { RelOp::Ne } else { RelOp::Eq }, &one, p, sets)?

@@ -71,7 +71,15 @@ fn go(e: &Expr, neg: bool, sets: &Sets) -> Result<Simple, LowerError> {
         }
         Expr::Call(_, args, _) => Simple::Leaf(Atom::Resident(args.first().cloned().unwrap_or_default()), !neg),
         Expr::Field(f) => match lookup(&f.name).map(|s| s.kind) {
-            Some(Kind::Predicate(text)) => go(&parse(text).map_err(|e| e.message)?, neg, sets)?,
+            // The expansion with its prerequisites, negated as a whole.
+            Some(Kind::Predicate(text)) => {
+                let s = go(&parse(text).map_err(|e| e.message)?, false, sets)?;
+                if neg {
+                    negate_simple(s)
+                } else {
+                    s
+                }
+            }
             Some(_) => {
                 let one = Value::Const(Constant::decimal(1), Default::default());
                 leaf(f, if neg { RelOp::Ne } else { RelOp::Eq }, &one, sets)?
@@ -80,6 +88,16 @@ fn go(e: &Expr, neg: bool, sets: &Sets) -> Result<Simple, LowerError> {
         },
         Expr::Cmp(f, op, v) => leaf(f, if neg { negate(*op) } else { *op }, v, sets)?,
     })
+}
+
+fn negate_simple(s: Simple) -> Simple {
+    match s {
+        Simple::True => Simple::False,
+        Simple::False => Simple::True,
+        Simple::Leaf(a, pol) => Simple::Leaf(a, !pol),
+        Simple::And(items) => Simple::Or(items.into_iter().map(negate_simple).collect()),
+        Simple::Or(items) => Simple::And(items.into_iter().map(negate_simple).collect()),
+    }
 }
 
 fn prereqs(name: &str, sets: &Sets, out: &mut Vec<Simple>) -> Result<(), LowerError> {
