@@ -101,7 +101,8 @@ fn ingress_metadata(v: &View, pb: &sb::PortBinding, z: &Zones, acts: &mut Vec<Ac
 /// Geneve encapsulation towards `outport` of datapath `dp`.
 fn encapsulate(dp: u32, outport: u32, acts: &mut Vec<Action>) {
     acts.push(load(dp as u64, Field::TunId, 0, 24));
-    acts.push(load(outport as u64, Field::TunMetadata0, 0, 32));
+    // The whole option (4 bytes in OVN's TLV mapping): an unmasked set_field.
+    acts.push(Action::SetField { field: Field::TunMetadata0, value: outport as u128, mask: u128::MAX });
     acts.push(mov(reg::INPORT, 0, Field::TunMetadata0, 16, 15));
 }
 
@@ -319,7 +320,7 @@ fn push_vlan(localnet: Option<&sb::PortBinding>, tag: u16, acts: &mut Vec<Action
         _ => 0x8100,
     };
     acts.push(Action::PushVlan(ethertype));
-    acts.push(Action::SetField { field: Field::VlanVid, value: 0x1000 | tag as u128, mask: 0x1fff });
+    acts.push(Action::SetField { field: Field::VlanVid, value: 0x1000 | tag as u128, mask: 0xffff });
 }
 
 /// Tables 40, 41 and 64 for a port reachable from this chassis.
