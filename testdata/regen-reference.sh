@@ -44,53 +44,11 @@ for arg in "$@"; do
 done
 
 # --------------------------------------------------------------------------
-# Tools
+# Tools and scenario selection (ensure_ovn_tools, all_scenarios,
+# resolve_scenario; also chassis_add, for the scenarios)
 # --------------------------------------------------------------------------
-ensure_tools() {
-    local t missing=()
-    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl; do
-        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
-    done
-    if [ ${#missing[@]} -gt 0 ] || [ ! -f "$NB_SCHEMA" ] || [ ! -f "$SB_SCHEMA" ]; then
-        echo "installing OVN (missing: ${missing[*]:-schemas})" >&2
-        local sudo=()
-        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-            ovn-central ovn-host openvswitch-switch </dev/null
-    fi
-    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl python3; do
-        command -v "$t" >/dev/null 2>&1 || { echo "$t not found" >&2; exit 1; }
-    done
-}
-
-# --------------------------------------------------------------------------
-# Scenario selection
-# --------------------------------------------------------------------------
-all_scenarios() {
-    local f
-    for f in "$SCENARIO_DIR"/[0-9][0-9]-*.sh; do
-        [ -e "$f" ] && echo "$f"
-    done
-}
-
-resolve_scenario() {
-    local arg=$1 f
-    if [ -f "$arg" ]; then
-        echo "$(cd "$(dirname "$arg")" && pwd)/$(basename "$arg")"
-        return
-    fi
-    arg=${arg%.sh}
-    for f in $(all_scenarios); do
-        local n; n=$(basename "$f" .sh)
-        if [ "$n" = "$arg" ] || [ "${n%%-*}" = "$arg" ]; then
-            echo "$f"
-            return
-        fi
-    done
-    echo "no such scenario: $1" >&2
-    exit 2
-}
+# shellcheck source=oracle/scenarios.sh
+source "$TESTDATA/oracle/scenarios.sh"
 
 # --------------------------------------------------------------------------
 # One scenario, in a fresh private directory with its own daemons
@@ -203,46 +161,12 @@ nbctl_pinned() {
         -- add "$ptable" "$parent" "$pcol" "$uuid" >/dev/null
 }
 
-# chassis_add NAME IP [BRIDGE_MAPPINGS]: register a chassis the way a real
-# ovn-controller 23.03 does (controller/chassis.c): Chassis with hostname and
-# the other_config it fills, including the feature flags port-up-notif,
-# ct-no-masked-label, mac-binding-timestamp and ovn-ct-lb-related, a geneve
-# Encap (chassis-add sets options:csum=true) and a Chassis_Private row.
-# (fdb-timestamp, ls-dpg-column, ct-commit-nat-v2 etc. only exist in later
-# OVN releases; 23.03 neither sets nor reads them.)
-chassis_add() {
-    local name=$1 ip=$2 mappings=${3:-}
-    ovn-sbctl --db="$SB_DB" --timeout=60 \
-        chassis-add "$name" geneve "$ip" -- \
-        set Chassis "$name" hostname="$name" \
-        other_config:datapath-type='""' \
-        other_config:iface-types='"afxdp,afxdp-nonpmd,bareudp,erspan,geneve,gre,gtpu,internal,ip6erspan,ip6gre,lisp,patch,stt,system,tap,vxlan"' \
-        other_config:is-interconn=false \
-        other_config:ovn-bridge-mappings="\"$mappings\"" \
-        other_config:ovn-chassis-mac-mappings='""' \
-        other_config:ovn-cms-options='""' \
-        other_config:ovn-enable-lflow-cache=true \
-        other_config:ovn-limit-lflow-cache='""' \
-        other_config:ovn-memlimit-lflow-cache-kb='""' \
-        other_config:ovn-monitor-all=false \
-        other_config:ovn-trim-limit-lflow-cache='""' \
-        other_config:ovn-trim-timeout-ms='""' \
-        other_config:ovn-trim-wmark-perc-lflow-cache='""' \
-        other_config:port-up-notif=true \
-        other_config:ct-no-masked-label=true \
-        other_config:mac-binding-timestamp=true \
-        other_config:ovn-ct-lb-related=true
-    local ch
-    ch=$(ovn-sbctl --db="$SB_DB" --bare --columns=_uuid find Chassis name="$name")
-    ovn-sbctl --db="$SB_DB" --timeout=60 \
-        create Chassis_Private name="$name" chassis="$ch" >/dev/null
-    ovn-nbctl --db="$NB_DB" --timeout=60 --wait=sb sync
-}
+# chassis_add NAME IP [BRIDGE_MAPPINGS]: see oracle/scenarios.sh.
 
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
-ensure_tools
+ensure_ovn_tools ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl
 
 if [ ${#SELECTED[@]} -eq 0 ]; then
     mapfile -t FILES < <(all_scenarios)
