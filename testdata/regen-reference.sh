@@ -44,11 +44,53 @@ for arg in "$@"; do
 done
 
 # --------------------------------------------------------------------------
-# Tools and scenario selection (ensure_ovn_tools, all_scenarios,
-# resolve_scenario; also chassis_add, for the scenarios)
+# Tools
 # --------------------------------------------------------------------------
-# shellcheck source=oracle/scenarios.sh
-source "$TESTDATA/oracle/scenarios.sh"
+ensure_tools() {
+    local t missing=()
+    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl; do
+        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+    done
+    if [ ${#missing[@]} -gt 0 ] || [ ! -f "$NB_SCHEMA" ] || [ ! -f "$SB_SCHEMA" ]; then
+        echo "installing OVN (missing: ${missing[*]:-schemas})" >&2
+        local sudo=()
+        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+            ovn-central ovn-host openvswitch-switch </dev/null
+    fi
+    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl python3; do
+        command -v "$t" >/dev/null 2>&1 || { echo "$t not found" >&2; exit 1; }
+    done
+}
+
+# --------------------------------------------------------------------------
+# Scenario selection
+# --------------------------------------------------------------------------
+all_scenarios() {
+    local f
+    for f in "$SCENARIO_DIR"/[0-9][0-9]-*.sh; do
+        [ -e "$f" ] && echo "$f"
+    done
+}
+
+resolve_scenario() {
+    local arg=$1 f
+    if [ -f "$arg" ]; then
+        echo "$(cd "$(dirname "$arg")" && pwd)/$(basename "$arg")"
+        return
+    fi
+    arg=${arg%.sh}
+    for f in $(all_scenarios); do
+        local n; n=$(basename "$f" .sh)
+        if [ "$n" = "$arg" ] || [ "${n%%-*}" = "$arg" ]; then
+            echo "$f"
+            return
+        fi
+    done
+    echo "no such scenario: $1" >&2
+    exit 2
+}
 
 # --------------------------------------------------------------------------
 # One scenario, in a fresh private directory with its own daemons
@@ -161,12 +203,16 @@ nbctl_pinned() {
         -- add "$ptable" "$parent" "$pcol" "$uuid" >/dev/null
 }
 
-# chassis_add NAME IP [BRIDGE_MAPPINGS]: see oracle/scenarios.sh.
+# chassis_add NAME IP [BRIDGE_MAPPINGS]: register a chassis the way a real
+# ovn-controller 23.03 does (oracle/chassis.sh, shared with
+# regen-controller.sh).
+# shellcheck source=oracle/chassis.sh
+source "$TESTDATA/oracle/chassis.sh"
 
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
-ensure_ovn_tools ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl
+ensure_tools
 
 if [ ${#SELECTED[@]} -eq 0 ]; then
     mapfile -t FILES < <(all_scenarios)
