@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Setup and observation helpers of testdata/regen-controller.sh (stdlib
+only; the databases are read with `ovsdb-client transact`).
+
+Sub-commands:
+
+  chassis REF_SB_JSON
+      The chassis rows to register before the real ovn-controller runs,
+      one `NAME IP BRIDGE_MAPPINGS FLAGGED` line each (BRIDGE_MAPPINGS `-`
+      when empty; FLAGGED 1 for a chassis registered like ovn-controller
+      does, with feature flags, 0 for a plain `ovn-sbctl chassis-add`):
+      every Chassis of the recorded phase except `hv1` (the real
+      ovn-controller registers that one itself), plus `hv2` when the
+      phase has none, flagged unless some recorded chassis is plain (so
+      that a scenario of plain chassis stays one).
+
+  plan SB_REMOTE
+      The fixed binding rule applied to the live SB (see
+      testdata/README.md, "Controller flows"):
+        local PORT IFACE OFPORT   an OVS Interface on hv1's br-int
+        remote PORT               bound to hv2 (ovn-sbctl lsp-bind)
+        network NAME BRIDGE       an ovn-bridge-mappings entry of hv1
+
+  chassis-txt OVS_REMOTE SB_REMOTE CT_ZONE_LIST
+      chassis.txt (controller/src/local.rs), observed on the live
+      Open_vSwitch database; CT_ZONE_LIST is a file holding the output of
+      `ovn-appctl ct-zone-list`.
+"""
+
+import json
+import subprocess
+import sys
+
+LOCAL_CHASSIS = "hv1"
+REMOTE_CHASSIS = "hv2"
+REMOTE_IP = "192.168.0.12"
+
+
+def select(remote, db, table, columns):
+    op = [db, {"op": "select", "table": table, "where": [], "columns": columns}]
+    out = subprocess.run(["ovsdb-client", "transact", remote, json.dumps(op)],
+                         check=True, capture_output=True, text=True).stdout
+    res = json.loads(out)[0]
+    if "rows" not in res:
+        sys.exit(f"select {table}: {res}")
+    return res["rows"]
+
+
+def atom(v):
+    """An optional scalar: the atom or None."""
+    if isinstance(v, list) and v[0] == "set":
+        return v[1][0] if v[1] else None
+    if isinstance(v, list) and v[0] == "uuid":
+        return v[1]
+    return v
+
+
+def smap(v):
+    return dict(v[1]) if isinstance(v, list) and v[0] == "map" else {}
+
+
+def cmd_chassis(ref_sb):
+    sb = json.load(open(ref_sb))
+    encap = {u: r for u, r in sb.get("Encap", {}).items()}
+    rows = []
+    for r in sb.get("Chassis", {}).values():
+        enc = r["encaps"]
+        uuids = [enc[1]] if enc[0] == "uuid" else [e[1] for e in enc[1]]
+        ips = sorted(encap[u]["ip"] for u in uuids if u in encap)
+        oc = smap(r["other_config"])
+        flagged = "port-up-notif" in oc
+        rows.append((r["name"], ips[0] if ips else "", oc.get("ovn-bridge-mappings", ""), flagged))
+    names = {r[0] for r in rows}
+    if REMOTE_CHASSIS not in names:
+        flagged = all(r[3] for r in rows) if rows else True
+        rows.append((REMOTE_CHASSIS, REMOTE_IP, "", flagged))
+    for name, ip, mappings, flagged in sorted(rows):
+        if name == LOCAL_CHASSIS:
+            continue
+        print(name, ip, mappings or "-", int(flagged))
+
+
+def cmd_plan(sb_remote):
+    pbs = select(sb_remote, "OVN_Southbound", "Port_Binding",
+                 ["logical_port", "type", "parent_port", "options"])
+    vifs = sorted(r["logical_port"] for r in pbs
+                  if r["type"] == "" and not atom(r["parent_port"]))
+    where = {}
+    n = 0
+    for i, port in enumerate(vifs):
+        if i % 2 == 0:
+            n += 1
+            where[port] = LOCAL_CHASSIS
+            print("local", port, f"vif{n}", n)
+        else:
+            where[port] = REMOTE_CHASSIS
+            print("remote", port)
+    # Container ports follow their parent: a local parent's are claimed by
+    # ovn-controller itself, a remote parent's are bound like it.
+    for r in sorted(pbs, key=lambda r: r["logical_port"]):
+        parent = atom(r["parent_port"])
+        if r["type"] == "" and parent and where.get(parent) == REMOTE_CHASSIS:
+            print("remote", r["logical_port"])
+    nets = sorted({smap(r["options"]).get("network_name") for r in pbs
+                   if r["type"] == "localnet"} - {None})
+    for i, net in enumerate(nets, 1):
+        print("network", net, f"br-phys{i}")
+
+
+def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
+    ovs = select(ovs_remote, "Open_vSwitch", "Open_vSwitch", ["external_ids"])[0]
+    ext = smap(ovs["external_ids"])
+    ifaces = select(ovs_remote, "Open_vSwitch", "Interface",
+                    ["name", "type", "ofport", "options", "external_ids"])
+    ports = {r["name"]: smap(r["external_ids"])
+             for r in select(ovs_remote, "Open_vSwitch", "Port", ["name", "external_ids"])}
+    encaps = select(sb_remote, "OVN_Southbound", "Encap", ["ip", "chassis_name"])
+    by_ip = {}
+    for e in encaps:
+        by_ip.setdefault(e["ip"], set()).add(e["chassis_name"])
+    lines = [f"chassis {ext['system-id']}",
+             f"encap-type {ext.get('ovn-encap-type', '')}",
+             f"encap-ip {ext.get('ovn-encap-ip', '')}"]
+    if ext.get("ovn-bridge-mappings"):
+        lines.append(f"bridge-mappings {ext['ovn-bridge-mappings']}")
+    vif, tun, patch = [], [], []
+    for r in ifaces:
+        ofport = atom(r["ofport"])
+        if ofport is None or ofport < 0:
+            continue
+        ie = smap(r["external_ids"])
+        if ie.get("iface-id"):
+            vif.append((ie["iface-id"], ofport))
+        elif r["type"] in ("geneve", "vxlan", "stt"):
+            ip = smap(r["options"]).get("remote_ip")
+            chassis = by_ip.get(ip, set())
+            if len(chassis) != 1:
+                sys.exit(f"tunnel {r['name']}: remote_ip {ip} names chassis {sorted(chassis)}")
+            tun.append((chassis.pop(), ofport))
+        elif r["type"] == "patch":
+            ln = ports.get(r["name"], {}).get("ovn-localnet-port")
+            if ln and r["name"].startswith("patch-br-int-to-"):
+                patch.append((ln, ofport))
+    lines += [f"vif {n} {p}" for n, p in sorted(vif)]
+    lines += [f"tunnel {n} {p}" for n, p in sorted(tun)]
+    lines += [f"patch {n} {p}" for n, p in sorted(patch)]
+    zones = []
+    for line in open(zone_file):
+        w = line.split()
+        if len(w) == 2 and w[1].isdigit():
+            zones.append((w[0], int(w[1])))
+    lines += [f"ct-zone {n} {z}" for n, z in sorted(zones)]
+    print("\n".join(lines))
+
+
+def main(argv):
+    cmds = {"chassis": (cmd_chassis, 1), "plan": (cmd_plan, 1),
+            "chassis-txt": (cmd_chassis_txt, 3)}
+    if len(argv) < 2 or argv[1] not in cmds or len(argv) != 2 + cmds[argv[1]][1]:
+        sys.exit(__doc__)
+    cmds[argv[1]][0](*argv[2:])
+
+
+if __name__ == "__main__":
+    main(sys.argv)
