@@ -13,7 +13,9 @@
 //! Every encoding is also checked against the `openflow` crate's laws:
 //! decode(encode(x)) == x and parse(display(x)) == x.
 
-use controller::actions::{encode_actions, DhcpOptions, EncodeCtx, Features, Pipeline, Ptables, SimpleEnv};
+use controller::actions::{
+    encode_actions, prerequisites, DhcpOptions, EncodeCtx, Features, Pipeline, Ptables, SimpleEnv,
+};
 use logical_model::lflow::actions::parse_actions;
 use openflow::action::{decode_actions, encode_actions as of_encode, format_actions, parse_actions as of_parse};
 use openflow::wire::Reader;
@@ -30,6 +32,7 @@ struct Case {
     encodes: Option<String>,
     groups: Vec<(u32, String)>,
     error: Option<String>,
+    prereqs: Option<String>,
 }
 
 fn cases() -> Vec<Case> {
@@ -39,7 +42,14 @@ fn cases() -> Vec<Case> {
             continue;
         }
         if !line.starts_with(' ') && !line.starts_with('\t') {
-            out.push(Case { input: line.to_string(), line: i + 1, encodes: None, groups: vec![], error: None });
+            out.push(Case {
+                input: line.to_string(),
+                line: i + 1,
+                encodes: None,
+                groups: vec![],
+                error: None,
+                prereqs: None,
+            });
             continue;
         }
         let c = out.last_mut().expect("expectation before any input");
@@ -49,7 +59,9 @@ fn cases() -> Vec<Case> {
         } else if let Some(g) = l.strip_prefix("uses group: id(") {
             let (id, rest) = g.split_once("), name(").unwrap();
             c.groups.push((id.parse().unwrap(), rest.strip_suffix(')').unwrap().to_string()));
-        } else if !l.starts_with("formats as ") && !l.starts_with("has prereqs ") {
+        } else if let Some(p) = l.strip_prefix("has prereqs ") {
+            c.prereqs = Some(p.to_string());
+        } else if !l.starts_with("formats as ") {
             c.error = Some(l.to_string());
         }
     }
@@ -156,4 +168,56 @@ fn ovn_at_action_vectors_encode_identically() {
     );
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     assert!(checked >= 150, "only {checked} vectors checked");
+}
+
+/// A match expression as the normalizer's OR of ANDs, for comparing
+/// prerequisites by meaning rather than by spelling.
+fn dnf(text: &str) -> Result<logical_model::lflow::normalize::Dnf, String> {
+    use logical_model::lflow::{check::Sets, expr, normalize};
+    let e = expr::parse(text).map_err(|e| format!("{text}: {e}"))?;
+    let s = normalize::lower(&e, &Sets::default())?;
+    normalize::normalize(&s)
+}
+
+/// The prerequisites the actions add to the match are those `test-ovn`
+/// reports ("has prereqs"), compared after normalization; none where it
+/// reports none.
+#[test]
+fn ovn_at_prerequisites() {
+    // The comparison tells protocols apart.
+    assert_ne!(dnf("ip4").unwrap(), dnf("ip").unwrap());
+    assert_ne!(dnf("tcp").unwrap(), dnf("tcp && ip4").unwrap());
+    let (mut checked, mut with_prereqs, mut failures) = (0, 0, Vec::new());
+    for case in cases() {
+        if case.encodes.is_none() {
+            continue;
+        }
+        let Ok(parsed) = parse_actions(&case.input) else { continue };
+        let got = prerequisites(&parsed);
+        let got_text = if got.is_empty() {
+            None
+        } else {
+            Some(got.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" && "))
+        };
+        let same = match (&got_text, &case.prereqs) {
+            (None, None) => true,
+            (Some(g), Some(w)) => match (dnf(g), dnf(w)) {
+                (Ok(a), Ok(b)) => a == b,
+                (a, b) => {
+                    failures.push(format!("{}: {}: {a:?} {b:?}", case.line, case.input));
+                    continue;
+                }
+            },
+            _ => false,
+        };
+        if same {
+            checked += 1;
+            with_prereqs += case.prereqs.is_some() as usize;
+        } else {
+            failures.push(format!("{}: {}\n  want {:?}\n  got  {got_text:?}", case.line, case.input, case.prereqs));
+        }
+    }
+    eprintln!("{checked} vectors have the reference's prerequisites ({with_prereqs} non-empty)");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(with_prereqs >= 100, "only {with_prereqs} vectors with prerequisites checked");
 }

@@ -5,8 +5,9 @@
 //! are the ones listed in `REFUSED`, which the reference refuses too (its
 //! `ovn-controller` logs a parse error and installs nothing for them).
 
-use controller::actions::{encode_actions, DhcpOptions, EncodeCtx, Pipeline, SimpleEnv};
+use controller::actions::{encode_actions, prerequisites, DhcpOptions, EncodeCtx, Pipeline, SimpleEnv};
 use logical_model::lflow::actions::parse_actions;
+use logical_model::lflow::check::{check_expr, Sets};
 use logical_model::sb;
 use openflow::action::{decode_actions, encode_actions as of_encode, format_actions, parse_actions as of_parse};
 use openflow::wire::Reader;
@@ -95,6 +96,15 @@ fn every_reference_action_encodes() {
                     continue;
                 }
             };
+            // The prerequisites are valid match expressions.
+            for p in prerequisites(&parsed) {
+                let ok = logical_model::lflow::expr::parse(p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|e| check_expr(&e, &Sets::default()).map_err(|e| e.to_string()));
+                if let Err(e) = ok {
+                    failed.insert(lf.actions.clone(), format!("prerequisite {p}: {e}"));
+                }
+            }
             for dp in dps {
                 let dpb = &sb.datapath_binding[&logical_model::Id::new(dp)];
                 env.ports = ports.get(&dp).cloned().unwrap_or_default();

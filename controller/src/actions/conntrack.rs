@@ -147,7 +147,9 @@ pub(super) fn ct_nat(
                         let lo = port_const(a, "Integer for port range")?;
                         let hi = port_const(b, "Integer for port range")?;
                         if hi <= lo {
-                            return invalid(format!("Syntax error at `{b}' range high should be greater than range low."));
+                            return invalid(format!(
+                                "Syntax error at `{b}' range high should be greater than range low."
+                            ));
                         }
                         (lo, hi)
                     }
@@ -436,11 +438,8 @@ fn bool_of(t: &Term) -> Result<bool, EncodeError> {
 pub(super) fn commit_ecmp_nh(c: &Call, out: &mut Vec<Of>) -> Result<(), EncodeError> {
     let ipv6 = bool_of(keyed(c, "ipv6")?)?;
     let proto = proto_of(keyed(c, "proto")?)?;
-    let (src, dst, eth_type) = if ipv6 {
-        (Field::Ipv6Src, Field::Ipv6Dst, 0x86dd)
-    } else {
-        (Field::Ipv4Src, Field::Ipv4Dst, 0x0800)
-    };
+    let (src, dst, eth_type) =
+        if ipv6 { (Field::Ipv6Src, Field::Ipv6Dst, 0x86dd) } else { (Field::Ipv4Src, Field::Ipv4Dst, 0x0800) };
     let (tp_src, tp_dst) = l4_fields(proto);
     for nw_conn in [true, false] {
         let mut specs = vec![spec_match(Field::Metadata, Field::Metadata)];
@@ -455,10 +454,7 @@ pub(super) fn commit_ecmp_nh(c: &Call, out: &mut Vec<Of>) -> Result<(), EncodeEr
         let (ts, td) = if nw_conn { (tp_src, tp_dst) } else { (tp_dst, tp_src) };
         specs.push(spec_match(tp_src, ts));
         specs.push(spec_match(tp_dst, td));
-        specs.push(spec_load_imm(
-            SubField { field: reg::FLAGS, ofs: flag::LOOKUP_COMMIT_ECMP_NH, n_bits: 1 },
-            1,
-        ));
+        specs.push(spec_load_imm(SubField { field: reg::FLAGS, ofs: flag::LOOKUP_COMMIT_ECMP_NH, n_bits: 1 }, 1));
         let t = if nw_conn { table::ECMP_NH_MAC } else { table::ECMP_NH };
         out.push(learn(t, 20, 30, specs));
     }
@@ -514,11 +510,9 @@ fn ip_value(ip: IpAddr) -> u128 {
 pub(super) fn commit_lb_aff(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeError> {
     let key_str = |k: &str| -> Result<(IpAddr, u16), EncodeError> {
         match keyed(c, k)? {
-            Term::Value(Value::Str(s, _)) => {
-                lb_key(s).map(|(ip, p)| (unmap(ip), p)).ok_or_else(|| {
-                    EncodeError::Invalid(format!("Syntax error at `\"{s}\"' invalid parameter."))
-                })
-            }
+            Term::Value(Value::Str(s, _)) => lb_key(s)
+                .map(|(ip, p)| (unmap(ip), p))
+                .ok_or_else(|| EncodeError::Invalid(format!("Syntax error at `\"{s}\"' invalid parameter."))),
             t => invalid(format!("Syntax error at `{t}' invalid parameter.")),
         }
     };
@@ -533,11 +527,8 @@ pub(super) fn commit_lb_aff(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) ->
         t => return invalid(format!("Syntax error at `{t}' expecting affinity timeout.")),
     };
     let ipv6 = !vip.is_ipv4();
-    let (src, dst, eth_type) = if ipv6 {
-        (Field::Ipv6Src, Field::Ipv6Dst, 0x86dd)
-    } else {
-        (Field::Ipv4Src, Field::Ipv4Dst, 0x0800)
-    };
+    let (src, dst, eth_type) =
+        if ipv6 { (Field::Ipv6Src, Field::Ipv6Dst, 0x86dd) } else { (Field::Ipv4Src, Field::Ipv4Dst, 0x0800) };
     let mut specs = vec![
         spec_match(Field::Metadata, Field::Metadata),
         spec_match_imm(Field::EthType, eth_type),

@@ -112,7 +112,10 @@ pub fn resolve(f: &FieldRef) -> Result<SubField, EncodeError> {
 /// Resolves a field that must be a string field (a port argument).
 pub fn string_arg(f: &FieldRef) -> Result<SubField, EncodeError> {
     if !is_string(f) {
-        return Err(EncodeError::Invalid(format!("Cannot use numeric field {} where string field is required.", f.name)));
+        return Err(EncodeError::Invalid(format!(
+            "Cannot use numeric field {} where string field is required.",
+            f.name
+        )));
     }
     resolve(f)
 }
@@ -120,7 +123,10 @@ pub fn string_arg(f: &FieldRef) -> Result<SubField, EncodeError> {
 /// Resolves a numeric field argument of exactly `n_bits` bits.
 pub fn int_arg(f: &FieldRef, n_bits: u16) -> Result<SubField, EncodeError> {
     if is_string(f) {
-        return Err(EncodeError::Invalid(format!("Cannot use string field {} where numeric field is required.", f.name)));
+        return Err(EncodeError::Invalid(format!(
+            "Cannot use string field {} where numeric field is required.",
+            f.name
+        )));
     }
     let sf = resolve(f)?;
     if sf.n_bits != n_bits {

@@ -25,17 +25,25 @@
 //!   (`controller(userdata=…)`), and the table lookups (`lookup_arp`,
 //!   `get_fdb`, `check_in_port_sec`...).
 //! - [`options`]: DHCPv4, DHCPv6 and IPv6 RA option encodings.
+//! - [`prereqs`]: the prerequisites the actions add to the flow's match.
 //! - [`env`]: [`ExtendTable`], the id allocator `ovn-controller` uses for
 //!   groups and meters, and [`SimpleEnv`].
+//!
+//! Entry points: [`encode`] (an `actions` string → [`Encoded`]: OpenFlow
+//! actions and match prerequisites, what `ovn-controller` computes per
+//! logical flow), or [`encode_actions`] and [`prerequisites`] on an
+//! already parsed list.
 
 pub mod conntrack;
 pub mod env;
 pub mod fields;
 pub mod options;
 pub mod pinctrl;
+pub mod prereqs;
 
 pub use env::{ExtendTable, SimpleEnv};
 pub use options::DhcpOptions;
+pub use prereqs::prerequisites;
 
 use crate::tables::{table, LOG_PIPELINE_LEN};
 use logical_model::lflow::actions::{Action, Call, Rhs, Term};
@@ -269,6 +277,24 @@ pub(crate) fn invalid<T>(msg: impl Into<String>) -> Result<T, EncodeError> {
     Err(EncodeError::Invalid(msg.into()))
 }
 
+/// A logical flow's actions, encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The OpenFlow actions (empty for `drop;`).
+    pub actions: Vec<Of>,
+    /// Expressions (logical flow language) `ovn-controller` ANDs into the
+    /// flow's match, in the order its parser adds them (see [`prereqs`]).
+    pub prereqs: Vec<&'static str>,
+}
+
+/// Parses and encodes a logical flow's `actions` string: the OpenFlow
+/// actions and the prerequisites they add to the match.
+pub fn encode(text: &str, ctx: &mut EncodeCtx) -> Result<Encoded, EncodeError> {
+    let acts = logical_model::lflow::actions::parse_actions(text).map_err(|e| EncodeError::Invalid(e.message))?;
+    let actions = encode_actions(&acts, ctx)?;
+    Ok(Encoded { actions, prereqs: prerequisites(&acts) })
+}
+
 /// Encodes a list of logical actions as `ovn-controller` 23.03 does.
 pub fn encode_actions(acts: &[Action], ctx: &mut EncodeCtx) -> Result<Vec<Of>, EncodeError> {
     let mut out = Vec::new();
@@ -342,7 +368,9 @@ fn plain(name: &str, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), Encod
 fn call(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeError> {
     match c.name.as_str() {
         "next" => next_call(c, ctx, out),
-        "ct_dnat" | "ct_snat" | "ct_dnat_in_czone" | "ct_snat_in_czone" => conntrack::ct_nat(&c.name, &c.args, ctx, out),
+        "ct_dnat" | "ct_snat" | "ct_dnat_in_czone" | "ct_snat_in_czone" => {
+            conntrack::ct_nat(&c.name, &c.args, ctx, out)
+        }
         "ct_lb" | "ct_lb_mark" => conntrack::ct_lb(&c.name, &c.args, ctx, out),
         "commit_lb_aff" => conntrack::commit_lb_aff(c, ctx, out),
         "commit_ecmp_nh" => conntrack::commit_ecmp_nh(c, out),

@@ -113,8 +113,8 @@ pub(super) struct GenOpt<'a> {
 fn values_of(v: &Value) -> Result<Vec<OptVal<'_>>, EncodeError> {
     fn one(v: &Value) -> Result<OptVal<'_>, EncodeError> {
         match v {
-        Value::Const(c, _) => Ok(OptVal::Int(c)),
-        Value::Str(s, _) => Ok(OptVal::Str(s.as_str())),
+            Value::Const(c, _) => Ok(OptVal::Int(c)),
+            Value::Str(s, _) => Ok(OptVal::Str(s.as_str())),
             v => invalid(format!("Syntax error at `{v}' expecting constant.")),
         }
     }
@@ -557,7 +557,8 @@ fn vip_ok(s: &str) -> bool {
     if let Some(rest) = s.strip_prefix('[') {
         return match rest.split_once(']') {
             Some((a, tail)) => {
-                a.parse::<std::net::Ipv6Addr>().is_ok() && (tail.is_empty() || tail.strip_prefix(':').is_some_and(port_ok))
+                a.parse::<std::net::Ipv6Addr>().is_ok()
+                    && (tail.is_empty() || tail.strip_prefix(':').is_some_and(port_ok))
             }
             None => false,
         };

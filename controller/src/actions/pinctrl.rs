@@ -319,7 +319,9 @@ fn log(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeErr
 /// logical flow), applied with `meter:N`.
 pub(super) fn set_meter(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeError> {
     let num = |a: &Arg| match (&a.key, &a.term) {
-        (None, Term::Value(Value::Const(k, _))) if k.mask.is_none() && k.value <= u64::MAX as u128 => Ok(k.value as u64),
+        (None, Term::Value(Value::Const(k, _))) if k.mask.is_none() && k.value <= u64::MAX as u128 => {
+            Ok(k.value as u64)
+        }
         _ => invalid(format!("Syntax error at `{}' expecting integer.", a.term)),
     };
     let (rate, burst) = match c.args.as_slice() {
@@ -345,7 +347,12 @@ pub(super) fn set_meter(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Res
 /// `icmp4.frag_mtu = N` / `icmp6.frag_mtu = N` (only inside
 /// `icmp4_error`/`icmp6_error`): the MTU to the controller, which writes
 /// it into the ICMP error.
-pub(super) fn ovnfield_load(dst: &FieldRef, rhs: &Rhs, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeError> {
+pub(super) fn ovnfield_load(
+    dst: &FieldRef,
+    rhs: &Rhs,
+    ctx: &mut EncodeCtx,
+    out: &mut Vec<Of>,
+) -> Result<(), EncodeError> {
     let Rhs::Value(Value::Const(c, _)) = rhs else {
         return invalid(format!("Syntax error: {dst} may only be assigned a constant."));
     };
@@ -435,7 +442,9 @@ pub(super) fn result_call(dst: &FieldRef, c: &Call, ctx: &mut EncodeCtx, out: &m
         }
         "check_pkt_larger" => {
             let len = match c.args.as_slice() {
-                [(_, Arg { key: None, term: Term::Value(Value::Const(k, _)) })] if k.mask.is_none() && k.value <= 65535 => {
+                [(_, Arg { key: None, term: Term::Value(Value::Const(k, _)) })]
+                    if k.mask.is_none() && k.value <= 65535 =>
+                {
                     k.value as u16
                 }
                 _ => return invalid("Syntax error in check_pkt_larger: expecting integer."),
