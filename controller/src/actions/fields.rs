@@ -147,13 +147,6 @@ pub fn ones(n: u32) -> u128 {
     }
 }
 
-/// `set_field` of `value` into `n_bits` bits at `ofs` of `field` (OVN's
-/// `put_load`: value and mask both limited to those bits).
-pub fn put_load(value: u128, field: Field, ofs: u16, n_bits: u16) -> openflow::Action {
-    let m = ones(n_bits as u32);
-    openflow::Action::SetField { field, value: (value & m) << ofs, mask: m << ofs }
-}
-
 /// The whole of `field`.
 pub fn whole(field: Field) -> SubField {
     SubField::whole(field)

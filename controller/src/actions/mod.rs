@@ -45,10 +45,11 @@ pub use env::{ExtendTable, SimpleEnv};
 pub use options::DhcpOptions;
 pub use prereqs::prerequisites;
 
+use crate::physical::load;
 use crate::tables::{table, LOG_PIPELINE_LEN};
 use logical_model::lflow::actions::{Action, Call, Rhs, Term};
 use logical_model::lflow::expr::{FieldRef, Value};
-use openflow::action::{port, SubField};
+use openflow::action::SubField;
 use openflow::Action as Of;
 use ovsdb::Uuid;
 
@@ -339,9 +340,7 @@ fn encode_one(a: &Action, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), 
     }
 }
 
-pub(crate) fn resubmit(t: u8) -> Of {
-    Of::Resubmit { port: port::IN_PORT, table: t, ct: false, nx_resubmit: false }
-}
+pub(crate) use crate::physical::resubmit;
 
 fn plain(name: &str, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeError> {
     match name {
@@ -477,7 +476,7 @@ fn assign(dst: &FieldRef, rhs: &Rhs, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> 
             }
             let sf = fields::resolve(dst)?;
             let key = ctx.port_or_zero(s);
-            out.push(fields::put_load(key as u128, sf.field, 0, sf.field.info().bits() as u16));
+            out.push(load(key as u64, sf.field, 0, sf.field.info().bits() as u16));
             Ok(())
         }
         Rhs::Value(v) => invalid(format!("Syntax error at `{v}' expecting constant.")),

@@ -10,7 +10,8 @@
 //! then the action; then destinations popped in reverse. An argument
 //! already in place costs nothing.
 
-use super::fields::{self, int_arg, put_load, resolve, string_arg};
+use super::fields::{self, int_arg, resolve, string_arg};
+use crate::physical::load;
 use super::{conntrack, encode_list, invalid, options, resubmit, EncodeCtx, EncodeError};
 use crate::tables::{flag, reg, table};
 use logical_model::lflow::actions::{Action, Arg, Call, Rhs, Term};
@@ -145,7 +146,7 @@ pub(super) fn nested(name: &str, body: &[Action], ctx: &mut EncodeCtx, out: &mut
 }
 
 /// The positional field arguments of `name(f1, f2, …)`.
-fn field_args<'c>(c: &'c Call, n: usize) -> Result<Vec<&'c FieldRef>, EncodeError> {
+fn field_args(c: &Call, n: usize) -> Result<Vec<&FieldRef>, EncodeError> {
     if c.args.len() != n {
         return invalid(format!("{}() takes {n} argument(s), {} given.", c.name, c.args.len()));
     }
@@ -183,7 +184,7 @@ fn restore_args(args: &[(SubField, Field)], out: &mut Vec<Of>) {
 
 /// `reg10[bit] = 0; resubmit(,T); dst = reg10[bit]` (`encode_result_action__`).
 fn result_lookup(dst: SubField, t: u8, bit: u16, out: &mut Vec<Of>) {
-    out.push(put_load(0, reg::FLAGS, bit, 1));
+    out.push(load(0, reg::FLAGS, bit, 1));
     out.push(resubmit(t));
     out.push(Of::Move { src: SubField { field: reg::FLAGS, ofs: bit, n_bits: 1 }, dst });
 }
@@ -222,7 +223,7 @@ pub(super) fn call(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(
             let (ip_bits, ip_reg) = if c.name == "get_arp" { (32, reg::ARP_IP) } else { (128, reg::ND_IP) };
             let args = [(string_arg(a[0])?, reg::OUTPORT), (int_arg(a[1], ip_bits)?, ip_reg)];
             setup_args(&args, out);
-            out.push(put_load(0, Field::EthDst, 0, 48));
+            out.push(load(0, Field::EthDst, 0, 48));
             out.push(resubmit(ctx.ptables.mac_bind));
             restore_args(&args, out);
         }
@@ -404,7 +405,7 @@ pub(super) fn result_call(dst: &FieldRef, c: &Call, ctx: &mut EncodeCtx, out: &m
             let d = bit_dst(dst)?;
             let args = [(string_arg(a[0])?, reg::INPORT), (int_arg(a[1], 48)?, Field::EthSrc)];
             setup_args(&args, out);
-            out.push(put_load(0, reg::FLAGS, flag::LOOKUP_FDB, 1));
+            out.push(load(0, reg::FLAGS, flag::LOOKUP_FDB, 1));
             out.push(resubmit(ctx.ptables.fdb_lookup));
             restore_args(&args, out);
             out.push(Of::Move { src: SubField { field: reg::FLAGS, ofs: flag::LOOKUP_FDB, n_bits: 1 }, dst: d });
@@ -414,7 +415,7 @@ pub(super) fn result_call(dst: &FieldRef, c: &Call, ctx: &mut EncodeCtx, out: &m
             let d = if fields::is_string(dst) { resolve(dst)? } else { int_arg(dst, 32)? };
             let args = [(int_arg(a[0], 48)?, Field::EthDst)];
             setup_args(&args, out);
-            out.push(put_load(0, reg::OUTPORT, 0, 32));
+            out.push(load(0, reg::OUTPORT, 0, 32));
             out.push(resubmit(ctx.ptables.fdb));
             restore_args(&args, out);
             if d.field != reg::OUTPORT {
