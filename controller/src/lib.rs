@@ -6,6 +6,7 @@
 //! ([`Flows`]). No I/O: drivers read SB and the local Open_vSwitch database
 //! and write the flows to the switch.
 
+pub mod actions;
 pub mod addrs;
 pub mod daemon;
 pub mod fdb;

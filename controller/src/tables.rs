@@ -11,6 +11,20 @@
 //! | reg13 | conntrack zone of the logical port |
 //! | reg14 | logical input port key |
 //! | reg15 | logical output port key |
+//!
+//! Some logical registers also have a fixed meaning for the actions that
+//! `ovn-controller` expands itself:
+//!
+//! | register | use |
+//! |---|---|
+//! | reg0 | IPv4 argument of `put_arp`/`get_arp`/`lookup_arp` |
+//! | xxreg0 | IPv6 argument of `put_nd`/`get_nd`/`lookup_nd`; `commit_lb_aff` IPv6 backend (switches) |
+//! | xxreg1 | `commit_lb_aff` IPv6 backend (routers) |
+//! | reg4 | `commit_lb_aff` IPv4 backend |
+//! | reg8\[0..15\] | `commit_lb_aff` backend port |
+//!
+//! `ct_label`/`ct_mark` bits OVN sets from actions: bit 1 `natted` (load
+//! balancing), bit 2 `skip_snat`, bit 3 `force_snat` (see [`ct`]).
 
 /// Table numbers.
 pub mod table {
@@ -18,6 +32,8 @@ pub mod table {
     pub const PHY_TO_LOG: u8 = 0;
     /// First table of the logical ingress pipeline.
     pub const LOG_INGRESS: u8 = 8;
+    /// Where `output` goes from the ingress pipeline (`OFTABLE_OUTPUT_INIT`).
+    pub const OUTPUT_INIT: u8 = OUTPUT_LARGE_PKT_DETECT;
     /// Output: large-packet detection (first output table).
     pub const OUTPUT_LARGE_PKT_DETECT: u8 = 37;
     /// Output: large-packet processing.
@@ -79,6 +95,19 @@ pub mod reg {
     pub const INPORT: Field = Field::Reg14;
     /// Logical output port.
     pub const OUTPORT: Field = Field::Reg15;
+    /// `put_arp`/`get_arp`/`lookup_arp` IPv4 argument (`MFF_REG0` itself,
+    /// not the `reg0` symbol, which OVN maps onto `xxreg0[96..127]`).
+    pub const ARP_IP: Field = Field::Reg0;
+    /// `put_nd`/`get_nd`/`lookup_nd` IPv6 argument.
+    pub const ND_IP: Field = Field::Xxreg0;
+    /// `commit_lb_aff`: IPv4 backend loaded by the learned flow.
+    pub const LB_AFF_IP4: Field = Field::Reg4;
+    /// `commit_lb_aff`: IPv6 backend on a switch.
+    pub const LB_AFF_LS_IP6: Field = Field::Xxreg0;
+    /// `commit_lb_aff`: IPv6 backend on a router.
+    pub const LB_AFF_LR_IP6: Field = Field::Xxreg1;
+    /// `commit_lb_aff`: backend port (bits 0..15).
+    pub const LB_AFF_PORT: Field = Field::Reg8;
     /// The logical registers cleared between pipelines.
     pub const LOG_REGS: [Field; 10] = [
         Field::Reg0,
@@ -126,4 +155,20 @@ pub mod flag {
     pub const LOOKUP_COMMIT_ECMP_NH: u16 = 13;
     /// `chk_lb_aff` result.
     pub const USE_LB_AFF_SESSION: u16 = 14;
+}
+
+/// Logical tables per pipeline (`LOG_PIPELINE_LEN`): `next` may not go
+/// past the last one.
+pub const LOG_PIPELINE_LEN: u8 = 29;
+
+/// `ct_label`/`ct_mark` bits (`OVN_CT_*` in logical-fields.h).
+pub mod ct {
+    /// `ct_label.blocked` / `ct_mark.blocked`.
+    pub const BLOCKED: u32 = 1;
+    /// Set by load balancing (`ct_lb`, `ct_lb_mark`).
+    pub const NATTED: u32 = 2;
+    /// `skip_snat` load balancers.
+    pub const LB_SKIP_SNAT: u32 = 4;
+    /// `force_snat` load balancers.
+    pub const LB_FORCE_SNAT: u32 = 8;
 }
