@@ -11,9 +11,10 @@ pub mod addrs;
 pub mod daemon;
 pub mod fdb;
 pub mod lb_hairpin;
+pub mod lflows;
 pub mod local;
-pub mod neighbor;
 pub mod matches;
+pub mod neighbor;
 pub mod physical;
 pub mod portsec;
 pub mod tables;
@@ -106,6 +107,9 @@ pub struct Output {
     pub flows: Flows,
     /// One line per SB row (or part of one) skipped, naming the row.
     pub diagnostics: Vec<String>,
+    /// The group and meter ids the flows use (groups by description,
+    /// meters by name).
+    pub ids: lflows::Ids,
 }
 
 /// Compiles one chassis's flow table from SB.
@@ -115,12 +119,13 @@ pub fn compile(sb: &sb::Snapshot, local: &Local) -> Output {
     if view.chassis.is_none() {
         out.diagnostics.push(format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
     }
-    physical::flows(&view, &mut out.flows);
-    // The tables ovn-controller derives from SB rows other than logical
-    // flows, in its order (`lflow_run`).
+    // In ovn-controller's order: `lflow_run` (logical flows, then the
+    // tables derived from other SB rows), then `physical_run`.
+    lflows::flows(&view, &mut out.flows, &mut out.ids, &mut out.diagnostics);
     neighbor::flows(&view, &mut out.flows);
     lb_hairpin::flows(&view, &mut out.flows);
     fdb::flows(&view, &mut out.flows);
     portsec::flows(&view, &mut out.flows);
+    physical::flows(&view, &mut out.flows);
     out
 }

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 fn rows(dir: &str, table: &str) -> Vec<BTreeMap<String, Value>> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{table}.json")).unwrap()).unwrap();
-    let heads: Vec<String> = v["headings"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
+    let heads: Vec<String> =
+        v["headings"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
     v["data"]
         .as_array()
         .unwrap()
@@ -56,16 +57,28 @@ type Key = (u8, u16, String, Option<Vec<(u8, u8)>>);
 
 fn key(table: u8, priority: u16, mut m: Match, conj: Option<Vec<(u8, u8)>>) -> Key {
     let _ = m.set(Field::ConjId, 0, 0);
-    (table, priority, m.format(None), conj.map(|mut c| {
-        c.sort();
-        c
-    }))
+    (
+        table,
+        priority,
+        m.format(None),
+        conj.map(|mut c| {
+            c.sort();
+            c
+        }),
+    )
 }
 
 /// Prerequisites OVN's action parser adds for the actions seen here.
 fn action_prereqs(actions: &str) -> Vec<&'static str> {
     let mut out = vec![];
-    for (a, p) in [("ct_next", "ip"), ("ct_commit", "ip"), ("ct_lb", "ip"), ("ct_dnat", "ip"), ("ct_snat", "ip"), ("put_dhcp_opts", "udp")] {
+    for (a, p) in [
+        ("ct_next", "ip"),
+        ("ct_commit", "ip"),
+        ("ct_lb", "ip"),
+        ("ct_dnat", "ip"),
+        ("ct_snat", "ip"),
+        ("put_dhcp_opts", "udp"),
+    ] {
         if actions.contains(a) {
             out.push(p);
         }
@@ -107,13 +120,23 @@ fn agreement_with_ovn_controller() {
     }
     let addr: Vec<(String, Vec<String>)> = rows(&dir, "Address_Set")
         .iter()
-        .map(|r| (r["name"].as_str().unwrap().to_string(), set(&r["addresses"]).iter().map(|a| a.as_str().unwrap().to_string()).collect()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                set(&r["addresses"]).iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            )
+        })
         .collect();
     let mut sets = Sets::default().with_address_sets(addr.iter().map(|(n, a)| (n.as_str(), a.as_slice()))).unwrap();
     sets.port_groups = Some(
         rows(&dir, "Port_Group")
             .iter()
-            .map(|r| (r["name"].as_str().unwrap().to_string(), set(&r["ports"]).iter().map(|a| a.as_str().unwrap().to_string()).collect()))
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    set(&r["ports"]).iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+                )
+            })
             .collect(),
     );
 
@@ -152,7 +175,11 @@ fn agreement_with_ovn_controller() {
         let text = r["match"].as_str().unwrap();
         let actions = r["actions"].as_str().unwrap();
         for dp in flow_dps.into_iter().filter(|d| real_dps.contains(d)) {
-            let env = Env { ports: ports.get(&dp).cloned().unwrap_or_default(), resident: resident.clone(), sets: sets.clone() };
+            let env = Env {
+                ports: ports.get(&dp).cloned().unwrap_or_default(),
+                resident: resident.clone(),
+                sets: sets.clone(),
+            };
             match compile_match(text, &action_prereqs(actions), dp, &env) {
                 Ok(c) => {
                     for m in c.matches {

@@ -169,7 +169,10 @@ fn of_field(name: &str) -> Option<Field> {
 /// from `!ip.later_frag` alone) is an error: OVS would abort on it.
 fn mask_field(m: &mut Match, field: Field, value: u128, mask: u128) -> Result<(), MatchError> {
     let parts: Vec<(Field, u128, u128)> = if let Some(i) = (0..4).find(|&i| Field::xxreg(i) == Some(field)) {
-        (0..4).map(|k| (Field::reg(4 * i + k).unwrap(), 96 - 32 * k as u32)).map(|(r, sh)| (r, value >> sh, mask >> sh)).collect()
+        (0..4)
+            .map(|k| (Field::reg(4 * i + k).unwrap(), 96 - 32 * k as u32))
+            .map(|(r, sh)| (r, value >> sh, mask >> sh))
+            .collect()
     } else if let Some(i) = (0..8).find(|&i| Field::xreg(i) == Some(field)) {
         vec![(Field::reg(2 * i).unwrap(), value >> 32, mask >> 32), (Field::reg(2 * i + 1).unwrap(), value, mask)]
     } else {

@@ -237,10 +237,12 @@ fn sort_and(items: Vec<E>) -> E {
                 match crush(combined, s) {
                     E::Bool(false) => return E::Bool(false),
                     E::Bool(true) => {}
-                    c => out = Some(match out {
-                        None => c,
-                        Some(o) => combine(true, o, c),
-                    }),
+                    c => {
+                        out = Some(match out {
+                            None => c,
+                            Some(o) => combine(true, o, c),
+                        })
+                    }
                 }
             }
             None => {

@@ -218,4 +218,3 @@ fn ovn_shapes() {
     assert!(compile_match("!tcp", &[], DP, &env).is_err());
     assert!(compile_match("eth.type != 0x800", &[], DP, &env).is_err());
 }
-

@@ -1,0 +1,190 @@
+//! Logical flows → the logical ingress (8–36) and egress (42–63) tables, as
+//! `ovn-controller` 23.03 installs them (`consider_logical_flow__`,
+//! `add_matches_to_flow_table`): for every local datapath a flow applies to
+//! (its own or its datapath group's), the actions are encoded, the match
+//! (with the actions' prerequisites) compiled, `metadata` set to the
+//! datapath key, and, on switches, matches on a non-related logical port
+//! (`reg14` in ingress, `reg15` in egress) dropped. Conjunctive matches get
+//! ids from a per-chassis counter; their `conj_id` flow carries the actions.
+
+use crate::actions::{encode, ActionEnv, DhcpOptions, EncodeCtx, ExtendTable, Pipeline};
+use crate::local::{LocalDp, View};
+use crate::matches::{compile_match, MatchEnv};
+use crate::tables::{reg, table};
+use crate::{Flows, Source};
+use logical_model::lflow::check::Sets;
+use logical_model::sb;
+use openflow::{Action, Field, Match};
+use ovsdb::Uuid;
+
+/// Lookups for one (flow, datapath): ports and multicast groups of the
+/// datapath, residency on this chassis, address sets and port groups.
+struct Env<'v, 'a> {
+    v: &'v View<'a>,
+    dp: &'v LocalDp,
+    sets: &'v Sets,
+    ids: &'v mut Ids,
+}
+
+/// Group and meter ids, allocated as `ovn-controller`'s extend tables do
+/// (which ids it picks depends on the order it meets SB rows; comparisons
+/// renumber them), and the next free conjunction id.
+#[derive(Debug, Clone, Default)]
+pub struct Ids {
+    /// Group descriptions (`type=select,...`) → ids.
+    pub groups: ExtendTable,
+    /// Meter names → ids.
+    pub meters: ExtendTable,
+    next_conj: u32,
+}
+
+impl Env<'_, '_> {
+    fn lookup_port(&self, name: &str) -> Option<u32> {
+        if name == "none" {
+            return Some(0);
+        }
+        if let Some((_, pb)) = self.v.pb_named(name) {
+            if pb.datapath.uuid() == self.dp.uuid {
+                return Some(pb.tunnel_key as u32);
+            }
+        }
+        self.v.mc_group(self.dp.uuid, name)
+    }
+}
+
+impl MatchEnv for Env<'_, '_> {
+    fn port_key(&self, name: &str) -> Option<u32> {
+        self.lookup_port(name)
+    }
+    fn is_chassis_resident(&self, port: &str) -> bool {
+        self.v.is_chassis_resident(port)
+    }
+    fn sets(&self) -> &Sets {
+        self.sets
+    }
+}
+
+impl ActionEnv for Env<'_, '_> {
+    fn port_key(&self, name: &str) -> Option<u32> {
+        self.lookup_port(name)
+    }
+    fn tunnel_ofport(&self, port: &str) -> Option<u32> {
+        let (_, pb) = self.v.pb_named(port)?;
+        if pb.datapath.uuid() != self.dp.uuid {
+            return None;
+        }
+        let ch = self.v.sb.chassis.get(&pb.chassis?)?;
+        self.v.local.tunnels.get(&ch.name).copied()
+    }
+    fn group_id(&mut self, desc: &str) -> Option<u32> {
+        self.ids.groups.assign(desc)
+    }
+    fn meter_id(&mut self, name: &str) -> Option<u32> {
+        self.ids.meters.assign(name)
+    }
+}
+
+/// Every logical flow's OpenFlow flows on this chassis.
+pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) {
+    let sets = sets_of(v.sb, diags);
+    let dhcp = DhcpOptions::from_sb(v.sb);
+    for (u, lf) in &v.sb.logical_flow {
+        let dps: Vec<Uuid> = match (lf.logical_datapath, lf.logical_dp_group) {
+            (Some(d), _) => vec![d.uuid()],
+            (None, Some(g)) => match v.sb.logical_dp_group.get(&g) {
+                Some(g) => g.datapaths.iter().map(|d| d.uuid()).collect(),
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        for dp in dps {
+            let Some(key) = v.dp_key.get(&dp) else { continue };
+            let Some(ld) = v.local_dp(*key) else { continue };
+            if let Err(e) = one(v, u.uuid(), lf, ld, &sets, &dhcp, ids, out) {
+                diags.push(format!("Logical_Flow {}: {e}", u.uuid()));
+            }
+        }
+    }
+}
+
+/// Address sets and port groups under their SB names (a port group per
+/// datapath, `<datapath key>_<name>`), as `ovn-controller` holds them. An
+/// address set with an unreadable address is left out, and reported.
+fn sets_of(sb: &sb::Snapshot, diags: &mut Vec<String>) -> Sets {
+    let mut good: Vec<(&str, Vec<String>)> = Vec::new();
+    for a in sb.address_set.values() {
+        let addrs: Vec<String> = a.addresses.iter().cloned().collect();
+        match Sets::default().with_address_sets([(a.name.as_str(), addrs.as_slice())]) {
+            Ok(_) => good.push((a.name.as_str(), addrs)),
+            Err(e) => diags.push(format!("Address_Set {}: {e}", a.name)),
+        }
+    }
+    let sets = Sets::default().with_address_sets(good.iter().map(|(n, a)| (*n, a.as_slice()))).unwrap_or_default();
+    let groups = sb.port_group.values().map(|g| (g.name.clone(), g.ports.iter().cloned().collect())).collect();
+    Sets { port_groups: Some(groups), ..sets }
+}
+
+fn one(
+    v: &View,
+    u: Uuid,
+    lf: &sb::LogicalFlow,
+    ld: &LocalDp,
+    sets: &Sets,
+    dhcp: &DhcpOptions,
+    ids: &mut Ids,
+    out: &mut Flows,
+) -> Result<(), String> {
+    if let Some(p) = lf.tags.get("in_out_port") {
+        let Some((_, pb)) = v.pb_named(p) else { return Ok(()) };
+        if !v.is_related(ld.key, pb.tunnel_key as u32) {
+            return Ok(());
+        }
+    }
+    let ingress = lf.pipeline == sb::LogicalFlowPipeline::Ingress;
+    let ptable = if ingress { table::LOG_INGRESS } else { table::LOG_EGRESS } as i64 + lf.table_id;
+    let Ok(ptable) = u8::try_from(ptable) else { return Err(format!("table {} out of range", lf.table_id)) };
+    let priority = u16::try_from(lf.priority).map_err(|_| format!("priority {} out of range", lf.priority))?;
+    let mut env = Env { v, dp: ld, sets, ids };
+    let pipeline = if ingress { Pipeline::Ingress } else { Pipeline::Egress };
+    let encoded = {
+        let mut ctx = EncodeCtx::new(pipeline, lf.table_id as u8, ld.is_switch, dhcp, &mut env);
+        ctx.dp_key = ld.key;
+        ctx.lflow_uuid = u;
+        ctx.snat_ct_zone =
+            v.sb.datapath_binding.get(&ld.uuid.into()).is_some_and(|d| d.external_ids.contains_key("snat-ct-zone"));
+        ctx.set_controller_meter(lf.controller_meter.as_deref());
+        encode(&lf.actions, &mut ctx).map_err(|e| format!("actions: {e}"))?
+    };
+    let actions = encoded.actions;
+    let compiled = compile_match(&lf.r#match, &encoded.prereqs, ld.key, &env).map_err(|e| format!("match: {e}"))?;
+    let base = env.ids.next_conj;
+    env.ids.next_conj += compiled.n_conjs;
+    let src = Source::Row(u);
+    let port_reg = if ingress { reg::INPORT } else { reg::OUTPORT };
+    for m in compiled.matches {
+        let mut om: Match = m.m;
+        let _ = om.set(reg::DATAPATH, ld.key as u128, u64::MAX as u128);
+        if ld.is_switch {
+            if let Some(e) = om.get(port_reg) {
+                let port = e.value as u32;
+                if port != 0 && !v.is_related(ld.key, port) {
+                    continue;
+                }
+            }
+        }
+        if let Some(id) = m.conj_id {
+            let _ = om.set(Field::ConjId, (base + id) as u128, u32::MAX as u128);
+            out.add(ptable, priority, om, actions.clone(), src);
+        } else if m.conj.is_empty() {
+            out.add(ptable, priority, om, actions.clone(), src);
+        } else {
+            let conj = m
+                .conj
+                .iter()
+                .map(|(id, clause, n)| Action::Conjunction { id: base + id, clause: *clause, n_clauses: *n })
+                .collect();
+            out.add(ptable, priority, om, conj, Source::Static);
+        }
+    }
+    Ok(())
+}
