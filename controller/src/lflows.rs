@@ -7,7 +7,7 @@
 //! (`reg14` in ingress, `reg15` in egress) dropped. Conjunctive matches get
 //! ids from a per-chassis counter; their `conj_id` flow carries the actions.
 
-use crate::actions::{encode, ActionEnv, DhcpOptions, EncodeCtx, ExtendTable, Pipeline};
+use crate::actions::{encode_actions, prerequisites, ActionEnv, DhcpOptions, EncodeCtx, ExtendTable, Pipeline};
 use crate::local::{LocalDp, View};
 use crate::matches::{compile_match, MatchEnv};
 use crate::tables::{reg, table};
@@ -144,19 +144,27 @@ fn one(
     let ptable = if ingress { table::LOG_INGRESS } else { table::LOG_EGRESS } as i64 + lf.table_id;
     let Ok(ptable) = u8::try_from(ptable) else { return Err(format!("table {} out of range", lf.table_id)) };
     let priority = u16::try_from(lf.priority).map_err(|_| format!("priority {} out of range", lf.priority))?;
+    // As ovn-controller: parse the actions (their prerequisites join the
+    // match), compile the match, and encode the actions only when the
+    // match yields flows (encoding allocates group and meter ids).
+    let acts =
+        logical_model::lflow::actions::parse_actions(&lf.actions).map_err(|e| format!("actions: {}", e.message))?;
+    let prereqs = prerequisites(&acts);
     let mut env = Env { v, dp: ld, sets, ids };
+    let compiled = compile_match(&lf.r#match, &prereqs, ld.key, &env).map_err(|e| format!("match: {e}"))?;
+    if compiled.matches.is_empty() {
+        return Ok(());
+    }
     let pipeline = if ingress { Pipeline::Ingress } else { Pipeline::Egress };
-    let encoded = {
+    let actions = {
         let mut ctx = EncodeCtx::new(pipeline, lf.table_id as u8, ld.is_switch, dhcp, &mut env);
         ctx.dp_key = ld.key;
         ctx.lflow_uuid = u;
         ctx.snat_ct_zone =
             v.sb.datapath_binding.get(&ld.uuid.into()).is_some_and(|d| d.external_ids.contains_key("snat-ct-zone"));
         ctx.set_controller_meter(lf.controller_meter.as_deref());
-        encode(&lf.actions, &mut ctx).map_err(|e| format!("actions: {e}"))?
+        encode_actions(&acts, &mut ctx).map_err(|e| format!("actions: {e}"))?
     };
-    let actions = encoded.actions;
-    let compiled = compile_match(&lf.r#match, &encoded.prereqs, ld.key, &env).map_err(|e| format!("match: {e}"))?;
     let base = env.ids.next_conj;
     env.ids.next_conj += compiled.n_conjs;
     let src = Source::Row(u);

@@ -19,10 +19,20 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-fn normalize(text: &str) -> Vec<String> {
+/// Normalizes a flow dump together with its group and meter dumps;
+/// returns (flows, groups, meters).
+fn normalize(text: &str, groups: &str, meters: &str, tag: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     use std::io::Write;
+    let tmp = std::env::temp_dir().join(format!("flowc-reference-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (gi, mi, go, mo) =
+        (tmp.join("groups.in"), tmp.join("meters.in"), tmp.join("groups.out"), tmp.join("meters.out"));
+    std::fs::write(&gi, groups).unwrap();
+    std::fs::write(&mi, meters).unwrap();
     let mut child = Command::new("python3")
         .arg(root().join("testdata/oracle/ofnormalize.py"))
+        .args(["--groups".as_ref(), gi.as_os_str(), "--meters".as_ref(), mi.as_os_str()])
+        .args(["--out-groups".as_ref(), go.as_os_str(), "--out-meters".as_ref(), mo.as_os_str()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -30,7 +40,12 @@ fn normalize(text: &str) -> Vec<String> {
     child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "ofnormalize.py failed");
-    String::from_utf8(out.stdout).unwrap().lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+    let lines = |t: &str| t.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let flows = lines(&String::from_utf8(out.stdout).unwrap());
+    let groups = lines(&std::fs::read_to_string(&go).unwrap_or_default());
+    let meters = lines(&std::fs::read_to_string(&mo).unwrap_or_default());
+    let _ = std::fs::remove_dir_all(&tmp);
+    (flows, groups, meters)
 }
 
 fn table_of(line: &str) -> u8 {
@@ -72,7 +87,25 @@ fn recorded_scenarios() {
         let (sb, skipped) = logical_model::sb::Snapshot::from_database(&db);
         assert!(skipped.is_empty(), "{name}: {skipped:?}");
         let out = controller::compile(&sb, &local);
-        let got = normalize(&(out.flows.dump().join("\n") + "\n"));
+        let groups: String = out.groups().iter().map(|g| format!("{g}\n")).collect();
+        let meters: String = out.meters(&sb).iter().map(|m| format!("{m}\n")).collect();
+        let (got, got_groups, got_meters) =
+            normalize(&(out.flows.dump().join("\n") + "\n"), &groups, &meters, &name.replace('/', "-"));
+        let file_lines = |f: &str| -> Vec<String> {
+            std::fs::read_to_string(p.join(f))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let (want_groups, want_meters) = (file_lines("groups.txt"), file_lines("meters.txt"));
+        if got_groups != want_groups {
+            println!("{name}: groups differ:\n  flowc: {got_groups:?}\n  ref:   {want_groups:?}");
+        }
+        if got_meters != want_meters {
+            println!("{name}: meters differ:\n  flowc: {got_meters:?}\n  ref:   {want_meters:?}");
+        }
         let want: Vec<String> = std::fs::read_to_string(p.join("flows.txt"))
             .unwrap()
             .lines()
