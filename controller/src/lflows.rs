@@ -86,7 +86,7 @@ impl ActionEnv for Env<'_, '_> {
 
 /// Every logical flow's OpenFlow flows on this chassis.
 pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) {
-    let sets = sets_of(v.sb, diags);
+    let sets = sets_of(v, diags);
     let dhcp = DhcpOptions::from_sb(v.sb);
     for (u, lf) in &v.sb.logical_flow {
         let dps: Vec<Uuid> = match (lf.logical_datapath, lf.logical_dp_group) {
@@ -108,9 +108,12 @@ pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) 
 }
 
 /// Address sets and port groups under their SB names (a port group per
-/// datapath, `<datapath key>_<name>`), as `ovn-controller` holds them. An
-/// address set with an unreadable address is left out, and reported.
-fn sets_of(sb: &sb::Snapshot, diags: &mut Vec<String>) -> Sets {
+/// datapath, `<datapath key>_<name>`), as `ovn-controller` holds them: a
+/// port group keeps only the ports related to this chassis (its
+/// `port_group_ssets`). An address set with an unreadable address is left
+/// out, and reported.
+fn sets_of(v: &View, diags: &mut Vec<String>) -> Sets {
+    let sb = v.sb;
     let mut good: Vec<(&str, Vec<String>)> = Vec::new();
     for a in sb.address_set.values() {
         let addrs: Vec<String> = a.addresses.iter().cloned().collect();
@@ -120,7 +123,12 @@ fn sets_of(sb: &sb::Snapshot, diags: &mut Vec<String>) -> Sets {
         }
     }
     let sets = Sets::default().with_address_sets(good.iter().map(|(n, a)| (*n, a.as_slice()))).unwrap_or_default();
-    let groups = sb.port_group.values().map(|g| (g.name.clone(), g.ports.iter().cloned().collect())).collect();
+    let related = |p: &String| v.pb_named(p).is_some_and(|(_, pb)| v.is_related(v.dp_of(pb), pb.tunnel_key as u32));
+    let groups = sb
+        .port_group
+        .values()
+        .map(|g| (g.name.clone(), g.ports.iter().filter(|p| related(p)).cloned().collect()))
+        .collect();
     Sets { port_groups: Some(groups), ..sets }
 }
 
