@@ -11,8 +11,8 @@
 //! already in place costs nothing.
 
 use super::fields::{self, int_arg, resolve, string_arg};
-use crate::physical::load;
 use super::{conntrack, encode_list, invalid, options, resubmit, EncodeCtx, EncodeError};
+use crate::physical::load;
 use crate::tables::{flag, reg, table};
 use logical_model::lflow::actions::{Action, Arg, Call, Rhs, Term};
 use logical_model::lflow::expr::{FieldRef, Value};
