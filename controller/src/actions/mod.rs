@@ -345,8 +345,8 @@ pub(crate) use crate::physical::resubmit;
 fn plain(name: &str, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeError> {
     match name {
         "next" => {
-            if ctx.table + 1 >= ctx.n_tables {
-                return invalid(format!("\"next\" action cannot advance beyond table {}.", ctx.n_tables - 1));
+            if ctx.table as u16 + 1 >= ctx.n_tables as u16 {
+                return invalid(format!("\"next\" action cannot advance beyond table {}.", ctx.n_tables as i16 - 1));
             }
             out.push(resubmit(ctx.next_ptable()));
         }
@@ -426,9 +426,10 @@ fn next_call(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), Enc
         }
     }
     if t >= ctx.n_tables as u128 {
-        return invalid(format!("\"next\" action cannot advance beyond table {}.", ctx.n_tables - 1));
+        return invalid(format!("\"next\" action cannot advance beyond table {}.", ctx.n_tables as i16 - 1));
     }
-    out.push(resubmit(ctx.ptables.first(pipeline) + t as u8));
+    // Like the reference's 8-bit table ids, a table past 255 wraps.
+    out.push(resubmit(ctx.ptables.first(pipeline).wrapping_add(t as u8)));
     Ok(())
 }
 
