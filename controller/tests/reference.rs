@@ -6,10 +6,11 @@
 //! multicast output order) and are compared line for line.
 //!
 //! Per-table figures are printed (`cargo test -p controller --test
-//! reference -- --nocapture`). Asserted: the tables ovn-controller builds
-//! outside the logical pipelines (0, 37–41, 64–75) are identical in every
-//! phase, except for the two features not implemented yet, whose flows are
-//! named below and must be the only differences.
+//! reference -- --nocapture`). Asserted: every flow, group and meter is
+//! identical in every phase, except (a) the flows of the two physical-table
+//! features not implemented yet (`known_gap`), and (b) logical-table flows
+//! in the phases listed in `OPEN`, whose differences are printed and still
+//! to be fixed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,11 @@ fn table_of(line: &str) -> u8 {
         .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// Phases whose logical-table flows still differ (printed, not asserted):
+/// 05-router/change (an `icmp4_error` userdata) and 07 (router
+/// distributed-gateway flows).
+const OPEN: &[&str] = &["05-router/change", "07-distributed-gateway/initial", "07-distributed-gateway/change"];
 
 fn physical(t: u8) -> bool {
     t == 0 || (37..=41).contains(&t) || (64..=75).contains(&t)
@@ -101,10 +107,10 @@ fn recorded_scenarios() {
         };
         let (want_groups, want_meters) = (file_lines("groups.txt"), file_lines("meters.txt"));
         if got_groups != want_groups {
-            println!("{name}: groups differ:\n  flowc: {got_groups:?}\n  ref:   {want_groups:?}");
+            failures.push(format!("{name}: groups differ:\n  flowc: {got_groups:?}\n  ref:   {want_groups:?}"));
         }
         if got_meters != want_meters {
-            println!("{name}: meters differ:\n  flowc: {got_meters:?}\n  ref:   {want_meters:?}");
+            failures.push(format!("{name}: meters differ:\n  flowc: {got_meters:?}\n  ref:   {want_meters:?}"));
         }
         let want: Vec<String> = std::fs::read_to_string(p.join("flows.txt"))
             .unwrap()
@@ -125,12 +131,12 @@ fn recorded_scenarios() {
             if let Some(n) = got_count.get_mut(l.as_str()).filter(|n| **n > 0) {
                 *n -= 1;
                 e.1 += 1;
-            } else if physical(table_of(l)) && !known_gap(l) {
+            } else if if physical(table_of(l)) { !known_gap(l) } else { !OPEN.contains(&name.as_str()) } {
                 failures.push(format!("{name}: missing {l}"));
             }
         }
         for (l, n) in &got_count {
-            if *n > 0 && physical(table_of(l)) {
+            if *n > 0 && (physical(table_of(l)) || !OPEN.contains(&name.as_str())) {
                 failures.push(format!("{name}: extra {l}"));
             }
         }
@@ -142,5 +148,5 @@ fn recorded_scenarios() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} differences in tables 0, 37-41, 64-75:\n{}", failures.len(), failures.join("\n"));
+    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
 }
