@@ -100,7 +100,7 @@ pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) 
         for dp in dps {
             let Some(key) = v.dp_key.get(&dp) else { continue };
             let Some(ld) = v.local_dp(*key) else { continue };
-            if let Err(e) = one(v, u.uuid(), lf, ld, &sets, &dhcp, ids, out) {
+            if let Err(e) = one(v, u.uuid(), lf, ld, (&sets, &dhcp), ids, out) {
                 diags.push(format!("Logical_Flow {}: {e}", u.uuid()));
             }
         }
@@ -137,8 +137,7 @@ fn one(
     u: Uuid,
     lf: &sb::LogicalFlow,
     ld: &LocalDp,
-    sets: &Sets,
-    dhcp: &DhcpOptions,
+    (sets, dhcp): (&Sets, &DhcpOptions),
     ids: &mut Ids,
     out: &mut Flows,
 ) -> Result<(), String> {

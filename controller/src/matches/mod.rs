@@ -258,11 +258,7 @@ impl Out {
         let mut n_clauses = 0u8;
         for i in items {
             match i {
-                E::Cmp(c) => {
-                    if !constrain(c, env, &mut base, &mut self.error) {
-                        return;
-                    }
-                }
+                E::Cmp(c) if !constrain(c, env, &mut base, &mut self.error) => return,
                 E::Or(_) => n_clauses += 1,
                 _ => {}
             }
