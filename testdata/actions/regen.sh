@@ -11,7 +11,10 @@
 # per VIF logical switch port (so every such port is claimed and its
 # datapaths are local), then ovn-controller as chassis hv1 and as each
 # chassis the NB names (gateway routers' options:chassis, gateway and HA
-# chassis), one after the other. Once br-int's flow table is stable it
+# chassis), one after the other. The reference SB's chassis registered
+# without feature flags (`ovn-sbctl chassis-add`, as 04-switch-lb-legacy-
+# chassis does) are added the same way (renamed `NAME-legacy` if we run
+# as NAME), so that northd falls back to the same legacy actions. Once br-int's flow table is stable it
 # records, into <scenario>.txt here (see testdata/README.md, "actions"):
 #
 #   run SCENARIO PHASE CHASSIS          a section per ovn-controller run
@@ -24,6 +27,8 @@
 #    lflow ACTIONS                      the SB Logical_Flow's actions
 #    openflow ACTIONS                   what br-int holds for it, as
 #                                       `ovs-ofctl dump-flows` prints it
+#   refused MESSAGE                     actions ovn-controller logged it
+#    lflow ACTIONS                      could not parse, and its message
 #
 # A flow's OpenFlow flows are found by cookie (the first 32 bits of the
 # logical flow's uuid) and metadata (the datapath key); flows carrying only
@@ -197,6 +202,13 @@ for (head, lf), acts in sorted(seen.items()):
         continue
     out += [head, " lflow " + lf, " openflow " + acts.pop()]
     n += 1
+refused = set()
+for line in open(f"{W}/controller-{chassis}.log"):
+    m = re.search(r'\|lflow\|WARN\|error parsing actions "(.*)": (.*)$', line.rstrip("\n"))
+    if m:
+        refused.add((m.group(2), m.group(1)))
+for msg, lf in sorted(refused):
+    out += [f"refused {msg}", " lflow " + lf]
 with open(f"{W}/records", "a") as f:
     f.write("\n".join(out) + "\n")
 print(f"{scenario} {phase} {chassis}: {n} flow records", file=sys.stderr)
@@ -237,7 +249,22 @@ run_phase() {
         ovn-nbctl --bare --columns=chassis_name list Gateway_Chassis
         ovn-nbctl --bare --columns=chassis_name list HA_Chassis
     } | sed '/^$/d' | awk '!seen[$0]++')
-    local c
+    local c ip
+    while read -r c ip; do
+        echo " $chassis " | tr '\n' ' ' | grep -q " $c " && c=$c-legacy
+        ovn-sbctl --timeout=30 chassis-add "$c" geneve "$ip"
+    done < <(python3 - "$REF/$scenario/$phase/sb.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+enc = d.get("Encap", {})
+for r in d.get("Chassis", {}).values():
+    if "ct-no-masked-label" not in dict(r["other_config"][1]):
+        e = r["encaps"]
+        uuids = [x[1] for x in e[1]] if e[0] == "set" else [e[1]]
+        print(r["name"], enc[uuids[0]]["ip"])
+EOF
+)
+    ovn-nbctl --timeout=60 --wait=sb sync
     for c in $chassis; do
         ovs-ofctl -O OpenFlow15 del-flows "$BR"
         ovs-ofctl -O OpenFlow15 del-groups "$BR" 2>/dev/null || true
@@ -273,6 +300,28 @@ for s in "${scenarios[@]}"; do
         [ "$rc" -eq 0 ] || { echo "$s $phase failed" >&2; exit 1; }
         cat "$TOP/$s-$phase/records" >>"$TOP/$s.records"
     done
-    mv "$TOP/$s.records" "$OUT/$s.txt"
+    # Drop records an earlier run of this file already made.
+    python3 - "$TOP/$s.records" "$OUT/$s.txt" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+seen, out, i = set(), [], 0
+while i < len(lines):
+    l = lines[i]
+    if l.startswith("flow ") or l.startswith("refused "):
+        rec = [l]
+        i += 1
+        while i < len(lines) and lines[i].startswith(" "):
+            rec.append(lines[i])
+            i += 1
+        if tuple(rec) not in seen:
+            seen.add(tuple(rec))
+            out += rec
+        continue
+    if l:
+        out.append(l)
+    i += 1
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+EOF
+    rm -f "$TOP/$s.records"
     echo "$OUT/$s.txt: $(grep -c '^flow ' "$OUT/$s.txt") records" >&2
 done
