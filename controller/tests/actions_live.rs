@@ -48,7 +48,10 @@ fn runs() -> Vec<(String, Run)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.ends_with(".txt") && (n.starts_with(|c: char| c.is_ascii_digit()) || n == "extra.txt")
+        })
         .collect();
     files.sort();
     let mut out = Vec::new();

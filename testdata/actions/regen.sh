@@ -5,6 +5,13 @@
 #   bash testdata/actions/regen.sh [SCENARIO...]      # default: all of them
 #   KEEP_WORK=1 bash testdata/actions/regen.sh 10     # keep the work dirs
 #
+# SCENARIO `extra' (part of the default) is not a reference scenario: a
+# small NB built below (build_extra) for what northd 23.03 emits that the
+# scenarios do not use: QoS DSCP marking and meters (ip.dscp, set_meter),
+# a forwarding group (fwd_group), ECMP symmetric replies (commit_ecmp_nh,
+# chk_ecmp_nh, chk_ecmp_nh_mac) and BFD (handle_bfd_msg). It has one phase,
+# `initial'.
+#
 # For each testdata/reference/<scenario>/<phase>/nb.db, in a private
 # directory: ovsdb-servers (NB = a copy of that nb.db, SB empty), the real
 # ovn-northd, a userspace ovs-vswitchd with br-int and one dummy interface
@@ -63,10 +70,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ $# -eq 0 ]; then
-    set -- $(cd "$REF" && ls)
+    set -- $(cd "$REF" && ls) extra
 fi
 scenarios=()
 for s in "$@"; do
+    [ "$s" = extra ] && { scenarios+=(extra); continue; }
     m=$(cd "$REF" && ls -d "$s"* 2>/dev/null | head -1)
     [ -n "$m" ] || { echo "no scenario $s" >&2; exit 1; }
     scenarios+=("$m")
@@ -215,6 +223,31 @@ print(f"{scenario} {phase} {chassis}: {n} flow records", file=sys.stderr)
 EOF
 }
 
+# The `extra' NB (see the header), built through ovn-northd.
+build_extra() {
+    nbctl() { ovn-nbctl --timeout=60 --wait=sb "$@"; }
+    nbctl ls-add sw0
+    nbctl lsp-add sw0 p1 -- lsp-set-addresses p1 "00:00:00:00:00:01 10.0.0.1 fd00::1"
+    nbctl lsp-add sw0 p2 -- lsp-set-addresses p2 "00:00:00:00:00:02 10.0.0.2 fd00::2"
+    nbctl qos-add sw0 from-lport 100 'ip4' dscp=10
+    nbctl qos-add sw0 to-lport 101 'ip4.dst == 1.1.1.1' rate=100 burst=1000
+    nbctl qos-add sw0 from-lport 102 'ip4.src == 10.0.0.1' rate=200
+    nbctl fwd-group-add fwd0 sw0 10.0.0.100 00:00:00:00:01:00 p1 p2
+    nbctl lr-add gr0 -- set Logical_Router gr0 options:chassis=hv1
+    nbctl lrp-add gr0 gr0-sw0 00:00:00:00:ff:01 10.0.0.254/24 fd00::fe/64
+    nbctl lsp-add sw0 sw0-gr0 -- lsp-set-type sw0-gr0 router -- lsp-set-addresses sw0-gr0 router \
+        -- lsp-set-options sw0-gr0 router-port=gr0-sw0
+    nbctl ls-add ext
+    nbctl lrp-add gr0 gr0-ext 00:00:00:00:ff:02 172.16.0.1/24 fd01::1/64
+    nbctl lsp-add ext ext-gr0 -- lsp-set-type ext-gr0 router -- lsp-set-addresses ext-gr0 router \
+        -- lsp-set-options ext-gr0 router-port=gr0-ext
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 192.168.0.0/24 172.16.0.2
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 192.168.0.0/24 172.16.0.3
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 fd02::/64 fd01::2
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 fd02::/64 fd01::3
+    nbctl create BFD logical_port=gr0-ext dst_ip=172.16.0.4 >/dev/null
+}
+
 run_phase() {
     local scenario=$1 phase=$2 W=$TOP/$1-$2
     mkdir -p "$W"
@@ -223,7 +256,11 @@ run_phase() {
     export OVN_NB_DB=unix:$W/nb.sock OVN_SB_DB=unix:$W/sb.sock
     BR=unix:$W/br-int.mgmt
     start_ovs_br_int "$W" 2>/dev/null
-    cp "$REF/$scenario/$phase/nb.db" "$W/nb.db"
+    if [ "$scenario" = extra ]; then
+        ovsdb-tool create "$W/nb.db" /usr/share/ovn/ovn-nb.ovsschema
+    else
+        cp "$REF/$scenario/$phase/nb.db" "$W/nb.db"
+    fi
     ovsdb-tool create "$W/sb.db" /usr/share/ovn/ovn-sb.ovsschema
     for db in nb sb; do
         ovsdb-server --detach --no-chdir --pidfile="$W/$db.pid" --log-file="$W/$db.log" \
@@ -231,6 +268,12 @@ run_phase() {
     done
     ovn-northd --detach --no-chdir --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
         --unixctl="$W/northd.ctl" --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" 2>/dev/null
+    if [ "$scenario" = extra ]; then
+        ovn-nbctl --no-wait init
+        ovn-nbctl --no-wait set NB_Global . options:mac_prefix='"0a:00:00"' \
+            options:svc_monitor_mac='"0a:00:00:00:00:fe"'
+        build_extra
+    fi
     ovn-nbctl --timeout=60 --wait=sb sync
     # One dummy interface per VIF port.
     local name type i=0
@@ -253,7 +296,7 @@ run_phase() {
     while read -r c ip; do
         echo " $chassis " | tr '\n' ' ' | grep -q " $c " && c=$c-legacy
         ovn-sbctl --timeout=30 chassis-add "$c" geneve "$ip"
-    done < <(python3 - "$REF/$scenario/$phase/sb.json" <<'EOF'
+    done < <([ -f "$REF/$scenario/$phase/sb.json" ] && python3 - "$REF/$scenario/$phase/sb.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 enc = d.get("Encap", {})
@@ -291,7 +334,9 @@ EOF
 
 for s in "${scenarios[@]}"; do
     rm -f "$TOP/$s.records"
-    for phase in initial change; do
+    phases="initial change"
+    [ "$s" = extra ] && phases=initial
+    for phase in $phases; do
         # Not in an `||' list: bash would ignore `set -e' inside.
         set +e
         ( set -e; run_phase "$s" "$phase" )
