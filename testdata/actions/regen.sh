@@ -246,6 +246,22 @@ build_extra() {
     nbctl --ecmp-symmetric-reply lr-route-add gr0 fd02::/64 fd01::2
     nbctl --ecmp-symmetric-reply lr-route-add gr0 fd02::/64 fd01::3
     nbctl create BFD logical_port=gr0-ext dst_ip=172.16.0.4 >/dev/null
+    # IPv6 RA with every option kind; DHCP options of every type.
+    nbctl set Logical_Router_Port gr0-sw0 ipv6_ra_configs:address_mode=dhcpv6_stateless \
+        ipv6_ra_configs:rdnss=fd00::53 ipv6_ra_configs:dnssl='"example.org,ovn.org"' \
+        ipv6_ra_configs:route_info='"HIGH-fd03::/48,LOW-fd04::/64"' ipv6_ra_configs:mtu=1400 \
+        ipv6_ra_configs:router_preference=HIGH
+    local dhcp dhcp6
+    dhcp=$(ovn-nbctl create DHCP_Options cidr=10.0.0.0/24)
+    nbctl dhcp-options-set-options "$dhcp" lease_time=3600 router=10.0.0.254 server_id=10.0.0.254 \
+        server_mac=00:00:00:00:ff:01 domain_search_list='"ovn.org,abc.ovn.org,ovn.test"' \
+        tftp_server='"tftp.example"' next_server=10.0.0.9 bootfile_name='"pxe.0"' \
+        bootfile_name_alt='"ipxe.efi"' classless_static_route='{30.0.0.0/24,10.0.0.4, 0.0.0.0/0,10.0.0.254}' \
+        ip_forward_enable=1 default_ttl=64 mtu=1400 wpad='"http://wpad"' dns_server='{8.8.8.8,8.8.4.4}'
+    dhcp6=$(ovn-nbctl create DHCP_Options cidr='"fd00::/64"')
+    nbctl dhcp-options-set-options "$dhcp6" server_id=00:00:00:00:ff:01 dns_server=fd00::53 \
+        domain_search='"example.org"'
+    nbctl lsp-set-dhcpv4-options p1 "$dhcp" -- lsp-set-dhcpv6-options p1 "$dhcp6"
 }
 
 run_phase() {
