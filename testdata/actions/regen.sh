@@ -5,13 +5,23 @@
 #   bash testdata/actions/regen.sh [SCENARIO...]      # default: all of them
 #   KEEP_WORK=1 bash testdata/actions/regen.sh 10     # keep the work dirs
 #
+# SCENARIO `extra' (part of the default) is not a reference scenario: a
+# small NB built below (build_extra) for what northd 23.03 emits that the
+# scenarios do not use: QoS DSCP marking and meters (ip.dscp, set_meter),
+# a forwarding group (fwd_group), ECMP symmetric replies (commit_ecmp_nh,
+# chk_ecmp_nh, chk_ecmp_nh_mac) and BFD (handle_bfd_msg). It has one phase,
+# `initial'.
+#
 # For each testdata/reference/<scenario>/<phase>/nb.db, in a private
 # directory: ovsdb-servers (NB = a copy of that nb.db, SB empty), the real
 # ovn-northd, a userspace ovs-vswitchd with br-int and one dummy interface
 # per VIF logical switch port (so every such port is claimed and its
 # datapaths are local), then ovn-controller as chassis hv1 and as each
 # chassis the NB names (gateway routers' options:chassis, gateway and HA
-# chassis), one after the other. Once br-int's flow table is stable it
+# chassis), one after the other. The reference SB's chassis registered
+# without feature flags (`ovn-sbctl chassis-add`, as 04-switch-lb-legacy-
+# chassis does) are added the same way (renamed `NAME-legacy` if we run
+# as NAME), so that northd falls back to the same legacy actions. Once br-int's flow table is stable it
 # records, into <scenario>.txt here (see testdata/README.md, "actions"):
 #
 #   run SCENARIO PHASE CHASSIS          a section per ovn-controller run
@@ -24,6 +34,8 @@
 #    lflow ACTIONS                      the SB Logical_Flow's actions
 #    openflow ACTIONS                   what br-int holds for it, as
 #                                       `ovs-ofctl dump-flows` prints it
+#   refused MESSAGE                     actions ovn-controller logged it
+#    lflow ACTIONS                      could not parse, and its message
 #
 # A flow's OpenFlow flows are found by cookie (the first 32 bits of the
 # logical flow's uuid) and metadata (the datapath key); flows carrying only
@@ -58,10 +70,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ $# -eq 0 ]; then
-    set -- $(cd "$REF" && ls)
+    set -- $(cd "$REF" && ls) extra
 fi
 scenarios=()
 for s in "$@"; do
+    [ "$s" = extra ] && { scenarios+=(extra); continue; }
     m=$(cd "$REF" && ls -d "$s"* 2>/dev/null | head -1)
     [ -n "$m" ] || { echo "no scenario $s" >&2; exit 1; }
     scenarios+=("$m")
@@ -197,10 +210,58 @@ for (head, lf), acts in sorted(seen.items()):
         continue
     out += [head, " lflow " + lf, " openflow " + acts.pop()]
     n += 1
+refused = set()
+for line in open(f"{W}/controller-{chassis}.log"):
+    m = re.search(r'\|lflow\|WARN\|error parsing actions "(.*)": (.*)$', line.rstrip("\n"))
+    if m:
+        refused.add((m.group(2), m.group(1)))
+for msg, lf in sorted(refused):
+    out += [f"refused {msg}", " lflow " + lf]
 with open(f"{W}/records", "a") as f:
     f.write("\n".join(out) + "\n")
 print(f"{scenario} {phase} {chassis}: {n} flow records", file=sys.stderr)
 EOF
+}
+
+# The `extra' NB (see the header), built through ovn-northd.
+build_extra() {
+    nbctl() { ovn-nbctl --timeout=60 --wait=sb "$@"; }
+    nbctl ls-add sw0
+    nbctl lsp-add sw0 p1 -- lsp-set-addresses p1 "00:00:00:00:00:01 10.0.0.1 fd00::1"
+    nbctl lsp-add sw0 p2 -- lsp-set-addresses p2 "00:00:00:00:00:02 10.0.0.2 fd00::2"
+    nbctl qos-add sw0 from-lport 100 'ip4' dscp=10
+    nbctl qos-add sw0 to-lport 101 'ip4.dst == 1.1.1.1' rate=100 burst=1000
+    nbctl qos-add sw0 from-lport 102 'ip4.src == 10.0.0.1' rate=200
+    nbctl fwd-group-add fwd0 sw0 10.0.0.100 00:00:00:00:01:00 p1 p2
+    nbctl lr-add gr0 -- set Logical_Router gr0 options:chassis=hv1
+    nbctl lrp-add gr0 gr0-sw0 00:00:00:00:ff:01 10.0.0.254/24 fd00::fe/64
+    nbctl lsp-add sw0 sw0-gr0 -- lsp-set-type sw0-gr0 router -- lsp-set-addresses sw0-gr0 router \
+        -- lsp-set-options sw0-gr0 router-port=gr0-sw0
+    nbctl ls-add ext
+    nbctl lrp-add gr0 gr0-ext 00:00:00:00:ff:02 172.16.0.1/24 fd01::1/64
+    nbctl lsp-add ext ext-gr0 -- lsp-set-type ext-gr0 router -- lsp-set-addresses ext-gr0 router \
+        -- lsp-set-options ext-gr0 router-port=gr0-ext
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 192.168.0.0/24 172.16.0.2
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 192.168.0.0/24 172.16.0.3
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 fd02::/64 fd01::2
+    nbctl --ecmp-symmetric-reply lr-route-add gr0 fd02::/64 fd01::3
+    nbctl create BFD logical_port=gr0-ext dst_ip=172.16.0.4 >/dev/null
+    # IPv6 RA with every option kind; DHCP options of every type.
+    nbctl set Logical_Router_Port gr0-sw0 ipv6_ra_configs:address_mode=dhcpv6_stateless \
+        ipv6_ra_configs:rdnss=fd00::53 ipv6_ra_configs:dnssl='"example.org,ovn.org"' \
+        ipv6_ra_configs:route_info='"HIGH-fd03::/48,LOW-fd04::/64"' ipv6_ra_configs:mtu=1400 \
+        ipv6_ra_configs:router_preference=HIGH
+    local dhcp dhcp6
+    dhcp=$(ovn-nbctl create DHCP_Options cidr=10.0.0.0/24)
+    nbctl dhcp-options-set-options "$dhcp" lease_time=3600 router=10.0.0.254 server_id=10.0.0.254 \
+        server_mac=00:00:00:00:ff:01 domain_search_list='"ovn.org,abc.ovn.org,ovn.test"' \
+        tftp_server='"tftp.example"' next_server=10.0.0.9 bootfile_name='"pxe.0"' \
+        bootfile_name_alt='"ipxe.efi"' classless_static_route='{30.0.0.0/24,10.0.0.4, 0.0.0.0/0,10.0.0.254}' \
+        ip_forward_enable=1 default_ttl=64 mtu=1400 wpad='"http://wpad"' dns_server='{8.8.8.8,8.8.4.4}'
+    dhcp6=$(ovn-nbctl create DHCP_Options cidr='"fd00::/64"')
+    nbctl dhcp-options-set-options "$dhcp6" server_id=00:00:00:00:ff:01 dns_server=fd00::53 \
+        domain_search='"example.org"'
+    nbctl lsp-set-dhcpv4-options p1 "$dhcp" -- lsp-set-dhcpv6-options p1 "$dhcp6"
 }
 
 run_phase() {
@@ -211,7 +272,11 @@ run_phase() {
     export OVN_NB_DB=unix:$W/nb.sock OVN_SB_DB=unix:$W/sb.sock
     BR=unix:$W/br-int.mgmt
     start_ovs_br_int "$W" 2>/dev/null
-    cp "$REF/$scenario/$phase/nb.db" "$W/nb.db"
+    if [ "$scenario" = extra ]; then
+        ovsdb-tool create "$W/nb.db" /usr/share/ovn/ovn-nb.ovsschema
+    else
+        cp "$REF/$scenario/$phase/nb.db" "$W/nb.db"
+    fi
     ovsdb-tool create "$W/sb.db" /usr/share/ovn/ovn-sb.ovsschema
     for db in nb sb; do
         ovsdb-server --detach --no-chdir --pidfile="$W/$db.pid" --log-file="$W/$db.log" \
@@ -219,6 +284,12 @@ run_phase() {
     done
     ovn-northd --detach --no-chdir --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
         --unixctl="$W/northd.ctl" --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB" 2>/dev/null
+    if [ "$scenario" = extra ]; then
+        ovn-nbctl --no-wait init
+        ovn-nbctl --no-wait set NB_Global . options:mac_prefix='"0a:00:00"' \
+            options:svc_monitor_mac='"0a:00:00:00:00:fe"'
+        build_extra
+    fi
     ovn-nbctl --timeout=60 --wait=sb sync
     # One dummy interface per VIF port.
     local name type i=0
@@ -237,7 +308,22 @@ run_phase() {
         ovn-nbctl --bare --columns=chassis_name list Gateway_Chassis
         ovn-nbctl --bare --columns=chassis_name list HA_Chassis
     } | sed '/^$/d' | awk '!seen[$0]++')
-    local c
+    local c ip
+    while read -r c ip; do
+        echo " $chassis " | tr '\n' ' ' | grep -q " $c " && c=$c-legacy
+        ovn-sbctl --timeout=30 chassis-add "$c" geneve "$ip"
+    done < <([ -f "$REF/$scenario/$phase/sb.json" ] && python3 - "$REF/$scenario/$phase/sb.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+enc = d.get("Encap", {})
+for r in d.get("Chassis", {}).values():
+    if "ct-no-masked-label" not in dict(r["other_config"][1]):
+        e = r["encaps"]
+        uuids = [x[1] for x in e[1]] if e[0] == "set" else [e[1]]
+        print(r["name"], enc[uuids[0]]["ip"])
+EOF
+)
+    ovn-nbctl --timeout=60 --wait=sb sync
     for c in $chassis; do
         ovs-ofctl -O OpenFlow15 del-flows "$BR"
         ovs-ofctl -O OpenFlow15 del-groups "$BR" 2>/dev/null || true
@@ -264,7 +350,9 @@ run_phase() {
 
 for s in "${scenarios[@]}"; do
     rm -f "$TOP/$s.records"
-    for phase in initial change; do
+    phases="initial change"
+    [ "$s" = extra ] && phases=initial
+    for phase in $phases; do
         # Not in an `||' list: bash would ignore `set -e' inside.
         set +e
         ( set -e; run_phase "$s" "$phase" )
@@ -273,6 +361,28 @@ for s in "${scenarios[@]}"; do
         [ "$rc" -eq 0 ] || { echo "$s $phase failed" >&2; exit 1; }
         cat "$TOP/$s-$phase/records" >>"$TOP/$s.records"
     done
-    mv "$TOP/$s.records" "$OUT/$s.txt"
+    # Drop records an earlier run of this file already made.
+    python3 - "$TOP/$s.records" "$OUT/$s.txt" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+seen, out, i = set(), [], 0
+while i < len(lines):
+    l = lines[i]
+    if l.startswith("flow ") or l.startswith("refused "):
+        rec = [l]
+        i += 1
+        while i < len(lines) and lines[i].startswith(" "):
+            rec.append(lines[i])
+            i += 1
+        if tuple(rec) not in seen:
+            seen.add(tuple(rec))
+            out += rec
+        continue
+    if l:
+        out.append(l)
+    i += 1
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+EOF
+    rm -f "$TOP/$s.records"
     echo "$OUT/$s.txt: $(grep -c '^flow ' "$OUT/$s.txt") records" >&2
 done

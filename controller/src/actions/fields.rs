@@ -93,6 +93,9 @@ pub fn resolve(f: &FieldRef) -> Result<SubField, EncodeError> {
         Kind::Predicate(_) => {
             return Err(EncodeError::Invalid(format!("Predicate symbol {} used where lvalue required.", f.name)))
         }
+        Kind::Field { ordinal: false, .. } if f.sub.is_some() => {
+            return Err(EncodeError::Invalid(format!("Cannot select subfield of nominal field {}.", f.name)));
+        }
         _ => {
             let r = sym.resolve().ok_or_else(|| bad(f, "unknown field"))?;
             (r.base, r.lo, r.width)

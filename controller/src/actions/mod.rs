@@ -383,6 +383,18 @@ fn call(c: &Call, ctx: &mut EncodeCtx, out: &mut Vec<Of>) -> Result<(), EncodeEr
             Ok(())
         }
         "set_meter" => pinctrl::set_meter(c, ctx, out),
+        "push" | "pop" => {
+            let f = match c.args.as_slice() {
+                [(_, a)] if a.key.is_none() => match &a.term {
+                    Term::Field(f) => f,
+                    t => return invalid(format!("Syntax error at `{t}' expecting field name.")),
+                },
+                _ => return invalid(format!("Syntax error in {}: expecting one field.", c.name)),
+            };
+            let sf = fields::resolve(f)?;
+            out.push(if c.name == "push" { Of::Push(sf) } else { Of::Pop(sf) });
+            Ok(())
+        }
         "handle_bfd_msg" => {
             if !c.args.is_empty() {
                 return invalid("handle_bfd_msg takes no arguments");

@@ -272,22 +272,16 @@ fn dhcpv4_option(o: &GenOpt, out: &mut Vec<u8>) {
 
 /// RFC 1035 names with compression pointers, exactly as `ovn-controller`
 /// builds them: each suffix is remembered (as its text without the last
-/// character, a quirk kept here because it decides which suffixes match)
-/// at its offset, and a later name whose remaining suffix is known ends
-/// with a pointer to it.
+/// byte, a quirk kept here because it decides which suffixes match) at its
+/// offset, and a later name whose remaining suffix is known ends with a
+/// pointer to it.
 fn domain_search_list(list: &str, out: &mut Vec<u8>) -> usize {
     let mut enc: Vec<u8> = Vec::new();
-    let mut offsets: BTreeMap<String, u16> = BTreeMap::new();
-    let chop = |s: &str| -> Option<String> {
-        // ovs_strlcpy(dst, s, strlen(s)): all but the last byte; nothing
-        // at all (dst unchanged) for an empty s.
-        if s.is_empty() {
-            None
-        } else {
-            Some(s[..s.len() - 1].to_string())
-        }
-    };
-    for domain in list.split(',').filter(|d| !d.is_empty()) {
+    let mut offsets: BTreeMap<Vec<u8>, u16> = BTreeMap::new();
+    // ovs_strlcpy(dst, s, strlen(s)): all but the last byte; nothing at
+    // all (dst unchanged) for an empty s.
+    let chop = |s: &[u8]| -> Option<Vec<u8>> { s.split_last().map(|(_, init)| init.to_vec()) };
+    for domain in list.as_bytes().split(|b| *b == b',').filter(|d| !d.is_empty()) {
         if domain.len() > 255 {
             return 0;
         }
@@ -296,13 +290,14 @@ fn domain_search_list(list: &str, out: &mut Vec<u8>) -> usize {
         let mut ended_by_pointer = false;
         loop {
             // strtok_r(rest, "."): skip leading dots, take a label.
-            let r = rest.trim_start_matches('.');
+            let start = rest.iter().position(|b| *b != b'.').unwrap_or(rest.len());
+            let r = &rest[start..];
             if r.is_empty() {
                 break;
             }
-            let (label, after) = match r.find('.') {
+            let (label, after) = match r.iter().position(|b| *b == b'.') {
                 Some(i) => (&r[..i], &r[i + 1..]),
-                None => (r, ""),
+                None => (r, &r[r.len()..]),
             };
             if let Some(&ofs) = offsets.get(&suffix) {
                 enc.extend_from_slice(&(0xc000u16 | ofs).to_be_bytes());
@@ -311,7 +306,7 @@ fn domain_search_list(list: &str, out: &mut Vec<u8>) -> usize {
             }
             offsets.entry(suffix.clone()).or_insert(enc.len() as u16);
             enc.push(label.len() as u8);
-            enc.extend_from_slice(label.as_bytes());
+            enc.extend_from_slice(label);
             rest = after;
             if let Some(s) = chop(rest) {
                 suffix = s;

@@ -145,6 +145,8 @@ pub const ACTIONS: &[(&str, Forms)] = &[
     ("commit_ecmp_nh", f(false, true, false, None)),
     ("set_queue", f(false, true, false, None)),
     ("set_meter", f(false, true, false, None)),
+    ("push", f(false, true, false, None)),
+    ("pop", f(false, true, false, None)),
     ("fwd_group", f(false, true, false, None)),
     ("handle_bfd_msg", f(false, true, false, None)),
     ("lookup_arp", f(false, true, false, Some(1))),

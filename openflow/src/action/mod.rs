@@ -816,7 +816,10 @@ fn decode_action(r: &mut Reader, depth: usize) -> Result<Action, DecodeError> {
                 let field = field.ok_or_else(|| a.err(K::BadField(word)))?;
                 let var = field.tun_metadata_index().is_some();
                 let bytes = if var { n / (1 + masked as usize) } else { field.info().bytes };
-                if n != bytes * (1 + masked as usize) || bytes > 16 || bytes == 0 || masked && !field.info().maskable {
+                // ovs-vswitchd takes a masked set_field on any field (only
+                // a match checks maskability): ovn-controller sends
+                // `set_field:10/0x3f->ip_dscp` for `ip.dscp = 10`.
+                if n != bytes * (1 + masked as usize) || bytes > 16 || bytes == 0 {
                     return Err(a.err(K::BadFieldLen(word)));
                 }
                 let p = a.take(n)?;
