@@ -56,8 +56,10 @@ fn table_of(line: &str) -> u8 {
 }
 
 /// Phases whose logical-table flows still differ (printed, not asserted):
-/// 05-router/change (an `icmp4_error` userdata) and 07 (router
-/// distributed-gateway flows).
+/// 05-router/change, where two logical flows have the same match and
+/// different actions (`ip4.src` of a two-network router port) and the
+/// reference installs whichever its hash order met first; 07, the
+/// distributed gateway port (HA-remote bundles, chassis MAC mappings).
 const OPEN: &[&str] = &["05-router/change", "07-distributed-gateway/initial", "07-distributed-gateway/change"];
 
 fn physical(t: u8) -> bool {
