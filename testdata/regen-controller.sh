@@ -101,6 +101,29 @@ dump_stable() {
     return 1
 }
 
+# What `ovn-nbctl --wait=hv sync` does, for hv1 alone (northd's hv_cfg
+# also waits for the other chassis, which no ovn-controller plays): a new
+# SB_Global.nb_cfg (from northd, or set here in --check, where no northd
+# runs), which ovn-controller copies to its Chassis_Private row once it has
+# installed the flows of that SB.
+wait_hv() {
+    local cfg i ch=""
+    if [ "$CHECK" -eq 0 ]; then
+        ovn-nbctl --timeout=60 --wait=sb sync
+        cfg=$(ovn-sbctl get SB_Global . nb_cfg)
+    else
+        cfg=$(( $(ovn-sbctl get SB_Global . nb_cfg) + 1 ))
+        ovn-sbctl set SB_Global . nb_cfg="$cfg"
+    fi
+    for i in $(seq 1 600); do
+        ch=$(ovn-sbctl --bare --columns=nb_cfg find Chassis_Private name="$LOCAL_CHASSIS")
+        [ "$ch" = "$cfg" ] && return 0
+        sleep 0.1
+    done
+    echo "ovn-controller never reached nb_cfg $cfg" >&2
+    return 1
+}
+
 # Runs in a subshell: $1 scenario, $2 phase, $3 output directory (created).
 run_phase() {
     local scenario=$1 phase=$2 out=$3 ref=$REFERENCE_DIR/$1/$2
@@ -167,7 +190,7 @@ run_phase() {
         external_ids:hostname="$LOCAL_CHASSIS" \
         external_ids:ovn-remote="$SB_DB" external_ids:ovn-encap-type=geneve \
         external_ids:ovn-encap-ip="$ENCAP_IP" external_ids:ovn-bridge=br-int \
-        external_ids:ovn-bridge-datapath-type=netdev
+        external_ids:ovn-bridge-datapath-type=netdev external_ids:ovn-monitor-all=true
     [ -n "$maps" ] && vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings="$maps"
     if [ "$CHECK" -eq 1 ]; then
         # The committed conntrack zones, where ovn-controller keeps them
@@ -184,25 +207,20 @@ run_phase() {
     # 3. ovn-controller (it segfaults on an SB without SB_Global: northd ran).
     ovn-controller --detach --no-chdir --pidfile="$W/controller.pid" \
         --log-file="$W/controller.log" "unix:$W/ovs.sock"
-    # What `ovn-nbctl --wait=hv sync` does, for hv1 alone (northd's hv_cfg
-    # also waits for the other chassis, which no ovn-controller plays):
-    # a new SB_Global.nb_cfg (from northd, or set here in --check, where no
-    # northd runs), which ovn-controller copies to its Chassis_Private row
-    # once it has installed the flows of that SB.
-    local cfg i ch=""
-    if [ "$CHECK" -eq 0 ]; then
-        ovn-nbctl --timeout=60 --wait=sb sync
-        cfg=$(ovn-sbctl get SB_Global . nb_cfg)
-    else
-        cfg=$(( $(ovn-sbctl get SB_Global . nb_cfg) + 1 ))
-        ovn-sbctl set SB_Global . nb_cfg="$cfg"
+    wait_hv
+    if [ "$CHECK" -eq 1 ]; then
+        # Tunnel and patch ports as numbered in the committed chassis.txt.
+        local fixes=()
+        while read -r iface ofport; do
+            fixes+=(-- set Interface "$iface" ofport_request="$ofport")
+        done < <(python3 "$SETUP" ofport-fixes "unix:$W/ovs.sock" "$SB_DB" \
+                    "$CONTROLLER_DIR/$scenario/$phase/chassis.txt")
+        if [ ${#fixes[@]} -gt 0 ]; then
+            echo "ofport_request:${fixes[*]}" >&2
+            vsctl "${fixes[@]}"
+            wait_hv
+        fi
     fi
-    for i in $(seq 1 600); do
-        ch=$(ovn-sbctl --bare --columns=nb_cfg find Chassis_Private name="$LOCAL_CHASSIS")
-        [ "$ch" = "$cfg" ] && break
-        sleep 0.1
-    done
-    [ "$ch" = "$cfg" ] || { echo "ovn-controller never reached nb_cfg $cfg" >&2; return 1; }
     local flows
     flows=$(dump_stable)
     ovs-ofctl -O OpenFlow15 dump-groups "$BR" > "$W/groups.raw"

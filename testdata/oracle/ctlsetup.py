@@ -25,6 +25,12 @@ Sub-commands:
       chassis.txt (controller/src/local.rs), observed on the live
       Open_vSwitch database; CT_ZONE_LIST is a file holding the output of
       `ovn-appctl ct-zone-list`.
+
+  ofport-fixes OVS_REMOTE SB_REMOTE CHASSIS_TXT
+      `IFACE OFPORT` for every tunnel or localnet patch port whose ofport
+      differs from the one CHASSIS_TXT records (--check sets those as
+      ofport_request: ovs-vswitchd numbers ports ovn-controller creates in
+      one transaction in hash order).
 """
 
 import json
@@ -107,9 +113,11 @@ def cmd_plan(sb_remote):
         print("network", net, f"br-phys{i}")
 
 
-def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
+def observe(ovs_remote, sb_remote):
+    """The Open_vSwitch external_ids of the chassis, and a list of
+    (kind, logical name, ofport, interface name) for its VIFs, tunnels and
+    localnet patch ports."""
     ovs = select(ovs_remote, "Open_vSwitch", "Open_vSwitch", ["external_ids"])[0]
-    ext = smap(ovs["external_ids"])
     ifaces = select(ovs_remote, "Open_vSwitch", "Interface",
                     ["name", "type", "ofport", "options", "external_ids"])
     ports = {r["name"]: smap(r["external_ids"])
@@ -118,32 +126,36 @@ def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
     by_ip = {}
     for e in encaps:
         by_ip.setdefault(e["ip"], set()).add(e["chassis_name"])
-    lines = [f"chassis {ext['system-id']}",
-             f"encap-type {ext.get('ovn-encap-type', '')}",
-             f"encap-ip {ext.get('ovn-encap-ip', '')}"]
-    if ext.get("ovn-bridge-mappings"):
-        lines.append(f"bridge-mappings {ext['ovn-bridge-mappings']}")
-    vif, tun, patch = [], [], []
+    facts = []
     for r in ifaces:
         ofport = atom(r["ofport"])
         if ofport is None or ofport < 0:
             continue
         ie = smap(r["external_ids"])
         if ie.get("iface-id"):
-            vif.append((ie["iface-id"], ofport))
+            facts.append(("vif", ie["iface-id"], ofport, r["name"]))
         elif r["type"] in ("geneve", "vxlan", "stt"):
             ip = smap(r["options"]).get("remote_ip")
             chassis = by_ip.get(ip, set())
             if len(chassis) != 1:
                 sys.exit(f"tunnel {r['name']}: remote_ip {ip} names chassis {sorted(chassis)}")
-            tun.append((chassis.pop(), ofport))
+            facts.append(("tunnel", chassis.pop(), ofport, r["name"]))
         elif r["type"] == "patch":
             ln = ports.get(r["name"], {}).get("ovn-localnet-port")
             if ln and r["name"].startswith("patch-br-int-to-"):
-                patch.append((ln, ofport))
-    lines += [f"vif {n} {p}" for n, p in sorted(vif)]
-    lines += [f"tunnel {n} {p}" for n, p in sorted(tun)]
-    lines += [f"patch {n} {p}" for n, p in sorted(patch)]
+                facts.append(("patch", ln, ofport, r["name"]))
+    return smap(ovs["external_ids"]), facts
+
+
+def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
+    ext, facts = observe(ovs_remote, sb_remote)
+    lines = [f"chassis {ext['system-id']}",
+             f"encap-type {ext.get('ovn-encap-type', '')}",
+             f"encap-ip {ext.get('ovn-encap-ip', '')}"]
+    if ext.get("ovn-bridge-mappings"):
+        lines.append(f"bridge-mappings {ext['ovn-bridge-mappings']}")
+    for kind in ("vif", "tunnel", "patch"):
+        lines += [f"{kind} {n} {p}" for k, n, p, _ in sorted(facts) if k == kind]
     zones = []
     for line in open(zone_file):
         w = line.split()
@@ -153,9 +165,24 @@ def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
     print("\n".join(lines))
 
 
+def cmd_ofport_fixes(ovs_remote, sb_remote, chassis_txt):
+    """`IFACE OFPORT` for each tunnel or patch port (created by
+    ovn-controller, so numbered by ovs-vswitchd in the order it met them)
+    whose ofport differs from the one chassis_txt records."""
+    want = {}
+    for line in open(chassis_txt):
+        w = line.split()
+        if len(w) == 3 and w[0] in ("tunnel", "patch"):
+            want[(w[0], w[1])] = int(w[2])
+    _, facts = observe(ovs_remote, sb_remote)
+    for kind, name, ofport, iface in facts:
+        if (kind, name) in want and want[(kind, name)] != ofport:
+            print(iface, want[(kind, name)])
+
+
 def main(argv):
     cmds = {"chassis": (cmd_chassis, 1), "plan": (cmd_plan, 1),
-            "chassis-txt": (cmd_chassis_txt, 3)}
+            "chassis-txt": (cmd_chassis_txt, 3), "ofport-fixes": (cmd_ofport_fixes, 3)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) != 2 + cmds[argv[1]][1]:
         sys.exit(__doc__)
     cmds[argv[1]][0](*argv[2:])

@@ -11,13 +11,14 @@ Rules (testdata/README.md, "Controller flows"):
 
 - `cookie=...` is removed; header lines (`OFPST_...`, `NXST_...`) are
   dropped; leading blanks are stripped.
-- Group ids are renumbered 1..n: with --groups, in the order of the
-  groups' content (the `group_id=` field left out); without, in the order
-  of the sorted lines of the flows that use them (`group:N`, id masked).
-  Flows and groups are rewritten consistently.
-- Meter ids (`meter=N` in the meter dump, `meter:N` and `meter_id=N` in
-  flows) are renumbered 1..n in the order of (the meter's content, the
-  sorted lines of the flows that use it, id masked).
+- Group ids (`group_id=N` in the group dump, `group:N` in flows) and
+  meter ids (`meter=N` in the meter dump, `meter:N` and `meter_id=N` in
+  flows) are renumbered 1..n: first the ones flows use, in the order of
+  the sorted lines of the flows that use them (that id written `@`, other
+  group/meter and conjunction ids `#`), ties broken by the group's or
+  meter's content; then unused ones, by content.  Without --groups /
+  --meters, flows are numbered the same way (unless two groups have the
+  same users).  Flows and groups/meters are rewritten consistently.
 - Conjunction ids (`conj_id=N` in matches, `conjunction(N,k/m)` in
   actions) are renumbered 1..n in the order of a canonical label: the
   sorted lines of the flows that mention the id, that id written `@` and
@@ -80,14 +81,18 @@ def parse_meters(text):
 
 
 def refs(lines, pattern, idgroup):
-    """id -> sorted lines mentioning it, with that id replaced by '@'."""
+    """id -> sorted lines mentioning it, with that id written '@', other
+    ids of the same kind '#' and conjunction ids '#'."""
     by_id = {}
     for line in lines:
         ids = {int(m.group(idgroup)) for m in pattern.finditer(line)}
+        if not ids:
+            continue
+        line = CONJ_REF.sub(lambda m: m.group(1) + "#", line)
         for i in ids:
             masked = pattern.sub(
-                lambda m: m.group(0) if int(m.group(idgroup)) != i
-                else m.group(0)[: m.start(idgroup) - m.start(0)] + "@", line)
+                lambda m: m.group(0)[: m.start(idgroup) - m.start(0)]
+                + ("@" if int(m.group(idgroup)) == i else "#"), line)
             by_id.setdefault(i, []).append(masked)
     return {i: sorted(v) for i, v in by_id.items()}
 
@@ -98,6 +103,10 @@ def substitute(line, pattern, idgroup, mapping):
         return m.group(0)[: m.start(idgroup) - m.start(0)] + str(mapping.get(old, old)) \
             + m.group(0)[m.end(idgroup) - m.start(0):]
     return pattern.sub(rep, line)
+
+
+def key(referrers, content):
+    return (0, tuple(referrers), content) if referrers else (1, (), content)
 
 
 def ranks(keys):
@@ -167,30 +176,25 @@ def canonical_actions(line):
 def normalize(flows_text, groups_text=None, meters_text=None):
     flows = read_lines(flows_text)
 
-    # Groups.
-    groups = parse_groups(groups_text) if groups_text is not None else None
-    if groups is not None:
-        gmap = ranks({g: (c,) for g, c in groups.items()})
-    else:
-        gmap = ranks({g: tuple(v) for g, v in refs(flows, GROUP_REF, 1).items()})
+    # Groups and meters: referenced ones first, in the order of their
+    # referrers (so that a dump without the group or meter table numbers
+    # them the same way), then by content.
+    groups = parse_groups(groups_text) if groups_text is not None else {}
+    grefs = refs(flows, GROUP_REF, 1)
+    gmap = ranks({g: key(grefs.get(g), groups.get(g, "")) for g in set(groups) | set(grefs)})
     flows = [substitute(line, GROUP_REF, 1, gmap) for line in flows]
 
-    # Meters.
     meters = parse_meters(meters_text) if meters_text is not None else {}
     mrefs = refs(flows, METER_REF, 2)
-    ids = set(meters) | set(mrefs)
-    mmap = ranks({i: (meters.get(i, ""), tuple(mrefs.get(i, ()))) for i in ids})
+    mmap = ranks({m: key(mrefs.get(m), meters.get(m, "")) for m in set(meters) | set(mrefs)})
     flows = [substitute(line, METER_REF, 2, mmap) for line in flows]
 
     # Conjunctions, then action order.
     flows = renumber_conj(flows)
     flows = sorted(canonical_actions(line) for line in flows)
 
-    out_groups = None
-    if groups is not None:
-        out_groups = sorted(f"group_id={gmap[g]},{c}" for g, c in groups.items())
-    out_meters = sorted(f"meter={mmap[i]} {c}" for i, c in meters.items()) \
-        if meters_text is not None else None
+    out_groups = sorted(f"group_id={gmap[g]},{c}" for g, c in groups.items())
+    out_meters = sorted(f"meter={mmap[i]} {c}" for i, c in meters.items())
     return flows, out_groups, out_meters
 
 
