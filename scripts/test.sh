@@ -25,6 +25,9 @@ FLOWC_REQUIRE_LIVE=1 cargo test --workspace --locked
 echo "== reference oracle reproduces testdata/reference byte for byte =="
 bash testdata/regen-reference.sh --check
 
+echo "== a real ovn-controller reproduces testdata/controller (the controller's oracle) =="
+bash testdata/regen-controller.sh --check
+
 echo "== flowc-northd, live in place of ovn-northd, leaves NB and SB as the reference did (both orders) =="
 bash testdata/live-northd.sh
 
