@@ -131,7 +131,9 @@ const ATOMS: &[&str] = &[
 
 fn expr_text() -> impl Strategy<Value = String> {
     let leaf = prop::sample::select(ATOMS).prop_map(str::to_string);
-    leaf.prop_recursive(4, 24, 3, |inner| {
+    // Depth 3, at most 12 atoms: normal forms of deeper random trees can be
+    // exponentially large (in OVN too), which makes run times unpredictable.
+    leaf.prop_recursive(3, 12, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..4).prop_map(|v| format!("({})", v.join(" && "))),
             prop::collection::vec(inner.clone(), 2..4).prop_map(|v| format!("({})", v.join(" || "))),
@@ -174,7 +176,7 @@ fn packet() -> impl Strategy<Value = Packet> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
     #[test]
     fn compiled_matches_mean_the_expression(
         text in expr_text(),
