@@ -28,6 +28,9 @@ bash testdata/regen-reference.sh --check
 echo "== a real ovn-controller reproduces testdata/controller (the controller's oracle) =="
 bash testdata/regen-controller.sh --check
 
+echo "== a real ovn-controller reproduces testdata/controller-matches =="
+bash testdata/controller-matches/regen.sh --check
+
 echo "== flowc-northd, live in place of ovn-northd, leaves NB and SB as the reference did (both orders) =="
 bash testdata/live-northd.sh
 

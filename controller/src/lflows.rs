@@ -110,17 +110,23 @@ pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) 
 /// Address sets and port groups under their SB names (a port group per
 /// datapath, `<datapath key>_<name>`), as `ovn-controller` holds them: a
 /// port group keeps only the ports related to this chassis (its
-/// `port_group_ssets`). An address set with an unreadable address is left
-/// out, and reported.
+/// `port_group_ssets`); an address set keeps the entries that lex as one
+/// (possibly masked) constant, the others are skipped and reported, as
+/// `expr_constant_set_create_integers` skips and logs them.
 fn sets_of(v: &View, diags: &mut Vec<String>) -> Sets {
+    use logical_model::lflow::lex::{tokenize, Token};
     let sb = v.sb;
     let mut good: Vec<(&str, Vec<String>)> = Vec::new();
     for a in sb.address_set.values() {
-        let addrs: Vec<String> = a.addresses.iter().cloned().collect();
-        match Sets::default().with_address_sets([(a.name.as_str(), addrs.as_slice())]) {
-            Ok(_) => good.push((a.name.as_str(), addrs)),
-            Err(e) => diags.push(format!("Address_Set {}: {e}", a.name)),
+        let mut addrs = Vec::new();
+        for x in &a.addresses {
+            if matches!(tokenize(x).as_slice(), [(Token::Const(_), _), (Token::End, _)]) {
+                addrs.push(x.clone());
+            } else {
+                diags.push(format!("Address_Set {}: invalid constant set entry {x:?} skipped", a.name));
+            }
         }
+        good.push((a.name.as_str(), addrs));
     }
     let sets = Sets::default().with_address_sets(good.iter().map(|(n, a)| (*n, a.as_slice()))).unwrap_or_default();
     let related = |p: &String| v.pb_named(p).is_some_and(|(_, pb)| v.is_related(v.dp_of(pb), pb.tunnel_key as u32));

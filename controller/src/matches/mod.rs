@@ -63,6 +63,11 @@ pub struct CompiledMatch {
     pub matches: Vec<OfMatch>,
     /// Conjunction ids used (1..=n_conjs).
     pub n_conjs: u32,
+    /// A comparison OpenFlow cannot express (a partial mask on an
+    /// unmaskable field: `ip.dscp`, `ip.ecn`, `eth.type` bits) was left out
+    /// of a flow, as OVS's `mf_set` leaves it out: the flows match more
+    /// packets than the expression.
+    pub dropped: bool,
 }
 
 /// Why a match could not be compiled (ovn-controller logs these and skips
@@ -82,9 +87,10 @@ pub fn compile_match(
     let e = to_normal_form(text, extra_prereqs, dp_key, env)?;
     let mut out = Out::default();
     to_matches(&e, env, &mut out);
-    match out.error {
+    out.strip_unencodable();
+    match out.st.error {
         Some(e) => Err(e),
-        None => Ok(CompiledMatch { matches: out.list, n_conjs: out.n_conjs }),
+        None => Ok(CompiledMatch { matches: out.list, n_conjs: out.n_conjs, dropped: out.st.dropped }),
     }
 }
 
@@ -164,47 +170,69 @@ fn of_field(name: &str) -> Option<Field> {
     })
 }
 
-/// `mf_mask_subfield`: sets the bits of `mask` to `value`, keeping others.
-/// A partial mask on a field OpenFlow cannot mask (e.g. `eth.type` bits
-/// from `!ip.later_frag` alone) is an error: OVS would abort on it.
-fn mask_field(m: &mut Match, field: Field, value: u128, mask: u128) -> Result<(), MatchError> {
-    let parts: Vec<(Field, u128, u128)> = if let Some(i) = (0..4).find(|&i| Field::xxreg(i) == Some(field)) {
+/// `mf_mask_subfield` then `mf_set`: the low `width` bits of the field
+/// (the symbol's width) take `value`/`mask`, and the field is then set as
+/// OVS sets it: an all-ones mask is an exact match (`ipv6_label` is exact
+/// once its 20 bits are covered), an all-zeros one a wildcard, and any other
+/// mask on a field OpenFlow cannot mask leaves the match as it was (OVS's
+/// `mf_set` returns without touching it). So `ip.dscp` (6 of 8 bits) and
+/// `ip.ecn` (2 of 8) never constrain a flow, and an `eth.type` bit (from a
+/// negated predicate's prerequisite, e.g. `!ip4.mcast`) drops out, exactly
+/// as a real ovn-controller 23.03 installs them.
+/// Returns whether a constraint was left out that way.
+fn mask_field(m: &mut Match, field: Field, width: u32, value: u128, mask: u128) -> Result<bool, MatchError> {
+    let low = tree::ones(width);
+    let (value, mask) = (value & low, mask & low);
+    let parts: Vec<(Field, u128, u128, u128)> = if let Some(i) = (0..4).find(|&i| Field::xxreg(i) == Some(field)) {
         (0..4)
             .map(|k| (Field::reg(4 * i + k).unwrap(), 96 - 32 * k as u32))
-            .map(|(r, sh)| (r, value >> sh, mask >> sh))
+            .map(|(r, sh)| (r, value >> sh, mask >> sh, low >> sh))
             .collect()
     } else if let Some(i) = (0..8).find(|&i| Field::xreg(i) == Some(field)) {
-        vec![(Field::reg(2 * i).unwrap(), value >> 32, mask >> 32), (Field::reg(2 * i + 1).unwrap(), value, mask)]
+        vec![
+            (Field::reg(2 * i).unwrap(), value >> 32, mask >> 32, low >> 32),
+            (Field::reg(2 * i + 1).unwrap(), value, mask, low),
+        ]
     } else {
-        vec![(field, value, mask)]
+        vec![(field, value, mask, low)]
     };
-    let narrow = |f: Field, x: u128| if matches!(f.info().bytes, 4) { x & 0xffff_ffff } else { x };
-    for (f, v, k) in parts {
-        let (v, k) = (narrow(f, v), narrow(f, k));
-        if k == 0 {
-            continue;
-        }
+    let mut dropped = false;
+    for (f, v, k, low) in parts {
+        let full = openflow::value::ones(f.info().bytes);
+        let (v, k, low) = (v & full, k & full, low & full);
         let (ov, om) = m.get(f).map_or((0, 0), |e| (e.value, e.mask));
-        let nm = om | k;
-        let nv = (ov & !k) | (v & k);
-        m.set(f, nv & nm, nm).map_err(|e| MatchError(format!("cannot match {f:?} {nv:#x}/{nm:#x}: {e:?}")))?;
+        let nm = (om & !low) | k;
+        let nv = ((ov & !low) | v) & nm;
+        let exact = nm == full || (f == Field::Ipv6Label && nm & 0xf_ffff == 0xf_ffff);
+        let res = if exact {
+            m.set(f, nv & full, full)
+        } else if nm == 0 {
+            m.set(f, 0, 0)
+        } else if !f.info().maskable {
+            dropped = true;
+            continue;
+        } else {
+            m.set(f, nv, nm)
+        };
+        res.map_err(|e| MatchError(format!("cannot match {f:?} {nv:#x}/{nm:#x}: {e:?}")))?;
     }
-    Ok(())
+    Ok(dropped)
 }
 
 /// `constrain_match`: false when a port name is unknown.
-fn constrain(c: &tree::Cmp, env: &dyn MatchEnv, m: &mut Match, error: &mut Option<MatchError>) -> bool {
+fn constrain(c: &tree::Cmp, env: &dyn MatchEnv, m: &mut Match, st: &mut Status) -> bool {
     let Some(field) = of_field(c.sym.name) else {
-        *error = Some(MatchError(format!("no OpenFlow field for {}", c.sym.name)));
+        st.error = Some(MatchError(format!("no OpenFlow field for {}", c.sym.name)));
         return false;
     };
     match &c.val {
-        Val::Bits(v, k) => {
-            if let Err(e) = mask_field(m, field, *v, *k) {
-                *error = Some(e);
+        Val::Bits(v, k) => match mask_field(m, field, tree::width(c.sym), *v, *k) {
+            Ok(dropped) => st.dropped |= dropped,
+            Err(e) => {
+                st.error = Some(e);
                 return false;
             }
-        }
+        },
         Val::Str(port) => {
             let key = if port == "none" { Some(0) } else { env.port_key(port) };
             let Some(key) = key else { return false };
@@ -218,7 +246,14 @@ fn constrain(c: &tree::Cmp, env: &dyn MatchEnv, m: &mut Match, error: &mut Optio
 struct Out {
     list: Vec<OfMatch>,
     n_conjs: u32,
+    st: Status,
+}
+
+/// What `constrain` reports besides its result.
+#[derive(Default)]
+struct Status {
     error: Option<MatchError>,
+    dropped: bool,
 }
 
 impl Out {
@@ -236,6 +271,28 @@ impl Out {
         self.list.push(m);
     }
 
+    /// What reaches the switch: OVS encodes a match field only when its
+    /// prerequisites hold (`nx_put_raw` puts `nw_dst` only under an IP
+    /// `dl_type`, `tp_dst` only under TCP...), so a field whose
+    /// prerequisites are missing (`!ip4.mcast`'s `ip4.dst` bits once its
+    /// `eth.type` bits dropped out) is left out of the installed flow, and
+    /// flows that become equal are one flow, as the switch keeps one flow
+    /// per match.
+    fn strip_unencodable(&mut self) {
+        if self.list.iter().all(|m| m.m.check_prereqs().is_ok()) {
+            return;
+        }
+        self.st.dropped = true;
+        let list = std::mem::take(&mut self.list);
+        for mut m in list {
+            while let Err(name) = m.m.check_prereqs() {
+                let Some(f) = Field::from_name(name) else { break };
+                let _ = m.m.set(f, 0, 0);
+            }
+            self.add(m);
+        }
+    }
+
     fn plain(&mut self, m: Match) {
         self.add(OfMatch { m, conj: vec![], conj_id: None })
     }
@@ -245,7 +302,7 @@ impl Out {
         for a in alts {
             let E::Cmp(c) = a else { continue };
             let mut m = base.clone();
-            if constrain(c, env, &mut m, &mut self.error) {
+            if constrain(c, env, &mut m, &mut self.st) {
                 self.add(OfMatch { m, conj: conj.into_iter().collect(), conj_id: None });
                 n += 1;
             }
@@ -258,7 +315,7 @@ impl Out {
         let mut n_clauses = 0u8;
         for i in items {
             match i {
-                E::Cmp(c) if !constrain(c, env, &mut base, &mut self.error) => return,
+                E::Cmp(c) if !constrain(c, env, &mut base, &mut self.st) => return,
                 E::Or(_) => n_clauses += 1,
                 _ => {}
             }
@@ -296,7 +353,7 @@ impl Out {
 
     fn cmp(&mut self, c: &tree::Cmp, env: &dyn MatchEnv) {
         let mut m = Match::new();
-        if constrain(c, env, &mut m, &mut self.error) {
+        if constrain(c, env, &mut m, &mut self.st) {
             self.plain(m);
         }
     }

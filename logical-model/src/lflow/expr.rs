@@ -2,16 +2,17 @@
 //!
 //! Grammar (ovn-sb(5)), loosest first:
 //! ```text
-//! expr     := and ('||' and)*
-//! and      := not ('&&' not)*
+//! expr     := not ('&&' not)* | not ('||' not)*   (mixing needs parentheses)
 //! not      := '!' not | '(' expr ')' | cmp | field | call | '0' | '1'
 //! cmp      := field relop value
 //! field    := ID ('[' INT ('..' INT)? ']')?
 //! call     := ID '(' STRING (',' STRING)* ')'        e.g. is_chassis_resident("p")
 //! value    := CONST | STRING | $set | @group | ^tmpl | '{' value (','? value)* '}'
 //! ```
-//! The formatter parenthesises only where precedence needs it, so that
-//! `parse(format(e)) == e` for every AST.
+//! As in OVN, `&&` and `||` have no precedence over each other: `a && b ||
+//! c` is an error ("&& and || must be parenthesized when used together.").
+//! The formatter parenthesises a conjunction or disjunction inside another
+//! one (and only there), so that `parse(format(e)) == e` for every AST.
 
 use super::lex::{quote, Constant, Span, Token};
 use super::parser::{At, ParseError, Parser};
@@ -119,19 +120,22 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 }
 
 fn parse_or(p: &mut Parser) -> Result<Expr, ParseError> {
-    let mut items = vec![parse_and(p)?];
-    while p.eat(&Token::Or) {
-        items.push(parse_and(p)?);
+    let first = parse_not(p)?;
+    let op = p.peek().clone();
+    if op != Token::And && op != Token::Or {
+        return Ok(first);
     }
-    Ok(if items.len() == 1 { items.pop().unwrap() } else { Expr::Or(items) })
-}
-
-fn parse_and(p: &mut Parser) -> Result<Expr, ParseError> {
-    let mut items = vec![parse_not(p)?];
-    while p.eat(&Token::And) {
+    let mut items = vec![first];
+    while p.eat(&op) {
         items.push(parse_not(p)?);
     }
-    Ok(if items.len() == 1 { items.pop().unwrap() } else { Expr::And(items) })
+    if *p.peek() == Token::And || *p.peek() == Token::Or {
+        return Err(ParseError {
+            message: "&& and || must be parenthesized when used together.".into(),
+            span: p.span(),
+        });
+    }
+    Ok(if op == Token::And { Expr::And(items) } else { Expr::Or(items) })
 }
 
 fn parse_not(p: &mut Parser) -> Result<Expr, ParseError> {
@@ -290,7 +294,7 @@ impl Expr {
         // Precedence: Or 1, And 2, everything else 3.
         let (prec, paren) = match self {
             Expr::Or(_) => (1, parent >= 1),
-            Expr::And(_) => (2, parent >= 2),
+            Expr::And(_) => (2, parent >= 1),
             _ => (3, false),
         };
         if paren {
@@ -349,7 +353,7 @@ mod tests {
             "1",
             "ip4 && ip4.dst == 10.0.0.1",
             "inport == \"lsp1\" && (eth.src == {00:00:00:00:00:01, 00:00:00:00:00:02} || !ct.est)",
-            "reg0[0..15] == 0x10/0xf0 || reg9[2] && !(a || b)",
+            "reg0[0..15] == 0x10/0xf0 || (reg9[2] && !(a || b))",
             "is_chassis_resident(\"cr-lr0-public\") && ip4.src == $as_1 && outport == @pg",
             "!!ct.new",
             "(a && b) && c",
@@ -358,7 +362,11 @@ mod tests {
             let again = parse(&e.to_string()).unwrap();
             assert_eq!(e, again, "{s} -> {e}");
         }
-        assert_eq!(parse("a || b && c").unwrap().to_string(), "a || b && c");
+        assert_eq!(parse("a || (b && c)").unwrap().to_string(), "a || (b && c)");
+        let e = parse("a || b && c").unwrap_err();
+        assert_eq!(e.message, "&& and || must be parenthesized when used together.");
+        assert_eq!(e.span.start, 7);
+        assert!(parse("a && b || c").is_err());
         assert_eq!(parse("(a || b) && c").unwrap().to_string(), "(a || b) && c");
         assert_eq!(parse("(a && b) && c").unwrap().to_string(), "(a && b) && c");
     }

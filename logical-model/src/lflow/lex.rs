@@ -378,7 +378,7 @@ impl Lexer<'_> {
     fn number(&mut self) -> Token {
         let start = self.pos;
         let word = self.number_word().to_string();
-        let (value, format) = match parse_number(&word) {
+        let (mut value, format) = match parse_number(&word) {
             Ok(v) => v,
             Err(e) => return Token::Error(e),
         };
@@ -397,9 +397,10 @@ impl Lexer<'_> {
                 (Format::Decimal, Format::Hexadecimal) if value == 0 => m,
                 _ => return Token::Error("Value and mask have incompatible formats.".into()),
             };
-            if value & !m != 0 {
-                return Token::Error("Value contains unmasked 1-bits.".into());
-            }
+            // OVN 23.03 keeps the invariant by clearing the value's bits
+            // outside the mask (`10.0.0.1/8` is 10.0.0.0/8), it does not
+            // refuse them.
+            value &= m;
             mask = Some(m);
         }
         let format =
@@ -514,6 +515,10 @@ mod tests {
         assert_eq!(c(&t[2]).mask, Some(0xffff_ff00));
         let t = toks("ip6.dst == ::/0");
         assert_eq!(c(&t[2]).mask, Some(0));
+        // Bits outside the mask are cleared, as OVN's lexer does.
+        let t = toks("ip4.dst == 10.0.0.1/8");
+        assert_eq!((c(&t[2]).value, c(&t[2]).mask), (0x0a00_0000, Some(0xff00_0000)));
+        assert_eq!(c(&t[2]).text, "10.0.0.1/8");
         let t = toks("10.0.0.1:80");
         assert_eq!(t[1], Token::Colon);
         assert_eq!(c(&t[2]).value, 80);
@@ -539,7 +544,6 @@ mod tests {
             ("0x", "Hex digits expected"),
             ("18446744073709551616", "less than 2**64"),
             ("1.2.3.4/0xff", "incompatible formats"),
-            ("10.0.0.1/8", "unmasked 1-bits"),
             ("\"abc", "ends inside quoted string"),
             ("a & b", "`&&'"),
             ("$ x", "valid identifier"),
