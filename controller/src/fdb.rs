@@ -19,14 +19,21 @@ use openflow::{Field, Match};
 /// Every FDB flow of the chassis.
 pub fn flows(v: &View, out: &mut Flows) {
     for (u, fdb) in &v.sb.fdb {
-        let Ok(dp) = u32::try_from(fdb.dp_key) else { continue };
+        one(v, u.uuid(), fdb, out);
+    }
+}
+
+/// The flows of one FDB row.
+pub(crate) fn one(v: &View, u: ovsdb::Uuid, fdb: &logical_model::sb::Fdb, out: &mut Flows) {
+    {
+        let Ok(dp) = u32::try_from(fdb.dp_key) else { return };
         if v.local_dp(dp).is_none() {
-            continue;
+            return;
         }
-        let Some(mac) = eth_addr_from_string(&fdb.mac) else { continue };
+        let Some(mac) = eth_addr_from_string(&fdb.mac) else { return };
         let mac = mac.iter().fold(0u128, |acc, b| acc << 8 | *b as u128);
         let port = fdb.port_key as u32 as u64;
-        let src = Source::Row(u.uuid());
+        let src = Source::Row(u);
 
         let mut m = Match::new();
         set(&mut m, reg::DATAPATH, dp as u128);

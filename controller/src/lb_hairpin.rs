@@ -72,19 +72,43 @@ fn smap_bool(m: &BTreeMap<String, String>, key: &str, def: bool) -> bool {
 
 /// Every hairpin flow of the chassis.
 pub fn flows(v: &View, out: &mut Flows) {
-    let use_ct_mark =
-        v.sb.sb_global.values().next().is_none_or(|g| smap_bool(&g.options, "lb_hairpin_use_ct_mark", true));
-    let vars: BTreeMap<&str, &str> =
-        v.sb.chassis_template_var
+    let g = Globals::new(v);
+    for (u, row) in &v.sb.load_balancer {
+        lb(v, u.uuid(), row, &g, out);
+    }
+}
+
+/// What every load balancer's flows read besides its row: SB_Global's
+/// `lb_hairpin_use_ct_mark` and this chassis's template variables.
+pub(crate) struct Globals<'a> {
+    use_ct_mark: bool,
+    vars: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> Globals<'a> {
+    pub(crate) fn new(v: &View<'a>) -> Globals<'a> {
+        let use_ct_mark =
+            v.sb.sb_global.values().next().is_none_or(|g| smap_bool(&g.options, "lb_hairpin_use_ct_mark", true));
+        let local: &'a crate::Local = v.local;
+        let vars = v
+            .sb
+            .chassis_template_var
             .values()
-            .filter(|t| t.chassis == v.local.chassis)
+            .filter(|t| t.chassis == local.chassis)
             .flat_map(|t| t.variables.iter().map(|(k, x)| (k.as_str(), x.as_str())))
             .collect();
-    for (u, row) in &v.sb.load_balancer {
+        Globals { use_ct_mark, vars }
+    }
+}
+
+/// The flows of one load balancer.
+pub(crate) fn lb(v: &View, u: ovsdb::Uuid, row: &sb::LoadBalancer, g: &Globals, out: &mut Flows) {
+    let (use_ct_mark, vars) = (g.use_ct_mark, &g.vars);
+    {
         if !lb_datapaths(v, row).any(|k| v.local_dp(k).is_some()) {
-            continue;
+            return;
         }
-        let lb = parse_lb(row, Source::Row(u.uuid()), &vars);
+        let lb = parse_lb(row, Source::Row(u), vars);
         for vip in &lb.vips {
             for b in &vip.backends {
                 hairpin(&lb, vip, b, use_ct_mark, out);

@@ -9,7 +9,7 @@
 
 use crate::actions::{encode_actions, prerequisites, ActionEnv, DhcpOptions, EncodeCtx, ExtendTable, Pipeline};
 use crate::local::{LocalDp, View};
-use crate::matches::{compile_match, MatchEnv};
+use crate::matches::{compile_match, CompiledMatch, MatchEnv};
 use crate::tables::{reg, table};
 use crate::{Flows, Source};
 use logical_model::lflow::check::Sets;
@@ -24,18 +24,29 @@ struct Env<'v, 'a> {
     dp: &'v LocalDp,
     sets: &'v Sets,
     ids: &'v mut Ids,
+    /// The group descriptions and meter names this flow's actions use.
+    used: &'v mut Used,
+}
+
+/// The group descriptions and meter names a unit of flows uses (the
+/// incremental compiler frees ids nobody uses any more).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Used {
+    /// Group descriptions.
+    pub groups: Vec<String>,
+    /// Meter names.
+    pub meters: Vec<String>,
 }
 
 /// Group and meter ids, allocated as `ovn-controller`'s extend tables do
 /// (which ids it picks depends on the order it meets SB rows; comparisons
-/// renumber them), and the next free conjunction id.
+/// renumber them).
 #[derive(Debug, Clone, Default)]
 pub struct Ids {
     /// Group descriptions (`type=select,...`) → ids.
     pub groups: ExtendTable,
     /// Meter names → ids.
     pub meters: ExtendTable,
-    next_conj: u32,
 }
 
 impl Env<'_, '_> {
@@ -69,6 +80,7 @@ impl ActionEnv for Env<'_, '_> {
         self.lookup_port(name)
     }
     fn tunnel_ofport(&self, port: &str) -> Option<u32> {
+        // Its name's facts include the tunnel to the chassis it is on.
         let (_, pb) = self.v.pb_named(port)?;
         if pb.datapath.uuid() != self.dp.uuid {
             return None;
@@ -77,33 +89,74 @@ impl ActionEnv for Env<'_, '_> {
         self.v.local.tunnels.get(&ch.name).copied()
     }
     fn group_id(&mut self, desc: &str) -> Option<u32> {
+        self.used.groups.push(desc.to_string());
         self.ids.groups.assign(desc)
     }
     fn meter_id(&mut self, name: &str) -> Option<u32> {
+        self.used.meters.push(name.to_string());
         self.ids.meters.assign(name)
     }
 }
 
-/// Every logical flow's OpenFlow flows on this chassis.
+/// Every logical flow's OpenFlow flows on this chassis (from scratch;
+/// conjunction ids from 1 in flow order).
 pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) {
     let sets = sets_of(v, diags);
     let dhcp = DhcpOptions::from_sb(v.sb);
+    let mut next_conj = 1u32;
+    let mut used = Used::default();
     for (u, lf) in &v.sb.logical_flow {
-        let dps: Vec<Uuid> = match (lf.logical_datapath, lf.logical_dp_group) {
-            (Some(d), _) => vec![d.uuid()],
-            (None, Some(g)) => match v.sb.logical_dp_group.get(&g) {
-                Some(g) => g.datapaths.iter().map(|d| d.uuid()).collect(),
-                None => continue,
-            },
-            (None, None) => continue,
+        let mut alloc = |n: u32| {
+            let start = next_conj;
+            next_conj += n;
+            start
         };
-        for dp in dps {
-            let Some(key) = v.dp_key.get(&dp) else { continue };
-            let Some(ld) = v.local_dp(*key) else { continue };
-            if let Err(e) = one(v, u.uuid(), lf, ld, (&sets, &dhcp), ids, out) {
-                diags.push(format!("Logical_Flow {}: {e}", u.uuid()));
-            }
+        one_flow(v, u.uuid(), lf, (&sets, &dhcp), ids, &mut used, &mut alloc, out, diags);
+    }
+}
+
+/// The datapaths a logical flow names (its own, or its group's); `None` if
+/// its group is missing.
+pub(crate) fn datapaths_of(sb: &sb::Snapshot, lf: &sb::LogicalFlow) -> Option<Vec<Uuid>> {
+    match (lf.logical_datapath, lf.logical_dp_group) {
+        (Some(d), _) => Some(vec![d.uuid()]),
+        (None, Some(g)) => sb.logical_dp_group.get(&g).map(|g| g.datapaths.iter().map(|d| d.uuid()).collect()),
+        (None, None) => None,
+    }
+}
+
+/// One logical flow's OpenFlow flows, on every local datapath it applies
+/// to. Its conjunctive matches take one block of ids from `alloc` (given
+/// the block's size, it returns the first id).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn one_flow(
+    v: &View,
+    u: Uuid,
+    lf: &sb::LogicalFlow,
+    (sets, dhcp): (&Sets, &DhcpOptions),
+    ids: &mut Ids,
+    used: &mut Used,
+    alloc: &mut dyn FnMut(u32) -> u32,
+    out: &mut Flows,
+    diags: &mut Vec<String>,
+) {
+    let Some(dps) = datapaths_of(v.sb, lf) else { return };
+    let mut done = Vec::new();
+    for dp in dps {
+        let Some(key) = v.dp_key.get(&dp) else { continue };
+        let Some(ld) = v.local_dp(*key) else { continue };
+        match one(v, u, lf, ld, (sets, dhcp), ids, used) {
+            Ok(Some(x)) => done.push(x),
+            Ok(None) => {}
+            Err(e) => diags.push(format!("Logical_Flow {u}: {e}")),
         }
+    }
+    let n: u32 = done.iter().map(|d| d.compiled.n_conjs).sum();
+    let mut base = if n > 0 { alloc(n) - 1 } else { 0 };
+    for d in done {
+        let n = d.compiled.n_conjs;
+        emit(v, u, lf, d, base, out);
+        base += n;
     }
 }
 
@@ -113,7 +166,7 @@ pub fn flows(v: &View, out: &mut Flows, ids: &mut Ids, diags: &mut Vec<String>) 
 /// `port_group_ssets`); an address set keeps the entries that lex as one
 /// (possibly masked) constant, the others are skipped and reported, as
 /// `expr_constant_set_create_integers` skips and logs them.
-fn sets_of(v: &View, diags: &mut Vec<String>) -> Sets {
+pub(crate) fn sets_of(v: &View, diags: &mut Vec<String>) -> Sets {
     use logical_model::lflow::lex::{tokenize, Token};
     let sb = v.sb;
     let mut good: Vec<(&str, Vec<String>)> = Vec::new();
@@ -138,35 +191,45 @@ fn sets_of(v: &View, diags: &mut Vec<String>) -> Sets {
     Sets { port_groups: Some(groups), ..sets }
 }
 
-fn one(
-    v: &View,
+/// A logical flow compiled for one local datapath, before its conjunction
+/// ids are known.
+struct Done<'v> {
+    ld: &'v LocalDp,
+    compiled: CompiledMatch,
+    actions: Vec<Action>,
+}
+
+fn one<'v>(
+    v: &'v View,
     u: Uuid,
     lf: &sb::LogicalFlow,
-    ld: &LocalDp,
+    ld: &'v LocalDp,
     (sets, dhcp): (&Sets, &DhcpOptions),
     ids: &mut Ids,
-    out: &mut Flows,
-) -> Result<(), String> {
+    used: &mut Used,
+) -> Result<Option<Done<'v>>, String> {
     if let Some(p) = lf.tags.get("in_out_port") {
-        let Some((_, pb)) = v.pb_named(p) else { return Ok(()) };
+        let Some((_, pb)) = v.pb_named(p) else { return Ok(None) };
         if !v.is_related(ld.key, pb.tunnel_key as u32) {
-            return Ok(());
+            return Ok(None);
         }
     }
     let ingress = lf.pipeline == sb::LogicalFlowPipeline::Ingress;
     let ptable = if ingress { table::LOG_INGRESS } else { table::LOG_EGRESS } as i64 + lf.table_id;
-    let Ok(ptable) = u8::try_from(ptable) else { return Err(format!("table {} out of range", lf.table_id)) };
-    let priority = u16::try_from(lf.priority).map_err(|_| format!("priority {} out of range", lf.priority))?;
+    if u8::try_from(ptable).is_err() {
+        return Err(format!("table {} out of range", lf.table_id));
+    }
+    u16::try_from(lf.priority).map_err(|_| format!("priority {} out of range", lf.priority))?;
     // As ovn-controller: parse the actions (their prerequisites join the
     // match), compile the match, and encode the actions only when the
     // match yields flows (encoding allocates group and meter ids).
     let acts =
         logical_model::lflow::actions::parse_actions(&lf.actions).map_err(|e| format!("actions: {}", e.message))?;
     let prereqs = prerequisites(&acts);
-    let mut env = Env { v, dp: ld, sets, ids };
+    let mut env = Env { v, dp: ld, sets, ids, used };
     let compiled = compile_match(&lf.r#match, &prereqs, ld.key, &env).map_err(|e| format!("match: {e}"))?;
     if compiled.matches.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let pipeline = if ingress { Pipeline::Ingress } else { Pipeline::Egress };
     let actions = {
@@ -178,8 +241,16 @@ fn one(
         ctx.set_controller_meter(lf.controller_meter.as_deref());
         encode_actions(&acts, &mut ctx).map_err(|e| format!("actions: {e}"))?
     };
-    let base = env.ids.next_conj;
-    env.ids.next_conj += compiled.n_conjs;
+    Ok(Some(Done { ld, compiled, actions }))
+}
+
+/// Adds a compiled flow's OpenFlow flows, its conjunction ids offset by
+/// `base`.
+fn emit(v: &View, u: Uuid, lf: &sb::LogicalFlow, d: Done, base: u32, out: &mut Flows) {
+    let Done { ld, compiled, actions } = d;
+    let ingress = lf.pipeline == sb::LogicalFlowPipeline::Ingress;
+    let ptable = (if ingress { table::LOG_INGRESS } else { table::LOG_EGRESS } as i64 + lf.table_id) as u8;
+    let priority = lf.priority as u16;
     let src = Source::Row(u);
     let port_reg = if ingress { reg::INPORT } else { reg::OUTPORT };
     for m in compiled.matches {
@@ -207,5 +278,4 @@ fn one(
             out.add(ptable, priority, om, conj, Source::Static);
         }
     }
-    Ok(())
 }

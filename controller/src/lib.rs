@@ -10,6 +10,7 @@ pub mod actions;
 pub mod addrs;
 pub mod daemon;
 pub mod fdb;
+pub mod incremental;
 pub mod lb_hairpin;
 pub mod lflows;
 pub mod local;
@@ -19,6 +20,7 @@ pub mod physical;
 pub mod portsec;
 pub mod tables;
 
+pub use incremental::Compiler;
 pub use local::{Local, LocalError, View};
 
 use logical_model::sb;
@@ -52,7 +54,7 @@ impl Source {
 /// appends conjunctions).
 #[derive(Debug, Clone, Default)]
 pub struct Flows {
-    flows: BTreeMap<(u8, u16, String), Flow>,
+    pub(crate) flows: BTreeMap<(u8, u16, String), Flow>,
 }
 
 impl Flows {
@@ -166,14 +168,25 @@ impl Output {
 }
 
 /// Compiles one chassis's flow table from SB.
+///
+/// In ovn-controller's order: `lflow_run` (logical flows, then the tables
+/// derived from other SB rows), then `physical_run`; a flow met twice
+/// keeps its first form. This is [`Compiler::update`] from an empty
+/// table; [`compile_direct`] is the same without the incremental
+/// bookkeeping.
 pub fn compile(sb: &sb::Snapshot, local: &Local) -> Output {
+    let mut c = Compiler::new();
+    c.update(sb, local);
+    c.output()
+}
+
+/// [`compile`] in one pass, with no state kept for later updates.
+pub fn compile_direct(sb: &sb::Snapshot, local: &Local) -> Output {
     let view = View::new(sb, local);
     let mut out = Output::default();
     if view.chassis.is_none() {
         out.diagnostics.push(format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
     }
-    // In ovn-controller's order: `lflow_run` (logical flows, then the
-    // tables derived from other SB rows), then `physical_run`.
     lflows::flows(&view, &mut out.flows, &mut out.ids, &mut out.diagnostics);
     neighbor::flows(&view, &mut out.flows);
     lb_hairpin::flows(&view, &mut out.flows);

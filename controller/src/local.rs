@@ -20,8 +20,10 @@
 //! it through logical patch ports, as `ovn-controller` walks them), and each
 //! local datapath's localnet port.
 
+use crate::incremental::Dep;
 use logical_model::sb;
 use ovsdb::Uuid;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The chassis-local facts the compiler needs.
@@ -123,6 +125,9 @@ pub struct View<'a> {
     pub dp_key: BTreeMap<Uuid, u32>,
     /// (datapath key, port key) of the related logical ports.
     related: BTreeSet<(u32, u32)>,
+    /// While a flow generator runs for the incremental compiler: what it
+    /// looked up through the accessors below (see [`crate::incremental`]).
+    rec: RefCell<Option<Vec<Dep>>>,
 }
 
 impl<'a> View<'a> {
@@ -133,21 +138,48 @@ impl<'a> View<'a> {
             sb.port_binding.iter().map(|(u, p)| (p.logical_port.as_str(), u.uuid())).collect();
         let dp_key: BTreeMap<Uuid, u32> =
             sb.datapath_binding.iter().map(|(u, d)| (u.uuid(), d.tunnel_key as u32)).collect();
-        let mut v = View { sb, local, chassis, pb_by_name, dps: BTreeMap::new(), dp_key, related: BTreeSet::new() };
+        let mut v = View {
+            sb,
+            local,
+            chassis,
+            pb_by_name,
+            dps: BTreeMap::new(),
+            dp_key,
+            related: BTreeSet::new(),
+            rec: RefCell::new(None),
+        };
         v.find_local_datapaths();
         v.find_related();
         v
     }
 
+    /// Starts recording what the accessors are asked.
+    pub(crate) fn record(&self) {
+        *self.rec.borrow_mut() = Some(Vec::new());
+    }
+
+    /// Stops recording; what was asked since [`View::record`].
+    pub(crate) fn recorded(&self) -> Vec<Dep> {
+        self.rec.borrow_mut().take().unwrap_or_default()
+    }
+
+    pub(crate) fn note(&self, d: impl FnOnce() -> Dep) {
+        if let Some(r) = self.rec.borrow_mut().as_mut() {
+            r.push(d());
+        }
+    }
+
     /// A port binding.
     pub fn pb(&self, u: Uuid) -> Option<&'a sb::PortBinding> {
+        self.note(|| Dep::Pb(u));
         self.sb.port_binding.get(&u.into())
     }
 
     /// A port binding by logical port name.
     pub fn pb_named(&self, name: &str) -> Option<(Uuid, &'a sb::PortBinding)> {
+        self.note(|| Dep::Name(name.to_string()));
         let u = *self.pb_by_name.get(name)?;
-        Some((u, self.pb(u)?))
+        Some((u, self.sb.port_binding.get(&u.into())?))
     }
 
     /// Whether `pb` is bound to this chassis.
@@ -157,6 +189,7 @@ impl<'a> View<'a> {
 
     /// The ofport of a VIF claimed by this chassis (`local_bindings`).
     pub fn vif_ofport(&self, name: &str) -> Option<u32> {
+        self.note(|| Dep::Name(name.to_string()));
         let ofport = *self.local.vifs.get(name)?;
         let (_, pb) = self.pb_named(name)?;
         self.bound_here(pb).then_some(ofport)
@@ -164,11 +197,13 @@ impl<'a> View<'a> {
 
     /// The local datapath with this key.
     pub fn local_dp(&self, key: u32) -> Option<&LocalDp> {
+        self.note(|| Dep::DpKey(key));
         self.dps.get(&key)
     }
 
     /// The tunnel key of a port binding's datapath.
     pub fn dp_of(&self, pb: &sb::PortBinding) -> u32 {
+        self.note(|| Dep::DpUuid(pb.datapath.uuid()));
         self.dp_key.get(&pb.datapath.uuid()).copied().unwrap_or(0)
     }
 
@@ -216,6 +251,7 @@ impl<'a> View<'a> {
 
     /// A multicast group of a datapath, by name → its tunnel key.
     pub fn mc_group(&self, dp: Uuid, name: &str) -> Option<u32> {
+        self.note(|| Dep::Name(name.to_string()));
         self.sb
             .multicast_group
             .values()
@@ -238,6 +274,7 @@ impl<'a> View<'a> {
     /// the highest-priority member (BFD liveness is not an input yet, so
     /// every member counts as reachable).
     pub fn ha_group_active_here(&self, group: Uuid) -> bool {
+        self.note(|| Dep::Ha);
         let Some(g) = self.sb.ha_chassis_group.get(&group.into()) else { return false };
         let best = g
             .ha_chassis
@@ -248,10 +285,16 @@ impl<'a> View<'a> {
         self.chassis.is_some() && best.and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis
     }
 
+    /// Every related (datapath key, port key).
+    pub(crate) fn related_set(&self) -> &BTreeSet<(u32, u32)> {
+        &self.related
+    }
+
     /// Whether logical port `port` of datapath `dp` is "related" to this
     /// chassis (`related_lport_ids`): logical flows matching it as inport
     /// (ingress) or outport (egress) of a switch are installed only then.
     pub fn is_related(&self, dp: u32, port: u32) -> bool {
+        self.note(|| Dep::Related(dp, port));
         self.related.contains(&(dp, port))
     }
 
@@ -282,6 +325,7 @@ impl<'a> View<'a> {
 
     /// Whether an HA chassis group lists this chassis.
     pub fn ha_group_contains(&self, group: Uuid) -> bool {
+        self.note(|| Dep::Ha);
         let Some(g) = self.sb.ha_chassis_group.get(&group.into()) else { return false };
         g.ha_chassis.iter().any(|h| {
             self.sb.ha_chassis.get(h).and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis

@@ -31,7 +31,7 @@ pub fn flows(v: &View, out: &mut Flows) {
     }
 }
 
-fn neighbor(v: &View, u: Uuid, port: &str, ip: &str, mac: &str, prio: u16, out: &mut Flows) {
+pub(crate) fn neighbor(v: &View, u: Uuid, port: &str, ip: &str, mac: &str, prio: u16, out: &mut Flows) {
     let Some((_, pb)) = v.pb_named(port) else { return };
     let dp = v.dp_of(pb);
     if v.local_dp(dp).is_none() {

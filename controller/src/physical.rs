@@ -117,7 +117,7 @@ pub fn flows(v: &View, out: &mut Flows) {
     static_flows(v, out);
 }
 
-fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
+pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
     let src = Source::Row(u);
     let dp_key = v.dp_of(pb);
     let port_key = pb.tunnel_key as u32;
@@ -389,7 +389,7 @@ fn parse_mac(s: &str) -> Option<u64> {
 }
 
 /// Tables 40 and 39 for a multicast group on a local datapath.
-fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flows) {
+pub(crate) fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flows) {
     let dp_key = v.dp_key.get(&mc.datapath.uuid()).copied().unwrap_or(0);
     let Some(ld) = v.local_dp(dp_key) else { return };
     let mc_key = mc.tunnel_key as u32;
@@ -473,7 +473,7 @@ fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flows) {
 }
 
 /// Tunnel ingress and the default flows of the physical tables.
-fn static_flows(v: &View, out: &mut Flows) {
+pub(crate) fn static_flows(v: &View, out: &mut Flows) {
     for ofport in v.local.tunnels.values() {
         let mut m = Match::new();
         set(&mut m, Field::InPort, *ofport as u128);

@@ -42,14 +42,21 @@ const ICMPV6: u128 = 58;
 /// Every port security flow of the chassis.
 pub fn flows(v: &View, out: &mut Flows) {
     for (u, pb) in &v.sb.port_binding {
+        port(v, u.uuid(), pb, out);
+    }
+}
+
+/// The port security flows of one port binding.
+pub(crate) fn port(v: &View, u: ovsdb::Uuid, pb: &sb::PortBinding, out: &mut Flows) {
+    {
         if pb.port_security.is_empty() || !bound_with_interface(v, pb) {
-            continue;
+            return;
         }
         let entries: Vec<LportAddresses> = pb.port_security.iter().filter_map(|s| extract_lsp_addresses(s)).collect();
         if entries.is_empty() {
-            continue;
+            return;
         }
-        let mut p = Port { out, src: Source::Row(u.uuid()), dp: v.dp_of(pb) as u128, key: pb.tunnel_key as u128 };
+        let mut p = Port { out, src: Source::Row(u), dp: v.dp_of(pb) as u128, key: pb.tunnel_key as u128 };
         p.ingress_defaults();
         for e in &entries {
             p.ingress(e);

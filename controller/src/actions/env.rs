@@ -48,6 +48,13 @@ impl ExtendTable {
         self.ids.insert(name.to_string(), id);
     }
 
+    /// Frees `name`'s id.
+    pub fn remove(&mut self, name: &str) {
+        if let Some(id) = self.ids.remove(name) {
+            self.used.remove(&id);
+        }
+    }
+
     /// The id of `name`, if allocated.
     pub fn get(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()

@@ -1,0 +1,633 @@
+//! The incremental compiler: [`Compiler::update`] brings a chassis's
+//! desired flow table from the last SB it saw to a new one, recomputing
+//! only the flows whose inputs changed.
+//!
+//! # Units and dependencies
+//!
+//! The flow table is the union of *units*, each the flows of one SB row
+//! (a logical flow, a port binding's physical or port-security flows, a
+//! multicast group, a MAC binding, an FDB entry, a load balancer) or the
+//! chassis's fixed flows. A unit is recomputed when its row changes, and
+//! when one of its *dependencies* changes: a fact it read besides its
+//! row. Dependencies are recorded as the generator runs (every lookup
+//! through [`View`]'s accessors notes one: a port or multicast group by
+//! name, a local datapath, whether a port is related...) and declared for
+//! what generators read straight from SB (a logical flow's datapath group,
+//! the address sets and port groups its match names; for physical flows,
+//! everything in the port's datapath, the chassis and tunnel set, the HA
+//! groups).
+//!
+//! Every fact is summarized by a 64-bit hash, recomputed on each update
+//! from the new SB and [`Local`]: cheap indexes (one entry per port name,
+//! datapath, set...), not flows. A changed hash marks the units depending
+//! on it. Rows are compared by hash too. A new chassis name or `Chassis`
+//! row starts from scratch.
+//!
+//! # Merging units
+//!
+//! Two units can produce a flow with the same (table, priority, match).
+//! As the switch holds one, the winner is the first in [`Unit`] order
+//! (which is the order [`crate::compile`] meets them: logical flows by
+//! uuid, then neighbor, hairpin, FDB, port security and physical flows);
+//! when the winner and others only carry `conjunction` actions, their
+//! actions are merged. The same rule from scratch and incrementally makes
+//! the law "incremental == from scratch" hold exactly, except for ids
+//! that only name things: conjunction ids (a block per logical flow,
+//! reused once free) and group and meter ids (reference-counted by the
+//! units using them).
+
+use crate::actions::DhcpOptions;
+use crate::lflows::{self, Ids, Used};
+use crate::local::{Local, View};
+use crate::{fdb, lb_hairpin, neighbor, physical, portsec, Flows, Output};
+use logical_model::lflow::check::Sets;
+use logical_model::lflow::lex::{tokenize, Token};
+use logical_model::sb;
+use openflow::{Action, Flow};
+use ovsdb::Uuid;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+/// A fact a unit of flows read besides its own row.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dep {
+    /// The port binding and the multicast groups of this name, and what
+    /// the chassis knows about the name (its VIF, patch port, ct zone,
+    /// residency, relatedness, the tunnel to its chassis).
+    Name(String),
+    /// A port binding by row (and its name's facts).
+    Pb(Uuid),
+    /// The local datapath of this tunnel key (absent if not local) and its
+    /// `Datapath_Binding` row.
+    DpKey(u32),
+    /// A datapath's tunnel key and row.
+    DpUuid(Uuid),
+    /// Everything in one datapath: its ports' and multicast groups' rows
+    /// and facts, its DNAT/SNAT zones.
+    DpContent(Uuid),
+    /// A `Logical_DP_Group` row.
+    DpGroup(Uuid),
+    /// Whether (datapath key, port key) is related to this chassis.
+    Related(u32, u32),
+    /// An address set by name.
+    AddrSet(String),
+    /// A port group by SB name, reduced to related ports.
+    PortGroup(String),
+    /// The HA chassis groups.
+    Ha,
+    /// The other chassis, their encapsulations and our tunnels to them.
+    Physical,
+    /// DHCP and DHCPv6 options.
+    Dhcp,
+    /// SB_Global's options and the chassis template variables.
+    LbGlobal,
+}
+
+/// A unit of flows, in the order the from-scratch compiler meets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    /// A `Logical_Flow`, on every local datapath it applies to.
+    Lflow(Uuid),
+    /// A `MAC_Binding` (tables 66/67).
+    MacBinding(Uuid),
+    /// A `Static_MAC_Binding` (tables 66/67).
+    StaticMacBinding(Uuid),
+    /// A `Load_Balancer` (hairpin tables 68–70).
+    Lb(Uuid),
+    /// An `FDB` row (tables 71/72).
+    Fdb(Uuid),
+    /// A port binding's port security (tables 73–75).
+    Portsec(Uuid),
+    /// A port binding's physical flows.
+    PortBinding(Uuid),
+    /// A `Multicast_Group`'s physical flows.
+    McGroup(Uuid),
+    /// The chassis's fixed physical flows (and tunnel ingress).
+    Static,
+}
+
+type Key = (u8, u16, String);
+
+/// One unit's flows and what they were computed from.
+#[derive(Debug, Default)]
+struct UnitState {
+    row: u64,
+    deps: Vec<Dep>,
+    flows: Flows,
+    diags: Vec<String>,
+    used: Used,
+    conj: Option<(u32, u32)>,
+}
+
+/// What the last [`Compiler::update`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Units now.
+    pub units: usize,
+    /// Units (re)computed.
+    pub computed: usize,
+    /// Units removed (their row is gone).
+    pub removed: usize,
+    /// Facts that changed.
+    pub changed_facts: usize,
+    /// Flow keys (table, priority, match) whose flow may have changed.
+    pub changed_flows: usize,
+}
+
+/// Conjunction ids: a block per logical flow, reused once free.
+#[derive(Debug, Default)]
+struct ConjIds {
+    /// First id → block length.
+    blocks: BTreeMap<u32, u32>,
+    next: u32,
+}
+
+impl ConjIds {
+    /// A block of `n` free ids: after the last one handed out, else the
+    /// first gap big enough.
+    fn alloc(&mut self, n: u32) -> u32 {
+        let next = self.next.max(1);
+        let fits = |start: u32, blocks: &BTreeMap<u32, u32>| {
+            let Some(end) = start.checked_add(n) else { return false };
+            blocks.range(..end).next_back().is_none_or(|(s, l)| s + l <= start)
+        };
+        let start = if fits(next, &self.blocks) {
+            next
+        } else {
+            let mut start = 1u32;
+            for (s, l) in &self.blocks {
+                if s.saturating_sub(start) >= n {
+                    break;
+                }
+                start = s + l;
+            }
+            start
+        };
+        self.blocks.insert(start, n);
+        self.next = start.saturating_add(n);
+        start
+    }
+
+    fn free(&mut self, start: u32) {
+        self.blocks.remove(&start);
+    }
+}
+
+/// A chassis's flow table, kept up to date incrementally.
+#[derive(Debug, Default)]
+pub struct Compiler {
+    /// The chassis name and our `Chassis` row the state was built for.
+    who: Option<(String, Option<Uuid>)>,
+    facts: HashMap<Dep, u64>,
+    units: BTreeMap<Unit, UnitState>,
+    by_dep: HashMap<Dep, BTreeSet<Unit>>,
+    /// Every flow key → the units producing it, in unit order.
+    table: BTreeMap<Key, Vec<Unit>>,
+    changed: BTreeSet<Key>,
+    ids: Ids,
+    refs: HashMap<(bool, String), usize>,
+    conj: ConjIds,
+    set_diags: Vec<String>,
+    no_chassis: Option<String>,
+}
+
+fn hash_of<T: Hash + ?Sized>(x: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    x.hash(&mut h);
+    h.finish()
+}
+
+/// Whether a flow only carries `conjunction` actions.
+fn conj_only(a: &[Action]) -> bool {
+    !a.is_empty() && a.iter().all(|x| matches!(x, Action::Conjunction { .. }))
+}
+
+impl Compiler {
+    /// An empty table.
+    pub fn new() -> Compiler {
+        Compiler::default()
+    }
+
+    /// Brings the table to what [`crate::compile`] gives for `sb` and
+    /// `local`, recomputing the units whose row or dependencies changed.
+    pub fn update(&mut self, sb: &sb::Snapshot, local: &Local) -> Stats {
+        let view = View::new(sb, local);
+        let who = (local.chassis.clone(), view.chassis);
+        if self.who.as_ref() != Some(&who) {
+            *self = Compiler { who: Some(who), ..Compiler::default() };
+        }
+        self.no_chassis = view
+            .chassis
+            .is_none()
+            .then(|| format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
+        let mut set_diags = Vec::new();
+        let sets = lflows::sets_of(&view, &mut set_diags);
+        self.set_diags = set_diags;
+        let dhcp = DhcpOptions::from_sb(sb);
+        let lbg = lb_hairpin::Globals::new(&view);
+
+        let mut stats = Stats::default();
+        let facts = facts(&view, &sets);
+        let mut dirty: BTreeSet<Unit> = BTreeSet::new();
+        let mut mark = |d: &Dep, by_dep: &HashMap<Dep, BTreeSet<Unit>>| {
+            stats.changed_facts += 1;
+            if let Some(us) = by_dep.get(d) {
+                dirty.extend(us.iter().copied());
+            }
+        };
+        for (d, h) in &facts {
+            if self.facts.get(d) != Some(h) {
+                mark(d, &self.by_dep);
+            }
+        }
+        for d in self.facts.keys() {
+            if !facts.contains_key(d) {
+                mark(d, &self.by_dep);
+            }
+        }
+        self.facts = facts;
+
+        let rows = rows(sb);
+        let live: HashSet<Unit> = rows.iter().map(|(u, _)| *u).collect();
+        let gone: Vec<Unit> = self.units.keys().filter(|u| !live.contains(u)).copied().collect();
+        for u in gone {
+            self.drop_unit(u);
+            stats.removed += 1;
+        }
+        for (u, h) in &rows {
+            if self.units.get(u).is_none_or(|s| s.row != *h) {
+                dirty.insert(*u);
+            }
+        }
+        let row_of: HashMap<Unit, u64> = rows.into_iter().collect();
+        for u in dirty {
+            let Some(&h) = row_of.get(&u) else { continue };
+            self.drop_unit(u);
+            let mut st = self.compute(&view, u, (&sets, &dhcp, &lbg));
+            st.row = h;
+            self.add_unit(u, st);
+            stats.computed += 1;
+        }
+        stats.units = self.units.len();
+        stats.changed_flows = self.changed.len();
+        stats
+    }
+
+    fn compute(&mut self, v: &View, unit: Unit, (sets, dhcp, lbg): (&Sets, &DhcpOptions, &lb_hairpin::Globals)) -> UnitState {
+        let sb = v.sb;
+        let mut st = UnitState::default();
+        let mut deps = Vec::new();
+        v.record();
+        match unit {
+            Unit::Lflow(u) => {
+                let Some(lf) = sb.logical_flow.get(&u.into()) else { return st };
+                if let Some(g) = lf.logical_dp_group {
+                    deps.push(Dep::DpGroup(g.uuid()));
+                }
+                let dps = lflows::datapaths_of(sb, lf).unwrap_or_default();
+                deps.extend(dps.iter().map(|d| Dep::DpUuid(*d)));
+                for (t, _) in tokenize(&lf.r#match) {
+                    match t {
+                        Token::AddrSet(n) => deps.push(Dep::AddrSet(n)),
+                        Token::PortGroup(n) => {
+                            for d in &dps {
+                                if let Some(k) = v.dp_key.get(d) {
+                                    deps.push(Dep::PortGroup(format!("{k}_{n}")));
+                                }
+                            }
+                            deps.push(Dep::PortGroup(n));
+                        }
+                        _ => {}
+                    }
+                }
+                if lf.actions.contains("dhcp") {
+                    deps.push(Dep::Dhcp);
+                }
+                let conj = &mut self.conj;
+                let mut block = None;
+                let mut alloc = |n: u32| {
+                    let s = conj.alloc(n);
+                    block = Some((s, n));
+                    s
+                };
+                lflows::one_flow(
+                    v,
+                    u,
+                    lf,
+                    (sets, dhcp),
+                    &mut self.ids,
+                    &mut st.used,
+                    &mut alloc,
+                    &mut st.flows,
+                    &mut st.diags,
+                );
+                st.conj = block;
+            }
+            Unit::MacBinding(u) => {
+                if let Some(b) = sb.mac_binding.get(&u.into()) {
+                    neighbor::neighbor(v, u, &b.logical_port, &b.ip, &b.mac, 100, &mut st.flows);
+                }
+            }
+            Unit::StaticMacBinding(u) => {
+                if let Some(b) = sb.static_mac_binding.get(&u.into()) {
+                    let prio = if b.override_dynamic_mac { 150 } else { 50 };
+                    neighbor::neighbor(v, u, &b.logical_port, &b.ip, &b.mac, prio, &mut st.flows);
+                }
+            }
+            Unit::Lb(u) => {
+                if let Some(row) = sb.load_balancer.get(&u.into()) {
+                    deps.push(Dep::LbGlobal);
+                    deps.extend(row.datapaths.iter().map(|d| Dep::DpUuid(d.uuid())));
+                    if let Some(g) = row.datapath_group {
+                        deps.push(Dep::DpGroup(g.uuid()));
+                        if let Some(g) = sb.logical_dp_group.get(&g) {
+                            deps.extend(g.datapaths.iter().map(|d| Dep::DpUuid(d.uuid())));
+                        }
+                    }
+                    lb_hairpin::lb(v, u, row, lbg, &mut st.flows);
+                }
+            }
+            Unit::Fdb(u) => {
+                if let Some(row) = sb.fdb.get(&u.into()) {
+                    fdb::one(v, u, row, &mut st.flows);
+                }
+            }
+            Unit::Portsec(u) => {
+                if let Some(pb) = sb.port_binding.get(&u.into()) {
+                    deps.push(Dep::DpContent(pb.datapath.uuid()));
+                    deps.push(Dep::Name(pb.logical_port.clone()));
+                    if let Some(p) = &pb.virtual_parent {
+                        deps.push(Dep::Name(p.clone()));
+                    }
+                    portsec::port(v, u, pb, &mut st.flows);
+                }
+            }
+            Unit::PortBinding(u) => {
+                if let Some(pb) = sb.port_binding.get(&u.into()) {
+                    deps.extend([Dep::DpContent(pb.datapath.uuid()), Dep::Physical, Dep::Ha]);
+                    physical::port_binding(v, u, pb, &mut st.flows);
+                }
+            }
+            Unit::McGroup(u) => {
+                if let Some(mc) = sb.multicast_group.get(&u.into()) {
+                    deps.extend([Dep::DpContent(mc.datapath.uuid()), Dep::Physical, Dep::Ha]);
+                    physical::mc_group(v, u, mc, &mut st.flows);
+                }
+            }
+            Unit::Static => {
+                deps.push(Dep::Physical);
+                physical::static_flows(v, &mut st.flows);
+            }
+        }
+        deps.extend(v.recorded());
+        deps.sort();
+        deps.dedup();
+        st.deps = deps;
+        st
+    }
+
+    fn add_unit(&mut self, u: Unit, st: UnitState) {
+        for d in &st.deps {
+            self.by_dep.entry(d.clone()).or_default().insert(u);
+        }
+        for k in st.flows.flows.keys() {
+            let us = self.table.entry(k.clone()).or_default();
+            let at = us.partition_point(|x| *x < u);
+            us.insert(at, u);
+            self.changed.insert(k.clone());
+        }
+        let mut seen = HashSet::new();
+        for (g, name) in st.used.groups.iter().map(|n| (true, n)).chain(st.used.meters.iter().map(|n| (false, n))) {
+            if seen.insert((g, name)) {
+                *self.refs.entry((g, name.clone())).or_default() += 1;
+            }
+        }
+        self.units.insert(u, st);
+    }
+
+    fn drop_unit(&mut self, u: Unit) {
+        let Some(st) = self.units.remove(&u) else { return };
+        for d in &st.deps {
+            if let Some(us) = self.by_dep.get_mut(d) {
+                us.remove(&u);
+                if us.is_empty() {
+                    self.by_dep.remove(d);
+                }
+            }
+        }
+        for k in st.flows.flows.keys() {
+            if let Some(us) = self.table.get_mut(k) {
+                us.retain(|x| *x != u);
+                if us.is_empty() {
+                    self.table.remove(k);
+                }
+            }
+            self.changed.insert(k.clone());
+        }
+        let mut seen = HashSet::new();
+        for (g, name) in st.used.groups.iter().map(|n| (true, n)).chain(st.used.meters.iter().map(|n| (false, n))) {
+            if !seen.insert((g, name)) {
+                continue;
+            }
+            let key = (g, name.clone());
+            let n = self.refs.get_mut(&key).map(|n| {
+                *n -= 1;
+                *n
+            });
+            if n == Some(0) {
+                self.refs.remove(&key);
+                if g {
+                    self.ids.groups.remove(name);
+                } else {
+                    self.ids.meters.remove(name);
+                }
+            }
+        }
+        if let Some((start, _)) = st.conj {
+            self.conj.free(start);
+        }
+    }
+
+    /// The flow the switch holds for a key: the first unit's, with the
+    /// `conjunction`s of all conjunction-only flows merged into a
+    /// conjunction-only winner.
+    fn flow_at(&self, key: &Key) -> Option<Flow> {
+        let us = self.table.get(key)?;
+        let mut it = us.iter().filter_map(|u| self.units.get(u)?.flows.flows.get(key));
+        let mut f = it.next()?.clone();
+        if conj_only(&f.actions) {
+            for g in it {
+                if conj_only(&g.actions) {
+                    for a in &g.actions {
+                        if !f.actions.contains(a) {
+                            f.actions.push(a.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Some(f)
+    }
+
+    /// The whole desired table.
+    pub fn flows(&self) -> Flows {
+        let mut out = Flows::default();
+        for k in self.table.keys() {
+            if let Some(f) = self.flow_at(k) {
+                out.flows.insert(k.clone(), f);
+            }
+        }
+        out
+    }
+
+    /// The flows whose key changed since the last call: `(key, Some(flow))`
+    /// to add or replace, `(key, None)` to delete.
+    pub fn take_changes(&mut self) -> Vec<(Key, Option<Flow>)> {
+        let keys = std::mem::take(&mut self.changed);
+        keys.into_iter()
+            .map(|k| {
+                let f = self.flow_at(&k);
+                (k, f)
+            })
+            .collect()
+    }
+
+    /// What could not be compiled, naming the rows.
+    pub fn diagnostics(&self) -> Vec<String> {
+        let mut d: Vec<String> = self.no_chassis.iter().cloned().collect();
+        d.extend(self.set_diags.iter().cloned());
+        for st in self.units.values() {
+            d.extend(st.diags.iter().cloned());
+        }
+        d
+    }
+
+    /// The group and meter ids in use.
+    pub fn ids(&self) -> &Ids {
+        &self.ids
+    }
+
+    /// Flows, diagnostics and ids, as [`crate::compile`] returns them.
+    pub fn output(&self) -> Output {
+        Output { flows: self.flows(), diagnostics: self.diagnostics(), ids: self.ids.clone() }
+    }
+}
+
+/// Every unit with a row, and the row's hash (plus the fixed flows).
+fn rows(sb: &sb::Snapshot) -> Vec<(Unit, u64)> {
+    let mut v = Vec::with_capacity(sb.logical_flow.len() + 2 * sb.port_binding.len() + 16);
+    v.extend(sb.logical_flow.iter().map(|(u, r)| (Unit::Lflow(u.uuid()), hash_of(r))));
+    v.extend(sb.mac_binding.iter().map(|(u, r)| (Unit::MacBinding(u.uuid()), hash_of(r))));
+    v.extend(sb.static_mac_binding.iter().map(|(u, r)| (Unit::StaticMacBinding(u.uuid()), hash_of(r))));
+    v.extend(sb.load_balancer.iter().map(|(u, r)| (Unit::Lb(u.uuid()), hash_of(r))));
+    v.extend(sb.fdb.iter().map(|(u, r)| (Unit::Fdb(u.uuid()), hash_of(r))));
+    for (u, r) in &sb.port_binding {
+        let h = hash_of(r);
+        v.push((Unit::Portsec(u.uuid()), h));
+        v.push((Unit::PortBinding(u.uuid()), h));
+    }
+    v.extend(sb.multicast_group.iter().map(|(u, r)| (Unit::McGroup(u.uuid()), hash_of(r))));
+    v.push((Unit::Static, 0));
+    v
+}
+
+/// Every fact's hash, from SB and the local facts.
+fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
+    let sb = v.sb;
+    let local = v.local;
+    let mut f: HashMap<Dep, u64> = HashMap::new();
+    let zone = |k: &str| local.ct_zones.get(k).copied();
+    let dp_zones = |dp: Uuid| (zone(&format!("{dp}_dnat")), zone(&format!("{dp}_snat")));
+
+    // Names: port bindings and multicast groups.
+    let mut names: HashMap<&str, Vec<u64>> = HashMap::new();
+    let mut pb_fact: HashMap<Uuid, u64> = HashMap::new();
+    for (u, pb) in &sb.port_binding {
+        let name = pb.logical_port.as_str();
+        let dp = v.dp_of(pb);
+        let h = hash_of(&(
+            u.uuid(),
+            pb,
+            v.is_chassis_resident(name),
+            v.vif_ofport(name),
+            local.vifs.get(name),
+            local.patches.get(name),
+            zone(name),
+            dp_zones(pb.datapath.uuid()),
+            pb.chassis.and_then(|c| sb.chassis.get(&c)).and_then(|c| local.tunnels.get(&c.name)),
+            v.is_related(dp, pb.tunnel_key as u32),
+        ));
+        pb_fact.insert(u.uuid(), h);
+        names.entry(name).or_default().push(h);
+    }
+    for mc in sb.multicast_group.values() {
+        names.entry(mc.name.as_str()).or_default().push(hash_of(&(mc.datapath.uuid(), mc.tunnel_key)));
+    }
+    // Local facts about names that have no row (yet).
+    for n in local.vifs.keys().chain(local.patches.keys()).chain(local.ct_zones.keys()) {
+        names.entry(n.as_str()).or_default();
+    }
+    for (n, mut hs) in names {
+        hs.sort_unstable();
+        f.insert(Dep::Name(n.to_string()), hash_of(&(hs, local.vifs.get(n), local.patches.get(n), zone(n))));
+    }
+
+    // Datapaths.
+    let mut content: HashMap<Uuid, Vec<(Uuid, u64)>> = HashMap::new();
+    for (u, pb) in &sb.port_binding {
+        let h = hash_of(&(pb_fact[&u.uuid()], pb));
+        f.insert(Dep::Pb(u.uuid()), h);
+        content.entry(pb.datapath.uuid()).or_default().push((u.uuid(), h));
+    }
+    for (u, mc) in &sb.multicast_group {
+        content.entry(mc.datapath.uuid()).or_default().push((u.uuid(), hash_of(mc)));
+    }
+    for (u, dp) in &sb.datapath_binding {
+        let key = dp.tunnel_key as u32;
+        let row = hash_of(dp);
+        let ld = v.dps.get(&key).filter(|l| l.uuid == u.uuid());
+        let ld_h = ld.map(|l| hash_of(&(l.uuid, l.key, l.is_switch, l.localnet, row)));
+        if let Some(h) = ld_h {
+            f.insert(Dep::DpKey(key), h);
+        }
+        let own = hash_of(&(key, row));
+        f.insert(Dep::DpUuid(u.uuid()), own);
+        let mut c = content.remove(&u.uuid()).unwrap_or_default();
+        c.sort_unstable();
+        f.insert(Dep::DpContent(u.uuid()), hash_of(&(own, ld_h, c, dp_zones(u.uuid()))));
+    }
+    // Ports and groups of datapaths that have no row.
+    for (dp, mut c) in content {
+        c.sort_unstable();
+        f.insert(Dep::DpContent(dp), hash_of(&c));
+    }
+    for (u, g) in &sb.logical_dp_group {
+        f.insert(Dep::DpGroup(u.uuid()), hash_of(g));
+    }
+    for (dp, port) in v.related_set() {
+        f.insert(Dep::Related(*dp, *port), 1);
+    }
+
+    // Sets.
+    let mut addr: HashMap<&str, Vec<u64>> = HashMap::new();
+    for a in sb.address_set.values() {
+        addr.entry(a.name.as_str()).or_default().push(hash_of(&a.addresses));
+    }
+    for (n, mut hs) in addr {
+        hs.sort_unstable();
+        f.insert(Dep::AddrSet(n.to_string()), hash_of(&hs));
+    }
+    for (n, ports) in sets.port_groups.iter().flatten() {
+        f.insert(Dep::PortGroup(n.clone()), hash_of(ports));
+    }
+
+    // Globals.
+    f.insert(Dep::Ha, hash_of(&(&sb.ha_chassis_group, &sb.ha_chassis)));
+    f.insert(Dep::Physical, hash_of(&(&local.tunnels, &sb.chassis, &sb.encap)));
+    f.insert(Dep::Dhcp, hash_of(&(&sb.dhcp_options, &sb.dhcpv6_options)));
+    let vars: Vec<_> = sb.chassis_template_var.values().filter(|t| t.chassis == local.chassis).collect();
+    let global: Vec<_> = sb.sb_global.values().map(|g| &g.options).collect();
+    f.insert(Dep::LbGlobal, hash_of(&(vars, global)));
+    f
+}
