@@ -121,10 +121,10 @@ pub fn k8s_switches(nodes: u64, pods: u64, services: u64, policies: u64) -> nb::
 }
 
 /// The SB flowc's northd makes of `nb`, seen by one chassis `hv1` with a
-/// VIF bound on every switch (the first port of each, ofports 1, 2, ...)
-/// and a tunnel to a second chassis `hv2`: the input of the controller
-/// benches.
-pub fn chassis_sb(nb: &nb::Snapshot) -> (logical_model::sb::Snapshot, controller::Local) {
+/// VIF bound on the first `local_switches` switches (the first port of
+/// each, ofports 1, 2, ...; the other ports are bound to a second chassis
+/// `hv2`, reached by a tunnel): the input of the controller benches.
+pub fn chassis_sb(nb: &nb::Snapshot, local_switches: usize) -> (logical_model::sb::Snapshot, controller::Local) {
     use logical_model::sb;
     let out = northd::compile::compile(nb, None, 1);
     let json = northd::sbjson::to_json(&out.state);
@@ -141,7 +141,7 @@ pub fn chassis_sb(nb: &nb::Snapshot) -> (logical_model::sb::Snapshot, controller
         if !pb.r#type.is_empty() || pb.parent_port.is_some() {
             continue;
         }
-        if seen.insert(pb.datapath) {
+        if seen.len() < local_switches && seen.insert(pb.datapath) {
             let ofport = local.vifs.len() as u32 + 1;
             local.vifs.insert(pb.logical_port.clone(), ofport);
             pb.chassis = Some(hv1.into());

@@ -215,12 +215,13 @@ impl Compiler {
         let view = View::new(sb, local);
         let who = (local.chassis.clone(), view.chassis);
         if self.who.as_ref() != Some(&who) {
-            *self = Compiler { who: Some(who), ..Compiler::default() };
+            // Every flow of the old state is a change to report.
+            let mut changed = std::mem::take(&mut self.changed);
+            changed.extend(std::mem::take(&mut self.table).into_keys());
+            *self = Compiler { who: Some(who), changed, ..Compiler::default() };
         }
-        self.no_chassis = view
-            .chassis
-            .is_none()
-            .then(|| format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
+        self.no_chassis =
+            view.chassis.is_none().then(|| format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
         let mut set_diags = Vec::new();
         let sets = lflows::sets_of(&view, &mut set_diags);
         self.set_diags = set_diags;
@@ -274,7 +275,12 @@ impl Compiler {
         stats
     }
 
-    fn compute(&mut self, v: &View, unit: Unit, (sets, dhcp, lbg): (&Sets, &DhcpOptions, &lb_hairpin::Globals)) -> UnitState {
+    fn compute(
+        &mut self,
+        v: &View,
+        unit: Unit,
+        (sets, dhcp, lbg): (&Sets, &DhcpOptions, &lb_hairpin::Globals),
+    ) -> UnitState {
         let sb = v.sb;
         let mut st = UnitState::default();
         let mut deps = Vec::new();
@@ -468,6 +474,11 @@ impl Compiler {
             }
         }
         Some(f)
+    }
+
+    /// The flow the table holds for a key.
+    pub fn flow(&self, key: &Key) -> Option<Flow> {
+        self.flow_at(key)
     }
 
     /// The whole desired table.

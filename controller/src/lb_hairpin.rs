@@ -90,13 +90,12 @@ impl<'a> Globals<'a> {
         let use_ct_mark =
             v.sb.sb_global.values().next().is_none_or(|g| smap_bool(&g.options, "lb_hairpin_use_ct_mark", true));
         let local: &'a crate::Local = v.local;
-        let vars = v
-            .sb
-            .chassis_template_var
-            .values()
-            .filter(|t| t.chassis == local.chassis)
-            .flat_map(|t| t.variables.iter().map(|(k, x)| (k.as_str(), x.as_str())))
-            .collect();
+        let vars =
+            v.sb.chassis_template_var
+                .values()
+                .filter(|t| t.chassis == local.chassis)
+                .flat_map(|t| t.variables.iter().map(|(k, x)| (k.as_str(), x.as_str())))
+                .collect();
         Globals { use_ct_mark, vars }
     }
 }

@@ -60,6 +60,44 @@ impl FlowTable {
         self.flows.remove(k)
     }
 
+    /// The flow of a key.
+    pub fn get(&self, k: &Key) -> Option<&Flow> {
+        self.flows.get(k)
+    }
+
+    /// Sets (`Some`) or removes (`None`) the flow of a key.
+    pub fn set(&mut self, k: Key, f: Option<Flow>) {
+        match f {
+            Some(f) => self.flows.insert(k, f),
+            None => self.flows.remove(&k),
+        };
+    }
+
+    /// Every key.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.flows.keys()
+    }
+
+    /// [`FlowTable::diff`] restricted to `keys` (the others are known to
+    /// be equal): deletes, then modifications, then additions.
+    pub fn diff_keys<'k>(&self, want: &FlowTable, keys: impl IntoIterator<Item = &'k Key>) -> Vec<FlowMod> {
+        let mut del = Vec::new();
+        let mut modify = Vec::new();
+        let mut add = Vec::new();
+        for k in keys {
+            match (self.flows.get(k), want.flows.get(k)) {
+                (Some(old), None) => del.push(old.to_flow_mod(FlowModCommand::DeleteStrict)),
+                (None, Some(f)) => add.push(f.to_flow_mod(FlowModCommand::Add)),
+                (Some(old), Some(f)) if old.cookie != f.cookie => modify.push(f.to_flow_mod(FlowModCommand::Add)),
+                (Some(old), Some(f)) if old != f => modify.push(f.to_flow_mod(FlowModCommand::ModifyStrict)),
+                _ => {}
+            }
+        }
+        del.extend(modify);
+        del.extend(add);
+        del
+    }
+
     /// The flow_mods that turn `self` (what the switch holds) into
     /// `want`: deletes, then modifications, then additions.
     pub fn diff(&self, want: &FlowTable) -> Vec<FlowMod> {

@@ -256,6 +256,12 @@ struct Daemon {
     zones_restored: bool,
     local_base: Option<Local>,
     desired: Option<Desired>,
+    /// The incremental compiler; `full` asks the next compile to take its
+    /// whole table (after a panic or a forced recompute).
+    compiler: crate::Compiler,
+    full: bool,
+    /// Keys of `desired` that changed since the last installation.
+    pending: BTreeSet<Key>,
     rejected: BTreeMap<Key, Flow>,
     /// What the last committed installation reached.
     acked_nb_cfg: i64,
@@ -310,6 +316,9 @@ impl Daemon {
             zones_restored: false,
             local_base: None,
             desired: None,
+            compiler: crate::Compiler::new(),
+            full: true,
+            pending: BTreeSet::new(),
             rejected: BTreeMap::new(),
             acked_nb_cfg: 0,
             acked_ts: 0,
@@ -357,6 +366,8 @@ impl Daemon {
             "recompute" | "inc-engine/recompute" => {
                 self.log.module_line("inc_proc_eng", "INFO", "User triggered force recompute.");
                 self.rejected.clear();
+                self.compiler = crate::Compiler::new();
+                self.full = true;
                 self.local_base = None;
                 self.compile_dirty = true;
                 if let Some(sb) = self.sb.as_mut() {
@@ -472,7 +483,13 @@ impl Daemon {
                     self.log.module_line("rconn", "INFO", &format!("{}: connected", of.remote));
                     of.tlv_done = false;
                     of.synced = false;
-                    self.rejected.clear();
+                    // A new connection may accept the flows refused before.
+                    for k in std::mem::take(&mut self.rejected).into_keys() {
+                        if let (Some(f), Some(d)) = (self.compiler.flow(&k), self.desired.as_mut()) {
+                            d.flows.set(k.clone(), Some(f));
+                            self.pending.insert(k);
+                        }
+                    }
                     self.install_dirty = true;
                 }
                 openflow::conn::Event::Dead(e) => {
@@ -584,10 +601,14 @@ impl Daemon {
         local.ct_zones = self.zones.zones().clone();
         // The compiler must not panic on any SB; should it, the switch
         // keeps the flows it has and the daemon goes on.
-        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::compile(snap, &local)));
-        let out = match compiled {
-            Ok(out) => out,
+        let compiler = &mut self.compiler;
+        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compiler.update(snap, &local)));
+        match compiled {
+            Ok(_) => {}
             Err(p) => {
+                // Its state is unknown: start again from scratch.
+                self.compiler = crate::Compiler::new();
+                self.full = true;
                 let msg = p
                     .downcast_ref::<String>()
                     .cloned()
@@ -597,31 +618,58 @@ impl Daemon {
                 return;
             }
         };
-        let diags: BTreeSet<String> = out.diagnostics.into_iter().collect();
+        let diags: BTreeSet<String> = self.compiler.diagnostics().into_iter().collect();
         for d in diags.difference(&self.diagnostics) {
             self.log.module_line("lflow", "WARN", d);
         }
         self.diagnostics = diags;
-        let mut flows = FlowTable::from_flows(&out.flows);
-        self.rejected.retain(|k, f| flows.iter().any(|g| &ofctrl::key(g) == k && g == f));
-        for k in self.rejected.keys() {
-            flows.remove(k);
-        }
         let nb_cfg = snap.sb_global.values().next().map_or(0, |g| g.nb_cfg);
-        self.desired = Some(Desired { flows, nb_cfg, ports });
+        let changes = self.compiler.take_changes();
+        let full = self.full || self.desired.is_none();
+        let d =
+            self.desired.get_or_insert_with(|| Desired { flows: FlowTable::default(), nb_cfg, ports: BTreeSet::new() });
+        d.nb_cfg = nb_cfg;
+        d.ports = ports;
+        if full {
+            // The whole table: every old and new key may differ.
+            let flows = FlowTable::from_flows(&self.compiler.flows());
+            self.pending.extend(d.flows.keys().cloned());
+            self.pending.extend(flows.keys().cloned());
+            d.flows = flows;
+            self.rejected.retain(|k, f| d.flows.get(k) == Some(f));
+            for k in self.rejected.keys() {
+                d.flows.remove(k);
+            }
+            self.full = false;
+        } else {
+            for (k, f) in changes {
+                // A flow the switch refused stays out while it is the same.
+                if f.is_some() && self.rejected.get(&k) == f.as_ref() {
+                    continue;
+                }
+                self.rejected.remove(&k);
+                d.flows.set(k.clone(), f);
+                self.pending.insert(k);
+            }
+        }
         self.install_dirty = true;
     }
 
-    /// Sends the switch what differs from the desired table.
+    /// Sends the switch what differs from the desired table: the keys
+    /// changed since the last installation, or, on a new connection, the
+    /// whole table.
     fn install(&mut self) {
-        let (Some(of), Some(want)) = (self.of.as_mut(), self.desired.as_ref()) else { return };
+        let (Some(of), Some(want)) = (self.of.as_mut(), self.desired.as_mut()) else { return };
         if !of.sw.is_connected() || !of.tlv_done {
             return;
         }
-        let mut flows = want.flows.clone();
+        let flows = &mut want.flows;
         for _attempt in 0..64 {
-            let mods = if of.synced { of.installed.diff(&flows) } else { flows.replace_all() };
+            let mods = if of.synced { of.installed.diff_keys(flows, &self.pending) } else { flows.replace_all() };
             if mods.is_empty() {
+                if of.synced {
+                    self.pending.clear();
+                }
                 break;
             }
             match of.sw.write_flows(&mods, SWITCH_TIMEOUT) {
@@ -630,7 +678,15 @@ impl Daemon {
                         let msg = format!("{} flow_mods committed ({} flows)", mods.len(), flows.len());
                         self.log.module_line("ofctrl", "DBG", &msg);
                     }
-                    of.installed = flows.clone();
+                    if of.synced {
+                        for k in std::mem::take(&mut self.pending) {
+                            let f = flows.get(&k).cloned();
+                            of.installed.set(k, f);
+                        }
+                    } else {
+                        of.installed = flows.clone();
+                        self.pending.clear();
+                    }
                     of.synced = true;
                     break;
                 }
@@ -654,6 +710,7 @@ impl Daemon {
                     );
                     let k = ofctrl::key(&bad);
                     flows.remove(&k);
+                    self.pending.insert(k.clone());
                     self.rejected.insert(k, bad);
                 }
                 Err(e) => {
@@ -663,7 +720,7 @@ impl Daemon {
                 }
             }
         }
-        if !of.synced || of.installed != flows {
+        if !of.synced || !self.pending.is_empty() {
             return;
         }
         self.install_dirty = false;
