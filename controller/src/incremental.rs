@@ -41,13 +41,59 @@ use crate::lflows::{self, Ids, Used};
 use crate::local::{Local, View};
 use crate::{fdb, lb_hairpin, neighbor, physical, portsec, Flows, Output};
 use logical_model::lflow::check::Sets;
-use logical_model::lflow::lex::{tokenize, Token};
+use logical_model::lflow::lex::{tokenize, Constant, Token};
 use logical_model::sb;
 use openflow::{Action, Flow};
 use ovsdb::Uuid;
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// A fast 64-bit hash (folded multiply, 8 bytes at a time): facts and
+/// rows are summarized with it. It detects changes, it does not resist
+/// crafted collisions (SB's writers are trusted).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fold(u64);
+
+const K1: u64 = 0x9e37_79b9_7f4a_7c15;
+const K2: u64 = 0x2d35_8dcc_aa6c_78a5;
+
+fn fold(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+impl Hasher for Fold {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut c = bytes.chunks_exact(8);
+        for w in &mut c {
+            self.0 = fold(self.0 ^ u64::from_le_bytes(w.try_into().unwrap()), K1).rotate_left(23);
+        }
+        let r = c.remainder();
+        if !r.is_empty() {
+            let mut b = [0u8; 8];
+            b[..r.len()].copy_from_slice(r);
+            self.0 = fold(self.0 ^ u64::from_le_bytes(b) ^ ((r.len() as u64) << 59), K1).rotate_left(23);
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(x as u64 | 0x100);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(x as u64 | 0x1_0000_0000);
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = fold(self.0 ^ x, K2).rotate_left(29);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        fold(self.0 ^ K2, K1)
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fold>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fold>>;
 
 /// A fact a unit of flows read besides its own row.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,10 +236,13 @@ pub struct Compiler {
     conj: ConjIds,
     set_diags: Vec<String>,
     no_chassis: Option<String>,
+    /// Address sets as parsed last time: row → (row hash, entries, what
+    /// was skipped).
+    addr_cache: HashMap<Uuid, (u64, Vec<Constant>, Vec<String>)>,
 }
 
 fn hash_of<T: Hash + ?Sized>(x: &T) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = Fold::default();
     x.hash(&mut h);
     h.finish()
 }
@@ -222,9 +271,7 @@ impl Compiler {
         }
         self.no_chassis =
             view.chassis.is_none().then(|| format!("Chassis {:?} is not in SB: no local datapaths", local.chassis));
-        let mut set_diags = Vec::new();
-        let sets = lflows::sets_of(&view, &mut set_diags);
-        self.set_diags = set_diags;
+        let sets = self.sets(&view);
         let dhcp = DhcpOptions::from_sb(sb);
         let lbg = lb_hairpin::Globals::new(&view);
 
@@ -273,6 +320,30 @@ impl Compiler {
         stats.units = self.units.len();
         stats.changed_flows = self.changed.len();
         stats
+    }
+
+    /// [`lflows::sets_of`], re-parsing only the address sets that changed.
+    fn sets(&mut self, v: &View) -> Sets {
+        let mut addr = BTreeMap::new();
+        let mut diags = Vec::new();
+        let mut cache = HashMap::default();
+        for (u, a) in &v.sb.address_set {
+            let h = hash_of(a);
+            let entry = match self.addr_cache.remove(&u.uuid()) {
+                Some(e) if e.0 == h => e,
+                _ => {
+                    let mut d = Vec::new();
+                    let c = lflows::address_set(a, &mut d);
+                    (h, c, d)
+                }
+            };
+            addr.insert(a.name.clone(), entry.1.clone());
+            diags.extend(entry.2.iter().cloned());
+            cache.insert(u.uuid(), entry);
+        }
+        self.addr_cache = cache;
+        self.set_diags = diags;
+        Sets { address_sets: Some(addr), port_groups: Some(lflows::port_groups(v)) }
     }
 
     fn compute(
@@ -403,7 +474,7 @@ impl Compiler {
             us.insert(at, u);
             self.changed.insert(k.clone());
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (g, name) in st.used.groups.iter().map(|n| (true, n)).chain(st.used.meters.iter().map(|n| (false, n))) {
             if seen.insert((g, name)) {
                 *self.refs.entry((g, name.clone())).or_default() += 1;
@@ -431,7 +502,7 @@ impl Compiler {
             }
             self.changed.insert(k.clone());
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (g, name) in st.used.groups.iter().map(|n| (true, n)).chain(st.used.meters.iter().map(|n| (false, n))) {
             if !seen.insert((g, name)) {
                 continue;
@@ -547,13 +618,19 @@ fn rows(sb: &sb::Snapshot) -> Vec<(Unit, u64)> {
 fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
     let sb = v.sb;
     let local = v.local;
-    let mut f: HashMap<Dep, u64> = HashMap::new();
+    let mut f: HashMap<Dep, u64> = HashMap::default();
     let zone = |k: &str| local.ct_zones.get(k).copied();
-    let dp_zones = |dp: Uuid| (zone(&format!("{dp}_dnat")), zone(&format!("{dp}_snat")));
+    // Each datapath's DNAT and SNAT zones.
+    let dpz: HashMap<Uuid, (Option<u32>, Option<u32>)> = sb
+        .datapath_binding
+        .keys()
+        .map(|u| (u.uuid(), (zone(&format!("{}_dnat", u.uuid())), zone(&format!("{}_snat", u.uuid())))))
+        .collect();
+    let dp_zones = |dp: Uuid| dpz.get(&dp).copied().unwrap_or_default();
 
     // Names: port bindings and multicast groups.
-    let mut names: HashMap<&str, Vec<u64>> = HashMap::new();
-    let mut pb_fact: HashMap<Uuid, u64> = HashMap::new();
+    let mut names: HashMap<&str, Vec<u64>> = HashMap::default();
+    let mut pb_fact: HashMap<Uuid, u64> = HashMap::default();
     for (u, pb) in &sb.port_binding {
         let name = pb.logical_port.as_str();
         let dp = v.dp_of(pb);
@@ -585,7 +662,7 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
     }
 
     // Datapaths.
-    let mut content: HashMap<Uuid, Vec<(Uuid, u64)>> = HashMap::new();
+    let mut content: HashMap<Uuid, Vec<(Uuid, u64)>> = HashMap::default();
     for (u, pb) in &sb.port_binding {
         let h = hash_of(&(pb_fact[&u.uuid()], pb));
         f.insert(Dep::Pb(u.uuid()), h);
@@ -621,7 +698,7 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
     }
 
     // Sets.
-    let mut addr: HashMap<&str, Vec<u64>> = HashMap::new();
+    let mut addr: HashMap<&str, Vec<u64>> = HashMap::default();
     for a in sb.address_set.values() {
         addr.entry(a.name.as_str()).or_default().push(hash_of(&a.addresses));
     }

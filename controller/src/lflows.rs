@@ -13,6 +13,7 @@ use crate::matches::{compile_match, CompiledMatch, MatchEnv};
 use crate::tables::{reg, table};
 use crate::{Flows, Source};
 use logical_model::lflow::check::Sets;
+use logical_model::lflow::lex::{tokenize, Constant, Token};
 use logical_model::sb;
 use openflow::{Action, Field, Match};
 use ovsdb::Uuid;
@@ -167,28 +168,35 @@ pub(crate) fn one_flow(
 /// (possibly masked) constant, the others are skipped and reported, as
 /// `expr_constant_set_create_integers` skips and logs them.
 pub(crate) fn sets_of(v: &View, diags: &mut Vec<String>) -> Sets {
-    use logical_model::lflow::lex::{tokenize, Token};
-    let sb = v.sb;
-    let mut good: Vec<(&str, Vec<String>)> = Vec::new();
-    for a in sb.address_set.values() {
-        let mut addrs = Vec::new();
-        for x in &a.addresses {
-            if matches!(tokenize(x).as_slice(), [(Token::Const(_), _), (Token::End, _)]) {
-                addrs.push(x.clone());
-            } else {
-                diags.push(format!("Address_Set {}: invalid constant set entry {x:?} skipped", a.name));
-            }
-        }
-        good.push((a.name.as_str(), addrs));
+    let mut addr = std::collections::BTreeMap::new();
+    for a in v.sb.address_set.values() {
+        let consts = address_set(a, diags);
+        addr.insert(a.name.clone(), consts);
     }
-    let sets = Sets::default().with_address_sets(good.iter().map(|(n, a)| (*n, a.as_slice()))).unwrap_or_default();
+    Sets { address_sets: Some(addr), port_groups: Some(port_groups(v)) }
+}
+
+/// An address set's entries that lex as one (possibly masked) constant;
+/// the others are reported.
+pub(crate) fn address_set(a: &sb::AddressSet, diags: &mut Vec<String>) -> Vec<Constant> {
+    let mut consts = Vec::new();
+    for x in &a.addresses {
+        match tokenize(x).as_slice() {
+            [(Token::Const(c), _), (Token::End, _)] => consts.push(c.clone()),
+            _ => diags.push(format!("Address_Set {}: invalid constant set entry {x:?} skipped", a.name)),
+        }
+    }
+    consts
+}
+
+/// Every port group under its SB name, reduced to the ports related to
+/// this chassis.
+pub(crate) fn port_groups(v: &View) -> std::collections::BTreeMap<String, Vec<String>> {
     let related = |p: &String| v.pb_named(p).is_some_and(|(_, pb)| v.is_related(v.dp_of(pb), pb.tunnel_key as u32));
-    let groups = sb
-        .port_group
+    v.sb.port_group
         .values()
         .map(|g| (g.name.clone(), g.ports.iter().filter(|p| related(p)).cloned().collect()))
-        .collect();
-    Sets { port_groups: Some(groups), ..sets }
+        .collect()
 }
 
 /// A logical flow compiled for one local datapath, before its conjunction
