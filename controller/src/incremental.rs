@@ -107,12 +107,12 @@ pub enum Dep {
     /// The local datapath of this tunnel key (absent if not local) and its
     /// `Datapath_Binding` row.
     DpKey(u32),
-    /// A datapath's tunnel key and row.
+    /// A datapath's tunnel key and row, and its local datapath if local.
     DpUuid(Uuid),
     /// Everything in one datapath: its ports' and multicast groups' rows
     /// and facts, its DNAT/SNAT zones.
     DpContent(Uuid),
-    /// A `Logical_DP_Group` row.
+    /// A `Logical_DP_Group` row and its members' `DpUuid` facts.
     DpGroup(Uuid),
     /// Whether (datapath key, port key) is related to this chassis.
     Related(u32, u32),
@@ -359,11 +359,14 @@ impl Compiler {
         match unit {
             Unit::Lflow(u) => {
                 let Some(lf) = sb.logical_flow.get(&u.into()) else { return st };
-                if let Some(g) = lf.logical_dp_group {
-                    deps.push(Dep::DpGroup(g.uuid()));
+                // Its datapath, or its group (whose fact covers every
+                // member's).
+                match (lf.logical_datapath, lf.logical_dp_group) {
+                    (Some(d), _) => deps.push(Dep::DpUuid(d.uuid())),
+                    (None, Some(g)) => deps.push(Dep::DpGroup(g.uuid())),
+                    (None, None) => {}
                 }
                 let dps = lflows::datapaths_of(sb, lf).unwrap_or_default();
-                deps.extend(dps.iter().map(|d| Dep::DpUuid(*d)));
                 for (t, _) in tokenize(&lf.r#match) {
                     match t {
                         Token::AddrSet(n) => deps.push(Dep::AddrSet(n)),
@@ -679,7 +682,7 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
         if let Some(h) = ld_h {
             f.insert(Dep::DpKey(key), h);
         }
-        let own = hash_of(&(key, row));
+        let own = hash_of(&(key, row, ld_h));
         f.insert(Dep::DpUuid(u.uuid()), own);
         let mut c = content.remove(&u.uuid()).unwrap_or_default();
         c.sort_unstable();
@@ -691,7 +694,8 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
         f.insert(Dep::DpContent(dp), hash_of(&c));
     }
     for (u, g) in &sb.logical_dp_group {
-        f.insert(Dep::DpGroup(u.uuid()), hash_of(g));
+        let members: Vec<Option<u64>> = g.datapaths.iter().map(|d| f.get(&Dep::DpUuid(d.uuid())).copied()).collect();
+        f.insert(Dep::DpGroup(u.uuid()), hash_of(&(g, members)));
     }
     for (dp, port) in v.related_set() {
         f.insert(Dep::Related(*dp, *port), 1);

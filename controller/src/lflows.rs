@@ -144,8 +144,10 @@ pub(crate) fn one_flow(
     let Some(dps) = datapaths_of(v.sb, lf) else { return };
     let mut done = Vec::new();
     for dp in dps {
+        // Not through `View::local_dp`: the incremental compiler tracks
+        // a flow's datapaths as a whole (its datapath or group's facts).
         let Some(key) = v.dp_key.get(&dp) else { continue };
-        let Some(ld) = v.local_dp(*key) else { continue };
+        let Some(ld) = v.dps.get(key).filter(|l| l.uuid == dp) else { continue };
         match one(v, u, lf, ld, (sets, dhcp), ids, used) {
             Ok(Some(x)) => done.push(x),
             Ok(None) => {}
