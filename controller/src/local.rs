@@ -289,6 +289,35 @@ impl<'a> View<'a> {
         })
     }
 
+    /// The `peer_ports` of local datapath `dp` (`local_datapath`): for each
+    /// logical patch (or local l3gateway) port whose crossing made a
+    /// datapath local, the pair (its end in `dp`, the other end), in SB
+    /// order, one pair per end in `dp`.
+    ///
+    /// Reads: `Port_Binding` (`type`, `options:peer`, `datapath`,
+    /// `chassis`, the `chassis-redirect-port`'s `options:always-redirect`
+    /// and HA chassis group), `HA_Chassis_Group`/`HA_Chassis`; local
+    /// datapaths.
+    pub fn peer_ports(&self, dp: Uuid) -> Vec<(&'a sb::PortBinding, &'a sb::PortBinding)> {
+        let is_local = |d: Uuid| self.dp_key.get(&d).is_some_and(|k| self.dps.contains_key(k));
+        let mut out: Vec<(&sb::PortBinding, &sb::PortBinding)> = Vec::new();
+        for pb in self.sb.port_binding.values() {
+            if pb.r#type != "patch" && pb.r#type != "l3gateway" {
+                continue;
+            }
+            let Some((_, peer)) = pb.options.get("peer").and_then(|p| self.pb_named(p)) else { continue };
+            if !is_local(pb.datapath.uuid()) || !self.need_peer(pb) {
+                continue;
+            }
+            for (here, there) in [(pb, peer), (peer, pb)] {
+                if here.datapath.uuid() == dp && !out.iter().any(|(l, _)| l.logical_port == here.logical_port) {
+                    out.push((here, there));
+                }
+            }
+        }
+        out
+    }
+
     /// `need_add_peer_to_local`: whether crossing this patch (or gateway)
     /// port makes its peer's datapath local too.
     fn need_peer(&self, pb: &sb::PortBinding) -> bool {

@@ -4,10 +4,16 @@
 //! multicast group, as `ovn-controller` 23.03 lays them out
 //! (ovn-architecture(7), "Architectural Physical Life Cycle of a Packet").
 //!
-//! Not yet: VXLAN/STT tunnels and VTEP ramp switches, HA-remote ports
-//! (bundles over several gateway chassis), `redirect-type=bridged`,
-//! multichassis ports and activation strategies, chassis MAC mappings,
-//! and the MTU (`check_pkt_larger`) flows of tables 37–38.
+//! Submodules: [`chassis_mac`] (`ovn-chassis-mac-mappings`: tables 0 and
+//! 65), [`ha_remote`] (ports behind an HA chassis group that is not active
+//! here: a `bundle` over the members' tunnels).
+//!
+//! Not yet: VXLAN/STT tunnels and VTEP ramp switches, `redirect-type=bridged`,
+//! multichassis ports and activation strategies, and the MTU
+//! (`check_pkt_larger`) flows of tables 37–38.
+
+mod chassis_mac;
+mod ha_remote;
 
 use crate::local::View;
 use crate::tables::{flag, reg, table};
@@ -108,6 +114,7 @@ fn encapsulate(dp: u32, outport: u32, acts: &mut Vec<Action>) {
 
 /// Every physical flow of the chassis.
 pub fn flows(v: &View, out: &mut Flows) {
+    chassis_mac::remote_chassis_mac_flows(v, out);
     for (u, pb) in &v.sb.port_binding {
         port_binding(v, u.uuid(), pb, out);
     }
@@ -181,10 +188,12 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
     }
 
     let localnet = ld.localnet.and_then(|u| v.pb(u));
-    enum Access {
+    enum Access<'a> {
         Local(u32),
         Localnet,
         Remote,
+        /// Through the tunnels to these HA chassis, in order.
+        HaRemote(Vec<&'a sb::Chassis>),
     }
     let access = match ofport {
         Some(p) => Access::Local(p),
@@ -195,7 +204,14 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
             }
             Access::Localnet
         }
-        None => Access::Remote,
+        None => {
+            let ha = pb.ha_chassis_group.map(|g| ha_remote::ordered_chassis(v, g.uuid())).unwrap_or_default();
+            if ha.len() >= 2 {
+                Access::HaRemote(ha)
+            } else {
+                Access::Remote
+            }
+        }
     };
 
     match access {
@@ -233,6 +249,9 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
                 set_masked(&mut m2, Field::VlanTci, 0, 0x1000);
                 out.add(table::PHY_TO_LOG, 100, m2, acts[prefix..].to_vec(), src);
             }
+            if pb.r#type == "localnet" {
+                chassis_mac::replace_chassis_mac_flows(v, pb, ofport, tag, out);
+            }
 
             // Table 65: deliver.
             let mut acts = Vec::new();
@@ -244,6 +263,9 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
                 acts.push(Action::PopVlan);
             }
             out.add(table::LOG_TO_PHY, 100, outport_match(dp_key, port_key), acts, src);
+            if pb.r#type == "localnet" {
+                chassis_mac::replace_router_port_mac_flows(v, u, pb, ofport, out);
+            }
 
             if pb.r#type == "localnet" {
                 let mut m = outport_match(dp_key, port_key);
@@ -266,6 +288,7 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
             let acts = vec![load_whole(ln.tunnel_key as u64, reg::OUTPORT), resubmit(table::LOCAL_OUTPUT)];
             out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
         }
+        Access::HaRemote(members) => ha_remote::ha_remote_flow(v, u, pb, &members, out),
         Access::Remote => {
             // Tunnel to the chassis (and additional chassis) it is bound to.
             let mut tunnels = Vec::new();
