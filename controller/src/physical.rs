@@ -183,6 +183,9 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
         if ofport.is_some() {
             tag = pb.tag.unwrap_or(0) as u16;
         }
+    } else if pb.r#type == "localport" {
+        // A localport is never claimed: its interface here is enough.
+        ofport = v.local.vifs.get(&pb.logical_port).copied().filter(|_| can_bind_here(v, pb));
     } else {
         ofport = v.vif_ofport(&pb.logical_port).filter(|_| can_bind_here(v, pb));
     }
@@ -337,9 +340,12 @@ fn tunnel_to(v: &View, chassis: Uuid) -> Option<u32> {
     v.local.tunnels.get(name).copied()
 }
 
+/// `push_vlan` + the VID. The ethertype is 802.1ad (0x88a8) only for a
+/// localnet `options:ethtype` of `802.11ad` (so spelled, any case, as the
+/// reference compares it), 802.1Q otherwise.
 fn push_vlan(localnet: Option<&sb::PortBinding>, tag: u16, acts: &mut Vec<Action>) {
-    let ethertype = match localnet.and_then(|l| l.options.get("ethtype")).map(String::as_str) {
-        Some("802.1ad") => 0x88a8,
+    let ethertype = match localnet.and_then(|l| l.options.get("ethtype")) {
+        Some(e) if e.eq_ignore_ascii_case("802.11ad") => 0x88a8,
         _ => 0x8100,
     };
     acts.push(Action::PushVlan(ethertype));
