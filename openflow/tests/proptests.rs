@@ -202,6 +202,7 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
         any::<u16>().prop_map(Action::PushVlan),
         Just(Action::PopVlan),
         Just(Action::DecTtl(None)),
+        any::<u8>().prop_map(Action::SetNwTtl),
         proptest::collection::vec(any::<u16>(), 0..4).prop_map(|v| Action::DecTtl(Some(v))),
         (prop::sample::select(set_fields), any::<u128>(), any::<u128>(), any::<bool>()).prop_map(
             |(field, v, m, exact)| {

@@ -37,6 +37,7 @@ pub const ACTIONS: &[(Code, &str)] = &[
     (Code::Std(18), "pop_vlan"),
     (Code::Std(21), "set_queue"),
     (Code::Std(22), "group"),
+    (Code::Std(23), "mod_nw_ttl"),
     (Code::Std(24), "dec_ttl"),
     (Code::Std(25), "set_field"),
     (Code::Std(28), "move"),
@@ -69,6 +70,7 @@ const OFPAT_PUSH_VLAN: u16 = 17;
 const OFPAT_POP_VLAN: u16 = 18;
 const OFPAT_SET_QUEUE: u16 = 21;
 const OFPAT_GROUP: u16 = 22;
+const OFPAT_SET_NW_TTL: u16 = 23;
 const OFPAT_DEC_NW_TTL: u16 = 24;
 const OFPAT_SET_FIELD: u16 = 25;
 const OFPAT_COPY_FIELD: u16 = 28;
@@ -341,6 +343,8 @@ pub enum Action {
     PopVlan,
     /// `dec_ttl` (None) or `dec_ttl(ids)` (NXAST_DEC_TTL_CNT_IDS).
     DecTtl(Option<Vec<u16>>),
+    /// `mod_nw_ttl:TTL` (OFPAT_SET_NW_TTL).
+    SetNwTtl(u8),
     /// `set_field:VALUE[/MASK]->FIELD`.
     SetField { field: Field, value: u128, mask: u128 },
     /// `load:VALUE->SUBFIELD` (NXAST_REG_LOAD, decode only at OF1.5 in OVS).
@@ -468,6 +472,12 @@ impl Action {
             Action::PopVlan => {
                 let s = std_header(out, OFPAT_POP_VLAN);
                 out.put_u32(0);
+                finish(out, s);
+            }
+            Action::SetNwTtl(ttl) => {
+                let s = std_header(out, OFPAT_SET_NW_TTL);
+                out.put_u8(*ttl);
+                out.put_zeros(3);
                 finish(out, s);
             }
             Action::DecTtl(None) => {
@@ -889,6 +899,7 @@ fn decode_action(r: &mut Reader, depth: usize) -> Result<Action, DecodeError> {
             OFPAT_PUSH_VLAN => Action::PushVlan(a.u16()?),
             OFPAT_POP_VLAN => Action::PopVlan,
             OFPAT_DEC_NW_TTL => Action::DecTtl(None),
+            OFPAT_SET_NW_TTL => Action::SetNwTtl(a.u8()?),
             OFPAT_SET_FIELD => {
                 let (word, field, masked, n) = decode_header(&mut a)?;
                 let field = field.ok_or_else(|| a.err(K::BadField(word)))?;

@@ -93,6 +93,9 @@ impl fmt::Display for Action {
             }
             Action::PopVlan => s.push_str("pop_vlan"),
             Action::DecTtl(None) => s.push_str("dec_ttl"),
+            Action::SetNwTtl(t) => {
+                let _ = write!(s, "mod_nw_ttl:{t}");
+            }
             Action::DecTtl(Some(ids)) => {
                 let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
                 let _ = write!(s, "dec_ttl({})", ids.join(","));
@@ -467,6 +470,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
         "group" => Action::Group(num(arg_req()?, "group")?),
         "meter" => Action::Meter(num(arg_req()?, "meter")?),
         "set_queue" => Action::SetQueue(num(arg_req()?, "queue")?),
+        "mod_nw_ttl" => Action::SetNwTtl(num(arg_req()?, "TTL")?),
         "push_vlan" => Action::PushVlan(num(arg_req()?, "ethertype")?),
         "pop_vlan" | "strip_vlan" => Action::PopVlan,
         "dec_ttl" => Action::DecTtl(None),
