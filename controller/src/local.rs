@@ -9,7 +9,9 @@
 //! ```text
 //! chassis hv1
 //! vif vm1 1
+//! mtu vm1 1500
 //! tunnel hv2 5
+//! tunnel hv3 6 vxlan
 //! patch ln-public 7
 //! ct-zone vm1 3
 //! ```
@@ -31,14 +33,47 @@ pub struct Local {
     pub chassis: String,
     /// `Interface.external_ids:iface-id` → `ofport`.
     pub vifs: BTreeMap<String, u32>,
-    /// Remote chassis name → the `ofport` of the Geneve tunnel to it.
+    /// Remote chassis name → the `ofport` of the tunnel to it.
     pub tunnels: BTreeMap<String, u32>,
+    /// Remote chassis name → the type of the tunnel to it, when it is not
+    /// Geneve.
+    pub tunnel_types: BTreeMap<String, TunnelType>,
+    /// `Interface.external_ids:iface-id` → the interface's `mtu` (absent:
+    /// unknown).
+    pub mtus: BTreeMap<String, u32>,
     /// Localnet / l2gateway logical port → the `ofport` of its patch port on
     /// the integration bridge (present only for plugged networks).
     pub patches: BTreeMap<String, u32>,
     /// Conntrack zones: logical port name, or `<datapath uuid>_dnat` /
     /// `<datapath uuid>_snat`, → zone.
     pub ct_zones: BTreeMap<String, u32>,
+}
+
+/// The encapsulation of a tunnel port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TunnelType {
+    /// Geneve (the datapath in `tun_id`, the ports in an option).
+    #[default]
+    Geneve,
+    /// STT.
+    Stt,
+    /// VXLAN (the datapath and the output port share the 24-bit VNI).
+    Vxlan,
+}
+
+impl TunnelType {
+    /// The OVS interface type.
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelType::Geneve => "geneve",
+            TunnelType::Stt => "stt",
+            TunnelType::Vxlan => "vxlan",
+        }
+    }
+
+    fn parse(s: &str) -> Option<TunnelType> {
+        [TunnelType::Geneve, TunnelType::Stt, TunnelType::Vxlan].into_iter().find(|t| t.name() == s)
+    }
 }
 
 /// A line of `chassis.txt` that could not be read.
@@ -52,6 +87,11 @@ pub struct LocalError {
 }
 
 impl Local {
+    /// The type of the tunnel to chassis `name`.
+    pub fn tunnel_type(&self, name: &str) -> TunnelType {
+        self.tunnel_types.get(name).copied().unwrap_or_default()
+    }
+
     /// Reads `chassis.txt`. Blank lines and `#` comments are ignored;
     /// unknown keys are an error naming the line.
     pub fn parse(text: &str) -> Result<Local, LocalError> {
@@ -72,13 +112,23 @@ impl Local {
                 ["tunnel", name, ofport] => {
                     l.tunnels.insert(name.to_string(), num(ofport)?);
                 }
+                ["tunnel", name, ofport, kind] => {
+                    let t = TunnelType::parse(kind).ok_or_else(|| err(format!("unknown tunnel type {kind:?}")))?;
+                    l.tunnels.insert(name.to_string(), num(ofport)?);
+                    if t != TunnelType::Geneve {
+                        l.tunnel_types.insert(name.to_string(), t);
+                    }
+                }
+                ["mtu", name, mtu] => {
+                    l.mtus.insert(name.to_string(), num(mtu)?);
+                }
                 ["patch", name, ofport] => {
                     l.patches.insert(name.to_string(), num(ofport)?);
                 }
                 ["ct-zone", name, zone] => {
                     l.ct_zones.insert(name.to_string(), num(zone)?);
                 }
-                [key, ..] if ["chassis", "vif", "tunnel", "patch", "ct-zone"].contains(key) => {
+                [key, ..] if ["chassis", "vif", "mtu", "tunnel", "patch", "ct-zone"].contains(key) => {
                     return Err(err(format!("wrong number of words for {key:?}")))
                 }
                 // Facts the compiler does not need (kept for readers).

@@ -84,3 +84,11 @@ fn orig_tuple() {
 fn chassis_mac() {
     check("chassis-mac");
 }
+
+/// Multichassis ports on a localnet switch: tunnelling enforced towards a
+/// port behind the localnet port, the MTU checks and ICMP errors of the
+/// local ones, a RARP activation strategy, a port on two remote chassis.
+#[test]
+fn multichassis() {
+    check("multichassis");
+}

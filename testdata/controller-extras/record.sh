@@ -32,6 +32,11 @@
 #                untagged one (pub2) through a gateway port resident on
 #                hv1; lr2 (joined to sw0) has a gateway port on the HA
 #                chassis group hv2 > hv1 > hv3, not active here
+#   multichassis a localnet switch (physnet3) with ports requested on two
+#                chassis: mcp1 on hv1 + hv2 (interface vm9), mcp2 on hv2 +
+#                hv1 with activation-strategy=rarp (vm10, MTU 1400), mcp3
+#                on hv2 + hv3; rvm on hv2 (the main and additional chassis
+#                that no ovn-controller plays are set in SB as theirs would)
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -280,6 +285,29 @@ nbctl lsp-add ext vm8 -- lsp-set-addresses vm8 "00:00:00:00:04:08 172.16.3.8"
 sbctl lsp-bind vm8 hv3
 nbctl sync
 record chassis-mac
+
+vsctl add-br br-phys3 -- set Bridge br-phys3 datapath_type=netdev fail-mode=secure \
+    other_config:disable-in-band=true
+vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings=physnet1:br-phys1,physnet2:br-phys2,physnet3:br-phys3
+vsctl add-port br-int vm9 -- set Interface vm9 type=dummy external_ids:iface-id=mcp1
+vsctl add-port br-int vm10 -- set Interface vm10 type=dummy external_ids:iface-id=mcp2 mtu_request=1400
+nbctl ls-add mc
+nbctl lsp-add mc ln-mc -- lsp-set-type ln-mc localnet -- lsp-set-addresses ln-mc unknown \
+    -- lsp-set-options ln-mc network_name=physnet3
+nbctl lsp-add mc mcp1 -- lsp-set-addresses mcp1 "00:00:00:00:05:01 172.16.5.1" \
+    -- lsp-set-options mcp1 requested-chassis=hv1,hv2
+nbctl lsp-add mc mcp2 -- lsp-set-addresses mcp2 "00:00:00:00:05:02 172.16.5.2" \
+    -- lsp-set-options mcp2 requested-chassis=hv2,hv1 activation-strategy=rarp
+nbctl lsp-add mc mcp3 -- lsp-set-addresses mcp3 "00:00:00:00:05:03 172.16.5.3" \
+    -- lsp-set-options mcp3 requested-chassis=hv2,hv3
+nbctl lsp-add mc rvm -- lsp-set-addresses rvm "00:00:00:00:05:04 172.16.5.4"
+for p in rvm mcp2 mcp3; do sbctl lsp-bind "$p" hv2; done
+ch() { sbctl --bare --columns=_uuid find Chassis name="$1"; }
+pbu() { sbctl --bare --columns=_uuid find Port_Binding logical_port="$1"; }
+sbctl set Port_Binding "$(pbu mcp1)" additional_chassis="$(ch hv2)"
+sbctl set Port_Binding "$(pbu mcp3)" additional_chassis="$(ch hv3)"
+nbctl sync
+record multichassis
 
 # The undefined template variable is logged as a bad address, as intended.
 if grep -E '\|(ERR|EMER)\|' "$W"/*.log | grep -v 'bad IP address "nope"'; then

@@ -440,6 +440,10 @@ impl Daemon {
             tunnels: encaps::ofports(br),
             patches: patch::ofports(br),
             ct_zones: BTreeMap::new(),
+            // Not read yet: the tunnels made here are Geneve, and without
+            // MTUs no multichassis MTU flows are made.
+            tunnel_types: BTreeMap::new(),
+            mtus: BTreeMap::new(),
         })
     }
 

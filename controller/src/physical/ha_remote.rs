@@ -4,7 +4,7 @@
 //! in the group's order, with an `active_backup` `bundle` over the tunnels
 //! (ovs-vswitchd skips members whose tunnel is down, as BFD reports it).
 
-use super::{encapsulate, outport_match};
+use super::{encapsulate_for, outport_match};
 use crate::local::View;
 use crate::tables::table;
 use crate::{Flows, Source};
@@ -36,21 +36,26 @@ pub(super) fn ordered_chassis<'a>(v: &View<'a>, group: Uuid) -> Vec<&'a sb::Chas
 /// tunnels to `members` (in [`ordered_chassis`] order; those without a
 /// tunnel from here are left out), none if no member has one.
 ///
-/// Reads: the `Port_Binding` (`datapath` key, `tunnel_key`); the tunnels
-/// of [`crate::Local`].
+/// Reads: the `Port_Binding` (`datapath` key, `tunnel_key`, `type`); the
+/// tunnels of [`crate::Local`] and their types.
 pub(super) fn ha_remote_flow(v: &View, u: Uuid, pb: &sb::PortBinding, members: &[&sb::Chassis], out: &mut Flows) {
-    let ports: Vec<u16> = members
+    let with_tunnel: Vec<&String> =
+        members.iter().map(|c| &c.name).filter(|n| v.local.tunnels.contains_key(*n)).collect();
+    let Some(first) = with_tunnel.first() else { return };
+    let kind = v.local.tunnel_type(first);
+    if with_tunnel.iter().any(|n| v.local.tunnel_type(n) != kind) {
+        // Mixed encapsulations: the reference refuses the port.
+        return;
+    }
+    let ports: Vec<u16> = with_tunnel
         .iter()
-        .filter_map(|c| v.local.tunnels.get(&c.name))
+        .filter_map(|n| v.local.tunnels.get(*n))
         .map(|p| *p as u16)
         .take(Bundle::MAX_MEMBERS)
         .collect();
-    if ports.is_empty() {
-        return;
-    }
     let (dp_key, port_key) = (v.dp_of(pb), pb.tunnel_key as u32);
     let mut acts = Vec::new();
-    encapsulate(dp_key, port_key, &mut acts);
+    encapsulate_for(kind, dp_key, port_key, pb.r#type == "vtep", &mut acts);
     // Hash fields eth_src and basis 0: unused by active_backup, but what
     // the reference sets.
     acts.push(Action::Bundle(Box::new(Bundle { fields: 0, basis: 0, algorithm: 0, dst: None, members: ports })));
