@@ -15,8 +15,11 @@
 //! several chassis: tunnelling enforced past a localnet port, the MTU
 //! checks of tables 37–38, RARP activation).
 //!
-//! Not yet: `redirect-type=bridged` chassisredirect ports; the VXLAN and
-//! VTEP flows are not checked against a real ovn-controller yet.
+//! The remote chassis of a multicast group are visited by name (the
+//! reference's order is that of its hash set: the same outputs, perhaps
+//! in another order).
+//!
+//! Not yet: `redirect-type=bridged` chassisredirect ports.
 
 mod chassis_mac;
 mod ha_remote;

@@ -37,6 +37,9 @@
 #                hv1 with activation-strategy=rarp (vm10, MTU 1400), mcp3
 #                on hv2 + hv3; rvm on hv2 (the main and additional chassis
 #                that no ovn-controller plays are set in SB as theirs would)
+#   vxlan        hv1 also offers vxlan; hv4 (vxlan only) has vm11 of sw0,
+#                hv5 (vxlan only, is-vtep) a VTEP gateway port of sw1: VXLAN
+#                tunnels, floods over Geneve and VXLAN, a ramp switch
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -308,6 +311,18 @@ sbctl set Port_Binding "$(pbu mcp1)" additional_chassis="$(ch hv2)"
 sbctl set Port_Binding "$(pbu mcp3)" additional_chassis="$(ch hv3)"
 nbctl sync
 record multichassis
+
+vsctl set Open_vSwitch . external_ids:ovn-encap-type=geneve,vxlan
+sbctl chassis-add hv4 vxlan 192.168.0.4
+sbctl chassis-add hv5 vxlan 192.168.0.5
+sbctl set Chassis hv5 other_config:is-vtep=true
+nbctl lsp-add sw0 vm11 -- lsp-set-addresses vm11 "00:00:00:00:00:0b 10.0.0.111"
+nbctl lsp-add sw1 vtep0 -- lsp-set-type vtep0 vtep -- lsp-set-addresses vtep0 unknown \
+    -- lsp-set-options vtep0 vtep-physical-switch=ps0 vtep-logical-switch=ls0
+sbctl lsp-bind vm11 hv4
+sbctl lsp-bind vtep0 hv5
+nbctl sync
+record vxlan
 
 # The undefined template variable is logged as a bad address, as intended.
 if grep -E '\|(ERR|EMER)\|' "$W"/*.log | grep -v 'bad IP address "nope"'; then
