@@ -19,7 +19,8 @@
 //! reference's order is that of its hash set: the same outputs, perhaps
 //! in another order).
 //!
-//! Not yet: `redirect-type=bridged` chassisredirect ports.
+//! A chassisredirect port with `redirect-type=bridged` goes out through
+//! a localnet port instead of a tunnel ([`redirect_bridged`]).
 
 mod chassis_mac;
 mod ha_remote;
@@ -346,13 +347,47 @@ fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
     // Table 39: to the other chassis the port is on (for a local port, its
     // other chassis if it is a multichassis port).
     if pb.options.get("redirect-type").is_some_and(|t| t.eq_ignore_ascii_case("bridged")) {
-        // Not modelled yet: a chassisredirect port's bridged redirect.
+        redirect_bridged(v, u, pb, out);
         return;
     }
     match access {
         Access::HaRemote(members) => ha_remote::ha_remote_flow(v, u, pb, &members, out),
         _ => remote_overlay(v, u, pb, out),
     }
+}
+
+/// Table 40 priority 100 for a chassisredirect port with
+/// `options:redirect-type=bridged` that is not active here
+/// (`put_remote_port_redirect_bridged`): instead of a tunnel, the packet
+/// leaves through the localnet port of the switch across the gateway port,
+/// with the port's MAC as source. Nothing for other port types, or when
+/// that switch has no localnet port plugged here.
+///
+/// Reads: the `Port_Binding` (`type`, `mac`, `options:distributed-port`),
+/// the peer ports of its datapath ([`View::peer_ports`], their
+/// `options:peer` and datapath key), that switch's localnet port.
+fn redirect_bridged(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
+    if pb.r#type != "chassisredirect" {
+        return;
+    }
+    let first = pb.mac.iter().next().map(String::as_str).unwrap_or("");
+    let Some(mac) = first.split(' ').filter(|t| !t.is_empty()).find_map(crate::addrs::str_to_mac) else { return };
+    let Some(dist) = pb.options.get("distributed-port") else { return };
+    let switch = v
+        .peer_ports(pb.datapath.uuid())
+        .into_iter()
+        .find(|(_, remote)| remote.options.get("peer") == Some(dist))
+        .map(|(_, remote)| v.dp_of(remote));
+    let Some(ls_key) = switch.filter(|k| *k != 0) else { return };
+    let Some(ln) = v.local_dp(ls_key).and_then(|ld| ld.localnet).and_then(|l| v.pb(l)) else { return };
+    let mac = mac.iter().fold(0u128, |a, b| a << 8 | *b as u128);
+    let acts = vec![
+        Action::SetField { field: Field::EthSrc, value: mac, mask: (1u128 << 48) - 1 },
+        Action::SetField { field: reg::DATAPATH, value: ls_key as u128, mask: u64::MAX as u128 },
+        Action::SetField { field: reg::OUTPORT, value: ln.tunnel_key as u128, mask: u32::MAX as u128 },
+        resubmit(table::LOG_TO_PHY),
+    ];
+    out.add(table::LOCAL_OUTPUT, 100, outport_match(v.dp_of(pb), pb.tunnel_key as u32), acts, Source::Row(u));
 }
 
 /// Table 39 priority 100: output to port `pb` (row `u`) through the

@@ -173,3 +173,10 @@ fn multichassis() {
 fn vxlan() {
     check("vxlan");
 }
+
+/// STT tunnels (hv1 offers Geneve, VXLAN and STT), and a gateway port with
+/// `redirect-type=bridged` not active here (out through a localnet port).
+#[test]
+fn stt_bridged() {
+    check("stt-bridged");
+}

@@ -40,6 +40,10 @@
 #   vxlan        hv1 also offers vxlan; hv4 (vxlan only) has vm11 of sw0,
 #                hv5 (vxlan only, is-vtep) a VTEP gateway port of sw1: VXLAN
 #                tunnels, floods over Geneve and VXLAN, a ramp switch
+#   stt-bridged  hv6 (stt only; hv1 offers stt too) has vm12 of sw0; lr3
+#                (joined to sw0) has a gateway port with redirect-type=bridged
+#                on the HA group hv2 > hv3, towards pub3, a VLAN 300 localnet
+#                switch of physnet2
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -323,6 +327,27 @@ sbctl lsp-bind vm11 hv4
 sbctl lsp-bind vtep0 hv5
 nbctl sync
 record vxlan
+
+vsctl set Open_vSwitch . external_ids:ovn-encap-type=geneve,vxlan,stt
+sbctl chassis-add hv6 stt 192.168.0.6
+nbctl lsp-add sw0 vm12 -- lsp-set-addresses vm12 "00:00:00:00:00:0c 10.0.0.112"
+sbctl lsp-bind vm12 hv6
+nbctl lr-add lr3
+nbctl lrp-add lr3 lr3-sw0 00:00:00:00:ff:31 10.0.0.3/24
+nbctl lsp-add sw0 sw0-lr3 -- lsp-set-type sw0-lr3 router -- lsp-set-addresses sw0-lr3 router \
+    -- lsp-set-options sw0-lr3 router-port=lr3-sw0
+nbctl ls-add pub3
+# VLAN 300: untagged, its clause-2 chassis MAC flow would be pub2's, with
+# the cookie of whichever port the reference met first (history, not SB).
+nbctl lsp-add pub3 ln-pub3 "" 300 -- lsp-set-type ln-pub3 localnet -- lsp-set-addresses ln-pub3 unknown \
+    -- lsp-set-options ln-pub3 network_name=physnet2
+nbctl lrp-add lr3 lr3-pub3 00:00:00:00:ff:32 172.16.4.1/24 \
+    -- lrp-set-gateway-chassis lr3-pub3 hv2 20 -- lrp-set-gateway-chassis lr3-pub3 hv3 10 \
+    -- set Logical_Router_Port lr3-pub3 options:redirect-type=bridged
+nbctl lsp-add pub3 pub3-lr3 -- lsp-set-type pub3-lr3 router -- lsp-set-addresses pub3-lr3 router \
+    -- lsp-set-options pub3-lr3 router-port=lr3-pub3
+nbctl sync
+record stt-bridged
 
 # The undefined template variable is logged as a bad address, as intended.
 if grep -E '\|(ERR|EMER)\|' "$W"/*.log | grep -v 'bad IP address "nope"'; then
