@@ -13,6 +13,7 @@
 //! tunnel hv2 5
 //! tunnel hv3 6 vxlan
 //! patch ln-public 7
+//! active-tunnels hv3
 //! ct-zone vm1 3
 //! ```
 //!
@@ -41,6 +42,10 @@ pub struct Local {
     /// `Interface.external_ids:iface-id` → the interface's `mtu` (absent:
     /// unknown).
     pub mtus: BTreeMap<String, u32>,
+    /// The chassis whose tunnel has BFD up (`active_tunnels`), when BFD
+    /// runs on some tunnel; `None`: not known, every chassis counts as
+    /// reachable.
+    pub active_tunnels: Option<BTreeSet<String>>,
     /// Localnet / l2gateway logical port → the `ofport` of its patch port on
     /// the integration bridge (present only for plugged networks).
     pub patches: BTreeMap<String, u32>,
@@ -121,6 +126,9 @@ impl Local {
                 }
                 ["mtu", name, mtu] => {
                     l.mtus.insert(name.to_string(), num(mtu)?);
+                }
+                ["active-tunnels", names @ ..] => {
+                    l.active_tunnels.get_or_insert_with(BTreeSet::new).extend(names.iter().map(|n| n.to_string()));
                 }
                 ["patch", name, ofport] => {
                     l.patches.insert(name.to_string(), num(ofport)?);
@@ -284,18 +292,52 @@ impl<'a> View<'a> {
         pb.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()) && self.ha_group_active_here(g.uuid()))
     }
 
-    /// Whether this chassis is the active member of an HA chassis group:
-    /// the highest-priority member (BFD liveness is not an input yet, so
-    /// every member counts as reachable).
+    /// Whether this chassis is the active member of an HA chassis group
+    /// (`ha_chassis_group_is_active`). A group of one: that member. Else we
+    /// must be the only member naming a chassis, or the first, by priority
+    /// then name (both descending), of the members that are us or whose
+    /// tunnel has BFD up; if we are the only such member, some chassis of
+    /// the group's `ref_chassis` must be reachable. Without BFD facts
+    /// ([`Local::active_tunnels`] `None`) every member counts as reachable.
     pub fn ha_group_active_here(&self, group: Uuid) -> bool {
+        let Some(me) = self.chassis else { return false };
         let Some(g) = self.sb.ha_chassis_group.get(&group.into()) else { return false };
-        let best = g
-            .ha_chassis
+        let members: Vec<&sb::HaChassis> = g.ha_chassis.iter().filter_map(|h| self.sb.ha_chassis.get(h)).collect();
+        if members.is_empty() {
+            return false;
+        }
+        if g.ha_chassis.len() == 1 {
+            return members[0].chassis.map(|c| c.uuid()) == Some(me);
+        }
+        let named: Vec<&sb::HaChassis> = members.iter().copied().filter(|h| h.chassis.is_some()).collect();
+        if named.len() == 1 && named[0].chassis.map(|c| c.uuid()) == Some(me) {
+            return true;
+        }
+        let name_of = |c: Uuid| self.sb.chassis.get(&c.into()).map(|c| c.name.as_str());
+        let Some(active) = &self.local.active_tunnels else {
+            // Every member reachable: the highest priority one.
+            let best = named.iter().max_by_key(|h| h.priority);
+            return best.and_then(|h| h.chassis).map(|c| c.uuid()) == Some(me);
+        };
+        if active.is_empty() {
+            return false;
+        }
+        let mut live: Vec<(i64, &str, Uuid)> = named
             .iter()
-            .filter_map(|h| self.sb.ha_chassis.get(h))
-            .filter(|h| h.chassis.is_some())
-            .max_by_key(|h| h.priority);
-        self.chassis.is_some() && best.and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis
+            .filter_map(|h| {
+                let c = h.chassis?.uuid();
+                let name = name_of(c)?;
+                (c == me || active.contains(name)).then_some((h.priority, name, c))
+            })
+            .collect();
+        match live.len() {
+            0 => false,
+            1 => live[0].2 == me && g.ref_chassis.iter().filter_map(|c| name_of(c.uuid())).any(|n| active.contains(n)),
+            _ => {
+                live.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1)));
+                live[0].2 == me
+            }
+        }
     }
 
     /// Whether logical port `port` of datapath `dp` is "related" to this

@@ -180,3 +180,11 @@ fn vxlan() {
 fn stt_bridged() {
     check("stt-bridged");
 }
+
+/// hv1 is the highest priority member of an HA chassis group, but its BFD
+/// sessions to the other members are down (`active-tunnels` empty): not
+/// active, the gateway port is reached through the others' tunnels.
+#[test]
+fn ha_bfd_down() {
+    check("ha-bfd-down");
+}

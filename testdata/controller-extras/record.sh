@@ -44,6 +44,9 @@
 #                (joined to sw0) has a gateway port with redirect-type=bridged
 #                on the HA group hv2 > hv3, towards pub3, a VLAN 300 localnet
 #                switch of physnet2
+#   ha-bfd-down  hv1 becomes the highest priority member of lr2-ext's HA
+#                group; its BFD sessions to hv2 and hv3 (no ovn-controller
+#                there) stay down, so it is not active
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -348,6 +351,9 @@ nbctl lsp-add pub3 pub3-lr3 -- lsp-set-type pub3-lr3 router -- lsp-set-addresses
     -- lsp-set-options pub3-lr3 router-port=lr3-pub3
 nbctl sync
 record stt-bridged
+
+nbctl lrp-set-gateway-chassis lr2-ext hv1 40
+record ha-bfd-down
 
 # The undefined template variable is logged as a bad address, as intended.
 if grep -E '\|(ERR|EMER)\|' "$W"/*.log | grep -v 'bad IP address "nope"'; then

@@ -24,7 +24,8 @@ Sub-commands:
   chassis-txt OVS_REMOTE SB_REMOTE CT_ZONE_LIST
       chassis.txt (controller/src/local.rs), observed on the live
       Open_vSwitch database (VIF ofports and MTUs, tunnels with their type
-      when not geneve, localnet patch ports); CT_ZONE_LIST is a file holding the output of
+      when not geneve, localnet patch ports, and when BFD runs on some
+      tunnel the chassis whose BFD session is up); CT_ZONE_LIST is a file holding the output of
       `ovn-appctl ct-zone-list`.
 
   ofport-fixes OVS_REMOTE SB_REMOTE CHASSIS_TXT
@@ -121,7 +122,8 @@ def observe(ovs_remote, sb_remote):
     type) and localnet patch ports (extra: None)."""
     ovs = select(ovs_remote, "Open_vSwitch", "Open_vSwitch", ["external_ids"])[0]
     ifaces = select(ovs_remote, "Open_vSwitch", "Interface",
-                    ["name", "type", "ofport", "mtu", "options", "external_ids"])
+                    ["name", "type", "ofport", "mtu", "options", "external_ids",
+                     "bfd", "bfd_status"])
     ports = {r["name"]: smap(r["external_ids"])
              for r in select(ovs_remote, "Open_vSwitch", "Port", ["name", "external_ids"])}
     encaps = select(sb_remote, "OVN_Southbound", "Encap", ["ip", "chassis_name"])
@@ -141,7 +143,11 @@ def observe(ovs_remote, sb_remote):
             chassis = by_ip.get(ip, set())
             if len(chassis) != 1:
                 sys.exit(f"tunnel {r['name']}: remote_ip {ip} names chassis {sorted(chassis)}")
-            facts.append(("tunnel", chassis.pop(), ofport, r["name"], r["type"]))
+            name = chassis.pop()
+            facts.append(("tunnel", name, ofport, r["name"], r["type"]))
+            if smap(r["bfd"]).get("enable") == "true":
+                up = smap(r["bfd_status"]).get("state") == "up"
+                facts.append(("bfd", name, ofport, r["name"], up))
         elif r["type"] == "patch":
             ln = ports.get(r["name"], {}).get("ovn-localnet-port")
             if ln and r["name"].startswith("patch-br-int-to-"):
@@ -163,6 +169,10 @@ def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
     lines += [f"tunnel {n} {p}" + ("" if t == "geneve" else f" {t}")
               for k, n, p, _, t in facts if k == "tunnel"]
     lines += [f"patch {n} {p}" for k, n, p, _, _ in facts if k == "patch"]
+    # Only when BFD runs on some tunnel: the chassis it reports up.
+    bfd = [(n, up) for k, n, _, _, up in facts if k == "bfd"]
+    if bfd:
+        lines.append(" ".join(["active-tunnels"] + sorted({n for n, up in bfd if up})))
     zones = []
     for line in open(zone_file):
         w = line.split()
@@ -179,7 +189,7 @@ def cmd_ofport_fixes(ovs_remote, sb_remote, chassis_txt):
     want = {}
     for line in open(chassis_txt):
         w = line.split()
-        if len(w) == 3 and w[0] in ("tunnel", "patch"):
+        if len(w) >= 3 and w[0] in ("tunnel", "patch"):
             want[(w[0], w[1])] = int(w[2])
     _, facts = observe(ovs_remote, sb_remote)
     for kind, name, ofport, iface, _ in facts:

@@ -444,6 +444,8 @@ impl Daemon {
             // MTUs no multichassis MTU flows are made.
             tunnel_types: BTreeMap::new(),
             mtus: BTreeMap::new(),
+            // BFD is not read yet: every HA chassis counts as reachable.
+            active_tunnels: None,
         })
     }
 
