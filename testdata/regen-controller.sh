@@ -15,7 +15,8 @@
 # the same Open vSwitch setup and its normalized dumps are compared with the
 # committed ones; any difference makes the script exit 1.
 # SCENARIO is a scenario name or its number; default: all.
-# KEEP_WORK=1 keeps each phase's private directory (databases, logs).
+# KEEP_WORK=1 keeps each phase's private directory (databases, logs);
+# KEEP_OUT=1 keeps the outputs (with --check: what was compared).
 #
 # See testdata/README.md ("Controller flows") for the rules.
 set -euo pipefail
@@ -264,7 +265,11 @@ else
 fi
 
 OUT_ROOT=$(mktemp -d /tmp/flowc-ctl-out.XXXXXX)
-trap 'rm -rf "$OUT_ROOT"' EXIT
+if [ -n "${KEEP_OUT:-}" ]; then
+    trap 'echo "kept outputs in $OUT_ROOT" >&2' EXIT
+else
+    trap 'rm -rf "$OUT_ROOT"' EXIT
+fi
 
 status=0
 t_all=$EPOCHREALTIME

@@ -13,7 +13,8 @@
 //!   (`extract_lsp_addresses` / `parse_and_store_addresses`).
 //! - [`extract_ip_address`]: at most one IPv4 and one IPv6 host address
 //!   (`hairpin_snat_ip`).
-//! - [`eth_addr_from_string`], [`inet_pton4`], [`inet_pton6`].
+//! - [`eth_addr_from_string`], [`str_to_mac`], [`inet_pton4`],
+//!   [`inet_pton6`].
 //! - [`inet_parse_active`]: `IP`, `IP:PORT`, `[IP6]:PORT` (load balancer
 //!   VIPs and backends).
 
@@ -329,6 +330,12 @@ pub fn eth_addr_from_string(s: &str) -> Option<Mac> {
     let mut sc = Scan::new(s);
     let mac = sc.mac()?;
     sc.at_end().then_some(mac)
+}
+
+/// OVS's `str_to_mac`: a MAC at the start of `s`; whatever follows is
+/// ignored (a port binding's `mac` entry `"MAC IP..."` reads as its MAC).
+pub fn str_to_mac(s: &str) -> Option<Mac> {
+    Scan::new(s).mac()
 }
 
 /// glibc's `inet_pton(AF_INET, ...)`: four decimal octets, no leading

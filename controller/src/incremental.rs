@@ -120,9 +120,15 @@ pub enum Dep {
     AddrSet(String),
     /// A port group by SB name, reduced to related ports.
     PortGroup(String),
-    /// The HA chassis groups.
+    /// The HA chassis groups (and which tunnels have BFD up).
     Ha,
-    /// The other chassis, their encapsulations and our tunnels to them.
+    /// Every patch and l3gateway port and the set of local datapaths
+    /// (what [`View::peer_ports`] walks).
+    Patches,
+    /// Every VTEP port binding (VXLAN ramp switches).
+    Vtep,
+    /// The chassis, their encapsulations and our tunnels to them (ports,
+    /// types, BFD state).
     Physical,
     /// DHCP and DHCPv6 options.
     Dhcp,
@@ -145,6 +151,8 @@ pub enum Unit {
     Fdb(Uuid),
     /// A port binding's port security (tables 73–75).
     Portsec(Uuid),
+    /// Table 0's conjunctions on the other chassis's MACs.
+    ChassisMac,
     /// A port binding's physical flows.
     PortBinding(Uuid),
     /// A `Multicast_Group`'s physical flows.
@@ -443,9 +451,16 @@ impl Compiler {
                     portsec::port(v, u, pb, &mut st.flows);
                 }
             }
+            Unit::ChassisMac => {
+                deps.push(Dep::Physical);
+                physical::remote_chassis_macs(v, &mut st.flows);
+            }
             Unit::PortBinding(u) => {
                 if let Some(pb) = sb.port_binding.get(&u.into()) {
                     deps.extend([Dep::DpContent(pb.datapath.uuid()), Dep::Physical, Dep::Ha]);
+                    if pb.r#type == "localnet" {
+                        deps.push(Dep::Patches);
+                    }
                     physical::port_binding(v, u, pb, &mut st.flows);
                 }
             }
@@ -456,7 +471,7 @@ impl Compiler {
                 }
             }
             Unit::Static => {
-                deps.push(Dep::Physical);
+                deps.extend([Dep::Physical, Dep::Vtep]);
                 physical::static_flows(v, &mut st.flows);
             }
         }
@@ -612,6 +627,7 @@ fn rows(sb: &sb::Snapshot) -> Vec<(Unit, u64)> {
         v.push((Unit::Portsec(u.uuid()), h));
         v.push((Unit::PortBinding(u.uuid()), h));
     }
+    v.push((Unit::ChassisMac, 0));
     v.extend(sb.multicast_group.iter().map(|(u, r)| (Unit::McGroup(u.uuid()), hash_of(r))));
     v.push((Unit::Static, 0));
     v
@@ -644,6 +660,7 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
             v.vif_ofport(name),
             local.vifs.get(name),
             local.patches.get(name),
+            local.mtus.get(name),
             zone(name),
             dp_zones(pb.datapath.uuid()),
             pb.chassis.and_then(|c| sb.chassis.get(&c)).and_then(|c| local.tunnels.get(&c.name)),
@@ -656,12 +673,13 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
         names.entry(mc.name.as_str()).or_default().push(hash_of(&(mc.datapath.uuid(), mc.tunnel_key)));
     }
     // Local facts about names that have no row (yet).
-    for n in local.vifs.keys().chain(local.patches.keys()).chain(local.ct_zones.keys()) {
+    for n in local.vifs.keys().chain(local.patches.keys()).chain(local.ct_zones.keys()).chain(local.mtus.keys()) {
         names.entry(n.as_str()).or_default();
     }
     for (n, mut hs) in names {
         hs.sort_unstable();
-        f.insert(Dep::Name(n.to_string()), hash_of(&(hs, local.vifs.get(n), local.patches.get(n), zone(n))));
+        let own = (local.vifs.get(n), local.patches.get(n), local.mtus.get(n), zone(n));
+        f.insert(Dep::Name(n.to_string()), hash_of(&(hs, own)));
     }
 
     // Datapaths.
@@ -715,8 +733,17 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
     }
 
     // Globals.
-    f.insert(Dep::Ha, hash_of(&(&sb.ha_chassis_group, &sb.ha_chassis)));
-    f.insert(Dep::Physical, hash_of(&(&local.tunnels, &sb.chassis, &sb.encap)));
+    f.insert(Dep::Ha, hash_of(&(&sb.ha_chassis_group, &sb.ha_chassis, &local.active_tunnels)));
+    f.insert(
+        Dep::Physical,
+        hash_of(&(&local.tunnels, &local.tunnel_types, &local.active_tunnels, &sb.chassis, &sb.encap)),
+    );
+    let patches: Vec<_> =
+        sb.port_binding.iter().filter(|(_, p)| p.r#type == "patch" || p.r#type == "l3gateway").collect();
+    let local_dps: Vec<_> = v.dps.values().map(|d| (d.uuid, d.key)).collect();
+    f.insert(Dep::Patches, hash_of(&(patches, local_dps)));
+    let vtep: Vec<_> = sb.port_binding.iter().filter(|(_, p)| p.r#type == "vtep").collect();
+    f.insert(Dep::Vtep, hash_of(&vtep));
     f.insert(Dep::Dhcp, hash_of(&(&sb.dhcp_options, &sb.dhcpv6_options)));
     let vars: Vec<_> = sb.chassis_template_var.values().filter(|t| t.chassis == local.chassis).collect();
     let global: Vec<_> = sb.sb_global.values().map(|g| &g.options).collect();

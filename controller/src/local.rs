@@ -9,8 +9,11 @@
 //! ```text
 //! chassis hv1
 //! vif vm1 1
+//! mtu vm1 1500
 //! tunnel hv2 5
+//! tunnel hv3 6 vxlan
 //! patch ln-public 7
+//! active-tunnels hv3
 //! ct-zone vm1 3
 //! ```
 //!
@@ -33,14 +36,51 @@ pub struct Local {
     pub chassis: String,
     /// `Interface.external_ids:iface-id` → `ofport`.
     pub vifs: BTreeMap<String, u32>,
-    /// Remote chassis name → the `ofport` of the Geneve tunnel to it.
+    /// Remote chassis name → the `ofport` of the tunnel to it.
     pub tunnels: BTreeMap<String, u32>,
+    /// Remote chassis name → the type of the tunnel to it, when it is not
+    /// Geneve.
+    pub tunnel_types: BTreeMap<String, TunnelType>,
+    /// `Interface.external_ids:iface-id` → the interface's `mtu` (absent:
+    /// unknown).
+    pub mtus: BTreeMap<String, u32>,
+    /// The chassis whose tunnel has BFD up (`active_tunnels`), when BFD
+    /// runs on some tunnel; `None`: not known, every chassis counts as
+    /// reachable.
+    pub active_tunnels: Option<BTreeSet<String>>,
     /// Localnet / l2gateway logical port → the `ofport` of its patch port on
     /// the integration bridge (present only for plugged networks).
     pub patches: BTreeMap<String, u32>,
     /// Conntrack zones: logical port name, or `<datapath uuid>_dnat` /
     /// `<datapath uuid>_snat`, → zone.
     pub ct_zones: BTreeMap<String, u32>,
+}
+
+/// The encapsulation of a tunnel port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TunnelType {
+    /// Geneve (the datapath in `tun_id`, the ports in an option).
+    #[default]
+    Geneve,
+    /// STT.
+    Stt,
+    /// VXLAN (the datapath and the output port share the 24-bit VNI).
+    Vxlan,
+}
+
+impl TunnelType {
+    /// The OVS interface type.
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelType::Geneve => "geneve",
+            TunnelType::Stt => "stt",
+            TunnelType::Vxlan => "vxlan",
+        }
+    }
+
+    fn parse(s: &str) -> Option<TunnelType> {
+        [TunnelType::Geneve, TunnelType::Stt, TunnelType::Vxlan].into_iter().find(|t| t.name() == s)
+    }
 }
 
 /// A line of `chassis.txt` that could not be read.
@@ -54,6 +94,11 @@ pub struct LocalError {
 }
 
 impl Local {
+    /// The type of the tunnel to chassis `name`.
+    pub fn tunnel_type(&self, name: &str) -> TunnelType {
+        self.tunnel_types.get(name).copied().unwrap_or_default()
+    }
+
     /// Reads `chassis.txt`. Blank lines and `#` comments are ignored;
     /// unknown keys are an error naming the line.
     pub fn parse(text: &str) -> Result<Local, LocalError> {
@@ -74,13 +119,26 @@ impl Local {
                 ["tunnel", name, ofport] => {
                     l.tunnels.insert(name.to_string(), num(ofport)?);
                 }
+                ["tunnel", name, ofport, kind] => {
+                    let t = TunnelType::parse(kind).ok_or_else(|| err(format!("unknown tunnel type {kind:?}")))?;
+                    l.tunnels.insert(name.to_string(), num(ofport)?);
+                    if t != TunnelType::Geneve {
+                        l.tunnel_types.insert(name.to_string(), t);
+                    }
+                }
+                ["mtu", name, mtu] => {
+                    l.mtus.insert(name.to_string(), num(mtu)?);
+                }
+                ["active-tunnels", names @ ..] => {
+                    l.active_tunnels.get_or_insert_with(BTreeSet::new).extend(names.iter().map(|n| n.to_string()));
+                }
                 ["patch", name, ofport] => {
                     l.patches.insert(name.to_string(), num(ofport)?);
                 }
                 ["ct-zone", name, zone] => {
                     l.ct_zones.insert(name.to_string(), num(zone)?);
                 }
-                [key, ..] if ["chassis", "vif", "tunnel", "patch", "ct-zone"].contains(key) => {
+                [key, ..] if ["chassis", "vif", "mtu", "tunnel", "patch", "ct-zone"].contains(key) => {
                     return Err(err(format!("wrong number of words for {key:?}")))
                 }
                 // Facts the compiler does not need (kept for readers).
@@ -270,19 +328,53 @@ impl<'a> View<'a> {
         pb.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()) && self.ha_group_active_here(g.uuid()))
     }
 
-    /// Whether this chassis is the active member of an HA chassis group:
-    /// the highest-priority member (BFD liveness is not an input yet, so
-    /// every member counts as reachable).
+    /// Whether this chassis is the active member of an HA chassis group
+    /// (`ha_chassis_group_is_active`). A group of one: that member. Else we
+    /// must be the only member naming a chassis, or the first, by priority
+    /// then name (both descending), of the members that are us or whose
+    /// tunnel has BFD up; if we are the only such member, some chassis of
+    /// the group's `ref_chassis` must be reachable. Without BFD facts
+    /// ([`Local::active_tunnels`] `None`) every member counts as reachable.
     pub fn ha_group_active_here(&self, group: Uuid) -> bool {
         self.note(|| Dep::Ha);
+        let Some(me) = self.chassis else { return false };
         let Some(g) = self.sb.ha_chassis_group.get(&group.into()) else { return false };
-        let best = g
-            .ha_chassis
+        let members: Vec<&sb::HaChassis> = g.ha_chassis.iter().filter_map(|h| self.sb.ha_chassis.get(h)).collect();
+        if members.is_empty() {
+            return false;
+        }
+        if g.ha_chassis.len() == 1 {
+            return members[0].chassis.map(|c| c.uuid()) == Some(me);
+        }
+        let named: Vec<&sb::HaChassis> = members.iter().copied().filter(|h| h.chassis.is_some()).collect();
+        if named.len() == 1 && named[0].chassis.map(|c| c.uuid()) == Some(me) {
+            return true;
+        }
+        let name_of = |c: Uuid| self.sb.chassis.get(&c.into()).map(|c| c.name.as_str());
+        let Some(active) = &self.local.active_tunnels else {
+            // Every member reachable: the highest priority one.
+            let best = named.iter().max_by_key(|h| h.priority);
+            return best.and_then(|h| h.chassis).map(|c| c.uuid()) == Some(me);
+        };
+        if active.is_empty() {
+            return false;
+        }
+        let mut live: Vec<(i64, &str, Uuid)> = named
             .iter()
-            .filter_map(|h| self.sb.ha_chassis.get(h))
-            .filter(|h| h.chassis.is_some())
-            .max_by_key(|h| h.priority);
-        self.chassis.is_some() && best.and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis
+            .filter_map(|h| {
+                let c = h.chassis?.uuid();
+                let name = name_of(c)?;
+                (c == me || active.contains(name)).then_some((h.priority, name, c))
+            })
+            .collect();
+        match live.len() {
+            0 => false,
+            1 => live[0].2 == me && g.ref_chassis.iter().filter_map(|c| name_of(c.uuid())).any(|n| active.contains(n)),
+            _ => {
+                live.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1)));
+                live[0].2 == me
+            }
+        }
     }
 
     /// Every related (datapath key, port key).
@@ -331,6 +423,35 @@ impl<'a> View<'a> {
             self.sb.ha_chassis.get(h).and_then(|h| h.chassis).map(|c| c.uuid()) == self.chassis
                 && self.chassis.is_some()
         })
+    }
+
+    /// The `peer_ports` of local datapath `dp` (`local_datapath`): for each
+    /// logical patch (or local l3gateway) port whose crossing made a
+    /// datapath local, the pair (its end in `dp`, the other end), in SB
+    /// order, one pair per end in `dp`.
+    ///
+    /// Reads: `Port_Binding` (`type`, `options:peer`, `datapath`,
+    /// `chassis`, the `chassis-redirect-port`'s `options:always-redirect`
+    /// and HA chassis group), `HA_Chassis_Group`/`HA_Chassis`; local
+    /// datapaths.
+    pub fn peer_ports(&self, dp: Uuid) -> Vec<(&'a sb::PortBinding, &'a sb::PortBinding)> {
+        let is_local = |d: Uuid| self.dp_key.get(&d).is_some_and(|k| self.dps.contains_key(k));
+        let mut out: Vec<(&sb::PortBinding, &sb::PortBinding)> = Vec::new();
+        for pb in self.sb.port_binding.values() {
+            if pb.r#type != "patch" && pb.r#type != "l3gateway" {
+                continue;
+            }
+            let Some((_, peer)) = pb.options.get("peer").and_then(|p| self.pb_named(p)) else { continue };
+            if !is_local(pb.datapath.uuid()) || !self.need_peer(pb) {
+                continue;
+            }
+            for (here, there) in [(pb, peer), (peer, pb)] {
+                if here.datapath.uuid() == dp && !out.iter().any(|(l, _)| l.logical_port == here.logical_port) {
+                    out.push((here, there));
+                }
+            }
+        }
+        out
     }
 
     /// `need_add_peer_to_local`: whether crossing this patch (or gateway)

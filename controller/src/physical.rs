@@ -4,12 +4,29 @@
 //! multicast group, as `ovn-controller` 23.03 lays them out
 //! (ovn-architecture(7), "Architectural Physical Life Cycle of a Packet").
 //!
-//! Not yet: VXLAN/STT tunnels and VTEP ramp switches, HA-remote ports
-//! (bundles over several gateway chassis), `redirect-type=bridged`,
-//! multichassis ports and activation strategies, chassis MAC mappings,
-//! and the MTU (`check_pkt_larger`) flows of tables 37–38.
+//! Tunnels are Geneve, STT or VXLAN (`Local::tunnel_types`), each with its
+//! encoding of the datapath and ports ([`encapsulate_for`], tunnel ingress
+//! in [`static_flows`], VXLAN's multicast and ramp-switch ingress in
+//! [`vxlan_flows`]).
+//!
+//! Submodules: [`chassis_mac`] (`ovn-chassis-mac-mappings`: tables 0 and
+//! 65), [`ha_remote`] (ports behind an HA chassis group that is not active
+//! here: a `bundle` over the members' tunnels), [`multichassis`] (ports on
+//! several chassis: tunnelling enforced past a localnet port, the MTU
+//! checks of tables 37–38, RARP activation).
+//!
+//! The remote chassis of a multicast group are visited by name (the
+//! reference's order is that of its hash set: the same outputs, perhaps
+//! in another order).
+//!
+//! A chassisredirect port with `redirect-type=bridged` goes out through
+//! a localnet port instead of a tunnel ([`redirect_bridged`]).
 
-use crate::local::View;
+mod chassis_mac;
+mod ha_remote;
+mod multichassis;
+
+use crate::local::{TunnelType, View};
 use crate::tables::{flag, reg, table};
 use crate::{Flows, Source};
 use logical_model::sb;
@@ -98,16 +115,53 @@ fn ingress_metadata(v: &View, pb: &sb::PortBinding, z: &Zones, acts: &mut Vec<Ac
     acts.push(load_whole(pb.tunnel_key as u64, reg::INPORT));
 }
 
-/// Geneve encapsulation towards `outport` of datapath `dp`.
-fn encapsulate(dp: u32, outport: u32, acts: &mut Vec<Action>) {
-    acts.push(load(dp as u64, Field::TunId, 0, 24));
-    // The whole option (4 bytes in OVN's TLV mapping): an unmasked set_field.
-    acts.push(Action::SetField { field: Field::TunMetadata0, value: outport as u128, mask: u128::MAX });
-    acts.push(mov(reg::INPORT, 0, Field::TunMetadata0, 16, 15));
+/// The encapsulation towards `outport` of datapath `dp`
+/// (`put_encapsulation`; not for a VTEP ramp switch).
+fn encapsulate(kind: TunnelType, dp: u32, outport: u32, acts: &mut Vec<Action>) {
+    encapsulate_for(kind, dp, outport, false, acts)
+}
+
+/// The encapsulation towards `outport` of datapath `dp`: Geneve carries
+/// the datapath in `tun_id` and (inport << 16 | outport) in its option;
+/// STT all three in its 64-bit key; VXLAN only the datapath (12 bits) and
+/// the output port (12 bits, a multicast group's folded into 0x800 |
+/// its low 11 bits) in the VNI, or, towards a VTEP ramp switch, the
+/// datapath alone.
+fn encapsulate_for(kind: TunnelType, dp: u32, outport: u32, ramp: bool, acts: &mut Vec<Action>) {
+    match kind {
+        TunnelType::Geneve => {
+            acts.push(load(dp as u64, Field::TunId, 0, 24));
+            // The whole option (4 bytes in OVN's TLV mapping): an unmasked set_field.
+            acts.push(Action::SetField { field: Field::TunMetadata0, value: outport as u128, mask: u128::MAX });
+            acts.push(mov(reg::INPORT, 0, Field::TunMetadata0, 16, 15));
+        }
+        TunnelType::Stt => {
+            acts.push(load(dp as u64 | (outport as u64) << 24, Field::TunId, 0, 64));
+            acts.push(mov(reg::INPORT, 0, Field::TunId, 40, 15));
+        }
+        TunnelType::Vxlan => {
+            let mut vni = dp as u64;
+            if !ramp {
+                vni |= (vxlan_port_key(outport) as u64) << 12;
+            }
+            acts.push(load(vni, Field::TunId, 0, 24));
+        }
+    }
+}
+
+/// A port key in VXLAN's 12 bits: multicast groups (from 32768) become
+/// 0x800 | their low 11 bits.
+fn vxlan_port_key(key: u32) -> u32 {
+    if key >= 32768 {
+        0x800 | (key & 0x7ff)
+    } else {
+        key
+    }
 }
 
 /// Every physical flow of the chassis.
 pub fn flows(v: &View, out: &mut Flows) {
+    chassis_mac::remote_chassis_mac_flows(v, out);
     for (u, pb) in &v.sb.port_binding {
         port_binding(v, u.uuid(), pb, out);
     }
@@ -115,6 +169,12 @@ pub fn flows(v: &View, out: &mut Flows) {
         mc_group(v, u.uuid(), mc, out);
     }
     static_flows(v, out);
+}
+
+/// Table 0's conjunctions on the other chassis's MACs (the first of the
+/// physical flows).
+pub(crate) fn remote_chassis_macs(v: &View, out: &mut Flows) {
+    chassis_mac::remote_chassis_mac_flows(v, out);
 }
 
 pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
@@ -165,7 +225,7 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
     let ofport: Option<u32>;
     if let Some(pp) = pb.parent_port.as_deref().filter(|p| !p.is_empty()) {
         let Some(t) = pb.tag else { return };
-        ofport = v.vif_ofport(pp);
+        ofport = vif_ofport(v, pp);
         if ofport.is_some() {
             tag = t as u16;
             nested = true;
@@ -176,15 +236,20 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
         if ofport.is_some() {
             tag = pb.tag.unwrap_or(0) as u16;
         }
+    } else if pb.r#type == "localport" {
+        // A localport is never claimed: its interface here is enough.
+        ofport = v.local.vifs.get(&pb.logical_port).copied().filter(|_| can_bind_here(v, pb));
     } else {
-        ofport = v.vif_ofport(&pb.logical_port).filter(|_| can_bind_here(v, pb));
+        ofport = vif_ofport(v, &pb.logical_port).filter(|_| can_bind_here(v, pb));
     }
 
     let localnet = ld.localnet.and_then(|u| v.pb(u));
-    enum Access {
+    enum Access<'a> {
         Local(u32),
         Localnet,
         Remote,
+        /// Through the tunnels to these HA chassis, in order.
+        HaRemote(Vec<&'a sb::Chassis>),
     }
     let access = match ofport {
         Some(p) => Access::Local(p),
@@ -195,7 +260,14 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
             }
             Access::Localnet
         }
-        None => Access::Remote,
+        None => {
+            let ha = pb.ha_chassis_group.map(|g| ha_remote::ordered_chassis(v, g.uuid())).unwrap_or_default();
+            if ha.len() >= 2 {
+                Access::HaRemote(ha)
+            } else {
+                Access::Remote
+            }
+        }
     };
 
     match access {
@@ -219,6 +291,7 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
                     acts.push(Action::PopVlan);
                 }
             }
+            multichassis::activation_flows(v, u, pb, ofport, &z, out);
             let prefix = acts.len();
             ingress_metadata(v, pb, &z, &mut acts);
             if pb.r#type == "localport" {
@@ -233,6 +306,9 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
                 set_masked(&mut m2, Field::VlanTci, 0, 0x1000);
                 out.add(table::PHY_TO_LOG, 100, m2, acts[prefix..].to_vec(), src);
             }
+            if pb.r#type == "localnet" {
+                chassis_mac::replace_chassis_mac_flows(v, pb, ofport, tag, out);
+            }
 
             // Table 65: deliver.
             let mut acts = Vec::new();
@@ -244,6 +320,9 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
                 acts.push(Action::PopVlan);
             }
             out.add(table::LOG_TO_PHY, 100, outport_match(dp_key, port_key), acts, src);
+            if pb.r#type == "localnet" {
+                chassis_mac::replace_router_port_mac_flows(v, u, pb, ofport, out);
+            }
 
             if pb.r#type == "localnet" {
                 let mut m = outport_match(dp_key, port_key);
@@ -265,35 +344,96 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
             let ln = localnet.expect("checked above");
             let acts = vec![load_whole(ln.tunnel_key as u64, reg::OUTPORT), resubmit(table::LOCAL_OUTPUT)];
             out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
+            multichassis::enforce_tunneling(v, u, pb, out);
+            return;
         }
-        Access::Remote => {
-            // Tunnel to the chassis (and additional chassis) it is bound to.
-            let mut tunnels = Vec::new();
-            if let Some(c) = pb.chassis.filter(|c| Some(c.uuid()) != v.chassis) {
-                if let Some(t) = tunnel_to(v, c.uuid()) {
-                    tunnels.push(t);
-                }
-            }
-            for c in &pb.additional_chassis {
-                if Some(c.uuid()) == v.chassis {
-                    continue;
-                }
-                if let Some(t) = tunnel_to(v, c.uuid()) {
-                    tunnels.push(t);
-                }
-            }
-            if tunnels.is_empty() {
-                return;
-            }
-            let mut acts = Vec::new();
-            for t in tunnels {
-                encapsulate(dp_key, port_key, &mut acts);
-                acts.push(output(t));
-            }
-            acts.push(resubmit(table::LOCAL_OUTPUT));
-            out.add(table::REMOTE_OUTPUT, 100, outport_match(dp_key, port_key), acts, src);
-        }
+        Access::HaRemote(_) | Access::Remote => {}
     }
+
+    // Table 39: to the other chassis the port is on (for a local port, its
+    // other chassis if it is a multichassis port).
+    if pb.options.get("redirect-type").is_some_and(|t| t.eq_ignore_ascii_case("bridged")) {
+        redirect_bridged(v, u, pb, out);
+        return;
+    }
+    match access {
+        Access::HaRemote(members) => ha_remote::ha_remote_flow(v, u, pb, &members, out),
+        _ => remote_overlay(v, u, pb, out),
+    }
+}
+
+/// Table 40 priority 100 for a chassisredirect port with
+/// `options:redirect-type=bridged` that is not active here
+/// (`put_remote_port_redirect_bridged`): instead of a tunnel, the packet
+/// leaves through the localnet port of the switch across the gateway port,
+/// with the port's MAC as source. Nothing for other port types, or when
+/// that switch has no localnet port plugged here.
+///
+/// Reads: the `Port_Binding` (`type`, `mac`, `options:distributed-port`),
+/// the peer ports of its datapath ([`View::peer_ports`], their
+/// `options:peer` and datapath key), that switch's localnet port.
+fn redirect_bridged(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
+    if pb.r#type != "chassisredirect" {
+        return;
+    }
+    let first = pb.mac.iter().next().map(String::as_str).unwrap_or("");
+    let Some(mac) = first.split(' ').filter(|t| !t.is_empty()).find_map(crate::addrs::str_to_mac) else { return };
+    let Some(dist) = pb.options.get("distributed-port") else { return };
+    let switch = v
+        .peer_ports(pb.datapath.uuid())
+        .into_iter()
+        .find(|(_, remote)| remote.options.get("peer") == Some(dist))
+        .map(|(_, remote)| v.dp_of(remote));
+    let Some(ls_key) = switch.filter(|k| *k != 0) else { return };
+    let Some(ln) = v.local_dp(ls_key).and_then(|ld| ld.localnet).and_then(|l| v.pb(l)) else { return };
+    let mac = mac.iter().fold(0u128, |a, b| a << 8 | *b as u128);
+    let acts = vec![
+        Action::SetField { field: Field::EthSrc, value: mac, mask: (1u128 << 48) - 1 },
+        Action::SetField { field: reg::DATAPATH, value: ls_key as u128, mask: u64::MAX as u128 },
+        Action::SetField { field: reg::OUTPORT, value: ln.tunnel_key as u128, mask: u32::MAX as u128 },
+        resubmit(table::LOG_TO_PHY),
+    ];
+    out.add(table::LOCAL_OUTPUT, 100, outport_match(v.dp_of(pb), pb.tunnel_key as u32), acts, Source::Row(u));
+}
+
+/// Table 39 priority 100: output to port `pb` (row `u`) through the
+/// tunnels to the chassis it is bound to, main and additional, other than
+/// this one (`put_remote_port_redirect_overlay`), then on to table 40.
+///
+/// Reads: the `Port_Binding` (`chassis`, `additional_chassis`, `type`,
+/// keys), their `Chassis` and `Encap`s; the tunnels of `Local`.
+fn remote_overlay(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Flows) {
+    let tunnels = multichassis::remote_tunnels(v, pb);
+    if tunnels.is_empty() {
+        return;
+    }
+    let (dp_key, port_key) = (v.dp_of(pb), pb.tunnel_key as u32);
+    let vtep = pb.r#type == "vtep";
+    let mut acts = Vec::new();
+    if vtep {
+        // Past OpenFlow's loopback check (ARP/ND responders).
+        acts.push(load(port::NONE as u64, Field::InPort16, 0, 16));
+    }
+    for t in tunnels {
+        encapsulate_for(t.kind, dp_key, port_key, vtep, &mut acts);
+        acts.push(output(t.ofport));
+    }
+    acts.push(resubmit(table::LOCAL_OUTPUT));
+    out.add(table::REMOTE_OUTPUT, 100, outport_match(dp_key, port_key), acts, Source::Row(u));
+}
+
+/// The ofport of a VIF whose interface is here and whose port binding is
+/// claimed by this chassis, as its main or an additional chassis.
+fn vif_ofport(v: &View, name: &str) -> Option<u32> {
+    let ofport = *v.local.vifs.get(name)?;
+    let (_, pb) = v.pb_named(name)?;
+    let here = v.bound_here(pb) || additional_here(v, pb);
+    here.then_some(ofport)
+}
+
+/// Whether this chassis is one of a port's additional chassis.
+fn additional_here(v: &View, pb: &sb::PortBinding) -> bool {
+    v.chassis.is_some_and(|me| pb.additional_chassis.iter().any(|c| c.uuid() == me))
 }
 
 /// `lport_can_bind_on_this_chassis`: no `requested-chassis`, or it names us.
@@ -309,14 +449,12 @@ fn can_bind_here(v: &View, pb: &sb::PortBinding) -> bool {
     }
 }
 
-fn tunnel_to(v: &View, chassis: Uuid) -> Option<u32> {
-    let name = &v.sb.chassis.get(&chassis.into())?.name;
-    v.local.tunnels.get(name).copied()
-}
-
+/// `push_vlan` + the VID. The ethertype is 802.1ad (0x88a8) only for a
+/// localnet `options:ethtype` of `802.11ad` (so spelled, any case, as the
+/// reference compares it), 802.1Q otherwise.
 fn push_vlan(localnet: Option<&sb::PortBinding>, tag: u16, acts: &mut Vec<Action>) {
-    let ethertype = match localnet.and_then(|l| l.options.get("ethtype")).map(String::as_str) {
-        Some("802.1ad") => 0x88a8,
+    let ethertype = match localnet.and_then(|l| l.options.get("ethtype")) {
+        Some(e) if e.eq_ignore_ascii_case("802.11ad") => 0x88a8,
         _ => 0x8100,
     };
     acts.push(Action::PushVlan(ethertype));
@@ -396,6 +534,7 @@ pub(crate) fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flo
     let mut local = Vec::new();
     let mut remote = Vec::new();
     let mut remote_chassis: BTreeSet<String> = BTreeSet::new();
+    let mut vtep_chassis: BTreeSet<String> = BTreeSet::new();
     // The ports in SB order (uuid order here; the reference's is its IDL's).
     for p in &mc.ports {
         let Some(port) = v.pb(p.uuid()) else { continue };
@@ -417,16 +556,18 @@ pub(crate) fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flo
         if port.r#type == "remote" {
             if let Some(c) = port.chassis {
                 remote.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
-                if let Some(t) = tunnel_to(v, c.uuid()) {
-                    encapsulate(dp_key, port.tunnel_key as u32, &mut remote);
-                    remote.push(output(t));
+                if let Some(name) = v.sb.chassis.get(&c).map(|c| c.name.as_str()) {
+                    if let Some(t) = v.local.tunnels.get(name) {
+                        encapsulate(v.local.tunnel_type(name), dp_key, port.tunnel_key as u32, &mut remote);
+                        remote.push(output(*t));
+                    }
                 }
             }
         } else if port.r#type == "localport" {
             remote.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
             remote.push(resubmit(table::CHECK_LOOPBACK));
-        } else if ((v.bound_here(port) || port.additional_chassis.iter().any(|c| Some(c.uuid()) == v.chassis))
-            && (v.vif_ofport(lport).is_some() || port.r#type == "l3gateway"))
+        } else if ((v.bound_here(port) || additional_here(v, port))
+            && (vif_ofport(v, lport).is_some() || port.r#type == "l3gateway"))
             || v.local.patches.contains_key(&port.logical_port)
         {
             local.push(load_whole(port.tunnel_key as u64, reg::OUTPORT));
@@ -440,7 +581,8 @@ pub(crate) fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flo
         } else if ld.localnet.is_none() {
             for c in port.chassis.iter().chain(port.additional_chassis.iter()) {
                 if let Some(ch) = v.sb.chassis.get(c) {
-                    remote_chassis.insert(ch.name.clone());
+                    let vtep = ch.other_config.get("is-vtep").is_some_and(|b| b.eq_ignore_ascii_case("true"));
+                    if vtep { &mut vtep_chassis } else { &mut remote_chassis }.insert(ch.name.clone());
                 }
             }
         }
@@ -450,18 +592,24 @@ pub(crate) fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flo
         local.push(load_whole(mc_key as u64, reg::OUTPORT));
         out.add(table::LOCAL_OUTPUT, 100, outport_match(dp_key, mc_key), local, Source::Row(u));
     }
-    if !remote_chassis.is_empty() || !remote.is_empty() {
+    if !remote_chassis.is_empty() || !vtep_chassis.is_empty() || !remote.is_empty() {
         if !remote.is_empty() {
             remote.push(load_whole(mc_key as u64, reg::OUTPORT));
         }
-        let mut first = true;
-        for name in &remote_chassis {
-            let Some(t) = v.local.tunnels.get(name) else { continue };
-            if first {
-                encapsulate(dp_key, mc_key, &mut remote);
-                first = false;
+        // `fanout_to_chassis`: the encapsulation again at each change of
+        // tunnel type (chassis by name; the reference's order is its hash
+        // order).
+        for (names, ramp) in [(&remote_chassis, false), (&vtep_chassis, true)] {
+            let mut prev = None;
+            for name in names {
+                let Some(t) = v.local.tunnels.get(name) else { continue };
+                let kind = v.local.tunnel_type(name);
+                if prev != Some(kind) {
+                    encapsulate_for(kind, dp_key, mc_key, ramp, &mut remote);
+                    prev = Some(kind);
+                }
+                remote.push(output(*t));
             }
-            remote.push(output(*t));
         }
         if !remote.is_empty() {
             if has_local {
@@ -472,19 +620,79 @@ pub(crate) fn mc_group(v: &View, u: Uuid, mc: &sb::MulticastGroup, out: &mut Flo
     }
 }
 
-/// Tunnel ingress and the default flows of the physical tables.
-pub(crate) fn static_flows(v: &View, out: &mut Flows) {
-    for ofport in v.local.tunnels.values() {
+/// Table 0 for VXLAN tunnels: a multicast group's folded output key
+/// (0x800 | low 11 bits) back to 0x8000 | low 11 bits (priority 105), and
+/// per VTEP port bound to the tunnel's chassis, packets from its ramp
+/// switch (the VNI is the datapath) into the ingress pipeline as from that
+/// port (priority 110).
+///
+/// Reads: the tunnels and their types (`Local`); `Port_Binding`s of type
+/// `vtep` (`chassis`, `tunnel_key`, `datapath` key), `Chassis.name`.
+fn vxlan_flows(v: &View, out: &mut Flows) {
+    let vxlan: Vec<(&String, u32)> = v
+        .local
+        .tunnels
+        .iter()
+        .filter(|(n, _)| v.local.tunnel_type(n) == TunnelType::Vxlan)
+        .map(|(n, p)| (n, *p))
+        .collect();
+    for (_, ofport) in &vxlan {
         let mut m = Match::new();
         set(&mut m, Field::InPort, *ofport as u128);
+        set_masked(&mut m, Field::TunId, 0x80_0000, 0x80_0000);
         let acts = vec![
-            mov(Field::TunId, 0, reg::DATAPATH, 0, 24),
-            mov(Field::TunMetadata0, 16, reg::INPORT, 0, 15),
-            mov(Field::TunMetadata0, 0, reg::OUTPORT, 0, 16),
+            load(1, reg::OUTPORT, 15, 1),
+            mov(Field::TunId, 12, reg::OUTPORT, 0, 11),
+            mov(Field::TunId, 0, reg::DATAPATH, 0, 12),
             resubmit(table::LOCAL_OUTPUT),
         ];
+        out.add(table::PHY_TO_LOG, 105, m, acts, Source::Static);
+    }
+    for (u, pb) in &v.sb.port_binding {
+        if pb.r#type != "vtep" {
+            continue;
+        }
+        let Some(chassis) = pb.chassis.and_then(|c| v.sb.chassis.get(&c)) else { continue };
+        for (_, ofport) in vxlan.iter().filter(|(n, _)| **n == chassis.name) {
+            let mut m = Match::new();
+            set(&mut m, Field::InPort, *ofport as u128);
+            set(&mut m, Field::TunId, v.dp_of(pb) as u128);
+            let acts = vec![
+                mov(Field::TunId, 0, reg::DATAPATH, 0, 24),
+                load(pb.tunnel_key as u64, reg::INPORT, 0, 15),
+                load(1, reg::FLAGS, flag::RCV_FROM_RAMP, 1),
+                resubmit(table::LOG_INGRESS),
+            ];
+            out.add(table::PHY_TO_LOG, 110, m, acts, Source::Row(u.uuid()));
+        }
+    }
+}
+
+/// Tunnel ingress and the default flows of the physical tables.
+pub(crate) fn static_flows(v: &View, out: &mut Flows) {
+    for (name, ofport) in &v.local.tunnels {
+        let mut m = Match::new();
+        set(&mut m, Field::InPort, *ofport as u128);
+        let mut acts = match v.local.tunnel_type(name) {
+            TunnelType::Geneve => vec![
+                mov(Field::TunId, 0, reg::DATAPATH, 0, 24),
+                mov(Field::TunMetadata0, 16, reg::INPORT, 0, 15),
+                mov(Field::TunMetadata0, 0, reg::OUTPORT, 0, 16),
+            ],
+            TunnelType::Stt => vec![
+                mov(Field::TunId, 40, reg::INPORT, 0, 15),
+                mov(Field::TunId, 24, reg::OUTPORT, 0, 16),
+                mov(Field::TunId, 0, reg::DATAPATH, 0, 24),
+            ],
+            // No input port: the VNI holds the datapath and output port.
+            TunnelType::Vxlan => {
+                vec![mov(Field::TunId, 12, reg::OUTPORT, 0, 12), mov(Field::TunId, 0, reg::DATAPATH, 0, 12)]
+            }
+        };
+        acts.push(resubmit(table::LOCAL_OUTPUT));
         out.add(table::PHY_TO_LOG, 100, m, acts, Source::Static);
     }
+    vxlan_flows(v, out);
     let any = Match::new;
     out.add(table::PHY_TO_LOG, 0, any(), vec![], Source::Static);
     out.add(table::OUTPUT_LARGE_PKT_DETECT, 0, any(), vec![resubmit(table::REMOTE_OUTPUT)], Source::Static);

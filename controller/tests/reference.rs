@@ -7,10 +7,8 @@
 //!
 //! Per-table figures are printed (`cargo test -p controller --test
 //! reference -- --nocapture`). Asserted: every flow, group and meter is
-//! identical in every phase, except (a) the flows of the two physical-table
-//! features not implemented yet (`known_gap`), and (b) logical-table flows
-//! in the phases listed in `OPEN`, whose differences are printed and still
-//! to be fixed.
+//! identical in every phase, except logical-table flows in the phases
+//! listed in `OPEN`, whose differences are printed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,21 +53,14 @@ fn table_of(line: &str) -> u8 {
         .unwrap_or(0)
 }
 
-/// Phases whose logical-table flows still differ (printed, not asserted):
+/// Phases whose logical-table flows may differ (printed, not asserted):
 /// 05-router/change, where two logical flows have the same match and
 /// different actions (`ip4.src` of a two-network router port) and the
-/// reference installs whichever its hash order met first; 07, the
-/// distributed gateway port (HA-remote bundles, chassis MAC mappings).
-const OPEN: &[&str] = &["05-router/change", "07-distributed-gateway/initial", "07-distributed-gateway/change"];
+/// reference installs whichever its hash order met first.
+const OPEN: &[&str] = &["05-router/change"];
 
 fn physical(t: u8) -> bool {
     t == 0 || (37..=41).contains(&t) || (64..=75).contains(&t)
-}
-
-/// Flows of features not implemented yet: chassis MAC mappings (table 0,
-/// priority 180 with a conjunction) and HA-remote ports (`bundle(...)`).
-fn known_gap(line: &str) -> bool {
-    (table_of(line) == 0 && line.contains("priority=180,")) || line.contains("bundle(")
 }
 
 #[test]
@@ -133,7 +124,7 @@ fn recorded_scenarios() {
             if let Some(n) = got_count.get_mut(l.as_str()).filter(|n| **n > 0) {
                 *n -= 1;
                 e.1 += 1;
-            } else if if physical(table_of(l)) { !known_gap(l) } else { !OPEN.contains(&name.as_str()) } {
+            } else if physical(table_of(l)) || !OPEN.contains(&name.as_str()) {
                 failures.push(format!("{name}: missing {l}"));
             }
         }

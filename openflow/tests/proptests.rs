@@ -2,7 +2,7 @@
 //! and messages; text display is a fixpoint of parse; decoders never panic
 //! on random or corrupted bytes.
 
-use openflow::action::{Action, Controller, Ct, Learn, LearnDst, LearnSpec, LearnSrc, Nat, SubField, Zone};
+use openflow::action::{Action, Bundle, Controller, Ct, Learn, LearnDst, LearnSpec, LearnSrc, Nat, SubField, Zone};
 use openflow::conn::{Config, Conn, Event, Instant};
 use openflow::field::{Field, Prereq};
 use openflow::matching::Match;
@@ -202,6 +202,7 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
         any::<u16>().prop_map(Action::PushVlan),
         Just(Action::PopVlan),
         Just(Action::DecTtl(None)),
+        any::<u8>().prop_map(Action::SetNwTtl),
         proptest::collection::vec(any::<u16>(), 0..4).prop_map(|v| Action::DecTtl(Some(v))),
         (prop::sample::select(set_fields), any::<u128>(), any::<u128>(), any::<bool>()).prop_map(
             |(field, v, m, exact)| {
@@ -253,6 +254,13 @@ fn arb_leaf() -> impl Strategy<Value = Action> {
             .prop_map(|(pkt_len, d)| Action::CheckPktLarger { pkt_len, dst: SubField { n_bits: 1, ..d } }),
         arb_nat().prop_map(Action::Nat),
         arb_learn().prop_map(|l| Action::Learn(Box::new(l))),
+        (0u16..7, any::<u16>(), 0u16..2, arb_field_sub(), any::<bool>(), proptest::collection::vec(any::<u16>(), 0..5))
+            .prop_map(|(fields, basis, algorithm, d, load, members)| {
+                // A bundle_load destination of 16 to 64 bits.
+                let dst = (load && d.n_bits >= 16).then_some(SubField { n_bits: d.n_bits.min(64), ..d });
+                let members = members.into_iter().filter(|m| *m != 0xfffd).collect();
+                Action::Bundle(Box::new(Bundle { fields, basis, algorithm, dst, members }))
+            }),
     ]
 }
 

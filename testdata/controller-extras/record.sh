@@ -2,7 +2,8 @@
 # Records what a real ovn-controller 23.03 installs in the tables it derives
 # from SB rows other than logical flows: 66-67 (MAC_Binding,
 # Static_MAC_Binding), 68-70 (Load_Balancer hairpin), 71-72 (FDB) and 73-75
-# (port security), for controller/tests/extras.rs.
+# (port security), and the physical tables (0, 37-41, 64, 65), for
+# controller/tests/extras.rs.
 #
 #   bash testdata/controller-extras/record.sh          # rewrite the phases
 #   KEEP_WORK=1 bash testdata/controller-extras/record.sh
@@ -10,9 +11,11 @@
 # One private ovsdb-server each for NB, SB and Open_vSwitch, ovn-northd, a
 # userspace br-int (dummy devices) and ovn-controller as chassis hv1. Each
 # phase writes PHASE/sb.db (`ovsdb-client backup`: standalone, compacted,
-# the real uuids, so cookies compare too), PHASE/chassis.txt and
-# PHASE/flows.txt (`ovs-ofctl -O OpenFlow15 dump-flows --no-stats`, tables
-# 66-78, sorted).
+# the real uuids, so cookies compare too), PHASE/chassis.txt (as
+# regen-controller.sh writes it: VIFs, tunnels, localnet patch ports,
+# conntrack zones), PHASE/flows.txt (`ovs-ofctl -O OpenFlow15 dump-flows
+# --no-stats`, tables 66-78, sorted) and PHASE/physical.txt (the same for
+# tables 0, 37-41, 64 and 65).
 #
 # Phases:
 #   ct-mark      every chassis has ct-no-masked-label: hairpin flows match
@@ -21,6 +24,29 @@
 #                ct_label; vm4 is bound there (no port security flows here)
 #   orig-tuple   northd stopped, hairpin_orig_tuple removed from two LBs in
 #                SB: the ct_state/ct_nw_dst/ct_tp_dst forms
+#   chassis-mac  northd back; hv1 has ovn-chassis-mac-mappings for physnet1
+#                and physnet2 (bridges br-phys1, br-phys2), hv2 and hv3
+#                publish theirs (hv2 with a per-chassis key); lr0 reaches a
+#                VLAN 100 localnet switch (pub1, ethtype 802.11ad, a VIF and
+#                a container there) through a plain router port, an
+#                untagged one (pub2) through a gateway port resident on
+#                hv1; lr2 (joined to sw0) has a gateway port on the HA
+#                chassis group hv2 > hv1 > hv3, not active here
+#   multichassis a localnet switch (physnet3) with ports requested on two
+#                chassis: mcp1 on hv1 + hv2 (interface vm9), mcp2 on hv2 +
+#                hv1 with activation-strategy=rarp (vm10, MTU 1400), mcp3
+#                on hv2 + hv3; rvm on hv2 (the main and additional chassis
+#                that no ovn-controller plays are set in SB as theirs would)
+#   vxlan        hv1 also offers vxlan; hv4 (vxlan only) has vm11 of sw0,
+#                hv5 (vxlan only, is-vtep) a VTEP gateway port of sw1: VXLAN
+#                tunnels, floods over Geneve and VXLAN, a ramp switch
+#   stt-bridged  hv6 (stt only; hv1 offers stt too) has vm12 of sw0; lr3
+#                (joined to sw0) has a gateway port with redirect-type=bridged
+#                on the HA group hv2 > hv3, towards pub3, a VLAN 300 localnet
+#                switch of physnet2
+#   ha-bfd-down  hv1 becomes the highest priority member of lr2-ext's HA
+#                group; its BFD sessions to hv2 and hv3 (no ovn-controller
+#                there) stay down, so it is not active
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -192,20 +218,24 @@ wait_stable() {
     echo "br-int never settled" >&2
     return 1
 }
+# tables FROM TO: the flows of tables FROM..TO (dump-flows omits "table=0").
+tables() {
+    awk -v from="$1" -v to="$2" '{ t = 0; if (match($0, / table=[0-9]+,/)) t = substr($0, RSTART + 7, RLENGTH - 8) + 0
+                                   if (t >= from && t <= to) print }'
+}
 record() {
-    local out=$HERE/$1 p
+    local out=$HERE/$1 flows
     mkdir -p "$out"
     wait_stable
+    flows=$(dump)
     ovsdb-client backup "$OVN_SB_DB" OVN_Southbound > "$out/sb.db"
-    {
-        echo "# chassis-local facts of hv1 (recorded)"
-        echo "chassis hv1"
-        for p in $(vsctl --bare --columns=name find Interface type=dummy | sort); do
-            echo "vif $(vsctl get Interface "$p" external_ids:iface-id | tr -d '"') $(vsctl get Interface "$p" ofport)"
-        done
-    } > "$out/chassis.txt"
-    dump | awk '{ for (t = 66; t <= 78; t++) if (index($0, " table=" t ",")) { print; next } }' | sort > "$out/flows.txt"
-    echo "$1: $(wc -l < "$out/flows.txt") flows in tables 66-78"
+    ovn-appctl -t "$W/ovn-controller.$(cat "$W/controller.pid").ctl" ct-zone-list > "$W/ct-zones"
+    [ "$(dump)" = "$flows" ] || { echo "$1: flows changed during the dump" >&2; exit 1; }
+    python3 ../oracle/ctlsetup.py chassis-txt "$OVS_DB" "$OVN_SB_DB" "$W/ct-zones" > "$out/chassis.txt"
+    printf '%s\n' "$flows" | tables 66 78 | sort > "$out/flows.txt"
+    { printf '%s\n' "$flows" | tables 0 0; printf '%s\n' "$flows" | tables 37 41
+      printf '%s\n' "$flows" | tables 64 65; } | grep -v '^NXST_FLOW\|^OFPST_FLOW' | sort > "$out/physical.txt"
+    echo "$1: $(wc -l < "$out/flows.txt") flows in tables 66-78, $(wc -l < "$out/physical.txt") in the physical tables"
 }
 
 record ct-mark
@@ -222,6 +252,108 @@ for lb in lb0 lb1; do
         options hairpin_orig_tuple
 done
 record orig-tuple
+
+ovn-northd --detach --no-chdir --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
+    --unixctl="$W/northd.ctl" --ovnnb-db="$OVN_NB_DB" --ovnsb-db="$OVN_SB_DB"
+NORTHD_STOPPED=
+for n in 1 2; do
+    vsctl add-br br-phys$n -- set Bridge br-phys$n datapath_type=netdev fail-mode=secure \
+        other_config:disable-in-band=true
+done
+vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings=physnet1:br-phys1,physnet2:br-phys2 \
+    external_ids:ovn-chassis-mac-mappings='"physnet1:0a:00:00:00:aa:01,physnet2:0a:00:00:00:aa:02"'
+sbctl set Chassis hv2 other_config:ovn-chassis-mac-mappings='"physnet1:0a:00:00:00:bb:99"' \
+    other_config:ovn-chassis-mac-mappings-hv2='"physnet1:0a:00:00:00:bb:01,junk,,physnet2:0a:00:00:00:bb:02"'
+sbctl chassis-add hv3 geneve 192.168.0.3
+sbctl set Chassis hv3 other_config:ovn-chassis-mac-mappings='"physnet1:0a:00:00:00:cc:01"'
+vsctl add-port br-int vm7 -- set Interface vm7 type=dummy external_ids:iface-id=vm7
+nbctl ls-add pub1
+nbctl lsp-add pub1 ln-pub1 "" 100 -- lsp-set-type ln-pub1 localnet -- lsp-set-addresses ln-pub1 unknown \
+    -- lsp-set-options ln-pub1 network_name=physnet1 ethtype=802.11ad
+nbctl lsp-add pub1 vm7 -- lsp-set-addresses vm7 "00:00:00:00:03:07 172.16.1.7"
+nbctl lsp-add pub1 c7 vm7 7 -- lsp-set-addresses c7 "00:00:00:00:03:c7 172.16.1.77"
+nbctl lrp-add lr0 lrp-pub1 00:00:00:00:ff:11 172.16.1.1/24
+nbctl lsp-add pub1 pub1-lr0 -- lsp-set-type pub1-lr0 router -- lsp-set-addresses pub1-lr0 router \
+    -- lsp-set-options pub1-lr0 router-port=lrp-pub1
+nbctl ls-add pub2
+nbctl lsp-add pub2 ln-pub2 -- lsp-set-type ln-pub2 localnet -- lsp-set-addresses ln-pub2 unknown \
+    -- lsp-set-options ln-pub2 network_name=physnet2
+nbctl lrp-add lr0 lrp-pub2 00:00:00:00:ff:12 172.16.2.1/24 -- lrp-set-gateway-chassis lrp-pub2 hv1 10
+nbctl lsp-add pub2 pub2-lr0 -- lsp-set-type pub2-lr0 router -- lsp-set-addresses pub2-lr0 router \
+    -- lsp-set-options pub2-lr0 router-port=lrp-pub2
+nbctl lr-add lr2
+nbctl lrp-add lr2 lr2-sw0 00:00:00:00:ff:21 10.0.0.2/24
+nbctl lsp-add sw0 sw0-lr2 -- lsp-set-type sw0-lr2 router -- lsp-set-addresses sw0-lr2 router \
+    -- lsp-set-options sw0-lr2 router-port=lr2-sw0
+nbctl ls-add ext
+nbctl lrp-add lr2 lr2-ext 00:00:00:00:ff:22 172.16.3.1/24 \
+    -- lrp-set-gateway-chassis lr2-ext hv2 30 -- lrp-set-gateway-chassis lr2-ext hv1 20 \
+    -- lrp-set-gateway-chassis lr2-ext hv3 10
+nbctl lsp-add ext ext-lr2 -- lsp-set-type ext-lr2 router -- lsp-set-addresses ext-lr2 router \
+    -- lsp-set-options ext-lr2 router-port=lr2-ext
+nbctl lsp-add ext vm8 -- lsp-set-addresses vm8 "00:00:00:00:04:08 172.16.3.8"
+sbctl lsp-bind vm8 hv3
+nbctl sync
+record chassis-mac
+
+vsctl add-br br-phys3 -- set Bridge br-phys3 datapath_type=netdev fail-mode=secure \
+    other_config:disable-in-band=true
+vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings=physnet1:br-phys1,physnet2:br-phys2,physnet3:br-phys3
+vsctl add-port br-int vm9 -- set Interface vm9 type=dummy external_ids:iface-id=mcp1
+vsctl add-port br-int vm10 -- set Interface vm10 type=dummy external_ids:iface-id=mcp2 mtu_request=1400
+nbctl ls-add mc
+nbctl lsp-add mc ln-mc -- lsp-set-type ln-mc localnet -- lsp-set-addresses ln-mc unknown \
+    -- lsp-set-options ln-mc network_name=physnet3
+nbctl lsp-add mc mcp1 -- lsp-set-addresses mcp1 "00:00:00:00:05:01 172.16.5.1" \
+    -- lsp-set-options mcp1 requested-chassis=hv1,hv2
+nbctl lsp-add mc mcp2 -- lsp-set-addresses mcp2 "00:00:00:00:05:02 172.16.5.2" \
+    -- lsp-set-options mcp2 requested-chassis=hv2,hv1 activation-strategy=rarp
+nbctl lsp-add mc mcp3 -- lsp-set-addresses mcp3 "00:00:00:00:05:03 172.16.5.3" \
+    -- lsp-set-options mcp3 requested-chassis=hv2,hv3
+nbctl lsp-add mc rvm -- lsp-set-addresses rvm "00:00:00:00:05:04 172.16.5.4"
+for p in rvm mcp2 mcp3; do sbctl lsp-bind "$p" hv2; done
+ch() { sbctl --bare --columns=_uuid find Chassis name="$1"; }
+pbu() { sbctl --bare --columns=_uuid find Port_Binding logical_port="$1"; }
+sbctl set Port_Binding "$(pbu mcp1)" additional_chassis="$(ch hv2)"
+sbctl set Port_Binding "$(pbu mcp3)" additional_chassis="$(ch hv3)"
+nbctl sync
+record multichassis
+
+vsctl set Open_vSwitch . external_ids:ovn-encap-type=geneve,vxlan
+sbctl chassis-add hv4 vxlan 192.168.0.4
+sbctl chassis-add hv5 vxlan 192.168.0.5
+sbctl set Chassis hv5 other_config:is-vtep=true
+nbctl lsp-add sw0 vm11 -- lsp-set-addresses vm11 "00:00:00:00:00:0b 10.0.0.111"
+nbctl lsp-add sw1 vtep0 -- lsp-set-type vtep0 vtep -- lsp-set-addresses vtep0 unknown \
+    -- lsp-set-options vtep0 vtep-physical-switch=ps0 vtep-logical-switch=ls0
+sbctl lsp-bind vm11 hv4
+sbctl lsp-bind vtep0 hv5
+nbctl sync
+record vxlan
+
+vsctl set Open_vSwitch . external_ids:ovn-encap-type=geneve,vxlan,stt
+sbctl chassis-add hv6 stt 192.168.0.6
+nbctl lsp-add sw0 vm12 -- lsp-set-addresses vm12 "00:00:00:00:00:0c 10.0.0.112"
+sbctl lsp-bind vm12 hv6
+nbctl lr-add lr3
+nbctl lrp-add lr3 lr3-sw0 00:00:00:00:ff:31 10.0.0.3/24
+nbctl lsp-add sw0 sw0-lr3 -- lsp-set-type sw0-lr3 router -- lsp-set-addresses sw0-lr3 router \
+    -- lsp-set-options sw0-lr3 router-port=lr3-sw0
+nbctl ls-add pub3
+# VLAN 300: untagged, its clause-2 chassis MAC flow would be pub2's, with
+# the cookie of whichever port the reference met first (history, not SB).
+nbctl lsp-add pub3 ln-pub3 "" 300 -- lsp-set-type ln-pub3 localnet -- lsp-set-addresses ln-pub3 unknown \
+    -- lsp-set-options ln-pub3 network_name=physnet2
+nbctl lrp-add lr3 lr3-pub3 00:00:00:00:ff:32 172.16.4.1/24 \
+    -- lrp-set-gateway-chassis lr3-pub3 hv2 20 -- lrp-set-gateway-chassis lr3-pub3 hv3 10 \
+    -- set Logical_Router_Port lr3-pub3 options:redirect-type=bridged
+nbctl lsp-add pub3 pub3-lr3 -- lsp-set-type pub3-lr3 router -- lsp-set-addresses pub3-lr3 router \
+    -- lsp-set-options pub3-lr3 router-port=lr3-pub3
+nbctl sync
+record stt-bridged
+
+nbctl lrp-set-gateway-chassis lr2-ext hv1 40
+record ha-bfd-down
 
 # The undefined template variable is logged as a bad address, as intended.
 if grep -E '\|(ERR|EMER)\|' "$W"/*.log | grep -v 'bad IP address "nope"'; then

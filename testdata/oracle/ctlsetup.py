@@ -23,7 +23,9 @@ Sub-commands:
 
   chassis-txt OVS_REMOTE SB_REMOTE CT_ZONE_LIST
       chassis.txt (controller/src/local.rs), observed on the live
-      Open_vSwitch database; CT_ZONE_LIST is a file holding the output of
+      Open_vSwitch database (VIF ofports and MTUs, tunnels with their type
+      when not geneve, localnet patch ports, and when BFD runs on some
+      tunnel the chassis whose BFD session is up); CT_ZONE_LIST is a file holding the output of
       `ovn-appctl ct-zone-list`.
 
   ofport-fixes OVS_REMOTE SB_REMOTE CHASSIS_TXT
@@ -115,11 +117,13 @@ def cmd_plan(sb_remote):
 
 def observe(ovs_remote, sb_remote):
     """The Open_vSwitch external_ids of the chassis, and a list of
-    (kind, logical name, ofport, interface name) for its VIFs, tunnels and
-    localnet patch ports."""
+    (kind, logical name, ofport, interface name, extra) for its VIFs
+    (extra: the interface's MTU, 0 if unknown), tunnels (extra: the tunnel
+    type) and localnet patch ports (extra: None)."""
     ovs = select(ovs_remote, "Open_vSwitch", "Open_vSwitch", ["external_ids"])[0]
     ifaces = select(ovs_remote, "Open_vSwitch", "Interface",
-                    ["name", "type", "ofport", "options", "external_ids"])
+                    ["name", "type", "ofport", "mtu", "options", "external_ids",
+                     "bfd", "bfd_status"])
     ports = {r["name"]: smap(r["external_ids"])
              for r in select(ovs_remote, "Open_vSwitch", "Port", ["name", "external_ids"])}
     encaps = select(sb_remote, "OVN_Southbound", "Encap", ["ip", "chassis_name"])
@@ -133,17 +137,21 @@ def observe(ovs_remote, sb_remote):
             continue
         ie = smap(r["external_ids"])
         if ie.get("iface-id"):
-            facts.append(("vif", ie["iface-id"], ofport, r["name"]))
+            facts.append(("vif", ie["iface-id"], ofport, r["name"], atom(r["mtu"]) or 0))
         elif r["type"] in ("geneve", "vxlan", "stt"):
             ip = smap(r["options"]).get("remote_ip")
             chassis = by_ip.get(ip, set())
             if len(chassis) != 1:
                 sys.exit(f"tunnel {r['name']}: remote_ip {ip} names chassis {sorted(chassis)}")
-            facts.append(("tunnel", chassis.pop(), ofport, r["name"]))
+            name = chassis.pop()
+            facts.append(("tunnel", name, ofport, r["name"], r["type"]))
+            if smap(r["bfd"]).get("enable") == "true":
+                up = smap(r["bfd_status"]).get("state") == "up"
+                facts.append(("bfd", name, ofport, r["name"], up))
         elif r["type"] == "patch":
             ln = ports.get(r["name"], {}).get("ovn-localnet-port")
             if ln and r["name"].startswith("patch-br-int-to-"):
-                facts.append(("patch", ln, ofport, r["name"]))
+                facts.append(("patch", ln, ofport, r["name"], None))
     return smap(ovs["external_ids"]), facts
 
 
@@ -154,8 +162,17 @@ def cmd_chassis_txt(ovs_remote, sb_remote, zone_file):
              f"encap-ip {ext.get('ovn-encap-ip', '')}"]
     if ext.get("ovn-bridge-mappings"):
         lines.append(f"bridge-mappings {ext['ovn-bridge-mappings']}")
-    for kind in ("vif", "tunnel", "patch"):
-        lines += [f"{kind} {n} {p}" for k, n, p, _ in sorted(facts) if k == kind]
+    facts.sort(key=lambda f: f[:4])
+    lines += [f"vif {n} {p}" for k, n, p, _, _ in facts if k == "vif"]
+    lines += [f"mtu {n} {m}" for k, n, _, _, m in facts if k == "vif" and m]
+    # The tunnel type is written only when it is not geneve.
+    lines += [f"tunnel {n} {p}" + ("" if t == "geneve" else f" {t}")
+              for k, n, p, _, t in facts if k == "tunnel"]
+    lines += [f"patch {n} {p}" for k, n, p, _, _ in facts if k == "patch"]
+    # Only when BFD runs on some tunnel: the chassis it reports up.
+    bfd = [(n, up) for k, n, _, _, up in facts if k == "bfd"]
+    if bfd:
+        lines.append(" ".join(["active-tunnels"] + sorted({n for n, up in bfd if up})))
     zones = []
     for line in open(zone_file):
         w = line.split()
@@ -172,10 +189,10 @@ def cmd_ofport_fixes(ovs_remote, sb_remote, chassis_txt):
     want = {}
     for line in open(chassis_txt):
         w = line.split()
-        if len(w) == 3 and w[0] in ("tunnel", "patch"):
+        if len(w) >= 3 and w[0] in ("tunnel", "patch"):
             want[(w[0], w[1])] = int(w[2])
     _, facts = observe(ovs_remote, sb_remote)
-    for kind, name, ofport, iface in facts:
+    for kind, name, ofport, iface, _ in facts:
         if (kind, name) in want and want[(kind, name)] != ofport:
             print(iface, want[(kind, name)])
 

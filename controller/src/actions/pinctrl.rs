@@ -76,6 +76,9 @@ pub enum Opcode {
     SctpAbort = 24,
     /// `put_fdb(…)`.
     PutFdb = 25,
+    /// A multichassis port's RARP activation (physical table 0, not an
+    /// action).
+    ActivationStrategyRarp = 26,
 }
 
 /// Nested actions sent to the controller, and their opcodes.

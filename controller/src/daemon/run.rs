@@ -451,6 +451,12 @@ impl Daemon {
             tunnels: encaps::ofports(br),
             patches: patch::ofports(br),
             ct_zones: BTreeMap::new(),
+            // Not read yet: the tunnels made here are Geneve, and without
+            // MTUs no multichassis MTU flows are made.
+            tunnel_types: BTreeMap::new(),
+            mtus: BTreeMap::new(),
+            // BFD is not read yet: every HA chassis counts as reachable.
+            active_tunnels: None,
         })
     }
 

@@ -37,6 +37,7 @@ pub const ACTIONS: &[(Code, &str)] = &[
     (Code::Std(18), "pop_vlan"),
     (Code::Std(21), "set_queue"),
     (Code::Std(22), "group"),
+    (Code::Std(23), "mod_nw_ttl"),
     (Code::Std(24), "dec_ttl"),
     (Code::Std(25), "set_field"),
     (Code::Std(28), "move"),
@@ -44,6 +45,8 @@ pub const ACTIONS: &[(Code, &str)] = &[
     (Code::Nx(1), "resubmit"),
     (Code::Nx(7), "load"),
     (Code::Nx(8), "note"),
+    (Code::Nx(12), "bundle"),
+    (Code::Nx(13), "bundle_load"),
     (Code::Nx(14), "resubmit"),
     (Code::Nx(15), "output"),
     (Code::Nx(16), "learn"),
@@ -67,6 +70,7 @@ const OFPAT_PUSH_VLAN: u16 = 17;
 const OFPAT_POP_VLAN: u16 = 18;
 const OFPAT_SET_QUEUE: u16 = 21;
 const OFPAT_GROUP: u16 = 22;
+const OFPAT_SET_NW_TTL: u16 = 23;
 const OFPAT_DEC_NW_TTL: u16 = 24;
 const OFPAT_SET_FIELD: u16 = 25;
 const OFPAT_COPY_FIELD: u16 = 28;
@@ -74,6 +78,8 @@ const OFPAT_METER: u16 = 29;
 const NXAST_RESUBMIT: u16 = 1;
 const NXAST_REG_LOAD: u16 = 7;
 const NXAST_NOTE: u16 = 8;
+const NXAST_BUNDLE: u16 = 12;
+const NXAST_BUNDLE_LOAD: u16 = 13;
 const NXAST_RESUBMIT_TABLE: u16 = 14;
 const NXAST_OUTPUT_REG: u16 = 15;
 const NXAST_LEARN: u16 = 16;
@@ -266,6 +272,34 @@ pub struct LearnSpec {
     pub dst: LearnDst,
 }
 
+/// `bundle(...)` / `bundle_load(...)` (NXAST_BUNDLE / NXAST_BUNDLE_LOAD):
+/// picks one of `members` (active-backup: the first live one; hrw: by
+/// hash) and outputs to it, or with `dst` stores its port number there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Bundle {
+    /// What is hashed: [`Bundle::FIELDS`] index (NX_HASH_FIELDS_*).
+    pub fields: u16,
+    /// Hash basis.
+    pub basis: u16,
+    /// Member choice: 0 `active_backup`, 1 `hrw`.
+    pub algorithm: u16,
+    /// `bundle_load`: where the chosen member's port number goes (at
+    /// least 16 bits).
+    pub dst: Option<SubField>,
+    /// The member ports (OpenFlow 1.0 numbering).
+    pub members: Vec<u16>,
+}
+
+impl Bundle {
+    /// The hash field sets, by NX_HASH_FIELDS_* value, as OVS names them.
+    pub const FIELDS: [&'static str; 7] =
+        ["eth_src", "symmetric_l4", "symmetric_l3l4", "symmetric_l3l4+udp", "nw_src", "nw_dst", "symmetric_l3"];
+    /// The algorithms, by NX_BD_ALG_* value.
+    pub const ALGORITHMS: [&'static str; 2] = ["active_backup", "hrw"];
+    /// The most members OVS accepts.
+    pub const MAX_MEMBERS: usize = 2048;
+}
+
 /// `learn(...)` (NXAST_LEARN).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Learn {
@@ -309,6 +343,8 @@ pub enum Action {
     PopVlan,
     /// `dec_ttl` (None) or `dec_ttl(ids)` (NXAST_DEC_TTL_CNT_IDS).
     DecTtl(Option<Vec<u16>>),
+    /// `mod_nw_ttl:TTL` (OFPAT_SET_NW_TTL).
+    SetNwTtl(u8),
     /// `set_field:VALUE[/MASK]->FIELD`.
     SetField { field: Field, value: u128, mask: u128 },
     /// `load:VALUE->SUBFIELD` (NXAST_REG_LOAD, decode only at OF1.5 in OVS).
@@ -343,6 +379,8 @@ pub enum Action {
     CheckPktLarger { pkt_len: u16, dst: SubField },
     /// `learn(...)`.
     Learn(Box<Learn>),
+    /// `bundle(...)` / `bundle_load(...)`.
+    Bundle(Box<Bundle>),
     /// Any other action, as its raw bytes (header included).
     Unknown(Vec<u8>),
 }
@@ -434,6 +472,12 @@ impl Action {
             Action::PopVlan => {
                 let s = std_header(out, OFPAT_POP_VLAN);
                 out.put_u32(0);
+                finish(out, s);
+            }
+            Action::SetNwTtl(ttl) => {
+                let s = std_header(out, OFPAT_SET_NW_TTL);
+                out.put_u8(*ttl);
+                out.put_zeros(3);
                 finish(out, s);
             }
             Action::DecTtl(None) => {
@@ -674,10 +718,36 @@ impl Action {
                 }
                 finish(out, s);
             }
+            Action::Bundle(b) => {
+                let s = nx_header(out, if b.dst.is_some() { NXAST_BUNDLE_LOAD } else { NXAST_BUNDLE });
+                out.put_u16(b.algorithm);
+                out.put_u16(b.fields);
+                out.put_u16(b.basis);
+                out.put_u32(NXM_OF_IN_PORT);
+                out.put_u16(b.members.len() as u16);
+                match b.dst {
+                    Some(sf) => {
+                        out.put_u16(sf.ofs_nbits());
+                        out.put_u32(sf.nxm_hdr().word(false, sf.field.info().bytes));
+                    }
+                    None => {
+                        out.put_u16(0);
+                        out.put_u32(0);
+                    }
+                }
+                out.put_zeros(4);
+                for m in &b.members {
+                    out.put_u16(*m);
+                }
+                finish(out, s);
+            }
             Action::Unknown(bytes) => out.extend_from_slice(bytes),
         }
     }
 }
+
+/// The NXM header of `in_port` (a bundle's member type).
+const NXM_OF_IN_PORT: u32 = 0x0000_0002;
 
 const OFPR_ACTION: u8 = 1;
 
@@ -728,6 +798,24 @@ impl Action {
                 ct.actions.iter().try_for_each(Action::check)
             }
             Action::Clone(a) => a.iter().try_for_each(Action::check),
+            Action::Bundle(b) => {
+                if b.fields as usize >= Bundle::FIELDS.len() {
+                    Err("bundle: unknown hash fields")
+                } else if b.algorithm as usize >= Bundle::ALGORITHMS.len() {
+                    Err("bundle: unknown algorithm")
+                } else if b.members.len() > Bundle::MAX_MEMBERS {
+                    Err("bundle: too many members")
+                } else if b.members.iter().any(|m| *m as u32 == port::CONTROLLER) {
+                    Err("bundle: controller member")
+                } else if let Some(d) = &b.dst {
+                    if d.n_bits < 16 {
+                        return Err("bundle_load: destination narrower than 16 bits");
+                    }
+                    sub(d, 64)
+                } else {
+                    Ok(())
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -811,6 +899,7 @@ fn decode_action(r: &mut Reader, depth: usize) -> Result<Action, DecodeError> {
             OFPAT_PUSH_VLAN => Action::PushVlan(a.u16()?),
             OFPAT_POP_VLAN => Action::PopVlan,
             OFPAT_DEC_NW_TTL => Action::DecTtl(None),
+            OFPAT_SET_NW_TTL => Action::SetNwTtl(a.u8()?),
             OFPAT_SET_FIELD => {
                 let (word, field, masked, n) = decode_header(&mut a)?;
                 let field = field.ok_or_else(|| a.err(K::BadField(word)))?;
@@ -1044,6 +1133,38 @@ fn decode_action(r: &mut Reader, depth: usize) -> Result<Action, DecodeError> {
             Action::CheckPktLarger { pkt_len, dst }
         }
         NXAST_LEARN => decode_learn(&mut a)?,
+        NXAST_BUNDLE | NXAST_BUNDLE_LOAD => {
+            let algorithm = a.u16()?;
+            let fields = a.u16()?;
+            let basis = a.u16()?;
+            let member_type = a.u32()?;
+            let n = a.u16()? as usize;
+            let ofs_nbits = a.u16()?;
+            let dst_hdr = a.u32()?;
+            if a.take(4)?.iter().any(|&b| b != 0) || member_type != NXM_OF_IN_PORT {
+                return Err(bad(&a, "bundle header"));
+            }
+            let dst = if sub == NXAST_BUNDLE_LOAD {
+                let hb = dst_hdr.to_be_bytes();
+                let mut h = Reader::new(&hb[..]);
+                let field = read_field(&mut h).map_err(|_| a.err(K::BadField(dst_hdr)))?;
+                let sf = SubField::from_ofs_nbits(field, ofs_nbits);
+                if !sf.valid() {
+                    return Err(a.err(K::BadSubfield));
+                }
+                Some(sf)
+            } else {
+                if ofs_nbits != 0 || dst_hdr != 0 {
+                    return Err(bad(&a, "bundle reserved fields"));
+                }
+                None
+            };
+            if a.remaining() < 2 * n {
+                return Err(a.err(K::BadLength(len)));
+            }
+            let members = (0..n).map(|_| a.u16()).collect::<Result<Vec<_>, _>>()?;
+            Action::Bundle(Box::new(Bundle { fields, basis, algorithm, dst, members }))
+        }
         _ => return unknown(),
     })
 }

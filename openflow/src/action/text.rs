@@ -93,6 +93,9 @@ impl fmt::Display for Action {
             }
             Action::PopVlan => s.push_str("pop_vlan"),
             Action::DecTtl(None) => s.push_str("dec_ttl"),
+            Action::SetNwTtl(t) => {
+                let _ = write!(s, "mod_nw_ttl:{t}");
+            }
             Action::DecTtl(Some(ids)) => {
                 let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
                 let _ = write!(s, "dec_ttl({})", ids.join(","));
@@ -232,6 +235,17 @@ impl fmt::Display for Action {
                 let _ = write!(s, "check_pkt_larger({pkt_len})->{dst}");
             }
             Action::Learn(l) => fmt_learn(l, &mut s),
+            Action::Bundle(b) => {
+                let name = if b.dst.is_some() { "bundle_load" } else { "bundle" };
+                let fields = Bundle::FIELDS.get(b.fields as usize).copied().unwrap_or("<unknown>");
+                let alg = Bundle::ALGORITHMS.get(b.algorithm as usize).copied().unwrap_or("<unknown>");
+                let _ = write!(s, "{name}({fields},{},{alg},ofport,", b.basis);
+                if let Some(d) = &b.dst {
+                    let _ = write!(s, "{d},");
+                }
+                let members: Vec<String> = b.members.iter().map(|m| value::port(*m as u32)).collect();
+                let _ = write!(s, "members:{})", members.join(","));
+            }
             Action::Unknown(bytes) => {
                 let _ = write!(s, "unknown({})", hex_arg(bytes));
             }
@@ -416,6 +430,12 @@ fn parse_action(s: &str) -> Result<Action, String> {
     if let Some(arg) = paren_arg(s, "learn") {
         return parse_learn(arg);
     }
+    if let Some(arg) = paren_arg(s, "bundle") {
+        return parse_bundle(arg, false);
+    }
+    if let Some(arg) = paren_arg(s, "bundle_load") {
+        return parse_bundle(arg, true);
+    }
     if let Some(rest) = s.strip_prefix("check_pkt_larger(") {
         let (len, dst) = rest.split_once(")->").ok_or("bad check_pkt_larger")?;
         let dst = SubField::parse(dst)?;
@@ -450,6 +470,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
         "group" => Action::Group(num(arg_req()?, "group")?),
         "meter" => Action::Meter(num(arg_req()?, "meter")?),
         "set_queue" => Action::SetQueue(num(arg_req()?, "queue")?),
+        "mod_nw_ttl" => Action::SetNwTtl(num(arg_req()?, "TTL")?),
         "push_vlan" => Action::PushVlan(num(arg_req()?, "ethertype")?),
         "pop_vlan" | "strip_vlan" => Action::PopVlan,
         "dec_ttl" => Action::DecTtl(None),
@@ -504,6 +525,42 @@ fn parse_action(s: &str) -> Result<Action, String> {
             return Err(format!("unknown action {s}"));
         }
     })
+}
+
+/// `FIELDS,BASIS,ALGORITHM,ofport,[DST,]members:PORT,PORT...` (names
+/// case-insensitive, `slaves:` as an old spelling of `members:`).
+fn parse_bundle(arg: &str, load: bool) -> Result<Action, String> {
+    let (head, members) = arg.split_once(':').ok_or_else(|| format!("bundle: missing members in {arg}"))?;
+    let mut words: Vec<&str> = head.split(',').map(str::trim).collect();
+    let delim = words.pop().unwrap_or("");
+    if !delim.eq_ignore_ascii_case("members") && !delim.eq_ignore_ascii_case("slaves") {
+        return Err(format!("bundle: expected `members`, got `{delim}`"));
+    }
+    let want = if load { 5 } else { 4 };
+    if words.len() != want {
+        return Err(format!("bundle: not enough arguments in {arg}"));
+    }
+    let find = |names: &[&str], w: &str, what: &str| {
+        names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(w))
+            .map(|i| i as u16)
+            .ok_or(format!("bundle: unknown {what} `{w}`"))
+    };
+    let fields = find(&Bundle::FIELDS, words[0], "fields")?;
+    let basis = num(words[1], "basis")?;
+    let algorithm = find(&Bundle::ALGORITHMS, words[2], "algorithm")?;
+    if !words[3].eq_ignore_ascii_case("ofport") {
+        return Err(format!("bundle: unknown member type `{}`", words[3]));
+    }
+    let dst = if load { Some(SubField::parse(words[4])?) } else { None };
+    let members = members
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| value::parse_port(m).and_then(|p| u16::try_from(p).ok()).ok_or(format!("{m}: bad port number")))
+        .collect::<Result<Vec<u16>, String>>()?;
+    Ok(Action::Bundle(Box::new(Bundle { fields, basis, algorithm, dst, members })))
 }
 
 fn parse_ct(arg: &str) -> Result<Action, String> {
