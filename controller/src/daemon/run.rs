@@ -15,7 +15,7 @@
 
 use super::chassis::{self, ChassisConfig};
 use super::ctzone::CtZones;
-use super::ofctrl::{self, FlowTable, Key};
+use super::ofctrl::{self, FlowTable, GroupsMeters, Key};
 use super::ovs::{self, Interface, OvsState};
 use super::{binding, brint, encaps, patch, wall_ms, Plan};
 use crate::{Local, View};
@@ -222,11 +222,15 @@ struct Ofctrl {
     /// `installed` is what the switch holds (false after a reconnection).
     synced: bool,
     installed: FlowTable,
+    /// The groups and meters the switch holds (when `synced`).
+    installed_gm: GroupsMeters,
 }
 
 /// What the last compile produced, waiting to be installed.
 struct Desired {
     flows: FlowTable,
+    /// The groups and meters the flows use.
+    gm: GroupsMeters,
     /// SB_Global.nb_cfg of the snapshot compiled.
     nb_cfg: i64,
     /// VIFs bound here in that snapshot.
@@ -417,6 +421,7 @@ impl Daemon {
                     tlv_done: false,
                     synced: false,
                     installed: FlowTable::default(),
+                    installed_gm: GroupsMeters::default(),
                 });
                 self.install_dirty = true;
             }
@@ -597,6 +602,7 @@ impl Daemon {
                 return;
             }
         };
+        let gm = GroupsMeters::new(out.groups(), out.meters(snap));
         let diags: BTreeSet<String> = out.diagnostics.into_iter().collect();
         for d in diags.difference(&self.diagnostics) {
             self.log.module_line("lflow", "WARN", d);
@@ -608,7 +614,7 @@ impl Daemon {
             flows.remove(k);
         }
         let nb_cfg = snap.sb_global.values().next().map_or(0, |g| g.nb_cfg);
-        self.desired = Some(Desired { flows, nb_cfg, ports });
+        self.desired = Some(Desired { flows, gm, nb_cfg, ports });
         self.install_dirty = true;
     }
 
@@ -617,6 +623,29 @@ impl Daemon {
         let (Some(of), Some(want)) = (self.of.as_mut(), self.desired.as_ref()) else { return };
         if !of.sw.is_connected() || !of.tlv_done {
             return;
+        }
+        // Groups and meters first: a flow referring to a missing one is
+        // refused. After a (re)connection, whatever the switch holds goes.
+        let mods = if of.synced {
+            of.installed_gm.before_flows(&want.gm)
+        } else {
+            of.installed_gm = GroupsMeters::default();
+            let mut v = GroupsMeters::clear_all();
+            v.extend(of.installed_gm.before_flows(&want.gm));
+            v
+        };
+        for m in &mods {
+            match of.sw.transact(m, SWITCH_TIMEOUT) {
+                Ok(_) => of.installed_gm.apply(m),
+                Err(openflow::transport::Error::Refused(e)) => {
+                    self.log.module_line("ofctrl", "ERR", &format!("the switch refused {m:?}: {e}"))
+                }
+                Err(e) => {
+                    self.log.module_line("ofctrl", "WARN", &format!("group/meter update: {e}; will resynchronize"));
+                    of.synced = false;
+                    return;
+                }
+            }
         }
         let mut flows = want.flows.clone();
         for _attempt in 0..64 {
@@ -665,6 +694,13 @@ impl Daemon {
         }
         if !of.synced || of.installed != flows {
             return;
+        }
+        // What no flow refers to any more.
+        for m in of.installed_gm.after_flows(&want.gm) {
+            match of.sw.transact(&m, SWITCH_TIMEOUT) {
+                Ok(_) => of.installed_gm.apply(&m),
+                Err(e) => self.log.module_line("ofctrl", "WARN", &format!("deleting {m:?}: {e}")),
+            }
         }
         self.install_dirty = false;
         if self.acked_nb_cfg != want.nb_cfg {
