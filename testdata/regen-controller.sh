@@ -179,12 +179,12 @@ run_phase() {
             else
                 ovn-sbctl --timeout=60 chassis-add "$name" geneve "$ip"
             fi
-        done < <(python3 "$SETUP" chassis "$ref/sb.json")
+        done < <("$PYTHON" "$SETUP" chassis "$ref/sb.json")
         ovn-nbctl --timeout=60 --wait=sb sync
     fi
 
     # 2. The fixed binding rule.
-    python3 "$SETUP" plan "$SB_DB" > "$W/plan"
+    "$PYTHON" "$SETUP" plan "$SB_DB" > "$W/plan"
     start_ovs_br_int "$W" dummy
     # Tunnel output as a kernel datapath shows it (set(tunnel(...)) and the
     # Geneve port) rather than a native tnl_push needing an underlay route.
@@ -237,7 +237,7 @@ run_phase() {
         local fixes=()
         while read -r iface ofport; do
             fixes+=(-- set Interface "$iface" ofport_request="$ofport")
-        done < <(python3 "$SETUP" ofport-fixes "unix:$W/ovs.sock" "$SB_DB" \
+        done < <("$PYTHON" "$SETUP" ofport-fixes "unix:$W/ovs.sock" "$SB_DB" \
                     "$CONTROLLER_DIR/$scenario/$phase/chassis.txt")
         if [ ${#fixes[@]} -gt 0 ]; then
             echo "ofport_request:${fixes[*]}" >&2
@@ -248,48 +248,52 @@ run_phase() {
     # Every other chassis is alive: ovn-controller runs BFD to the gateway
     # chassis it may send to (HA bundles pick the first live one); with no
     # peer answering, those sessions are forced to forwarding.
-    ovs-appctl -t "$W/vswitchd.ctl" bfd/set-forwarding true >/dev/null
-    wait_hv
+    if [ -n "$(vsctl --bare --columns=name find Interface bfd:enable=true)" ]; then
+        ovs-appctl -t "$W/vswitchd.ctl" bfd/set-forwarding true >/dev/null
+        wait_hv
+    fi
 
     # 4. Dumps and traces, all of the SB as recorded: ovn-controller
     # announces the local VIFs of switches with a localnet port with GARPs
     # it injects into br-int, which put_fdb/put_arp turn into FDB and
     # MAC_Binding rows (with flows) at a time of their own. Rows the SB
-    # gains that way are deleted, and everything is dumped and traced again
-    # if some were learned meanwhile. The recorded SB: the committed sb.db
-    # with --check, else the backup taken now.
-    local recorded=$CONTROLLER_DIR/$scenario/$phase/sb.db facts try flows
+    # gained that way are deleted once the traces are taken, and if there
+    # were any, everything is dumped and traced again. The recorded SB: the
+    # committed sb.db with --check, else the backup taken now.
+    local recorded=$CONTROLLER_DIR/$scenario/$phase/sb.db facts try flows rc=1
     if [ "$CHECK" -eq 0 ]; then
         ovsdb-client backup "$SB_DB" > "$W/sb.backup"
         recorded=$W/sb.backup
     fi
     for try in 1 2 3 4 5 6; do
-        if [ "$(python3 "$TRACES" learned "$SB_DB" "$recorded" --forget)" -gt 0 ]; then
-            echo "forgot what the controller learned (try $try)" >&2
-            wait_hv
-        fi
+        [ $try -eq 1 ] || wait_hv
         flows=$(dump_stable)
         ovs-ofctl -O OpenFlow15 dump-groups "$BR" > "$W/groups.raw"
         ovs-ofctl -O OpenFlow15 dump-meters "$BR" > "$W/meters.raw"
         ovn-appctl -t "$W/ovn-controller.$(cat "$W/controller.pid").ctl" ct-zone-list > "$W/ct-zones"
         # Nothing moved while we looked.
-        [ "$(ovs-ofctl -O OpenFlow15 dump-flows "$BR" --no-stats)" = "$flows" ] ||
-            { echo "flows changed during the dump (try $try)" >&2; [ $try -lt 6 ] || return 1; continue; }
+        if [ "$(ovs-ofctl -O OpenFlow15 dump-flows "$BR" --no-stats)" != "$flows" ]; then
+            echo "flows changed during the dump (try $try)" >&2
+            "$PYTHON" "$TRACES" learned "$SB_DB" "$recorded" --forget >/dev/null
+            continue
+        fi
         printf '%s\n' "$flows" > "$W/flows.raw"
-        python3 "$OFNORMALIZE" --groups "$W/groups.raw" --meters "$W/meters.raw" \
+        "$PYTHON" "$OFNORMALIZE" --groups "$W/groups.raw" --meters "$W/meters.raw" \
             --out-groups "$out/groups.txt" --out-meters "$out/meters.txt" \
             < "$W/flows.raw" > "$out/flows.txt"
-        python3 "$SETUP" chassis-txt "unix:$W/ovs.sock" "$SB_DB" "$W/ct-zones" > "$out/chassis.txt"
+        "$PYTHON" "$SETUP" chassis-txt "unix:$W/ovs.sock" "$SB_DB" "$W/ct-zones" > "$out/chassis.txt"
         # The packets come from the SB and the recorded chassis facts (with
         # --check, the committed ones: the same packets whatever the
         # controller).
         facts=$out/chassis.txt
         [ "$CHECK" -eq 0 ] || facts=$CONTROLLER_DIR/$scenario/$phase/chassis.txt
-        python3 "$TRACES" record "$SB_DB" "$facts" "unix:$W/ovs.sock" "$W/vswitchd.ctl" \
-            "$W/ct-zones" > "$out/traces.txt"
-        [ "$(python3 "$TRACES" learned "$SB_DB" "$recorded")" -eq 0 ] && break
-        [ $try -lt 6 ] || { echo "the controller kept learning while dumped and traced" >&2; return 1; }
+        rc=0
+        "$PYTHON" "$TRACES" record "$SB_DB" "$facts" "unix:$W/ovs.sock" "$W/vswitchd.ctl" \
+            "$W/ct-zones" "$recorded" > "$out/traces.txt" || rc=$?
+        [ $rc -eq 0 ] && break
+        [ $rc -eq 3 ] || return 1
     done
+    [ $rc -eq 0 ] || { echo "the controller kept learning while dumped and traced" >&2; return 1; }
 
     # 5. Outputs.
     if [ "$CHECK" -eq 0 ]; then
@@ -308,6 +312,9 @@ run_phase() {
 
 # --------------------------------------------------------------------------
 ensure_tools
+# The interpreter itself (not a version manager's shim: it runs ~10 times
+# a phase).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 if [ ${#SELECTED[@]} -eq 0 ]; then
     SCENARIOS=()
     for d in "$REFERENCE_DIR"/*/; do SCENARIOS+=("$(basename "$d")"); done

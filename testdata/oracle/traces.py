@@ -9,13 +9,15 @@ Sub-commands:
       chassis facts (chassis.txt: which VIFs, tunnels and localnet patch
       ports hv1 has), one `KIND | LABEL | FLOW` line each.
 
-  record SB_REMOTE CHASSIS_TXT OVS_REMOTE VSWITCHD_CTL CT_ZONE_LIST
+  record SB_REMOTE CHASSIS_TXT OVS_REMOTE VSWITCHD_CTL CT_ZONE_LIST SB_FILE
       Every packet of `packets` traced with `ovs-appctl ofproto/trace
       br-int FLOW` on the running ovs-vswitchd; prints traces.txt: per
       packet, its kind and label, the flow as generated, and the
       normalized `Datapath actions` (one line per line of the trace: a
       recirculation starts a new one).  CT_ZONE_LIST holds the
-      controller's `ct-zone-list`.
+      controller's `ct-zone-list`.  Then does what `learned SB_REMOTE
+      SB_FILE --forget` does, and exits with status 3 if it forgot rows
+      (the traces may have seen them: take them again).
 
   normalize SB_REMOTE OVS_REMOTE VSWITCHD_CTL CT_ZONE_LIST
       Normalizes `Datapath actions` texts read from stdin, one per line.
@@ -643,6 +645,12 @@ def query_file(sb_file, table, columns):
 def cmd_learned(sb_remote, sb_file, *flags):
     if flags not in ((), ("--forget",)):
         sys.exit(__doc__)
+    print(learned(sb_remote, sb_file, bool(flags)))
+
+
+def learned(sb_remote, sb_file, forget):
+    """The number of FDB/MAC_Binding rows the live SB has and sb_file has
+    not (deleted when `forget`)."""
     extra = []
     for table, cols in LEARNED.items():
         key = lambda r: json.dumps([r[c] for c in cols], sort_keys=True)  # noqa: E731
@@ -654,13 +662,13 @@ def cmd_learned(sb_remote, sb_file, *flags):
                 recorded[key(r)] -= 1
             else:
                 extra.append((table, r["_uuid"]))
-    if flags and extra:
+    if forget and extra:
         ops = [SB] + [{"op": "delete", "table": t, "where": [["_uuid", "==", u]]} for t, u in extra]
         out = subprocess.run(["ovsdb-client", "transact", sb_remote, json.dumps(ops)],
                              check=True, capture_output=True, text=True).stdout
         if any("error" in r for r in json.loads(out) if r):
             sys.exit(f"deleting learned rows: {out}")
-    print(len(extra))
+    return len(extra)
 
 
 def cmd_packets(sb_remote, chassis_txt):
@@ -668,7 +676,7 @@ def cmd_packets(sb_remote, chassis_txt):
         print(f"{kind} | {label} | {flow}")
 
 
-def cmd_record(sb_remote, chassis_txt, ovs_remote, ctl, zone_file):
+def cmd_record(sb_remote, chassis_txt, ovs_remote, ctl, zone_file, sb_file):
     pkts = packets(Scenario(sb_remote, chassis_txt))
     _, facts = observe(ovs_remote, sb_remote)
     ofports = {(k, n): p for k, n, p, _ in facts}
@@ -683,6 +691,10 @@ def cmd_record(sb_remote, chassis_txt, ovs_remote, ctl, zone_file):
         out.append(f"  flow {flow}")
         out += [f"  actions {a}" for a in norm.trace(acts)]
     print("\n".join(out))
+    n = learned(sb_remote, sb_file, True)
+    if n:
+        print(f"forgot {n} FDB/MAC_Binding rows the controller learned", file=sys.stderr)
+        sys.exit(3)
 
 
 def cmd_normalize(sb_remote, ovs_remote, ctl, zone_file):
@@ -692,7 +704,7 @@ def cmd_normalize(sb_remote, ovs_remote, ctl, zone_file):
 
 
 def main(argv):
-    cmds = {"packets": (cmd_packets, 2), "record": (cmd_record, 5), "normalize": (cmd_normalize, 4),
+    cmds = {"packets": (cmd_packets, 2), "record": (cmd_record, 6), "normalize": (cmd_normalize, 4),
             "learned": (cmd_learned, 2)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 not in (cmds[argv[1]][1], cmds[argv[1]][1] + 1):
         sys.exit(__doc__)
