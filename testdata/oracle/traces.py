@@ -85,7 +85,16 @@ Normalization of `Datapath actions` (nothing else is changed):
   - recirculation ids (recirc(), userspace recirc_id) become R1, R2... and
     datapath meter ids M1, M2... in order of appearance in the trace;
   - in userspace(): pid and rule_cookie (the OpenFlow flow's cookie) are
-    masked as `*`.
+    masked as `*`;
+  - the copies of a flooded packet are put in a canonical order: OVS
+    writes them in the order of the controller's flow (ovn-controller's
+    follows SB uuids, random), each after the header changes it needs
+    given the previous copy. Between two actions that are neither outputs
+    nor header changes (push/pop_vlan, set(...)), which stay in place,
+    the outputs are sorted by (port, the header changes it carries) and
+    written again as OVS would (`<orig>` stands for a value the packet
+    came with). A traces.txt is thereby the same after a regeneration
+    (new SB uuids, new zone numbers).
 """
 
 import ipaddress
@@ -552,7 +561,32 @@ class Normalizer:
         return self.rename(self.unknown_zones, "unowned-", z)
 
     def actions(self, text):
-        return ",".join(self.item(i) for i in split_top(text))
+        """An action list, its copies of the packet in a canonical order:
+        OVS writes the outputs of a flood in the order of the controller's
+        flow (for ovn-controller, of SB uuids), each after the header
+        changes that copy needs given the previous one. Between two
+        actions that are not outputs or header changes (ct, recirc,
+        userspace, check_pkt_len... kept in place), each output becomes
+        (its header changes since that point, its port); those are sorted
+        and written again as OVS would write them in that order."""
+        out = []
+        run = []
+        base = Headers()      # at the last barrier (what OVS had committed)
+        cur = Headers()       # as the actions leave it
+        for raw in split_top(text):
+            it = self.item(raw)
+            if re.fullmatch(r"\d+", raw):
+                run.append((it, cur.copy()))
+            elif not cur.apply(it):
+                # A barrier: the copies so far, then the header changes
+                # OVS committed before it (those do not depend on the order
+                # of the copies), then it.
+                acts, last = render(run, base)
+                out += acts + last.to(cur, False) + [it]
+                run = []
+                base = cur.copy()
+        out += render(run, base)[0]
+        return ",".join(out)
 
     def item(self, it):
         if re.fullmatch(r"\d+", it):
@@ -602,6 +636,96 @@ class Normalizer:
                     a = f"{m.group(1)}({self.userspace(m.group(2))})"
             out.append(a)
         return ",".join(out)
+
+
+class Headers:
+    """The header changes a datapath action list made to the packet so far
+    (relative to where it started): VLAN tags popped from the packet and
+    pushed, fields set (`set(HDR(K=V))`), the tunnel set."""
+
+    def __init__(self):
+        self.pops = 0
+        self.pushes = ()
+        self.sets = {}
+        self.tunnel = None
+
+    def copy(self):
+        h = Headers()
+        h.pops, h.pushes, h.tunnel = self.pops, self.pushes, self.tunnel
+        h.sets = {k: dict(v) for k, v in self.sets.items()}
+        return h
+
+    def apply(self, it):
+        """Applies a header change; False if `it` is none."""
+        if it == "pop_vlan":
+            if self.pushes:
+                self.pushes = self.pushes[:-1]
+            else:
+                self.pops += 1
+            return True
+        m = re.fullmatch(r"push_vlan\((.*)\)", it)
+        if m:
+            self.pushes += (m.group(1),)
+            return True
+        m = re.fullmatch(r"set\(tunnel\((.*)\)\)", it)
+        if m:
+            self.tunnel = m.group(1)
+            return True
+        m = re.fullmatch(r"set\(([a-z0-9_]+)\((.*)\)\)", it)
+        if m:
+            fields = self.sets.setdefault(m.group(1), {})
+            for f in split_top(m.group(2)):
+                k, _, v = f.partition("=")
+                fields[k] = v
+            return True
+        return False
+
+    def key(self, tunnel):
+        return (self.pops, self.pushes, sorted((h, sorted(f.items())) for h, f in self.sets.items()),
+                self.tunnel if tunnel else None)
+
+    def to(self, other, tunnel):
+        """The actions that change a packet as `self` left it into one as
+        `other` does (`<orig>`: the value the packet came with)."""
+        acts = []
+        if self.pops == other.pops and other.pushes[:len(self.pushes)] == self.pushes:
+            keep = len(self.pushes)
+        else:
+            keep = 0
+            while keep < min(len(self.pushes), len(other.pushes)) and self.pushes[keep] == other.pushes[keep] \
+                    and self.pops == other.pops:
+                keep += 1
+        acts += ["pop_vlan"] * (len(self.pushes) - keep)
+        if keep == 0 and self.pops != other.pops:
+            acts += ["pop_vlan"] * max(0, other.pops - self.pops)
+            acts += ["push_vlan(<orig>)"] * max(0, self.pops - other.pops)
+        acts += [f"push_vlan({p})" for p in other.pushes[keep:]]
+        # In the order OVS wrote them (it commits headers in a fixed order).
+        for hdr in list(other.sets) + [h for h in self.sets if h not in other.sets]:
+            a, b = self.sets.get(hdr, {}), other.sets.get(hdr, {})
+            changed = [f"{k}={b.get(k, '<orig>')}" for k in list(b) + [k for k in a if k not in b]
+                       if a.get(k) != b.get(k)]
+            if changed:
+                acts.append(f"set({hdr}({','.join(changed)}))")
+        if tunnel and self.tunnel != other.tunnel:
+            acts.append(f"set(tunnel({other.tunnel or '<orig>'}))")
+        return acts
+
+
+def render(run, base):
+    """The outputs of `run` ((port, headers) in any order) sorted and
+    written from `base` as OVS writes them (the header changes a copy
+    needs, then its port), and the headers after the last one."""
+    cur = base.copy()
+    acts = []
+    for port, h in sorted(run, key=lambda e: (e[0], repr(e[1].key(e[0] in TUNNEL_TYPES)))):
+        tunnel = port in TUNNEL_TYPES
+        acts += cur.to(h, tunnel) + [port]
+        t = cur.tunnel
+        cur = h.copy()
+        if not tunnel:
+            cur.tunnel = t
+    return acts, cur
 
 
 def split_top(s):
