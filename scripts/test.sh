@@ -25,7 +25,7 @@ FLOWC_REQUIRE_LIVE=1 cargo test --workspace --locked
 echo "== reference oracle reproduces testdata/reference byte for byte =="
 bash testdata/regen-reference.sh --check
 
-echo "== a real ovn-controller reproduces testdata/controller (the controller's oracle) =="
+echo "== a real ovn-controller reproduces testdata/controller: flows and traces (the controller's oracle) =="
 bash testdata/regen-controller.sh --check
 
 echo "== a real ovn-controller reproduces testdata/controller-matches =="

@@ -2,18 +2,24 @@
 # Regenerate (or check) the per-chassis controller references in
 # testdata/controller/: the OpenFlow flows, groups and meters a real
 # ovn-controller 23.03 (chassis hv1, on a userspace ovs-vswitchd) installs
-# for the SB of every recorded scenario phase.
+# for the SB of every recorded scenario phase, and the datapath actions
+# `ofproto/trace` gives for a packet set derived from each phase.
 #
-#   bash testdata/regen-controller.sh [--check] [SCENARIO...]
+#   bash testdata/regen-controller.sh [--check [--controller PROGRAM]
+#                                     [--record-to DIR]] [SCENARIO...]
 #
 # Without --check: for each phase, ovn-northd computes the SB from the
 # recorded testdata/reference/SCENARIO/PHASE/nb.db, the fixed binding rule
 # is applied, ovn-controller runs and sb.db, chassis.txt, flows.txt,
-# groups.txt and meters.txt are (re)written in
+# groups.txt, meters.txt and traces.txt are (re)written in
 # testdata/controller/SCENARIO/PHASE/.
 # With --check: no northd; ovn-controller runs on the committed sb.db with
-# the same Open vSwitch setup and its normalized dumps are compared with the
-# committed ones; any difference makes the script exit 1.
+# the same Open vSwitch setup and its normalized dumps and traces are
+# compared with the committed ones; any difference makes the script exit 1.
+# --controller runs PROGRAM (e.g. flowc-controller) in place of
+# ovn-controller; --record-to writes each phase's outputs to
+# DIR/SCENARIO/PHASE/ instead of comparing them (exit 1 only when a phase
+# fails to run).
 # SCENARIO is a scenario name or its number; default: all.
 # KEEP_WORK=1 keeps each phase's private directory (databases, logs);
 # KEEP_OUT=1 keeps the outputs (with --check: what was compared).
@@ -28,6 +34,7 @@ REFERENCE_DIR=$TESTDATA/reference
 CONTROLLER_DIR=$TESTDATA/controller
 SETUP=$TESTDATA/oracle/ctlsetup.py
 OFNORMALIZE=$TESTDATA/oracle/ofnormalize.py
+TRACES=$TESTDATA/oracle/traces.py
 SB_SCHEMA=/usr/share/ovn/ovn-sb.ovsschema
 export PATH=$PATH:/usr/sbin:/sbin
 
@@ -36,18 +43,27 @@ LOCAL_CHASSIS=hv1
 ENCAP_IP=192.168.0.11
 PHASES="initial change"
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 CHECK=0
+CONTROLLER=ovn-controller
+RECORD_TO=
 SELECTED=()
-for arg in "$@"; do
-    case $arg in
+while [ $# -gt 0 ]; do
+    case $1 in
         --check) CHECK=1 ;;
+        --controller) CONTROLLER=${2:?--controller needs a program}; shift ;;
+        --record-to) RECORD_TO=${2:?--record-to needs a directory}; shift ;;
         -h|--help) usage; exit 0 ;;
-        -*) echo "unknown option $arg" >&2; usage >&2; exit 2 ;;
-        *) SELECTED+=("$arg") ;;
+        -*) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
+        *) SELECTED+=("$1") ;;
     esac
+    shift
 done
+if [ $CHECK -eq 0 ] && { [ "$CONTROLLER" != ovn-controller ] || [ -n "$RECORD_TO" ]; }; then
+    echo "--controller and --record-to need --check" >&2
+    exit 2
+fi
 
 ensure_tools() {
     local t missing=()
@@ -164,26 +180,34 @@ run_phase() {
             else
                 ovn-sbctl --timeout=60 chassis-add "$name" geneve "$ip"
             fi
-        done < <(python3 "$SETUP" chassis "$ref/sb.json")
+        done < <("$PYTHON" "$SETUP" chassis "$ref/sb.json")
         ovn-nbctl --timeout=60 --wait=sb sync
     fi
 
     # 2. The fixed binding rule.
-    python3 "$SETUP" plan "$SB_DB" > "$W/plan"
-    start_ovs_br_int "$W"
+    "$PYTHON" "$SETUP" plan "$SB_DB" > "$W/plan"
+    start_ovs_br_int "$W" dummy
+    # Tunnel output as a kernel datapath shows it (set(tunnel(...)) and the
+    # Geneve port) rather than a native tnl_push needing an underlay route.
+    ovs-appctl -t "$W/vswitchd.ctl" dpif/set-dp-features br-int tnl_push_pop false >/dev/null
     local kind port iface ofport maps=""
     while read -r kind port iface ofport; do
         case $kind in
             local)
-                vsctl add-port br-int "$iface" -- set Interface "$iface" type=dummy \
+                vsctl add-port br-int "$iface" -- set Interface "$iface" type=internal \
                     ofport_request="$ofport" external_ids:iface-id="$port" ;;
             remote)
                 if [ "$CHECK" -eq 0 ]; then
                     ovn-sbctl --timeout=60 lsp-bind "$port" hv2
                 fi ;;
             network)
-                vsctl add-br "$iface" -- set Bridge "$iface" datapath_type=netdev \
-                    fail-mode=secure other_config:disable-in-band=true
+                # The physical network: a NIC (ofport 1) where br-physN
+                # sends whatever comes from br-int.
+                vsctl add-br "$iface" -- set Bridge "$iface" datapath_type=dummy \
+                    fail-mode=secure other_config:disable-in-band=true \
+                    -- add-port "$iface" "${iface#br-}-nic" \
+                    -- set Interface "${iface#br-}-nic" type=dummy ofport_request=1
+                ovs-ofctl add-flow "unix:$W/$iface.mgmt" "priority=0,actions=output:1"
                 maps=${maps:+$maps,}$port:$iface ;;
         esac
     done < "$W/plan"
@@ -191,7 +215,7 @@ run_phase() {
         external_ids:hostname="$LOCAL_CHASSIS" \
         external_ids:ovn-remote="$SB_DB" external_ids:ovn-encap-type=geneve \
         external_ids:ovn-encap-ip="$ENCAP_IP" external_ids:ovn-bridge=br-int \
-        external_ids:ovn-bridge-datapath-type=netdev external_ids:ovn-monitor-all=true
+        external_ids:ovn-bridge-datapath-type=dummy external_ids:ovn-monitor-all=true
     [ -n "$maps" ] && vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings="$maps"
     if [ "$CHECK" -eq 1 ]; then
         # The committed conntrack zones, where ovn-controller keeps them
@@ -206,7 +230,7 @@ run_phase() {
     fi
 
     # 3. ovn-controller (it segfaults on an SB without SB_Global: northd ran).
-    ovn-controller --detach --no-chdir --pidfile="$W/controller.pid" \
+    "$CONTROLLER" --detach --no-chdir --pidfile="$W/controller.pid" \
         --log-file="$W/controller.log" "unix:$W/ovs.sock"
     wait_hv
     if [ "$CHECK" -eq 1 ]; then
@@ -214,7 +238,7 @@ run_phase() {
         local fixes=()
         while read -r iface ofport; do
             fixes+=(-- set Interface "$iface" ofport_request="$ofport")
-        done < <(python3 "$SETUP" ofport-fixes "unix:$W/ovs.sock" "$SB_DB" \
+        done < <("$PYTHON" "$SETUP" ofport-fixes "unix:$W/ovs.sock" "$SB_DB" \
                     "$CONTROLLER_DIR/$scenario/$phase/chassis.txt")
         if [ ${#fixes[@]} -gt 0 ]; then
             echo "ofport_request:${fixes[*]}" >&2
@@ -222,24 +246,57 @@ run_phase() {
             wait_hv
         fi
     fi
-    local flows
-    flows=$(dump_stable)
-    ovs-ofctl -O OpenFlow15 dump-groups "$BR" > "$W/groups.raw"
-    ovs-ofctl -O OpenFlow15 dump-meters "$BR" > "$W/meters.raw"
-    ovn-appctl -t "$W/ovn-controller.$(cat "$W/controller.pid").ctl" ct-zone-list > "$W/ct-zones"
+    # Every other chassis is alive: ovn-controller runs BFD to the gateway
+    # chassis it may send to (HA bundles pick the first live one); with no
+    # peer answering, those sessions are forced to forwarding.
+    if [ -n "$(vsctl --bare --columns=name find Interface bfd:enable=true)" ]; then
+        ovs-appctl -t "$W/vswitchd.ctl" bfd/set-forwarding true >/dev/null
+        wait_hv
+    fi
+
+    # 4. Dumps and traces, all of the SB as recorded: ovn-controller
+    # announces the local VIFs of switches with a localnet port with GARPs
+    # it injects into br-int, which put_fdb/put_arp turn into FDB and
+    # MAC_Binding rows (with flows) at a time of their own. Rows the SB
+    # gained that way are deleted once the traces are taken, and if there
+    # were any, everything is dumped and traced again. The recorded SB: the
+    # committed sb.db with --check, else the backup taken now.
+    local recorded=$CONTROLLER_DIR/$scenario/$phase/sb.db facts try flows rc=1
     if [ "$CHECK" -eq 0 ]; then
         ovsdb-client backup "$SB_DB" > "$W/sb.backup"
+        recorded=$W/sb.backup
     fi
-    # Nothing moved while we looked.
-    [ "$(ovs-ofctl -O OpenFlow15 dump-flows "$BR" --no-stats)" = "$flows" ] ||
-        { echo "flows changed during the dump" >&2; return 1; }
-    printf '%s\n' "$flows" > "$W/flows.raw"
+    for try in 1 2 3 4 5 6; do
+        [ $try -eq 1 ] || wait_hv
+        flows=$(dump_stable)
+        ovs-ofctl -O OpenFlow15 dump-groups "$BR" > "$W/groups.raw"
+        ovs-ofctl -O OpenFlow15 dump-meters "$BR" > "$W/meters.raw"
+        ovn-appctl -t "$W/ovn-controller.$(cat "$W/controller.pid").ctl" ct-zone-list > "$W/ct-zones"
+        # Nothing moved while we looked.
+        if [ "$(ovs-ofctl -O OpenFlow15 dump-flows "$BR" --no-stats)" != "$flows" ]; then
+            echo "flows changed during the dump (try $try)" >&2
+            "$PYTHON" "$TRACES" learned "$SB_DB" "$recorded" --forget >/dev/null
+            continue
+        fi
+        printf '%s\n' "$flows" > "$W/flows.raw"
+        "$PYTHON" "$OFNORMALIZE" --groups "$W/groups.raw" --meters "$W/meters.raw" \
+            --out-groups "$out/groups.txt" --out-meters "$out/meters.txt" \
+            < "$W/flows.raw" > "$out/flows.txt"
+        "$PYTHON" "$SETUP" chassis-txt "unix:$W/ovs.sock" "$SB_DB" "$W/ct-zones" > "$out/chassis.txt"
+        # The packets come from the SB and the recorded chassis facts (with
+        # --check, the committed ones: the same packets whatever the
+        # controller).
+        facts=$out/chassis.txt
+        [ "$CHECK" -eq 0 ] || facts=$CONTROLLER_DIR/$scenario/$phase/chassis.txt
+        rc=0
+        "$PYTHON" "$TRACES" record "$SB_DB" "$facts" "unix:$W/ovs.sock" "$W/vswitchd.ctl" \
+            "$W/ct-zones" "$recorded" > "$out/traces.txt" || rc=$?
+        [ $rc -eq 0 ] && break
+        [ $rc -eq 3 ] || return 1
+    done
+    [ $rc -eq 0 ] || { echo "the controller kept learning while dumped and traced" >&2; return 1; }
 
-    # 4. Outputs.
-    python3 "$OFNORMALIZE" --groups "$W/groups.raw" --meters "$W/meters.raw" \
-        --out-groups "$out/groups.txt" --out-meters "$out/meters.txt" \
-        < "$W/flows.raw" > "$out/flows.txt"
-    python3 "$SETUP" chassis-txt "unix:$W/ovs.sock" "$SB_DB" "$W/ct-zones" > "$out/chassis.txt"
+    # 5. Outputs.
     if [ "$CHECK" -eq 0 ]; then
         ovsdb-tool compact "$W/sb.backup" "$W/sb.compact"
         cp "$W/sb.compact" "$out/sb.db"
@@ -256,6 +313,9 @@ run_phase() {
 
 # --------------------------------------------------------------------------
 ensure_tools
+# The interpreter itself (not a version manager's shim: it runs ~10 times
+# a phase).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 if [ ${#SELECTED[@]} -eq 0 ]; then
     SCENARIOS=()
     for d in "$REFERENCE_DIR"/*/; do SCENARIOS+=("$(basename "$d")"); done
@@ -290,9 +350,15 @@ for name in "${SCENARIOS[@]}"; do
             continue
         fi
         committed=$CONTROLLER_DIR/$name/$phase
-        if [ $CHECK -eq 1 ]; then
+        counts="$(wc -l < "$out/flows.txt") flows, $(grep -c '^trace ' "$out/traces.txt") traces"
+        if [ -n "$RECORD_TO" ]; then
+            rm -rf "${RECORD_TO:?}/$name/$phase"
+            mkdir -p "$RECORD_TO/$name"
+            cp -r "$out" "$RECORD_TO/$name/$phase"
+            echo "$label  recorded ($counts)"
+        elif [ $CHECK -eq 1 ]; then
             if diff -r -x sb.db "$committed" "$out" > "$OUT_ROOT/diff" 2>&1; then
-                echo "$label  ok ($(wc -l < "$out/flows.txt") flows)"
+                echo "$label  ok ($counts)"
             else
                 echo "$label  DIFFERS from testdata/controller/$name/$phase"
                 head -n 40 "$OUT_ROOT/diff"
@@ -302,7 +368,7 @@ for name in "${SCENARIOS[@]}"; do
             rm -rf "$committed"
             mkdir -p "$(dirname "$committed")"
             cp -r "$out" "$committed"
-            echo "$label  written ($(wc -l < "$out/flows.txt") flows)"
+            echo "$label  written ($counts)"
         fi
     done
 done

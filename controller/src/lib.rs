@@ -118,52 +118,12 @@ impl Output {
     /// The groups the flows use, as `ovs-ofctl -O OpenFlow15 dump-groups`
     /// prints them (one line each, by id).
     pub fn groups(&self) -> Vec<openflow::message::group::GroupDesc> {
-        let mut v: Vec<_> = self
-            .ids
-            .groups
-            .iter()
-            .filter_map(|(desc, id)| openflow::message::group::GroupDesc::parse(&format!("group_id={id},{desc}")).ok())
-            .map(|mut g| {
-                // OVS keeps a `load` as the `set_field` it means at OpenFlow 1.5.
-                for b in &mut g.buckets {
-                    for a in &mut b.actions {
-                        if let Action::Load { dst, value } = a {
-                            let ones = if dst.n_bits >= 128 { u128::MAX } else { (1u128 << dst.n_bits) - 1 };
-                            *a = Action::SetField {
-                                field: dst.field,
-                                value: (*value as u128) << dst.ofs,
-                                mask: ones << dst.ofs,
-                            };
-                        }
-                    }
-                }
-                g
-            })
-            .collect();
-        v.sort_by_key(|g| g.group_id);
-        v
+        self.ids.groups()
     }
 
-    /// The meters the flows use that SB defines (`Meter` rows by name), as
-    /// `ovn-controller` configures them: `stats`, the unit, `burst` when a
-    /// band has a burst size, the drop bands.
+    /// The meters the flows use that SB defines: see [`lflows::Ids::meters`].
     pub fn meters(&self, sb: &sb::Snapshot) -> Vec<openflow::message::meter::MeterConfig> {
-        let mut v = Vec::new();
-        for (name, id) in self.ids.meters.iter() {
-            let Some(m) = sb.meter.values().find(|m| m.name == name) else { continue };
-            let bands: Vec<&sb::MeterBand> = m.bands.iter().filter_map(|b| sb.meter_band.get(b)).collect();
-            let unit = if m.unit == sb::MeterUnit::Pktps { "pktps" } else { "kbps" };
-            let burst = if bands.iter().any(|b| b.burst_size != 0) { ",burst" } else { "" };
-            let mut text = format!("meter={id},{unit}{burst},stats,bands=");
-            for b in &bands {
-                text.push_str(&format!("type=drop,rate={},burst_size={},", b.rate, b.burst_size));
-            }
-            if let Ok(c) = openflow::message::meter::MeterConfig::parse(text.trim_end_matches(',')) {
-                v.push(c);
-            }
-        }
-        v.sort_by_key(|m| m.meter_id);
-        v
+        self.ids.meters(sb)
     }
 }
 

@@ -78,7 +78,8 @@ impl TunnelType {
         }
     }
 
-    fn parse(s: &str) -> Option<TunnelType> {
+    /// From the OVS interface type.
+    pub fn parse(s: &str) -> Option<TunnelType> {
         [TunnelType::Geneve, TunnelType::Stt, TunnelType::Vxlan].into_iter().find(|t| t.name() == s)
     }
 }

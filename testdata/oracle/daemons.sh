@@ -24,12 +24,17 @@ stop_daemon() {
     stop_pid "$(cat "$1" 2>/dev/null)"
 }
 
-# start_ovs_br_int WORK: a private Open vSwitch in WORK (ovsdb-server on
-# WORK/ovs.sock, ovs-vswitchd with dummy devices in place of system ones)
-# and a userspace br-int (datapath_type=netdev, fail-mode=secure). Sets
-# OVS_DB and defines vsctl (ovs-vsctl on that database).
+# start_ovs_br_int WORK [DATAPATH_TYPE]: a private Open vSwitch in WORK
+# (ovsdb-server on WORK/ovs.sock, ovs-vswitchd with dummy devices in place
+# of system ones) and a userspace br-int (fail-mode=secure). Sets OVS_DB
+# and defines vsctl (ovs-vsctl on that database).
+# DATAPATH_TYPE netdev (default): --enable-dummy=override, every device
+# type but patch is a dummy (tunnel ports too: no tunnel semantics).
+# DATAPATH_TYPE dummy: --enable-dummy, br-int datapath_type=dummy: its
+# internal ports are dummies, its tunnel ports real Geneve vports.
 start_ovs_br_int() {
-    local work=$1
+    local work=$1 dp_type=${2:-netdev} dummy=--enable-dummy=override
+    [ "$dp_type" = netdev ] || dummy=--enable-dummy
     OVS_DB=unix:$work/ovs.sock
     ovsdb-tool create "$work/ovs.db" /usr/share/openvswitch/vswitch.ovsschema
     ovsdb-server --detach --no-chdir --pidfile="$work/ovs.pid" --log-file="$work/ovs.log" \
@@ -37,8 +42,8 @@ start_ovs_br_int() {
     vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=30 "$@"; }
     vsctl --no-wait init
     ovs-vswitchd --detach --no-chdir --pidfile="$work/vswitchd.pid" --log-file="$work/vswitchd.log" \
-        --unixctl="$work/vswitchd.ctl" --enable-dummy=override --disable-system --disable-system-route \
+        --unixctl="$work/vswitchd.ctl" "$dummy" --disable-system --disable-system-route \
         "$OVS_DB"
-    vsctl add-br br-int -- set Bridge br-int datapath_type=netdev fail-mode=secure \
+    vsctl add-br br-int -- set Bridge br-int datapath_type="$dp_type" fail-mode=secure \
         other_config:disable-in-band=true
 }

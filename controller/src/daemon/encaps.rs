@@ -197,6 +197,21 @@ pub fn ofports(br: &Bridge) -> BTreeMap<String, u32> {
     m
 }
 
+/// The tunnel ports of `br` that are not Geneve: remote chassis → type
+/// (of the port [`ofports`] picks).
+pub fn types(br: &Bridge) -> BTreeMap<String, crate::local::TunnelType> {
+    let mut m = BTreeMap::new();
+    for p in &br.ports {
+        let Some(id) = p.external_ids.get("ovn-chassis-id") else { continue };
+        let chassis = id.split_once('@').map_or(id.as_str(), |(c, _)| c);
+        let Some(i) = p.interfaces.iter().find(|i| i.ofport().is_some()) else { continue };
+        let t = crate::local::TunnelType::parse(&i.r#type).unwrap_or_default();
+        m.entry(chassis.to_string()).or_insert(t);
+    }
+    m.retain(|_, t| *t != crate::local::TunnelType::Geneve);
+    m
+}
+
 /// Every OVN tunnel port of `br` removed (`encaps_cleanup`, at `exit`).
 pub fn plan_cleanup(br: &Bridge, plan: &mut Plan) {
     let ports: Vec<ovsdb::Uuid> =

@@ -10,6 +10,8 @@
 //!   `ovn-installed` once the flows are in;
 //! - [`ctzone`]: conntrack zones, persisted on the integration bridge;
 //! - [`encaps`]: tunnel ports to the other chassis;
+//! - [`bfd`]: BFD on the tunnels to HA chassis group peers, and which
+//!   are up;
 //! - [`patch`]: patch ports to the `ovn-bridge-mappings` bridges;
 //! - [`brint`]: the integration bridge itself and what it records
 //!   (`ovn-nb-cfg`, `ovn-startup-ts`, the chassis index);
@@ -28,6 +30,7 @@
 //! logged by the snapshot reader, naming it); every write to a database
 //! is one transaction.
 
+pub mod bfd;
 pub mod binding;
 pub mod brint;
 pub mod chassis;

@@ -10,10 +10,19 @@
 //! After a (re)connection the switch's table is unknown: one bundle
 //! deletes every flow and adds the desired ones, atomically, so packets
 //! never meet an empty table.
+//!
+//! Groups and meters the flows refer to (`GroupsMeters`) are added or
+//! modified before the flows, deleted once no flow refers to them, all
+//! cleared after a (re)connection, as ovn-controller does.
 
 use crate::Flows;
+use openflow::message::group::{BUCKET_ALL, GROUP_ALL};
+use openflow::message::meter::METER_ALL;
 use openflow::message::multipart::ALL_TABLES;
-use openflow::message::{FlowModCommand, TlvCommand, TlvMap, TlvTableMod, TlvTableReply};
+use openflow::message::{
+    FlowModCommand, GroupCommand, GroupDesc, GroupMod, GroupType, Message, MeterCommand, MeterConfig, MeterMod,
+    TlvCommand, TlvMap, TlvTableMod, TlvTableReply,
+};
 use openflow::{Flow, FlowMod};
 use std::collections::BTreeMap;
 
@@ -130,6 +139,110 @@ impl FlowTable {
     }
 }
 
+/// The groups and meters of a flow table, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupsMeters {
+    pub groups: BTreeMap<u32, GroupDesc>,
+    pub meters: BTreeMap<u32, MeterConfig>,
+}
+
+impl GroupsMeters {
+    pub fn new(groups: Vec<GroupDesc>, meters: Vec<MeterConfig>) -> GroupsMeters {
+        GroupsMeters {
+            groups: groups.into_iter().map(|g| (g.group_id, g)).collect(),
+            meters: meters.into_iter().map(|m| (m.meter_id, m)).collect(),
+        }
+    }
+
+    /// What must be on the switch before `want`'s flows are: the groups
+    /// and meters `self` (what the switch holds) lacks or holds otherwise.
+    pub fn before_flows(&self, want: &GroupsMeters) -> Vec<Message> {
+        let mut v = Vec::new();
+        for (id, g) in &want.groups {
+            let command = match self.groups.get(id) {
+                None => GroupCommand::Add,
+                Some(old) if old != g => GroupCommand::Modify,
+                Some(_) => continue,
+            };
+            v.push(Message::GroupMod(GroupMod {
+                command,
+                group_type: g.group_type,
+                group_id: g.group_id,
+                command_bucket_id: BUCKET_ALL,
+                buckets: g.buckets.clone(),
+                selection_method: g.selection_method.clone(),
+            }));
+        }
+        for (id, m) in &want.meters {
+            let command = match self.meters.get(id) {
+                None => MeterCommand::Add,
+                Some(old) if old != m => MeterCommand::Modify,
+                Some(_) => continue,
+            };
+            v.push(Message::MeterMod(MeterMod { command, meter: m.clone() }));
+        }
+        v
+    }
+
+    /// What to delete once `want`'s flows are installed.
+    pub fn after_flows(&self, want: &GroupsMeters) -> Vec<Message> {
+        let mut v: Vec<Message> =
+            self.groups.keys().filter(|id| !want.groups.contains_key(id)).map(|id| delete_group(*id)).collect();
+        v.extend(self.meters.keys().filter(|id| !want.meters.contains_key(id)).map(|id| delete_meter(*id)));
+        v
+    }
+
+    /// Deletes every group and meter (after a (re)connection).
+    pub fn clear_all() -> Vec<Message> {
+        vec![delete_group(GROUP_ALL), delete_meter(METER_ALL)]
+    }
+
+    /// Records a mod the switch accepted.
+    pub fn apply(&mut self, m: &Message) {
+        match m {
+            Message::GroupMod(g) if g.command == GroupCommand::Delete => {
+                if g.group_id == GROUP_ALL {
+                    self.groups.clear();
+                } else {
+                    self.groups.remove(&g.group_id);
+                }
+            }
+            Message::GroupMod(g) => {
+                self.groups.insert(g.group_id, g.to_desc());
+            }
+            Message::MeterMod(m) if m.command == MeterCommand::Delete => {
+                if m.meter.meter_id == METER_ALL {
+                    self.meters.clear();
+                } else {
+                    self.meters.remove(&m.meter.meter_id);
+                }
+            }
+            Message::MeterMod(m) => {
+                self.meters.insert(m.meter.meter_id, m.meter.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn delete_group(group_id: u32) -> Message {
+    Message::GroupMod(GroupMod {
+        command: GroupCommand::Delete,
+        group_type: GroupType::All,
+        group_id,
+        command_bucket_id: BUCKET_ALL,
+        buckets: Vec::new(),
+        selection_method: None,
+    })
+}
+
+fn delete_meter(meter_id: u32) -> Message {
+    Message::MeterMod(MeterMod {
+        command: MeterCommand::Delete,
+        meter: MeterConfig { meter_id, flags: 0, bands: Vec::new() },
+    })
+}
+
 /// What to do about the Geneve option given the switch's TLV table:
 /// `Ok(None)` if it is mapped as OVN's flows need, `Ok(Some(mod))` to map
 /// it, `Err` when it cannot be (mapped to another field, or
@@ -201,6 +314,34 @@ mod tests {
         assert!(new.diff(&new).is_empty());
         let all = new.replace_all();
         assert_eq!((all[0].command, all[0].table_id, all.len()), (FlowModCommand::Delete, ALL_TABLES, 5));
+    }
+
+    #[test]
+    fn groups_and_meters() {
+        let g = |id, port| {
+            GroupDesc::parse(&format!("group_id={id},type=select,bucket=bucket_id:0,actions=output:{port}")).unwrap()
+        };
+        let m = |id, rate| MeterConfig::parse(&format!("meter={id},pktps,stats,bands=type=drop,rate={rate}")).unwrap();
+        let mut held = GroupsMeters::default();
+        let want = GroupsMeters::new(vec![g(1, 1), g(2, 2)], vec![m(1, 10)]);
+        let before = held.before_flows(&want);
+        assert_eq!(before.len(), 3);
+        assert!(held.after_flows(&want).is_empty());
+        before.iter().for_each(|m| held.apply(m));
+        assert_eq!(held, want);
+        let want2 = GroupsMeters::new(vec![g(2, 3)], vec![]);
+        let before = held.before_flows(&want2);
+        assert!(matches!(
+            &before[..],
+            [Message::GroupMod(GroupMod { command: GroupCommand::Modify, group_id: 2, .. })]
+        ));
+        before.iter().for_each(|m| held.apply(m));
+        let after = held.after_flows(&want2);
+        assert_eq!(after.len(), 2);
+        after.iter().for_each(|m| held.apply(m));
+        assert_eq!(held, want2);
+        GroupsMeters::clear_all().iter().for_each(|m| held.apply(m));
+        assert_eq!(held, GroupsMeters::default());
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub struct Interface {
     pub external_ids: BTreeMap<String, String>,
     /// `ofport` (absent until vswitchd assigns it; -1 on failure).
     pub ofport: Option<i64>,
+    /// `mtu` (absent until vswitchd reports it).
+    pub mtu: Option<i64>,
+    /// `bfd` (its configuration: `enable`, intervals).
+    pub bfd: BTreeMap<String, String>,
+    /// `bfd_status` (`state`: `up`, `down`, …).
+    pub bfd_status: BTreeMap<String, String>,
 }
 
 impl Interface {
@@ -83,7 +89,10 @@ impl OvsState {
             .table("Open_vSwitch", Some(&["external_ids", "other_config", "bridges", "iface_types"]))
             .table("Bridge", Some(&["name", "ports", "external_ids", "other_config", "datapath_type", "fail_mode"]))
             .table("Port", Some(&["name", "interfaces", "external_ids"]))
-            .table("Interface", Some(&["name", "type", "options", "external_ids", "ofport"]))
+            .table(
+                "Interface",
+                Some(&["name", "type", "options", "external_ids", "ofport", "mtu", "bfd", "bfd_status"]),
+            )
     }
 
     /// Reads the replica.
@@ -125,6 +134,9 @@ impl OvsState {
                         options: string_map(i, "options"),
                         external_ids: string_map(i, "external_ids"),
                         ofport: integer(i, "ofport"),
+                        mtu: integer(i, "mtu"),
+                        bfd: string_map(i, "bfd"),
+                        bfd_status: string_map(i, "bfd_status"),
                     });
                 }
                 bridge.ports.push(port);

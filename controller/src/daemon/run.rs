@@ -15,9 +15,9 @@
 
 use super::chassis::{self, ChassisConfig};
 use super::ctzone::CtZones;
-use super::ofctrl::{self, FlowTable, Key};
+use super::ofctrl::{self, FlowTable, GroupsMeters, Key};
 use super::ovs::{self, Interface, OvsState};
-use super::{binding, brint, encaps, patch, wall_ms, Plan};
+use super::{bfd, binding, brint, encaps, patch, wall_ms, Plan};
 use crate::{Local, View};
 use logical_model::sb;
 use openflow::message::{FlowModCommand, Message};
@@ -222,11 +222,15 @@ struct Ofctrl {
     /// `installed` is what the switch holds (false after a reconnection).
     synced: bool,
     installed: FlowTable,
+    /// The groups and meters the switch holds (when `synced`).
+    installed_gm: GroupsMeters,
 }
 
 /// What the last compile produced, waiting to be installed.
 struct Desired {
     flows: FlowTable,
+    /// The groups and meters the flows use.
+    gm: GroupsMeters,
     /// SB_Global.nb_cfg of the snapshot compiled.
     nb_cfg: i64,
     /// VIFs bound here in that snapshot.
@@ -428,6 +432,7 @@ impl Daemon {
                     tlv_done: false,
                     synced: false,
                     installed: FlowTable::default(),
+                    installed_gm: GroupsMeters::default(),
                 });
                 self.install_dirty = true;
             }
@@ -451,12 +456,14 @@ impl Daemon {
             tunnels: encaps::ofports(br),
             patches: patch::ofports(br),
             ct_zones: BTreeMap::new(),
-            // Not read yet: the tunnels made here are Geneve, and without
-            // MTUs no multichassis MTU flows are made.
-            tunnel_types: BTreeMap::new(),
-            mtus: BTreeMap::new(),
-            // BFD is not read yet: every HA chassis counts as reachable.
-            active_tunnels: None,
+            tunnel_types: encaps::types(br),
+            mtus: vifs
+                .iter()
+                .filter_map(|(k, i)| Some((k.clone(), u32::try_from(i.mtu?).ok().filter(|m| *m > 0)?)))
+                .collect(),
+            // As ovn-controller: the set, even empty (no BFD anywhere), is
+            // what HA chassis groups are decided by.
+            active_tunnels: Some(bfd::active_tunnels(br)),
         })
     }
 
@@ -624,6 +631,8 @@ impl Daemon {
                 return;
             }
         };
+        let ids = self.compiler.ids();
+        let gm = GroupsMeters::new(ids.groups(), ids.meters(snap));
         let diags: BTreeSet<String> = self.compiler.diagnostics().into_iter().collect();
         for d in diags.difference(&self.diagnostics) {
             self.log.module_line("lflow", "WARN", d);
@@ -632,9 +641,14 @@ impl Daemon {
         let nb_cfg = snap.sb_global.values().next().map_or(0, |g| g.nb_cfg);
         let changes = self.compiler.take_changes();
         let full = self.full || self.desired.is_none();
-        let d =
-            self.desired.get_or_insert_with(|| Desired { flows: FlowTable::default(), nb_cfg, ports: BTreeSet::new() });
+        let d = self.desired.get_or_insert_with(|| Desired {
+            flows: FlowTable::default(),
+            gm: GroupsMeters::default(),
+            nb_cfg,
+            ports: BTreeSet::new(),
+        });
         d.nb_cfg = nb_cfg;
+        d.gm = gm;
         d.ports = ports;
         if full {
             // The whole table: every old and new key may differ.
@@ -668,6 +682,29 @@ impl Daemon {
         let (Some(of), Some(want)) = (self.of.as_mut(), self.desired.as_mut()) else { return };
         if !of.sw.is_connected() || !of.tlv_done {
             return;
+        }
+        // Groups and meters first: a flow referring to a missing one is
+        // refused. After a (re)connection, whatever the switch holds goes.
+        let mods = if of.synced {
+            of.installed_gm.before_flows(&want.gm)
+        } else {
+            of.installed_gm = GroupsMeters::default();
+            let mut v = GroupsMeters::clear_all();
+            v.extend(of.installed_gm.before_flows(&want.gm));
+            v
+        };
+        for m in &mods {
+            match of.sw.transact(m, SWITCH_TIMEOUT) {
+                Ok(_) => of.installed_gm.apply(m),
+                Err(openflow::transport::Error::Refused(e)) => {
+                    self.log.module_line("ofctrl", "ERR", &format!("the switch refused {m:?}: {e}"))
+                }
+                Err(e) => {
+                    self.log.module_line("ofctrl", "WARN", &format!("group/meter update: {e}; will resynchronize"));
+                    of.synced = false;
+                    return;
+                }
+            }
         }
         let flows = &mut want.flows;
         for _attempt in 0..64 {
@@ -728,6 +765,13 @@ impl Daemon {
         }
         if !of.synced || !self.pending.is_empty() {
             return;
+        }
+        // What no flow refers to any more.
+        for m in of.installed_gm.after_flows(&want.gm) {
+            match of.sw.transact(&m, SWITCH_TIMEOUT) {
+                Ok(_) => of.installed_gm.apply(&m),
+                Err(e) => self.log.module_line("ofctrl", "WARN", &format!("deleting {m:?}: {e}")),
+            }
         }
         self.install_dirty = false;
         if self.acked_nb_cfg != want.nb_cfg {
@@ -826,6 +870,7 @@ impl Daemon {
         if let (Some(cfg), Some((me, me_row)), Some(br)) = (cfg, self.my_chassis(), self.ovs.br_int()) {
             let tunnels = encaps::desired(&self.ovs, &self.snap, me_row);
             encaps::plan(&self.ovs, br, &tunnels, &mut p);
+            bfd::plan(br, &bfd::chassis(&self.snap, me), &bfd::settings(&self.snap), &mut p);
             let local = Local { chassis: cfg.name.clone(), ..Local::default() };
             let local_dps: BTreeSet<ovsdb::Uuid> = View::new(&self.snap, &local).dps.values().map(|d| d.uuid).collect();
             let pairs = patch::desired(&self.ovs, &self.snap, me, &local_dps, &mut p);
