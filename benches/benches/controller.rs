@@ -16,8 +16,14 @@
 //! - `update_one_binding`: the same for a pod starting on (and leaving)
 //!   this chassis: a port binding and a VIF.
 //!
-//! The 200,000-logical-flow size of issue 7: FLOWC_BENCH_SERVICES=10000
-//! FLOWC_BENCH_POLICIES=5000 FLOWC_BENCH_LOCAL=1.
+//! The 200,000-logical-flow size of issue 7 (201,106 logical flows):
+//! FLOWC_BENCH_NODES=610 FLOWC_BENCH_PODS=100 FLOWC_BENCH_SERVICES=5000
+//! FLOWC_BENCH_POLICIES=2000 FLOWC_BENCH_LOCAL=1.
+//!
+//! FLOWC_BENCH_SAVE=DIR also writes the SB (`DIR/sb.db`) and the chassis
+//! facts (`DIR/chassis.txt`), so that `flowc compile --chassis hv1
+//! --bindings DIR/chassis.txt --sb DIR/sb.db` can be measured on its own
+//! (its peak memory without the northd that built the SB).
 
 use controller::{Compiler, Local};
 use logical_model::sb;
@@ -51,6 +57,9 @@ fn main() {
             None => 1,
         })
         .sum();
+    if let Some(dir) = std::env::var_os("FLOWC_BENCH_SAVE") {
+        save(std::path::Path::new(&dir), sb, local);
+    }
     let out = controller::compile(sb, local);
     eprintln!(
         "SB: {} logical flows ({} flow-datapath pairs), {} port bindings; chassis hv1 with {} VIFs: {} OpenFlow flows, {} diagnostics",
@@ -62,6 +71,23 @@ fn main() {
         out.diagnostics.len()
     );
     divan::main();
+}
+
+/// The SB as an OVSDB file and the chassis facts as `chassis.txt`.
+fn save(dir: &std::path::Path, sb: &sb::Snapshot, local: &Local) {
+    std::fs::create_dir_all(dir).expect("FLOWC_BENCH_SAVE: a directory");
+    let schema: serde_json::Value = serde_json::from_str(sb::SCHEMA_JSON).expect("the SB schema is JSON");
+    let db = ovsdb::file::write_standalone(&sb.to_database(), &schema);
+    std::fs::write(dir.join("sb.db"), db).expect("write sb.db");
+    let mut text = format!("chassis {}\n", local.chassis);
+    for (name, ofport) in &local.vifs {
+        text.push_str(&format!("vif {name} {ofport}\n"));
+    }
+    for (name, ofport) in &local.tunnels {
+        text.push_str(&format!("tunnel {name} {ofport}\n"));
+    }
+    std::fs::write(dir.join("chassis.txt"), text).expect("write chassis.txt");
+    eprintln!("saved {}/sb.db and chassis.txt", dir.display());
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]

@@ -132,8 +132,18 @@ pub fn chassis_sb(nb: &nb::Snapshot, local_switches: usize) -> (logical_model::s
     let (mut snap, _) = sb::Snapshot::from_database(&db);
     let hv1 = uuid(900, 1);
     let hv2 = uuid(900, 2);
-    snap.chassis.insert(hv1.into(), sb::Chassis { name: "hv1".into(), ..Default::default() });
-    snap.chassis.insert(hv2.into(), sb::Chassis { name: "hv2".into(), ..Default::default() });
+    for (n, (id, name)) in [(hv1, "hv1"), (hv2, "hv2")].into_iter().enumerate() {
+        // A Geneve encap each, as the schema requires one.
+        let encap = uuid(901, n as u64 + 1);
+        let ip = format!("192.0.2.{}", n + 1);
+        snap.encap.insert(
+            encap.into(),
+            sb::Encap { chassis_name: name.into(), ip, r#type: sb::EncapType::Geneve, ..Default::default() },
+        );
+        let encaps = std::iter::once(encap.into()).collect();
+        snap.chassis
+            .insert(id.into(), sb::Chassis { name: name.into(), hostname: name.into(), encaps, ..Default::default() });
+    }
     let mut local = controller::Local { chassis: "hv1".into(), ..Default::default() };
     local.tunnels.insert("hv2".into(), 60000);
     let mut seen = std::collections::BTreeSet::new();

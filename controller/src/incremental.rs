@@ -167,6 +167,8 @@ type Key = (u8, u16, String);
 #[derive(Debug, Default)]
 struct UnitState {
     row: u64,
+    /// The last update that saw its row.
+    seen: u64,
     deps: Vec<Dep>,
     flows: Flows,
     diags: Vec<String>,
@@ -234,8 +236,12 @@ pub struct Compiler {
     /// The chassis name and our `Chassis` row the state was built for.
     who: Option<(String, Option<Uuid>)>,
     facts: HashMap<Dep, u64>,
-    units: BTreeMap<Unit, UnitState>,
-    by_dep: HashMap<Dep, BTreeSet<Unit>>,
+    units: HashMap<Unit, UnitState>,
+    /// The units with diagnostics, in unit order.
+    with_diags: BTreeSet<Unit>,
+    /// Counts updates: a unit whose `seen` is older has no row any more.
+    epoch: u64,
+    by_dep: HashMap<Dep, HashSet<Unit>>,
     /// Every flow key → the units producing it, in unit order.
     table: BTreeMap<Key, Vec<Unit>>,
     changed: BTreeSet<Key>,
@@ -284,9 +290,11 @@ impl Compiler {
         let lbg = lb_hairpin::Globals::new(&view);
 
         let mut stats = Stats::default();
-        let facts = facts(&view, &sets);
-        let mut dirty: BTreeSet<Unit> = BTreeSet::new();
-        let mut mark = |d: &Dep, by_dep: &HashMap<Dep, BTreeSet<Unit>>| {
+        let (rows, pbs) = rows(sb);
+        let pb_rows: Vec<u64> = rows[pbs..pbs + sb.port_binding.len()].iter().map(|(_, h)| *h).collect();
+        let facts = facts(&view, &sets, &pb_rows);
+        let mut dirty: Vec<Unit> = Vec::new();
+        let mut mark = |d: &Dep, by_dep: &HashMap<Dep, HashSet<Unit>>| {
             stats.changed_facts += 1;
             if let Some(us) = by_dep.get(d) {
                 dirty.extend(us.iter().copied());
@@ -304,24 +312,34 @@ impl Compiler {
         }
         self.facts = facts;
 
-        let rows = rows(sb);
-        let live: HashSet<Unit> = rows.iter().map(|(u, _)| *u).collect();
-        let gone: Vec<Unit> = self.units.keys().filter(|u| !live.contains(u)).copied().collect();
+        // Units whose row is new or changed; those not seen are gone.
+        self.epoch += 1;
+        let epoch = self.epoch;
+        for (u, h) in &rows {
+            match self.units.get_mut(u) {
+                Some(st) => {
+                    st.seen = epoch;
+                    if st.row != *h {
+                        dirty.push(*u);
+                    }
+                }
+                None => dirty.push(*u),
+            }
+        }
+        let gone: Vec<Unit> = self.units.iter().filter(|(_, st)| st.seen != epoch).map(|(u, _)| *u).collect();
         for u in gone {
             self.drop_unit(u);
             stats.removed += 1;
         }
-        for (u, h) in &rows {
-            if self.units.get(u).is_none_or(|s| s.row != *h) {
-                dirty.insert(*u);
-            }
-        }
-        let row_of: HashMap<Unit, u64> = rows.into_iter().collect();
+        // In unit order, as from scratch.
+        dirty.sort_unstable();
+        dirty.dedup();
         for u in dirty {
-            let Some(&h) = row_of.get(&u) else { continue };
+            let Ok(i) = rows.binary_search_by(|(x, _)| x.cmp(&u)) else { continue };
             self.drop_unit(u);
             let mut st = self.compute(&view, u, (&sets, &dhcp, &lbg));
-            st.row = h;
+            st.row = rows[i].1;
+            st.seen = epoch;
             self.add_unit(u, st);
             stats.computed += 1;
         }
@@ -375,14 +393,22 @@ impl Compiler {
                     (None, None) => {}
                 }
                 let dps = lflows::datapaths_of(sb, lf).unwrap_or_default();
+                // On no local datapath it has no flows (and no diagnostics):
+                // its datapath's or group's fact alone says when that ends.
+                let local = |d: &Uuid| v.dp_key.get(d).and_then(|k| v.dps.get(k)).is_some_and(|l| l.uuid == *d);
+                if !dps.iter().any(local) {
+                    deps.extend(v.recorded());
+                    st.deps = deps;
+                    return st;
+                }
                 for (t, _) in tokenize(&lf.r#match) {
                     match t {
                         Token::AddrSet(n) => deps.push(Dep::AddrSet(n)),
                         Token::PortGroup(n) => {
-                            for d in &dps {
-                                if let Some(k) = v.dp_key.get(d) {
-                                    deps.push(Dep::PortGroup(format!("{k}_{n}")));
-                                }
+                            // Per local datapath: the flow is recomputed
+                            // when another becomes local.
+                            for d in dps.iter().filter(|d| local(d)) {
+                                deps.push(Dep::PortGroup(format!("{}_{n}", v.dp_key[d])));
                             }
                             deps.push(Dep::PortGroup(n));
                         }
@@ -425,14 +451,11 @@ impl Compiler {
             }
             Unit::Lb(u) => {
                 if let Some(row) = sb.load_balancer.get(&u.into()) {
+                    // Its datapaths, and its group (whose fact covers every
+                    // member's).
                     deps.push(Dep::LbGlobal);
                     deps.extend(row.datapaths.iter().map(|d| Dep::DpUuid(d.uuid())));
-                    if let Some(g) = row.datapath_group {
-                        deps.push(Dep::DpGroup(g.uuid()));
-                        if let Some(g) = sb.logical_dp_group.get(&g) {
-                            deps.extend(g.datapaths.iter().map(|d| Dep::DpUuid(d.uuid())));
-                        }
-                    }
+                    deps.extend(row.datapath_group.map(|g| Dep::DpGroup(g.uuid())));
                     lb_hairpin::lb(v, u, row, lbg, &mut st.flows);
                 }
             }
@@ -498,11 +521,17 @@ impl Compiler {
                 *self.refs.entry((g, name.clone())).or_default() += 1;
             }
         }
+        if !st.diags.is_empty() {
+            self.with_diags.insert(u);
+        }
         self.units.insert(u, st);
     }
 
     fn drop_unit(&mut self, u: Unit) {
         let Some(st) = self.units.remove(&u) else { return };
+        if !st.diags.is_empty() {
+            self.with_diags.remove(&u);
+        }
         for d in &st.deps {
             if let Some(us) = self.by_dep.get_mut(d) {
                 us.remove(&u);
@@ -597,8 +626,8 @@ impl Compiler {
     pub fn diagnostics(&self) -> Vec<String> {
         let mut d: Vec<String> = self.no_chassis.iter().cloned().collect();
         d.extend(self.set_diags.iter().cloned());
-        for st in self.units.values() {
-            d.extend(st.diags.iter().cloned());
+        for u in &self.with_diags {
+            d.extend(self.units[u].diags.iter().cloned());
         }
         d
     }
@@ -614,27 +643,31 @@ impl Compiler {
     }
 }
 
-/// Every unit with a row, and the row's hash (plus the fixed flows).
-fn rows(sb: &sb::Snapshot) -> Vec<(Unit, u64)> {
+/// Every unit with a row, and the row's hash (plus the fixed flows), in
+/// [`Unit`] order.
+/// Also where the port bindings' `Portsec` units start.
+fn rows(sb: &sb::Snapshot) -> (Vec<(Unit, u64)>, usize) {
     let mut v = Vec::with_capacity(sb.logical_flow.len() + 2 * sb.port_binding.len() + 16);
     v.extend(sb.logical_flow.iter().map(|(u, r)| (Unit::Lflow(u.uuid()), hash_of(r))));
     v.extend(sb.mac_binding.iter().map(|(u, r)| (Unit::MacBinding(u.uuid()), hash_of(r))));
     v.extend(sb.static_mac_binding.iter().map(|(u, r)| (Unit::StaticMacBinding(u.uuid()), hash_of(r))));
     v.extend(sb.load_balancer.iter().map(|(u, r)| (Unit::Lb(u.uuid()), hash_of(r))));
     v.extend(sb.fdb.iter().map(|(u, r)| (Unit::Fdb(u.uuid()), hash_of(r))));
-    for (u, r) in &sb.port_binding {
-        let h = hash_of(r);
-        v.push((Unit::Portsec(u.uuid()), h));
-        v.push((Unit::PortBinding(u.uuid()), h));
-    }
+    let pbs = v.len();
+    v.extend(sb.port_binding.iter().map(|(u, r)| (Unit::Portsec(u.uuid()), hash_of(r))));
     v.push((Unit::ChassisMac, 0));
+    for i in 0..sb.port_binding.len() {
+        let (Unit::Portsec(u), h) = v[pbs + i] else { unreachable!("port bindings are Portsec units") };
+        v.push((Unit::PortBinding(u), h));
+    }
     v.extend(sb.multicast_group.iter().map(|(u, r)| (Unit::McGroup(u.uuid()), hash_of(r))));
     v.push((Unit::Static, 0));
-    v
+    debug_assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
+    (v, pbs)
 }
 
-/// Every fact's hash, from SB and the local facts.
-fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
+/// `pb_rows`: each port binding's row hash, in `sb.port_binding` order.
+fn facts(v: &View, sets: &Sets, pb_rows: &[u64]) -> HashMap<Dep, u64> {
     let sb = v.sb;
     let local = v.local;
     let mut f: HashMap<Dep, u64> = HashMap::default();
@@ -650,12 +683,12 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
     // Names: port bindings and multicast groups.
     let mut names: HashMap<&str, Vec<u64>> = HashMap::default();
     let mut pb_fact: HashMap<Uuid, u64> = HashMap::default();
-    for (u, pb) in &sb.port_binding {
+    for ((u, pb), row) in sb.port_binding.iter().zip(pb_rows) {
         let name = pb.logical_port.as_str();
         let dp = v.dp_of(pb);
         let h = hash_of(&(
             u.uuid(),
-            pb,
+            row,
             v.is_chassis_resident(name),
             v.vif_ofport(name),
             local.vifs.get(name),
@@ -685,7 +718,8 @@ fn facts(v: &View, sets: &Sets) -> HashMap<Dep, u64> {
     // Datapaths.
     let mut content: HashMap<Uuid, Vec<(Uuid, u64)>> = HashMap::default();
     for (u, pb) in &sb.port_binding {
-        let h = hash_of(&(pb_fact[&u.uuid()], pb));
+        // Its row is in its name's fact.
+        let h = pb_fact[&u.uuid()];
         f.insert(Dep::Pb(u.uuid()), h);
         content.entry(pb.datapath.uuid()).or_default().push((u.uuid(), h));
     }

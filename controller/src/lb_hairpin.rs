@@ -104,7 +104,10 @@ impl<'a> Globals<'a> {
 pub(crate) fn lb(v: &View, u: ovsdb::Uuid, row: &sb::LoadBalancer, g: &Globals, out: &mut Flows) {
     let (use_ct_mark, vars) = (g.use_ct_mark, &g.vars);
     {
-        if !lb_datapaths(v, row).any(|k| v.local_dp(k).is_some()) {
+        // Not through `View::local_dp` (a dependency per datapath): the
+        // incremental compiler tracks an LB's datapaths through their
+        // `DpUuid` / `DpGroup` facts.
+        if !lb_datapaths(v, row).any(|k| v.dps.contains_key(&k)) {
             return;
         }
         let lb = parse_lb(row, Source::Row(u), vars);

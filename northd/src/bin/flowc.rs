@@ -201,7 +201,9 @@ fn compile_chassis(chassis: &str, sb_path: &str, bindings: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let out = controller::compile(&sb, &local);
+    // One shot: the one-pass compiler (the same output as the incremental
+    // one, without its bookkeeping).
+    let out = controller::compile_direct(&sb, &local);
     for d in &out.diagnostics {
         eprintln!("flowc: {d}");
     }
