@@ -86,6 +86,8 @@ pub enum PortFact {
     Unknown,
     /// An enabled port with `options:mcast_flood=true`.
     McastFlood,
+    /// A router port whose router relays multicast.
+    McastRelay,
 }
 
 /// Facts about one switch derived from its ports and other rows.
@@ -121,6 +123,7 @@ impl SwitchFacts {
                 PortFact::Vtep => f.has_vtep_lports = true,
                 PortFact::Unknown => f.has_unknown = true,
                 PortFact::McastFlood => f.mcast_flood_static = true,
+                PortFact::McastRelay => f.mcast_flood_relay = true,
             }
         }
         f.localnet_ports.sort();
@@ -179,6 +182,12 @@ pub struct Peer {
     pub networks: Vec<String>,
     pub options: BTreeMap<String, String>,
     pub enabled: bool,
+    /// Its router.
+    pub router: Uuid,
+    /// The router's `options:chassis` (a gateway router).
+    pub chassis: Option<String>,
+    /// The router relays multicast (`options:mcast_relay`).
+    pub relay: bool,
 }
 
 /// Everything the flows of one switch port depend on, besides its switch.
@@ -242,6 +251,9 @@ impl PortCtx {
         }
         if self.enabled() && get_bool(&self.lsp.options, "mcast_flood", false) {
             v.push(PortFact::McastFlood);
+        }
+        if self.is_router() && self.peer.as_ref().is_some_and(|p| p.relay) {
+            v.push(PortFact::McastRelay);
         }
         v
     }
