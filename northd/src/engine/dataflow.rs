@@ -140,6 +140,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let routed = super::routers::build(super::routers::Inputs {
         routers: table!(facts, Router),
         nats: table!(facts, Nat),
+        routes: table!(facts, StaticRoute),
+        policies: table!(facts, Policy),
         lrps: lrps.clone(),
         members: facts.clone().flat_map(|f| match f {
             Fact::RouterPort(lr, p) => Some((lr, p)),
@@ -498,7 +500,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let per_port =
         port_ctx.clone().arrange_by_key().join_core(sw_arr.clone(), |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
             let binding = p.tunnel_key.map(|k| PortOut::Binding(port_binding(sw, p, k)));
-            switch::port_flows(sw, p).into_iter().map(PortOut::Flow).chain(binding)
+            let to_routers = crate::router::switch_port_flows(sw, p);
+            switch::port_flows(sw, p).into_iter().chain(to_routers).map(PortOut::Flow).chain(binding)
         });
     let acl_flows = ls_acl_ctx
         .arrange_by_key()

@@ -75,6 +75,8 @@ nb_rows! {
     Lrp: LogicalRouterPort => logical_router_port,
     Router: LogicalRouter => logical_router,
     Nat: Nat => nat,
+    StaticRoute: LogicalRouterStaticRoute => logical_router_static_route,
+    Policy: LogicalRouterPolicy => logical_router_policy,
     Acl: Acl => acl,
     PortGroup: PortGroup => port_group,
     Lb: LoadBalancer => load_balancer,

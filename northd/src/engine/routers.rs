@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub(super) struct Inputs<'s> {
     pub routers: Coll<'s, (Uuid, Arc<nb::LogicalRouter>)>,
     pub nats: Coll<'s, (Uuid, Arc<nb::Nat>)>,
+    pub routes: Coll<'s, (Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
+    pub policies: Coll<'s, (Uuid, Arc<nb::LogicalRouterPolicy>)>,
     pub lrps: Coll<'s, (Uuid, Arc<nb::LogicalRouterPort>)>,
     /// (router, router port) from `Logical_Router.ports`.
     pub members: Coll<'s, (Uuid, Uuid)>,
@@ -57,8 +59,11 @@ enum RportPart {
     HaGroup(String),
 }
 
-/// A router's row, facts and CoPP meters, before the config joins in.
-type RouterBase = (Arc<nb::LogicalRouter>, RouterFacts, BTreeMap<String, String>);
+/// A router's row, facts, CoPP meters, routes and policies, before the
+/// config joins in.
+type RouterBase = (Arc<nb::LogicalRouter>, RouterFacts, BTreeMap<String, String>, Routes, Policies);
+type Routes = Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>;
+type Policies = Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>;
 
 /// Pieces a router's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,6 +72,8 @@ enum RouterPart {
     Port(RportFact),
     Copp(String, String),
     DistributedNat,
+    Route(Uuid, Arc<nb::LogicalRouterStaticRoute>),
+    Policy(Uuid, Arc<nb::LogicalRouterPolicy>),
 }
 
 pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
@@ -181,16 +188,27 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .flat_map(|lr| lr)
         .distinct()
         .map(|lr| (lr, RouterPart::DistributedNat));
+    let route_parts = routers
+        .clone()
+        .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
+        .join_map(i.routes, |u, lr, r| (*lr, RouterPart::Route(*u, r.clone())));
+    let policy_parts = routers
+        .clone()
+        .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
+        .join_map(i.policies, |u, lr, r| (*lr, RouterPart::Policy(*u, r.clone())));
     let router_ctx = routers
         .clone()
         .map(|(u, row)| (u, RouterPart::Base(row)))
         .concat(port_facts)
         .concat(copp)
         .concat(distributed_nat)
+        .concat(route_parts)
+        .concat(policy_parts)
         .reduce(|_, parts, out: &mut Vec<(RouterBase, isize)>| {
             let mut base = None;
             let mut facts = RouterFacts::default();
             let mut copp = BTreeMap::new();
+            let (mut routes, mut policies) = (Vec::new(), Vec::new());
             for (part, n) in parts {
                 if *n <= 0 {
                     continue;
@@ -202,15 +220,17 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                         copp.insert(p.clone(), m.clone());
                     }
                     RouterPart::DistributedNat => facts.has_distributed_nat = true,
+                    RouterPart::Route(u, r) => routes.push((*u, r.clone())),
+                    RouterPart::Policy(u, p) => policies.push((*u, p.clone())),
                 }
             }
             facts.ports.sort_by_key(|p| p.uuid);
             if let Some(r) = base {
-                out.push(((r, facts, copp), 1));
+                out.push(((r, facts, copp, routes, policies), 1));
             }
         })
         .map(|(u, v)| ((), (u, v)))
-        .join_map(i.config, |_, (u, (row, facts, copp)), config| {
+        .join_map(i.config, |_, (u, (row, facts, copp, routes, policies)), config| {
             (
                 *u,
                 Arc::new(RouterCtx {
@@ -220,6 +240,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     facts: facts.clone(),
                     config: config.clone(),
                     copp: copp.clone(),
+                    routes: routes.clone(),
+                    policies: policies.clone(),
                 }),
             )
         });
@@ -274,6 +296,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 router: *lr,
                 chassis: r.options.get("chassis").cloned(),
                 relay: crate::switch::get_bool(&r.options, "mcast_relay", false),
+                dynamic_neigh: crate::switch::get_bool(&r.options, "dynamic_neigh_routers", false),
             },
         )
     });

@@ -20,7 +20,11 @@
 mod admission;
 mod ip_input;
 mod output;
+mod resolve;
+mod routes;
 mod routing;
+
+pub use resolve::switch_port_flows;
 
 use crate::addrs::{self, LportAddresses};
 use crate::lflow::{json_key, Flows, Lflow};
@@ -46,6 +50,8 @@ pub struct RportFact {
     pub mcast_flood: bool,
     /// Its MAC as the flows print it.
     pub mac: String,
+    /// Its `networks`.
+    pub networks: Vec<String>,
 }
 
 /// Facts about one router derived from its ports and other rows.
@@ -68,6 +74,10 @@ pub struct RouterCtx {
     pub config: Config,
     /// CoPP: control protocol → meter name, for the meters that exist in NB.
     pub copp: BTreeMap<String, String>,
+    /// Its static routes, by uuid.
+    pub routes: Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
+    /// Its routing policies, by uuid.
+    pub policies: Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>,
 }
 
 impl RouterCtx {
@@ -188,6 +198,7 @@ impl RportCtx {
             route_table: self.lrp.options.get("route_table").cloned(),
             mcast_flood: self.enabled() && crate::switch::get_bool(&self.lrp.options, "mcast_flood", false),
             mac: addrs::parse_mac_strict(&self.lrp.mac).map(|m| m.to_string()).unwrap_or_default(),
+            networks: self.lrp.networks.iter().cloned().collect(),
         }
     }
     /// `options:gateway_mtu` (`smap_get_int`, 0 when absent or bad).
@@ -214,6 +225,7 @@ pub fn router_flows(lr: &RouterCtx) -> Vec<Lflow> {
     admission::router_flows(lr, &mut f);
     ip_input::router_flows(lr, &mut f);
     routing::router_flows(lr, &mut f);
+    routes::router_flows(lr, &mut f);
     output::router_flows(lr, &mut f);
     out
 }
