@@ -575,6 +575,9 @@ impl Engine {
         let keys = &mut self.keys;
         let range = if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS };
         let dps = keys.dps.get_or_insert_with(|| KeyAllocator::new(range));
+        // Each batch is a run of the reference: new datapaths get the lowest
+        // free keys.
+        dps.restart_hint();
         // Requested keys first, so that allocation does not take them.
         let mut wanted: Vec<(Uuid, &'static str, Option<u32>)> = Vec::new();
         let mut gone = Vec::new();
@@ -682,8 +685,14 @@ impl Engine {
             }
         }
         wanted.sort_by_key(|(_, _, r, _)| r.is_none());
+        // The datapaths whose port-key hint this batch has set (after the
+        // requested keys, as the reference adds those first).
+        let mut hinted = BTreeSet::new();
         for (p, dp, req, name) in wanted {
             let a = keys.ports.entry(dp).or_insert_with(|| KeyAllocator::new(PORT_KEYS));
+            if req.is_none() && hinted.insert(dp) {
+                a.hint_after_highest();
+            }
             let old = keys.port_of.get(&p).map(|(_, k)| *k);
             let new = match req {
                 Some(k) if old != Some(k) => match a.reserve(p, k) {
