@@ -72,6 +72,13 @@ pub fn parse_lport_addresses(s: &str) -> Option<LportAddresses> {
     Some(out)
 }
 
+/// `extract_ip_addresses`: IP addresses without a MAC (NAT external IPs);
+/// `None` when there is none.
+pub fn parse_ip_addresses(s: &str) -> Option<LportAddresses> {
+    let a = parse_lport_addresses(&format!("00:00:00:00:00:00 {s}"))?;
+    (!a.ipv4.is_empty() || !a.ipv6.is_empty()).then_some(a)
+}
+
 fn parse_plen4(p: &str) -> Option<u8> {
     if let Ok(n) = p.parse::<u8>() {
         return (n <= 32).then_some(n);

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod engine;
 pub mod ipam;
 pub mod lflow;
+pub mod router;
 pub mod sbjson;
 pub mod sbrec;
 pub mod sbstatic;

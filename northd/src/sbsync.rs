@@ -90,7 +90,10 @@ enum Ident {
     /// between one datapath and a group, or to another datapath, is a new
     /// row.
     /// (The controller meter is part of it, as of the reference's flows.)
-    Flow(Option<Uuid>, String, i64, i64, String, String, Option<String>),
+    /// The `bool` says a router stage (`external_ids:stage-name` `lr_*`):
+    /// a switch and a router flow can share pipeline, table, priority,
+    /// match and actions, and are two rows with two datapath groups.
+    Flow(Option<Uuid>, bool, String, i64, i64, String, String, Option<String>),
     IpMcast(Uuid),
     AddressSet(String),
     PortGroup(String),
@@ -254,6 +257,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                 out.push((
                     Ident::Flow(
                         (dps.len() == 1).then(|| dps[0]),
+                        stage.kind() == crate::stages::DatapathKind::Router,
                         stage.pipeline().as_str().into(),
                         stage.table() as i64,
                         *priority as i64,
@@ -475,6 +479,7 @@ fn ident_of_row(
             };
             Some(Ident::Flow(
                 single,
+                map_get(row, "external_ids", "stage-name").is_some_and(|n| n.starts_with("lr_")),
                 string_of(row, "pipeline")?,
                 int_of(row, "table_id")?,
                 int_of(row, "priority")?,

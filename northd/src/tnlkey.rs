@@ -4,9 +4,12 @@
 //! dataflow as an ordinary input collection.
 //!
 //! It allocates as ovn-northd 23.03 does: the search for a free key starts
-//! just after the last key handed out (a rotating hint) and wraps around,
-//! so a freed key is not reused at once. Keys of entities that stay are
-//! never changed.
+//! just after a hint and wraps around. The reference recomputes everything
+//! on each change, so its hint lives for one run: datapath keys are
+//! searched from the bottom (the driver calls [`KeyAllocator::restart_hint`]
+//! per batch), a datapath's port keys from just after its highest key
+//! ([`KeyAllocator::hint_after_highest`]); within a run the hint rotates.
+//! Keys of entities that stay are never changed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
@@ -110,6 +113,20 @@ impl<N: Clone + Eq + Hash> KeyAllocator<N> {
         self.owner.insert(k, name.clone());
         self.key.insert(name, k);
         Ok(k)
+    }
+
+    /// Restarts the search from the bottom of the range, as the reference
+    /// does for datapath keys at each (full) run: a new datapath gets the
+    /// lowest free key.
+    pub fn restart_hint(&mut self) {
+        self.hint = self.min.saturating_sub(1);
+    }
+
+    /// Restarts the search just after the highest key in use, as the
+    /// reference does for a datapath's port keys at each run (its hint is
+    /// the highest key it kept).
+    pub fn hint_after_highest(&mut self) {
+        self.hint = self.owner.keys().next_back().copied().unwrap_or(self.min.saturating_sub(1));
     }
 
     /// Frees `name`'s key, if any.

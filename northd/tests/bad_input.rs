@@ -76,3 +76,81 @@ fn bad_rows_become_diagnostics_and_the_rest_compiles() {
     e.apply(vec![NbChange::Delete(NbTable::Lrp, uuid(30))]);
     assert!(!e.row_diagnostics().any(|d| d.table == "Logical_Router_Port"));
 }
+
+/// A router with a port whose MAC is bad (the port is skipped, as the
+/// reference skips it: no binding, no flows) and one with a bad network (that
+/// network is skipped, the port keeps its others), a static route with a bad
+/// prefix and a policy rerouting to nowhere: diagnostics for the ports, and
+/// everything valid compiles.
+#[test]
+fn bad_router_rows_become_diagnostics_and_the_rest_compiles() {
+    let mut nbs = nb::Snapshot::default();
+    let port = |name: &str, mac: &str, nets: &[&str]| nb::LogicalRouterPort {
+        name: name.into(),
+        mac: mac.into(),
+        networks: nets.iter().map(|n| n.to_string()).collect(),
+        ..Default::default()
+    };
+    let ports = [
+        port("good", "00:00:00:00:00:01", &["10.0.0.1/24"]),
+        port("bad-mac", "00:00:00:00:00", &["10.1.0.1/24"]),
+        port("bad-net", "00:00:00:00:00:03", &["10.2.0.1/99", "10.3.0.1/24", "junk"]),
+    ];
+    let mut lr = nb::LogicalRouter { name: "lr".into(), ..Default::default() };
+    for (i, p) in ports.iter().enumerate() {
+        let id = Id::new(uuid(40 + i as u64));
+        lr.ports.insert(id);
+        nbs.logical_router_port.insert(id, p.clone());
+    }
+    let route = nb::LogicalRouterStaticRoute {
+        ip_prefix: "10.99.0.0/99".into(),
+        nexthop: "10.0.0.5".into(),
+        ..Default::default()
+    };
+    nbs.logical_router_static_route.insert(Id::new(uuid(50)), route);
+    lr.static_routes.insert(Id::new(uuid(50)));
+    let policy = nb::LogicalRouterPolicy {
+        priority: 10,
+        r#match: "ip4".into(),
+        action: nb::LogicalRouterPolicyAction::Reroute,
+        nexthops: ["192.0.2.1".to_string()].into(),
+        ..Default::default()
+    };
+    nbs.logical_router_policy.insert(Id::new(uuid(51)), policy);
+    lr.policies.insert(Id::new(uuid(51)));
+    nbs.logical_router.insert(Id::new(uuid(2)), lr);
+
+    let mut e = Engine::new(1);
+    e.load(&nbs);
+    let diags: Vec<String> = e.row_diagnostics().map(|d| d.to_string()).collect();
+    let has = |needle: &[&str]| diags.iter().any(|d| needle.iter().all(|n| d.contains(n)));
+    assert!(has(&["Logical_Router_Port", "\"bad-mac\"", "mac", "port skipped"]), "{diags:#?}");
+    assert!(has(&["Logical_Router_Port", "\"bad-net\"", "networks", "10.2.0.1/99"]), "{diags:#?}");
+    assert!(has(&["Logical_Router_Port", "\"bad-net\"", "networks", "junk"]), "{diags:#?}");
+    assert_eq!(diags.len(), 3, "{diags:#?}");
+
+    let listing = e.state().lflow_listing();
+    assert!(listing.contains("ip4.dst == 10.0.0.0/24"), "the good port routes");
+    assert!(listing.contains("ip4.dst == 10.3.0.0/24"), "the bad-net port keeps its valid network");
+    assert!(!listing.contains("10.2.0."), "the bad network is skipped");
+    assert!(!listing.contains("bad-mac"), "the bad-mac port is skipped");
+    assert!(!listing.contains("10.99.0.0"), "the bad route is skipped");
+    assert!(!listing.contains("192.0.2.1"), "the policy without a port is skipped");
+    let bindings: Vec<String> = e
+        .state()
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            northd::sbrec::SbRecord::Port(p) => Some(p.logical_port.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bindings, ["bad-net", "good"]);
+
+    // Fixing the MAC brings the port in and its diagnostic goes.
+    let mut fixed = ports[1].clone();
+    fixed.mac = "00:00:00:00:00:02".into();
+    e.apply(vec![NbChange::Upsert(NbRow::Lrp(uuid(41), fixed.into()))]);
+    assert!(!e.row_diagnostics().any(|d| d.name == "bad-mac"));
+    assert!(e.state().lflow_listing().contains("ip4.dst == 10.1.0.0/24"));
+}

@@ -2,8 +2,11 @@
 //! and their options, ports of every type with their addresses, options,
 //! DHCP and enabled state, port-group membership, ACLs on switches and port
 //! groups, address-set contents, load balancers on switches and through a
-//! group, with VIPs, backends, affinity, reject and health checks, and CoPP
-//! meters on a switch):
+//! group, with VIPs, backends, affinity, reject and health checks, CoPP
+//! meters on a switch, and a router — plain, gateway, disabled, relaying
+//! multicast or with CoPP — with the `router` ports' peer, a second port
+//! (IPv4/IPv6/bad networks, gateway port, route table), static routes
+//! (ECMP, discard, source, route table) and policies):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
@@ -62,7 +65,43 @@ struct Model {
     lb_group: u8,
     /// CoPP entries of switch 1 (bit i: `COPP_ENTRIES[i]`), or no CoPP.
     copp: Option<u8>,
+    /// Router lr0 (holding lrp0, the peer of the `router` ports) and its
+    /// kind: `ROUTER_KINDS[i]`.
+    router: Option<usize>,
+    /// Router port lrp1 of lr0: networks variant and whether it is a
+    /// gateway port (HA chassis group).
+    lrp1: Option<(usize, bool)>,
+    /// lr0's static routes (bit i: `ROUTES[i]`).
+    routes: u8,
+    /// lr0's policies (bit i: `POLICIES[i]`).
+    policies: u8,
 }
+
+/// Router kinds: plain, gateway router, disabled, multicast relay without
+/// learning from ARP requests, with CoPP.
+const ROUTER_KINDS: usize = 5;
+
+/// lrp1's networks variants (the last one has a bad network).
+const LRP1_NETWORKS: &[&[&str]] =
+    &[&["10.9.0.1/24"], &["10.9.0.1/24", "fd00:9::1/64"], &["fd00:9::1/64"], &["10.9.0.1/99", "10.9.1.1/24"]];
+
+/// Static routes: (prefix, nexthop, route table, src-ip policy).
+const ROUTES: &[(&str, &str, &str, bool)] = &[
+    ("192.168.0.0/16", "10.0.0.10", "", false),
+    ("0.0.0.0/0", "10.9.0.253", "", false),
+    ("0.0.0.0/0", "10.9.0.254", "", false),
+    ("10.99.0.0/16", "discard", "", false),
+    ("10.0.0.0/24", "10.9.0.254", "", true),
+    ("::/0", "fd00:9::fe", "rtb1", false),
+];
+
+/// Policies: (priority, match, action, nexthops).
+const POLICIES: &[(i64, &str, &str, &[&str])] = &[
+    (1000, "ip4.src == 10.0.0.0/24", "allow", &[]),
+    (900, "ip4.dst == 10.66.0.0/16", "drop", &[]),
+    (800, "tcp.dst == 80", "reroute", &["10.9.0.20"]),
+    (700, "udp", "reroute", &["10.0.0.10", "10.0.0.11"]),
+];
 
 /// (control protocol, meter); meter `m-none` does not exist.
 const COPP_ENTRIES: &[(&str, &str)] = &[
@@ -73,6 +112,7 @@ const COPP_ENTRIES: &[(&str, &str)] = &[
     ("nd-na", "m1"),
     ("svc-monitor", "m1"),
     ("event-elb", "m0"),
+    ("arp", "m0"),
 ];
 
 #[derive(Clone, Debug)]
@@ -102,6 +142,10 @@ enum Op {
     Lb(usize, Option<Lb>),
     LbGroup(u8),
     Copp(Option<u8>),
+    Router(Option<usize>),
+    Lrp1(Option<(usize, bool)>),
+    Routes(u8),
+    Policies(u8),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -165,6 +209,10 @@ fn arb_op() -> impl Strategy<Value = Op> {
         (0..2usize, prop::option::weighted(0.8, arb_lb())).prop_map(|(i, l)| Op::Lb(i, l)),
         any::<u8>().prop_map(Op::LbGroup),
         prop::option::of(any::<u8>()).prop_map(Op::Copp),
+        prop::option::weighted(0.8, 0..ROUTER_KINDS).prop_map(Op::Router),
+        prop::option::weighted(0.8, (0..LRP1_NETWORKS.len(), any::<bool>())).prop_map(Op::Lrp1),
+        any::<u8>().prop_map(Op::Routes),
+        any::<u8>().prop_map(Op::Policies),
     ]
 }
 
@@ -189,6 +237,10 @@ impl Model {
             Op::Lb(i, l) => self.lbs[*i] = l.clone(),
             Op::LbGroup(m) => self.lb_group = *m,
             Op::Copp(c) => self.copp = *c,
+            Op::Router(r) => self.router = *r,
+            Op::Lrp1(l) => self.lrp1 = *l,
+            Op::Routes(r) => self.routes = *r,
+            Op::Policies(p) => self.policies = *p,
         }
     }
 
@@ -225,7 +277,74 @@ impl Model {
         let mut lr =
             nb::LogicalRouterPort { name: "lrp0".into(), mac: "00:00:00:00:ff:01".into(), ..Default::default() };
         lr.networks.insert("10.0.0.254/24".into());
+        lr.ipv6_ra_configs.insert("address_mode".into(), "slaac".into());
         s.logical_router_port.insert(Id::new(uuid(6, 0)), lr);
+        if let Some(kind) = self.router {
+            let mut r = nb::LogicalRouter { name: "lr0".into(), ..Default::default() };
+            r.ports.insert(Id::new(uuid(6, 0)));
+            match kind {
+                1 => {
+                    r.options.insert("chassis".into(), "gw1".into());
+                }
+                2 => r.enabled = Some(false),
+                3 => {
+                    r.options.insert("mcast_relay".into(), "true".into());
+                    r.options.insert("always_learn_from_arp_request".into(), "false".into());
+                }
+                4 => r.copp = Some(Id::new(uuid(17, 0))),
+                _ => {}
+            }
+            if let Some((nets, gateway)) = self.lrp1 {
+                let mut p = nb::LogicalRouterPort {
+                    name: "lrp1".into(),
+                    mac: "00:00:00:00:ff:02".into(),
+                    ..Default::default()
+                };
+                p.networks.extend(LRP1_NETWORKS[nets].iter().map(|n| n.to_string()));
+                if gateway {
+                    let hag = Id::new(uuid(18, 0));
+                    s.ha_chassis_group.insert(hag, nb::HaChassisGroup { name: "hag".into(), ..Default::default() });
+                    p.ha_chassis_group = Some(hag);
+                }
+                p.options.insert("route_table".into(), "rtb1".into());
+                s.logical_router_port.insert(Id::new(uuid(6, 1)), p);
+                r.ports.insert(Id::new(uuid(6, 1)));
+            }
+            for (i, (prefix, nexthop, table, src)) in ROUTES.iter().enumerate() {
+                if self.routes & (1 << i) == 0 {
+                    continue;
+                }
+                let route = nb::LogicalRouterStaticRoute {
+                    ip_prefix: prefix.to_string(),
+                    nexthop: nexthop.to_string(),
+                    route_table: table.to_string(),
+                    policy: src.then_some(nb::LogicalRouterStaticRoutePolicy::SrcIp),
+                    ..Default::default()
+                };
+                s.logical_router_static_route.insert(Id::new(uuid(19, i)), route);
+                r.static_routes.insert(Id::new(uuid(19, i)));
+            }
+            for (i, (priority, m, action, nexthops)) in POLICIES.iter().enumerate() {
+                if self.policies & (1 << i) == 0 {
+                    continue;
+                }
+                let action = match *action {
+                    "allow" => nb::LogicalRouterPolicyAction::Allow,
+                    "drop" => nb::LogicalRouterPolicyAction::Drop,
+                    _ => nb::LogicalRouterPolicyAction::Reroute,
+                };
+                let mut p = nb::LogicalRouterPolicy {
+                    priority: *priority,
+                    r#match: m.to_string(),
+                    action,
+                    ..Default::default()
+                };
+                p.nexthops.extend(nexthops.iter().map(|n| n.to_string()));
+                s.logical_router_policy.insert(Id::new(uuid(20, i)), p);
+                r.policies.insert(Id::new(uuid(20, i)));
+            }
+            s.logical_router.insert(Id::new(uuid(21, 0)), r);
+        }
 
         let mut pg = nb::PortGroup { name: "pg0".into(), ..Default::default() };
         for (j, p) in self.ports.iter().enumerate() {
@@ -331,7 +450,8 @@ impl Model {
             m.bands.insert(band);
             s.meter.insert(Id::new(uuid(16, k)), m);
         }
-        if let Some(bits) = self.copp {
+        if self.copp.is_some() || self.router == Some(4) {
+            let bits = self.copp.unwrap_or(0xff);
             let mut c = nb::Copp { name: "copp0".into(), ..Default::default() };
             for (i, (p, m)) in COPP_ENTRIES.iter().enumerate() {
                 if bits & (1 << i) != 0 {

@@ -180,6 +180,8 @@ fn switch_load_balancer_scenarios_equal_the_reference() {
 struct Rows {
     datapaths: BTreeMap<String, BTreeMap<String, String>>,
     ports: BTreeMap<String, String>,
+    /// `Port_Binding.nat_addresses` by port.
+    nat: BTreeMap<String, BTreeSet<String>>,
     mcast: BTreeMap<(String, String), (i64, BTreeSet<String>)>,
     ip_mcast: BTreeMap<String, String>,
     address_sets: BTreeMap<String, BTreeSet<String>>,
@@ -207,7 +209,7 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
         r.ports.insert(
             p.logical_port.clone(),
             format!(
-                "dp={} type={} options={:?} mac={:?} ps={:?} parent={:?} tag={:?} nat={:?} ids={:?} ha={:?}",
+                "dp={} type={} options={:?} mac={:?} ps={:?} parent={:?} tag={:?} ids={:?} ha={:?}",
                 dp_name(&p.datapath),
                 p.r#type,
                 p.options,
@@ -215,11 +217,11 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
                 p.port_security,
                 p.parent_port,
                 p.tag,
-                p.nat_addresses,
                 p.external_ids,
                 ha
             ),
         );
+        r.nat.insert(p.logical_port.clone(), p.nat_addresses.clone());
     }
     for m in sb.multicast_group.values() {
         let ports = m.ports.iter().map(|p| sb.port_binding[p].logical_port.clone()).collect();
@@ -319,7 +321,7 @@ fn our_rows(state: &SbState) -> Rows {
                 r.ports.insert(
                     p.logical_port.clone(),
                     format!(
-                        "dp={} type={} options={:?} mac={:?} ps={:?} parent={:?} tag={:?} nat={:?} ids={:?} ha={:?}",
+                        "dp={} type={} options={:?} mac={:?} ps={:?} parent={:?} tag={:?} ids={:?} ha={:?}",
                         names[&p.datapath],
                         p.r#type,
                         p.options,
@@ -327,11 +329,11 @@ fn our_rows(state: &SbState) -> Rows {
                         p.port_security,
                         p.parent_port,
                         p.tag,
-                        p.nat_addresses,
                         p.external_ids,
                         p.ha_chassis_group
                     ),
                 );
+                r.nat.insert(p.logical_port.clone(), p.nat_addresses.clone());
             }
             SbRecord::Mcast { dp, name, tunnel_key, ports } => {
                 r.mcast
@@ -433,6 +435,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
     }
     same!(datapaths);
     same!(ports);
+    same!(nat);
     same!(mcast);
     same!(ip_mcast);
     same!(address_sets);
@@ -508,4 +511,163 @@ fn every_emitted_flow_parses_and_type_checks() {
         }
     }
     assert!(total > 6_000, "{total}");
+}
+
+/// Scenarios with logical routers (issue 9, in progress).
+fn has_routers(nb: &nb::Snapshot) -> bool {
+    !nb.logical_router.is_empty()
+}
+
+/// The non-flow SB rows of router scenarios that flowc produces exactly:
+/// `Datapath_Binding` (routers and switches), `Port_Binding` (router
+/// ports, chassisredirect ports, switch ports of every type), multicast
+/// groups and `IP_Multicast`, modulo tunnel keys. `nat_addresses` (NAT and
+/// load balancer addresses a router announces) is not computed yet: it must
+/// be empty where the reference's is, and the ports where it is missing are
+/// listed.
+#[test]
+fn router_scenarios_sb_rows_equal_the_reference() {
+    let mut checked = 0;
+    for scn in scenarios() {
+        for phase in ["initial", "change"] {
+            let (nb, sb, _) = load(&scn, phase);
+            if !has_routers(&nb) {
+                continue;
+            }
+            let out = northd::compile::compile(&nb, Some(&sb), 1);
+            let what = format!("{scn}/{phase}");
+            let (expected, actual) = (reference_rows(&sb), our_rows(&out.state));
+            macro_rules! same {
+                ($field:ident) => {
+                    assert!(
+                        expected.$field == actual.$field,
+                        "{what}: {} differ\nreference: {:#?}\nflowc:     {:#?}",
+                        stringify!($field),
+                        expected.$field,
+                        actual.$field
+                    );
+                };
+            }
+            same!(datapaths);
+            same!(ports);
+            same!(mcast);
+            same!(ip_mcast);
+            let mut missing = Vec::new();
+            for (port, nat) in &expected.nat {
+                let ours = actual.nat.get(port).cloned().unwrap_or_default();
+                if ours != *nat {
+                    assert!(ours.is_empty(), "{what}: {port}: nat_addresses {ours:?}, reference {nat:?}");
+                    missing.push(port.as_str());
+                }
+            }
+            if !missing.is_empty() {
+                println!("{what}: nat_addresses not computed yet for {missing:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14, "{checked}");
+}
+
+/// Router stages whose flows equal the reference's in every router
+/// scenario and phase (every datapath, priority, match and actions).
+const EXACT_ROUTER_STAGES: &[&str] = &[
+    "lr_in_lookup_neighbor",
+    "lr_in_learn_neighbor",
+    "lr_in_ecmp_stateful",
+    "lr_in_lb_aff_check",
+    "lr_in_lb_aff_learn",
+    "lr_in_nd_ra_options",
+    "lr_in_nd_ra_response",
+    "lr_in_ip_routing_pre",
+    "lr_in_ip_routing",
+    "lr_in_ip_routing_ecmp",
+    "lr_in_policy",
+    "lr_in_policy_ecmp",
+    "lr_in_arp_request",
+    "lr_out_post_snat",
+    "lr_out_delivery",
+];
+
+/// Router scenarios whose every stage is exact (scenario prefixes).
+const EXACT_SCENARIOS: &[&str] = &["05-", "11-", "13-"];
+
+/// A listing as (stage, line without uuids) multisets per stage.
+fn by_stage(listing: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (flows, _) = logical_model::lflow::listing::parse_listing(listing);
+    for f in flows {
+        out.entry(f.stage.clone()).or_default().push(format!(
+            "{} {} prio={} match=({}) action=({})",
+            f.datapath, f.stage, f.priority, f.r#match, f.actions
+        ));
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+/// Router scenarios, flow by flow: the stages declared exact (every switch
+/// stage but `ls_in_l2_lkup`, and [`EXACT_ROUTER_STAGES`]) equal the
+/// reference's, compiled from scratch and incrementally; the others'
+/// recall and precision are printed (`cargo test -- --nocapture`).
+#[test]
+fn router_scenarios_flows_per_stage() {
+    let mut checked = 0;
+    let mut totals: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for scn in scenarios() {
+        let (nb0, sb0, l0) = load(&scn, "initial");
+        let (nb1, sb1, l1) = load(&scn, "change");
+        if !has_routers(&nb0) && !has_routers(&nb1) {
+            continue;
+        }
+        let cold0 = engine_for(&sb0, 1);
+        let mut cold0 = cold0;
+        cold0.load(&nb0);
+        let mut cold1 = engine_for(&sb1, 1);
+        cold1.load(&nb1);
+        let mut inc = engine_for(&sb0, 2);
+        inc.load(&nb0);
+        inc.set_chassis_features(northd::compile::features_of(&sb1));
+        inc.load(&nb1);
+        for (what, reference, state) in [
+            (format!("{scn}/initial"), &l0, cold0.state()),
+            (format!("{scn}/change"), &l1, cold1.state()),
+            (format!("{scn}/change incremental"), &l1, inc.state()),
+        ] {
+            let (r, o) = (by_stage(reference), by_stage(&state.lflow_listing()));
+            let stages: BTreeSet<&String> = r.keys().chain(o.keys()).collect();
+            for stage in stages {
+                let empty = Vec::new();
+                let (rs, os) = (r.get(stage).unwrap_or(&empty), o.get(stage).unwrap_or(&empty));
+                let exact = (stage.starts_with("ls_") && stage != "ls_in_l2_lkup")
+                    || EXACT_ROUTER_STAGES.contains(&stage.as_str())
+                    || EXACT_SCENARIOS.iter().any(|s| scn.starts_with(s));
+                if exact {
+                    assert!(rs == os, "{what}: stage {stage} differs\n{}", diff(&rs.join("\n"), &os.join("\n")));
+                } else if !what.ends_with("incremental") {
+                    let rset: BTreeSet<&String> = rs.iter().collect();
+                    let oset: BTreeSet<&String> = os.iter().collect();
+                    let t = totals.entry(stage.clone()).or_default();
+                    t.0 += rset.len();
+                    t.1 += oset.len();
+                    t.2 += rset.intersection(&oset).count();
+                }
+            }
+        }
+        checked += 1;
+    }
+    println!(
+        "{:<24} {:>9} {:>6} {:>7} {:>7} {:>9}",
+        "stage (not yet exact)", "reference", "flowc", "common", "recall", "precision"
+    );
+    for (stage, (r, o, c)) in &totals {
+        println!(
+            "{stage:<24} {r:>9} {o:>6} {c:>7} {:>6.1}% {:>8.1}%",
+            100.0 * *c as f64 / (*r).max(1) as f64,
+            100.0 * *c as f64 / (*o).max(1) as f64
+        );
+    }
+    assert!(checked >= 7, "{checked}");
 }

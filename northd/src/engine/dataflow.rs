@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
+pub(super) type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
 
 /// A switch's name, `other_config` and facts, before the config joins in.
 /// A switch's name, other_config, facts and CoPP meters.
@@ -135,27 +135,32 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .clone()
         .flat_map(|(pu, (_, row))| row.dhcpv6_options.map(|d| (d.uuid(), pu)))
         .join_map(dhcp_rows, |_, pu, d| (*pu, PortPart::V6(d.clone())));
-    // The router port a `router` switch port points to.
-    let lrp_rows = lrps.clone();
-    let lrp_by_name = lrps.map(|(u, r)| {
-        (
-            r.name.clone(),
-            Peer {
-                uuid: u,
-                name: r.name.clone(),
-                mac: r.mac.clone(),
-                networks: r.networks.iter().cloned().collect(),
-                options: r.options.clone(),
-                enabled: r.enabled != Some(false),
-            },
-        )
+    // Routers, their ports, and the router port a `router` switch port
+    // points to.
+    let routed = super::routers::build(super::routers::Inputs {
+        routers: table!(facts, Router),
+        nats: table!(facts, Nat),
+        routes: table!(facts, StaticRoute),
+        policies: table!(facts, Policy),
+        lrps: lrps.clone(),
+        members: facts.clone().flat_map(|f| match f {
+            Fact::RouterPort(lr, p) => Some((lr, p)),
+            _ => None,
+        }),
+        switch_ports: ports.clone(),
+        port_keys: port_keys.clone(),
+        cr_keys: facts.clone().flat_map(|f| match f {
+            Fact::CrPortKey(u, k) => Some((u, k)),
+            _ => None,
+        }),
+        dp_keys: dp_keys.clone(),
+        ha_names: ha_groups.clone().map(|(u, g)| (u, g.name.clone())),
+        copps: copps.clone(),
+        meter_names: meters.clone().map(|(_, m)| (m.name.clone(), ())).distinct(),
+        config: config.clone(),
     });
-    let peers = ports
-        .clone()
-        .flat_map(|(pu, (_, row))| {
-            (row.r#type == "router").then(|| row.options.get("router-port").map(|n| (n.clone(), pu))).flatten()
-        })
-        .join_map(lrp_by_name, |_, pu, peer| (*pu, PortPart::Peer(peer.clone())));
+    let lrp_rows = lrps;
+    let peers = routed.peers.map(|(pu, peer)| (pu, PortPart::Peer(peer)));
     // Virtual ports' parents that are ports of the same switch.
     let by_ls_name = ports.clone().map(|(pu, (ls, row))| ((ls, row.name.clone()), pu));
     let vparents = ports
@@ -495,7 +500,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let per_port =
         port_ctx.clone().arrange_by_key().join_core(sw_arr.clone(), |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
             let binding = p.tunnel_key.map(|k| PortOut::Binding(port_binding(sw, p, k)));
-            switch::port_flows(sw, p).into_iter().map(PortOut::Flow).chain(binding)
+            let to_routers = crate::router::switch_port_flows(sw, p);
+            switch::port_flows(sw, p).into_iter().chain(to_routers).map(PortOut::Flow).chain(binding)
         });
     let acl_flows = ls_acl_ctx
         .arrange_by_key()
@@ -512,6 +518,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         PortOut::Flow(_) => None,
     });
     let flows = sw_flows
+        .concat(routed.flows)
         .concat(port_flows)
         .concat(acl_flows)
         .concat(lb_flows)
@@ -568,6 +575,10 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 }
                 if p.has_unknown() && !p.is_external() {
                     v.push(((ls, "_MC_unknown".to_string(), 32769), n.clone()));
+                }
+                // Attached to a router relaying multicast.
+                if p.is_router() && p.peer.as_ref().is_some_and(|peer| peer.relay) {
+                    v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
                 }
                 if switch::get_bool(&p.lsp.options, "mcast_flood_reports", false) {
                     v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
@@ -694,18 +705,8 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             .collect::<Vec<_>>()
     });
     let lrp_diags = lrp_rows.flat_map(|(u, r)| {
-        let mut v = Vec::new();
-        if crate::addrs::parse_mac_strict(&r.mac).is_none() {
-            v.push(("mac", format!("\"{}\" is not a MAC address: port skipped", r.mac)));
-        }
-        for n in &r.networks {
-            let ok =
-                crate::addrs::lrp_networks("00:00:00:00:00:01", [n]).is_some_and(|a| a.ipv4.len() + a.ipv6.len() > 1);
-            if !ok {
-                v.push(("networks", format!("invalid network \"{n}\": skipped")));
-            }
-        }
-        v.into_iter()
+        crate::router::problems(&r)
+            .into_iter()
             .map(|(column, message)| Diagnostic {
                 table: "Logical_Router_Port".into(),
                 row: u,
@@ -719,6 +720,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
 
     flows
         .concat(datapaths)
+        .concat(routed.records)
         .concat(bindings)
         .concat(mcast)
         .concat(ip_mcast)
@@ -769,8 +771,13 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         if let Some(rp) = lsp.options.get("router-port") {
             o.insert("peer".to_string(), rp.clone());
         }
-        // `l3gateway` ports (peers on gateway routers) come with issue 9.
-        ("patch".to_string(), o)
+        // Attached to a gateway router: `l3gateway` (nat-addresses: issue 9).
+        let chassis = p.peer.as_ref().and_then(|peer| peer.chassis.clone());
+        let ty = if chassis.is_some() { "l3gateway" } else { "patch" };
+        if let Some(c) = chassis {
+            o.insert("l3gateway-chassis".to_string(), c);
+        }
+        (ty.to_string(), o)
     } else {
         let mut o = lsp.options.clone();
         if sw.vlan_passthru() {

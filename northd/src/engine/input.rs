@@ -73,6 +73,10 @@ nb_rows! {
     Dhcp: DhcpOptions => dhcp_options,
     Dns: Dns => dns,
     Lrp: LogicalRouterPort => logical_router_port,
+    Router: LogicalRouter => logical_router,
+    Nat: Nat => nat,
+    StaticRoute: LogicalRouterStaticRoute => logical_router_static_route,
+    Policy: LogicalRouterPolicy => logical_router_policy,
     Acl: Acl => acl,
     PortGroup: PortGroup => port_group,
     Lb: LoadBalancer => load_balancer,
@@ -110,6 +114,12 @@ pub enum Fact {
     Static(Box<crate::sbrec::SbRecord>),
     /// Tunnel key of the datapath of an NB switch or router.
     DpKey(Uuid, u32),
-    /// Tunnel key of a logical switch port (by NB uuid).
+    /// Tunnel key of a logical switch or router port (by NB uuid).
     PortKey(Uuid, u32),
+    /// Router port `.1` is in router `.0` (`Logical_Router.ports`, fed
+    /// apart from the router row, as for switches).
+    RouterPort(Uuid, Uuid),
+    /// Tunnel key of the chassisredirect port (`cr-NAME`) derived from
+    /// distributed gateway port `.0`.
+    CrPortKey(Uuid, u32),
 }

@@ -10,6 +10,7 @@
 
 mod dataflow;
 pub mod input;
+mod routers;
 
 pub use input::{rows_of, NbChange, NbRow, NbTable};
 
@@ -52,6 +53,8 @@ pub struct Engine {
     rows: HashMap<(NbTable, Uuid), NbRow>,
     /// Port uuid → the switches listing it (one, in a valid database).
     member_of: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// Router port uuid → the routers listing it (one, in a valid database).
+    lrp_member_of: HashMap<Uuid, BTreeSet<Uuid>>,
     /// NB_Global rows (one, in a valid database).
     globals: BTreeMap<Uuid, nb::NbGlobal>,
     /// Router port name → uuid.
@@ -82,10 +85,10 @@ pub struct Engine {
 #[derive(Default)]
 struct Keys {
     dps: Option<KeyAllocator<Uuid>>,
-    /// Per datapath, port keys by port uuid.
-    ports: HashMap<Uuid, KeyAllocator<Uuid>>,
-    /// Port uuid → (datapath, key) currently fed in.
-    port_of: HashMap<Uuid, (Uuid, u32)>,
+    /// Per datapath, port keys by port.
+    ports: HashMap<Uuid, KeyAllocator<PortId>>,
+    /// Port → (datapath, key) currently fed in.
+    port_of: HashMap<PortId, (Uuid, u32)>,
     dp_of: HashMap<Uuid, u32>,
     /// Keys read back from SB for ports not seen yet: name → (datapath, key).
     seeded_ports: HashMap<String, (Uuid, u32)>,
@@ -122,6 +125,7 @@ impl Engine {
             epoch: 0,
             rows: HashMap::new(),
             member_of: HashMap::new(),
+            lrp_member_of: HashMap::new(),
             globals: BTreeMap::new(),
             lrp_by_name: HashMap::new(),
             ipam: None,
@@ -195,6 +199,7 @@ impl Engine {
         let mut touched_switches = BTreeSet::new();
         let mut touched_ports = BTreeSet::new();
         let mut touched_lrps = BTreeSet::new();
+        let mut touched_routers = BTreeSet::new();
         for c in changes {
             let (key, new) = match c {
                 NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row)),
@@ -223,6 +228,18 @@ impl Engine {
                     }
                     NbRow::Lsp(u, _) => {
                         touched_ports.insert(*u);
+                    }
+                    NbRow::Router(u, row) => {
+                        touched_routers.insert(*u);
+                        for p in &row.ports {
+                            touched_lrps.insert(p.uuid());
+                            let set = self.lrp_member_of.entry(p.uuid()).or_default();
+                            if add {
+                                set.insert(*u);
+                            } else {
+                                set.remove(u);
+                            }
+                        }
                     }
                     NbRow::Lrp(u, r) => {
                         touched_lrps.insert(*u);
@@ -253,7 +270,13 @@ impl Engine {
         self.update_config(&mut facts);
         self.run_ipam(&touched_switches, &touched_ports, &touched_lrps, &mut facts);
         self.run_tags(&touched_ports, &mut facts);
-        self.update_keys(&touched_switches, &touched_ports, &mut facts);
+        let touched = Touched {
+            switches: &touched_switches,
+            ports: &touched_ports,
+            routers: &touched_routers,
+            lrps: &touched_lrps,
+        };
+        self.update_keys(touched, &mut facts);
         self.epoch += 1;
         let batch = Arc::new(facts);
         for tx in &self.cmds {
@@ -547,35 +570,48 @@ impl Engine {
         }
     }
 
-    /// Allocates and frees tunnel keys for the switches and ports touched.
-    fn update_keys(&mut self, switches: &BTreeSet<Uuid>, ports: &BTreeSet<Uuid>, facts: &mut Vec<(Fact, isize)>) {
+    /// Allocates and frees tunnel keys for the datapaths and ports touched.
+    fn update_keys(&mut self, t: Touched<'_>, facts: &mut Vec<(Fact, isize)>) {
         let keys = &mut self.keys;
         let range = if self.vxlan { DATAPATH_KEYS_VXLAN } else { DATAPATH_KEYS };
         let dps = keys.dps.get_or_insert_with(|| KeyAllocator::new(range));
+        // Each batch is a run of the reference: new datapaths get the lowest
+        // free keys.
+        dps.restart_hint();
         // Requested keys first, so that allocation does not take them.
-        let mut wanted: Vec<(Uuid, Option<u32>)> = Vec::new();
-        for u in switches {
+        let mut wanted: Vec<(Uuid, &'static str, Option<u32>)> = Vec::new();
+        let mut gone = Vec::new();
+        for u in t.switches {
             match self.rows.get(&(NbTable::Switch, *u)) {
                 Some(NbRow::Switch(_, row)) => {
-                    let req = row.requested_tnl_key().and_then(Result::ok);
-                    wanted.push((*u, req));
+                    wanted.push((*u, "Logical_Switch", row.requested_tnl_key().and_then(Result::ok)))
                 }
-                _ => {
-                    if let Some(k) = keys.dp_of.remove(u) {
-                        dps.release(u);
-                        facts.push((Fact::DpKey(*u, k), -1));
-                    }
-                }
+                _ => gone.push(*u),
             }
         }
-        wanted.sort_by_key(|(_, r)| r.is_none());
-        for (u, req) in wanted {
+        for u in t.routers {
+            match self.rows.get(&(NbTable::Router, *u)) {
+                // A disabled router has no datapath (`lrouter_is_enabled`).
+                Some(NbRow::Router(_, row)) if row.enabled != Some(false) => {
+                    wanted.push((*u, "Logical_Router", row.requested_tnl_key().and_then(Result::ok)))
+                }
+                _ => gone.push(*u),
+            }
+        }
+        for u in gone {
+            if let Some(k) = keys.dp_of.remove(&u) {
+                dps.release(&u);
+                facts.push((Fact::DpKey(u, k), -1));
+            }
+        }
+        wanted.sort_by_key(|(_, _, r)| r.is_none());
+        for (u, table, req) in wanted {
             let old = keys.dp_of.get(&u).copied();
             let new = match req {
                 Some(k) if old != Some(k) => match dps.reserve(u, k) {
                     Ok(k) => Some(k),
                     Err(e) => {
-                        self.diagnostics.push(format!("Logical_Switch {u}: requested-tnl-key: {e}"));
+                        self.diagnostics.push(format!("{table} {u}: requested-tnl-key: {e}"));
                         old.or_else(|| dps.allocate(u).ok())
                     }
                 },
@@ -592,81 +628,154 @@ impl Engine {
                     }
                     None => {
                         keys.dp_of.remove(&u);
-                        self.diagnostics.push(format!("Logical_Switch {u}: no datapath tunnel key left"));
+                        self.diagnostics.push(format!("{table} {u}: no datapath tunnel key left"));
                     }
                 }
             }
         }
 
-        let mut wanted: Vec<(Uuid, Uuid, Option<u32>)> = Vec::new();
-        for p in ports {
+        // Ports: (port, its datapath if it exists, requested key, name).
+        let mut want: Vec<(PortId, Option<Uuid>, Option<u32>, String)> = Vec::new();
+        for p in t.ports {
             let row = match self.rows.get(&(NbTable::Lsp, *p)) {
                 Some(NbRow::Lsp(_, row)) => Some(row),
                 _ => None,
             };
             let dp = row.and(self.member_of.get(p).and_then(|s| s.iter().next().copied()));
-            let old = keys.port_of.get(p).copied();
-            if let Some((odp, k)) = old {
+            let req = row.and_then(|r| r.requested_tnl_key().and_then(Result::ok));
+            want.push((PortId::Nb(*p), dp, req, row.map(|r| r.name.clone()).unwrap_or_default()));
+        }
+        for p in t.lrps {
+            let row = match self.rows.get(&(NbTable::Lrp, *p)) {
+                Some(NbRow::Lrp(_, row)) => Some(row),
+                _ => None,
+            };
+            // The router, if it exists and the port is valid (a port with a
+            // bad MAC is skipped, as `join_logical_ports` skips it).
+            let lr = row
+                .filter(|r| crate::addrs::parse_mac_strict(&r.mac).is_some())
+                .and(self.lrp_member_of.get(p).and_then(|s| s.iter().next().copied()))
+                .and_then(|lr| match self.rows.get(&(NbTable::Router, lr)) {
+                    Some(NbRow::Router(_, r)) if r.enabled != Some(false) => Some((lr, r)),
+                    _ => None,
+                });
+            let req = row.and_then(|r| r.options.get("requested-tnl-key")).and_then(|k| k.parse::<u32>().ok());
+            let name = row.map(|r| r.name.clone()).unwrap_or_default();
+            want.push((PortId::Nb(*p), lr.map(|(u, _)| u), req, name.clone()));
+            // Its chassisredirect port, for a distributed gateway port (not
+            // on a gateway router).
+            let cr = lr
+                .filter(|(_, r)| r.gateway_chassis().is_none())
+                .filter(|_| row.is_some_and(|r| r.ha_chassis_group.is_some() || !r.gateway_chassis.is_empty()));
+            want.push((PortId::Cr(*p), cr.map(|(u, _)| u), None, format!("cr-{name}")));
+        }
+        let mut wanted: Vec<(PortId, Uuid, Option<u32>, String)> = Vec::new();
+        for (p, dp, req, name) in want {
+            if let Some((odp, k)) = keys.port_of.get(&p).copied() {
                 if Some(odp) != dp {
                     if let Some(a) = keys.ports.get_mut(&odp) {
-                        a.release(p);
+                        a.release(&p);
                     }
-                    keys.port_of.remove(p);
-                    facts.push((Fact::PortKey(*p, k), -1));
+                    keys.port_of.remove(&p);
+                    facts.push((p.fact(k), -1));
                 }
             }
-            if let (Some(dp), Some(row)) = (dp, row) {
-                wanted.push((*p, dp, row.requested_tnl_key().and_then(Result::ok)));
+            if let Some(dp) = dp {
+                wanted.push((p, dp, req, name));
             }
         }
-        wanted.sort_by_key(|(_, _, r)| r.is_none());
-        for (p, dp, req) in wanted {
+        wanted.sort_by_key(|(_, _, r, _)| r.is_none());
+        // The datapaths whose port-key hint this batch has set (after the
+        // requested keys, as the reference adds those first).
+        let mut hinted = BTreeSet::new();
+        for (p, dp, req, name) in wanted {
             let a = keys.ports.entry(dp).or_insert_with(|| KeyAllocator::new(PORT_KEYS));
+            if req.is_none() && hinted.insert(dp) {
+                a.hint_after_highest();
+            }
             let old = keys.port_of.get(&p).map(|(_, k)| *k);
             let new = match req {
                 Some(k) if old != Some(k) => match a.reserve(p, k) {
                     Ok(k) => Some(k),
                     Err(e) => {
-                        self.diagnostics.push(format!("Logical_Switch_Port {p}: requested-tnl-key: {e}"));
+                        self.diagnostics.push(format!("{} {}: requested-tnl-key: {e}", p.table(), p.uuid()));
                         old.or_else(|| a.allocate(p).ok())
                     }
                 },
                 _ => old.or_else(|| {
                     // A key read back from SB for this port, if still free.
-                    let name = match self.rows.get(&(NbTable::Lsp, p)) {
-                        Some(NbRow::Lsp(_, row)) => Some(row.name.clone()),
-                        _ => None,
-                    };
-                    let seeded = name.and_then(|n| keys.seeded_ports.remove(&n)).filter(|(sdp, _)| *sdp == dp);
+                    let seeded = keys.seeded_ports.remove(&name).filter(|(sdp, _)| *sdp == dp);
                     seeded.and_then(|(_, k)| a.reserve(p, k).ok()).or_else(|| a.allocate(p).ok())
                 }),
             };
             if old != new {
                 if let Some(k) = old {
-                    facts.push((Fact::PortKey(p, k), -1));
+                    facts.push((p.fact(k), -1));
                 }
                 match new {
                     Some(k) => {
                         keys.port_of.insert(p, (dp, k));
-                        facts.push((Fact::PortKey(p, k), 1));
+                        facts.push((p.fact(k), 1));
                     }
                     None => {
                         keys.port_of.remove(&p);
-                        self.diagnostics.push(format!("Logical_Switch_Port {p}: no port tunnel key left"));
+                        self.diagnostics.push(format!("{} {}: no port tunnel key left", p.table(), p.uuid()));
                     }
                 }
             }
         }
-        for p in ports {
+        for p in t.ports {
             if self.member_of.get(p).is_some_and(BTreeSet::is_empty) {
                 self.member_of.remove(p);
             }
         }
-        // Free the port-key allocators of deleted, now empty switches.
-        for u in switches {
+        for p in t.lrps {
+            if self.lrp_member_of.get(p).is_some_and(BTreeSet::is_empty) {
+                self.lrp_member_of.remove(p);
+            }
+        }
+        // Free the port-key allocators of deleted, now empty datapaths.
+        for u in t.switches.iter().chain(t.routers) {
             if !keys.dp_of.contains_key(u) && keys.ports.get(u).is_some_and(KeyAllocator::is_empty) {
                 keys.ports.remove(u);
             }
+        }
+    }
+}
+
+/// The rows one batch touched, by kind.
+#[derive(Clone, Copy)]
+struct Touched<'a> {
+    switches: &'a BTreeSet<Uuid>,
+    ports: &'a BTreeSet<Uuid>,
+    routers: &'a BTreeSet<Uuid>,
+    lrps: &'a BTreeSet<Uuid>,
+}
+
+/// A port that gets a tunnel key: a switch or router port (by NB uuid), or
+/// the chassisredirect port derived from a distributed gateway port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum PortId {
+    Nb(Uuid),
+    Cr(Uuid),
+}
+
+impl PortId {
+    fn fact(self, k: u32) -> Fact {
+        match self {
+            PortId::Nb(u) => Fact::PortKey(u, k),
+            PortId::Cr(u) => Fact::CrPortKey(u, k),
+        }
+    }
+    fn uuid(self) -> Uuid {
+        match self {
+            PortId::Nb(u) | PortId::Cr(u) => u,
+        }
+    }
+    fn table(self) -> &'static str {
+        match self {
+            PortId::Nb(_) => "port",
+            PortId::Cr(_) => "chassisredirect port of Logical_Router_Port",
         }
     }
 }
@@ -680,7 +789,13 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
             let members: BTreeSet<Uuid> = row.ports.iter().map(|p| p.uuid()).collect();
             let mut bare = (**row).clone();
             bare.ports.clear();
-            (Some(NbRow::Switch(*u, std::sync::Arc::new(bare))), Some((*u, members)))
+            (Some(NbRow::Switch(*u, std::sync::Arc::new(bare))), Some((*u, members, false)))
+        }
+        Some(NbRow::Router(u, row)) => {
+            let members: BTreeSet<Uuid> = row.ports.iter().map(|p| p.uuid()).collect();
+            let mut bare = (**row).clone();
+            bare.ports.clear();
+            (Some(NbRow::Router(*u, std::sync::Arc::new(bare))), Some((*u, members, true)))
         }
         r => (r.cloned(), None),
     };
@@ -691,13 +806,14 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
         out.extend(new_row.map(|r| (Fact::Row(r), 1)));
     }
     let empty = BTreeSet::new();
-    let (ou, om) = old_members.as_ref().map_or((None, &empty), |(u, m)| (Some(*u), m));
-    let (nu, nm) = new_members.as_ref().map_or((None, &empty), |(u, m)| (Some(*u), m));
-    if let Some(u) = ou {
-        out.extend(om.iter().filter(|p| nu != Some(u) || !nm.contains(p)).map(|p| (Fact::SwitchPort(u, *p), -1)));
+    let member = |lr: bool, dp: Uuid, p: Uuid| if lr { Fact::RouterPort(dp, p) } else { Fact::SwitchPort(dp, p) };
+    let (ou, om) = old_members.as_ref().map_or((None, &empty), |(u, m, lr)| (Some((*u, *lr)), m));
+    let (nu, nm) = new_members.as_ref().map_or((None, &empty), |(u, m, lr)| (Some((*u, *lr)), m));
+    if let Some((u, lr)) = ou {
+        out.extend(om.iter().filter(|p| nu != ou || !nm.contains(p)).map(|p| (member(lr, u, *p), -1)));
     }
-    if let Some(u) = nu {
-        out.extend(nm.iter().filter(|p| ou != Some(u) || !om.contains(p)).map(|p| (Fact::SwitchPort(u, *p), 1)));
+    if let Some((u, lr)) = nu {
+        out.extend(nm.iter().filter(|p| ou != nu || !om.contains(p)).map(|p| (member(lr, u, *p), 1)));
     }
     out
 }

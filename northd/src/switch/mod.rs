@@ -86,6 +86,11 @@ pub enum PortFact {
     Unknown,
     /// An enabled port with `options:mcast_flood=true`.
     McastFlood,
+    /// A router port whose router relays multicast.
+    McastRelay,
+    /// A `router` port with its peer (what the routers' ARP resolution
+    /// needs of the switch).
+    Attach(Peer),
 }
 
 /// Facts about one switch derived from its ports and other rows.
@@ -96,6 +101,9 @@ pub struct SwitchFacts {
     pub localnet_ports: Vec<(String, Uuid)>,
     /// Router ports with a peer (name, uuid), by name.
     pub router_ports: Vec<(String, Uuid)>,
+    /// The router ports attached to the switch (peers of its `router`
+    /// ports), by uuid.
+    pub routers: Vec<Peer>,
     pub has_vtep_lports: bool,
     pub has_unknown: bool,
     pub has_acls: bool,
@@ -121,10 +129,13 @@ impl SwitchFacts {
                 PortFact::Vtep => f.has_vtep_lports = true,
                 PortFact::Unknown => f.has_unknown = true,
                 PortFact::McastFlood => f.mcast_flood_static = true,
+                PortFact::McastRelay => f.mcast_flood_relay = true,
+                PortFact::Attach(p) => f.routers.push(p.clone()),
             }
         }
         f.localnet_ports.sort();
         f.router_ports.sort();
+        f.routers.sort();
         f
     }
 }
@@ -179,6 +190,14 @@ pub struct Peer {
     pub networks: Vec<String>,
     pub options: BTreeMap<String, String>,
     pub enabled: bool,
+    /// Its router.
+    pub router: Uuid,
+    /// The router's `options:chassis` (a gateway router).
+    pub chassis: Option<String>,
+    /// The router relays multicast (`options:mcast_relay`).
+    pub relay: bool,
+    /// The router's `options:dynamic_neigh_routers`.
+    pub dynamic_neigh: bool,
 }
 
 /// Everything the flows of one switch port depend on, besides its switch.
@@ -242,6 +261,12 @@ impl PortCtx {
         }
         if self.enabled() && get_bool(&self.lsp.options, "mcast_flood", false) {
             v.push(PortFact::McastFlood);
+        }
+        if self.is_router() && self.peer.as_ref().is_some_and(|p| p.relay) {
+            v.push(PortFact::McastRelay);
+        }
+        if let Some(p) = self.peer.as_ref().filter(|_| self.is_router()) {
+            v.push(PortFact::Attach(p.clone()));
         }
         v
     }

@@ -1,0 +1,313 @@
+//! The routers' part of the dataflow: router ports joined with their
+//! routers, peers and keys into [`RportCtx`]s, per-router facts and
+//! [`RouterCtx`]s, then router flows (`crate::router`) and the SB rows of
+//! routers and their ports. Also what switch ports of type `router` need
+//! from their router port ([`Peer`]). Closures are total, as everywhere in
+//! the dataflow.
+
+use super::dataflow::Coll;
+use crate::lflow::Lflow;
+use crate::router::{self, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
+use crate::sbrec::SbRecord;
+use crate::switch::{Config, Peer};
+use logical_model::nb;
+use ovsdb::Uuid;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the routers' part reads.
+pub(super) struct Inputs<'s> {
+    pub routers: Coll<'s, (Uuid, Arc<nb::LogicalRouter>)>,
+    pub nats: Coll<'s, (Uuid, Arc<nb::Nat>)>,
+    pub routes: Coll<'s, (Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
+    pub policies: Coll<'s, (Uuid, Arc<nb::LogicalRouterPolicy>)>,
+    pub lrps: Coll<'s, (Uuid, Arc<nb::LogicalRouterPort>)>,
+    /// (router, router port) from `Logical_Router.ports`.
+    pub members: Coll<'s, (Uuid, Uuid)>,
+    /// Switch ports in a switch: (port, (switch, row)).
+    pub switch_ports: Coll<'s, (Uuid, (Uuid, Arc<nb::LogicalSwitchPort>))>,
+    pub port_keys: Coll<'s, (Uuid, u32)>,
+    pub cr_keys: Coll<'s, (Uuid, u32)>,
+    pub dp_keys: Coll<'s, (Uuid, u32)>,
+    pub ha_names: Coll<'s, (Uuid, String)>,
+    pub copps: Coll<'s, (Uuid, Arc<nb::Copp>)>,
+    /// Names of the meters that exist.
+    pub meter_names: Coll<'s, (String, ())>,
+    pub config: Coll<'s, ((), Config)>,
+}
+
+/// What the routers' part produces.
+pub(super) struct Outputs<'s> {
+    pub flows: Coll<'s, Lflow>,
+    pub records: Coll<'s, SbRecord>,
+    /// The router port each switch port of type `router` is attached to.
+    pub peers: Coll<'s, (Uuid, Peer)>,
+}
+
+/// Pieces a router port's context is assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum RportPart {
+    Base(Uuid, Arc<nb::LogicalRouterPort>),
+    Key(u32),
+    CrKey(u32),
+    /// A switch port of type `router` naming it: (port name, switch).
+    SwitchPeer(String, Uuid),
+    /// The switch of that port has localnet ports (some with a VLAN).
+    Localnet(bool),
+    RouterPeer(String),
+    HaGroup(String),
+}
+
+/// A router's row, facts, CoPP meters, routes and policies, before the
+/// config joins in.
+type RouterBase = (Arc<nb::LogicalRouter>, RouterFacts, BTreeMap<String, String>, Routes, Policies);
+type Routes = Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>;
+type Policies = Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>;
+
+/// Pieces a router's context is assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum RouterPart {
+    Base(Arc<nb::LogicalRouter>),
+    Port(RportFact),
+    Copp(String, String),
+    DistributedNat,
+    Route(Uuid, Arc<nb::LogicalRouterStaticRoute>),
+    Policy(Uuid, Arc<nb::LogicalRouterPolicy>),
+}
+
+pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
+    // Routers that exist: a disabled router has no datapath at all.
+    let routers = i.routers.filter(|(_, r)| r.enabled != Some(false));
+    let lrps = i.lrps.arrange_by_key();
+    // (port, (router, row)) for ports of existing routers with a valid MAC
+    // (`join_logical_ports` skips the others).
+    let rports = i
+        .members
+        .map(|(lr, p)| (p, lr))
+        .join_core(lrps, |p, lr, row| {
+            crate::addrs::parse_mac_strict(&row.mac).is_some().then(|| (*lr, (*p, row.clone())))
+        })
+        .join_map(routers.clone().map(|(u, _)| (u, ())), |lr, (p, row), _| (*p, (*lr, row.clone())));
+    let rport_names = rports.clone().map(|(p, (_, row))| (row.name.clone(), p));
+
+    // Switch ports of type router, by the router port they name.
+    let lsp_router = i.switch_ports.clone().flat_map(|(pu, (ls, row))| {
+        (row.r#type == "router")
+            .then(|| row.options.get("router-port").map(|n| (n.clone(), (pu, ls, row.name.clone()))))
+            .flatten()
+    });
+    let switch_peers = lsp_router.clone().join_map(rport_names.clone(), |_, (_, ls, lsp), p| (*p, (lsp.clone(), *ls)));
+    // Localnet summary of each switch: (has one with a VLAN tag request).
+    let localnets = i
+        .switch_ports
+        .clone()
+        .flat_map(|(_, (ls, row))| (row.r#type == "localnet").then(|| (ls, row.tag_request.is_some())))
+        .reduce(|_, vals, out: &mut Vec<(bool, isize)>| {
+            out.push((vals.iter().any(|(v, n)| **v && *n > 0), 1));
+        });
+    let peer_localnet = switch_peers
+        .clone()
+        .map(|(p, (_, ls))| (ls, p))
+        .join_map(localnets, |_, p, vlan| (*p, RportPart::Localnet(*vlan)));
+    let router_peers = rports
+        .clone()
+        .flat_map(|(p, (_, row))| row.peer.clone().map(|n| (n, p)))
+        .join_map(rport_names.clone(), |n, p, _| (*p, RportPart::RouterPeer(n.clone())));
+    let ha = rports
+        .clone()
+        .flat_map(|(p, (_, row))| row.ha_chassis_group.map(|g| (g.uuid(), p)))
+        .join_map(i.ha_names, |_, p, name| (*p, RportPart::HaGroup(name.clone())));
+
+    let rport_ctx = rports
+        .clone()
+        .map(|(p, (lr, row))| (p, RportPart::Base(lr, row)))
+        .concat(i.port_keys.map(|(p, k)| (p, RportPart::Key(k))))
+        .concat(i.cr_keys.map(|(p, k)| (p, RportPart::CrKey(k))))
+        .concat(switch_peers.map(|(p, (lsp, ls))| (p, RportPart::SwitchPeer(lsp, ls))))
+        .concat(peer_localnet)
+        .concat(router_peers)
+        .concat(ha)
+        .reduce(|p, parts, out: &mut Vec<((Uuid, Arc<RportCtx>), isize)>| {
+            let mut base = None;
+            let (mut tunnel_key, mut cr_key, mut ha_chassis_group) = (None, None, None);
+            let (mut switch_peer, mut localnet, mut router_peer) = (None, None, None);
+            for (part, n) in parts {
+                if *n <= 0 {
+                    continue;
+                }
+                match part {
+                    RportPart::Base(lr, row) => base = Some((*lr, row.clone())),
+                    RportPart::Key(k) => tunnel_key = Some(*k),
+                    RportPart::CrKey(k) => cr_key = Some(*k),
+                    // Parts come sorted: the first switch port by name wins.
+                    RportPart::SwitchPeer(lsp, ls) => {
+                        switch_peer.get_or_insert((lsp.clone(), *ls));
+                    }
+                    RportPart::Localnet(vlan) => localnet = Some(*vlan),
+                    RportPart::RouterPeer(n) => router_peer = Some(n.clone()),
+                    RportPart::HaGroup(n) => ha_chassis_group = Some(n.clone()),
+                }
+            }
+            let Some((lr, lrp)) = base else { return };
+            // A switch peer takes precedence; a router peer needs the
+            // `peer` column (and no switch port naming this port).
+            let peer = match (switch_peer, router_peer) {
+                (Some((lsp, switch)), _) => Some(RportPeer::Switch {
+                    lsp,
+                    switch,
+                    localnet: localnet.is_some(),
+                    localnet_vlan: localnet == Some(true),
+                }),
+                (None, Some(n)) => Some(RportPeer::Router(n)),
+                (None, None) => None,
+            };
+            let ctx = RportCtx { uuid: *p, lrp, peer, tunnel_key, cr_key, ha_chassis_group };
+            out.push(((lr, Arc::new(ctx)), 1));
+        })
+        .map(|(_, v)| v);
+
+    // Router facts and contexts.
+    let port_facts = rport_ctx.clone().map(|(lr, p)| (lr, RouterPart::Port(p.fact())));
+    let copp = routers
+        .clone()
+        .flat_map(|(lr, row)| row.copp.map(|c| (c.uuid(), lr)))
+        .join_map(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
+        .flat_map(|v| v)
+        .join_map(i.meter_names, |m, (lr, p), _| (*lr, RouterPart::Copp(p.clone(), m.clone())));
+    let distributed_nat = routers
+        .clone()
+        .flat_map(|(lr, row)| row.nat.iter().map(|n| (n.uuid(), lr)).collect::<Vec<_>>())
+        .join_map(i.nats, |_, lr, nat| {
+            let distributed = nat.r#type == nb::NatType::DnatAndSnat
+                && nat.logical_port.is_some()
+                && nat.external_mac.is_some()
+                && router::nat_external_ip_valid(nat);
+            distributed.then_some(*lr)
+        })
+        .flat_map(|lr| lr)
+        .distinct()
+        .map(|lr| (lr, RouterPart::DistributedNat));
+    let route_parts = routers
+        .clone()
+        .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
+        .join_map(i.routes, |u, lr, r| (*lr, RouterPart::Route(*u, r.clone())));
+    let policy_parts = routers
+        .clone()
+        .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
+        .join_map(i.policies, |u, lr, r| (*lr, RouterPart::Policy(*u, r.clone())));
+    let router_ctx = routers
+        .clone()
+        .map(|(u, row)| (u, RouterPart::Base(row)))
+        .concat(port_facts)
+        .concat(copp)
+        .concat(distributed_nat)
+        .concat(route_parts)
+        .concat(policy_parts)
+        .reduce(|_, parts, out: &mut Vec<(RouterBase, isize)>| {
+            let mut base = None;
+            let mut facts = RouterFacts::default();
+            let mut copp = BTreeMap::new();
+            let (mut routes, mut policies) = (Vec::new(), Vec::new());
+            for (part, n) in parts {
+                if *n <= 0 {
+                    continue;
+                }
+                match part {
+                    RouterPart::Base(r) => base = Some(r.clone()),
+                    RouterPart::Port(f) => facts.ports.push(f.clone()),
+                    RouterPart::Copp(p, m) => {
+                        copp.insert(p.clone(), m.clone());
+                    }
+                    RouterPart::DistributedNat => facts.has_distributed_nat = true,
+                    RouterPart::Route(u, r) => routes.push((*u, r.clone())),
+                    RouterPart::Policy(u, p) => policies.push((*u, p.clone())),
+                }
+            }
+            facts.ports.sort_by_key(|p| p.uuid);
+            if let Some(r) = base {
+                out.push(((r, facts, copp, routes, policies), 1));
+            }
+        })
+        .map(|(u, v)| ((), (u, v)))
+        .join_map(i.config, |_, (u, (row, facts, copp, routes, policies)), config| {
+            (
+                *u,
+                Arc::new(RouterCtx {
+                    uuid: *u,
+                    name: row.name.clone(),
+                    options: row.options.clone(),
+                    facts: facts.clone(),
+                    config: config.clone(),
+                    copp: copp.clone(),
+                    routes: routes.clone(),
+                    policies: policies.clone(),
+                }),
+            )
+        });
+    let lr_arr = router_ctx.clone().arrange_by_key();
+
+    let router_flows = router_ctx.clone().flat_map(|(_, lr)| router::router_flows(&lr));
+    let per_port = rport_ctx.clone().arrange_by_key().join_core(lr_arr, |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
+        let mut v: Vec<RportOut> = router::port_flows(lr, p).into_iter().map(RportOut::Flow).collect();
+        if let Some(k) = p.tunnel_key {
+            v.push(RportOut::Record(SbRecord::Port(router::port_binding(lr, p, k))));
+        }
+        if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
+            v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
+        }
+        v
+    });
+    let flows = router_flows.concat(per_port.clone().flat_map(|o| match o {
+        RportOut::Flow(l) => Some(l),
+        RportOut::Record(_) => None,
+    }));
+    let bindings = per_port.flat_map(|o| match o {
+        RportOut::Record(r) => Some(r),
+        RportOut::Flow(_) => None,
+    });
+
+    let datapaths = routers.clone().join_map(i.dp_keys, |u, row, key| SbRecord::Datapath {
+        nb: *u,
+        tunnel_key: *key,
+        external_ids: router::datapath_ids(*u, row),
+    });
+    // `_MC_static` of routers with ports flooding multicast.
+    let mc_static = rport_ctx
+        .clone()
+        .filter(|(_, p)| p.fact().mcast_flood)
+        .map(|(lr, p)| (lr, p.name().to_string()))
+        .reduce(|_, members, out: &mut Vec<(Vec<String>, isize)>| {
+            out.push((members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect(), 1));
+        })
+        .map(|(lr, ports)| SbRecord::Mcast { dp: lr, name: "_MC_static".to_string(), tunnel_key: 32771, ports });
+
+    // What a switch port of type router learns of its router port.
+    let peer_info = rports.clone().map(|(p, (lr, row))| (lr, (p, row))).join_map(routers, |lr, (p, row), r| {
+        (
+            row.name.clone(),
+            Peer {
+                uuid: *p,
+                name: row.name.clone(),
+                mac: row.mac.clone(),
+                networks: row.networks.iter().cloned().collect(),
+                options: row.options.clone(),
+                enabled: row.enabled != Some(false),
+                router: *lr,
+                chassis: r.options.get("chassis").cloned(),
+                relay: crate::switch::get_bool(&r.options, "mcast_relay", false),
+                dynamic_neigh: crate::switch::get_bool(&r.options, "dynamic_neigh_routers", false),
+            },
+        )
+    });
+    let peers = lsp_router.join_map(peer_info, |_, (pu, _, _), peer| (*pu, peer.clone()));
+
+    Outputs { flows, records: datapaths.concat(bindings).concat(mc_static), peers }
+}
+
+/// What the join of a router port with its router produces.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum RportOut {
+    Flow(Lflow),
+    Record(SbRecord),
+}

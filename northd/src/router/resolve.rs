@@ -1,0 +1,110 @@
+//! ARP resolution towards what sits behind a router's ports
+//! (`build_arp_resolve_flows_for_lrouter_port`, switch-port half): for
+//! each switch port, flows in `lr_in_arp_resolve` of every router attached
+//! to its switch, mapping a next hop to the port's MAC. They are generated
+//! per switch port (they depend on it and on its switch's router
+//! attachments, [`SwitchFacts::routers`](crate::switch::SwitchFacts)) and
+//! land on the routers' datapaths.
+
+use super::{v4_networks, v6_networks};
+use crate::addrs::{self, LportAddresses};
+use crate::lflow::{json_key, Flows, Lflow};
+use crate::stages::Stage::LrInArpResolve;
+use crate::switch::{Peer, PortCtx, SwitchCtx};
+use std::net::IpAddr;
+
+/// `find_lrp_member_ip`: `ip` is in one of the router port's networks.
+fn member(nets: &LportAddresses, ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => nets.ipv4.iter().any(|n| addrs::network4(ip, n.plen) == addrs::network4(n.addr, n.plen)),
+        IpAddr::V6(ip) => nets.ipv6.iter().any(|n| addrs::network6(ip, n.plen) == addrs::network6(n.addr, n.plen)),
+    }
+}
+
+/// The flows switch port `op` of `sw` contributes to its routers.
+pub fn switch_port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    if !op.enabled() || sw.facts.routers.is_empty() {
+        return out;
+    }
+    let attached: Vec<(&Peer, LportAddresses)> =
+        sw.facts.routers.iter().filter_map(|p| p.networks().map(|n| (p, n))).collect();
+    if op.is_router() {
+        router_port(op, &attached, &mut out);
+    } else if op.ty() == "virtual" {
+        virtual_port(op, &attached, &mut out);
+    } else {
+        for a in op.lsp_addrs() {
+            let ips = a.ipv4.iter().map(|i| IpAddr::V4(i.addr)).chain(a.ipv6.iter().map(|i| IpAddr::V6(i.addr)));
+            for ip in ips {
+                for (peer, _) in attached.iter().filter(|(_, n)| member(n, ip)) {
+                    let reg = if ip.is_ipv4() { "reg0" } else { "xxreg0" };
+                    Flows::new(peer.router, &mut out).hint(
+                        LrInArpResolve,
+                        100,
+                        format!("outport == {} && {reg} == {ip}", json_key(&peer.name)),
+                        format!("eth.dst = {}; next;", a.mac),
+                        op.uuid,
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A virtual port not claimed by a parent (flowc does not read the SB
+/// `virtual_parent` ovn-controller writes): the next hop is resolved by
+/// the router itself, on the first router port whose network has it.
+fn virtual_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Vec<Lflow>) {
+    let (Some(vip), Some(_)) = (op.lsp.options.get("virtual-ip"), op.lsp.options.get("virtual-parents")) else {
+        return;
+    };
+    let Ok(ip) = vip.parse::<IpAddr>() else { return };
+    // The reference tells IPv4 from IPv6 by a '.' in the text.
+    if vip.contains('.') != ip.is_ipv4() {
+        return;
+    }
+    if let Some((peer, _)) = attached.iter().find(|(_, n)| member(n, ip)) {
+        let reg = if ip.is_ipv4() { "reg0" } else { "xxreg0" };
+        Flows::new(peer.router, out).hint(
+            LrInArpResolve,
+            100,
+            format!("outport == {} && {reg} == {vip}", json_key(&peer.name)),
+            "eth.dst = 00:00:00:00:00:00; next;",
+            op.uuid,
+        );
+    }
+}
+
+/// A switch port attached to a router port: that router resolves the
+/// other router ports on the switch to their MACs.
+fn router_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Vec<Lflow>) {
+    let Some(peer) = &op.peer else { return };
+    if peer.dynamic_neigh {
+        return;
+    }
+    let key = json_key(&peer.name);
+    // (Routable NAT addresses of gateway routers: issue 9.)
+    for (_, nets) in attached.iter().filter(|(p, _)| p.uuid != peer.uuid) {
+        let mut f = Flows::new(peer.router, out);
+        if !nets.ipv4.is_empty() {
+            f.hint(
+                LrInArpResolve,
+                100,
+                format!("outport == {key} && reg0 == {}", v4_networks(nets, false)),
+                format!("eth.dst = {}; next;", nets.mac),
+                op.uuid,
+            );
+        }
+        if !nets.ipv6.is_empty() {
+            f.hint(
+                LrInArpResolve,
+                100,
+                format!("outport == {key} && xxreg0 == {}", v6_networks(nets)),
+                format!("eth.dst = {}; next;", nets.mac),
+                op.uuid,
+            );
+        }
+    }
+}

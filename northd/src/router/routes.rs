@@ -1,0 +1,353 @@
+//! Static routes (`lr_in_ip_routing`, `lr_in_ip_routing_ecmp`), routing
+//! policies (`lr_in_policy`, `lr_in_policy_ecmp`) and the neighbor
+//! solicitations for IPv6 static-route next hops (`lr_in_arp_request`).
+//! They depend on the router's ports, routes and policies together (ECMP
+//! groups and route-table ids are numbered across them), so they are
+//! router-level flows.
+
+use super::{is_lla, RouterCtx};
+use crate::addrs::{self, LportAddresses};
+use crate::lflow::{json_key, Flows};
+use crate::stages::Stage::*;
+use crate::switch::DROP;
+use logical_model::nb;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A router port as routes see it: name and networks.
+struct Port<'a> {
+    name: &'a str,
+    nets: LportAddresses,
+}
+
+/// `ip46_parse_cidr`: an address with an optional prefix length.
+fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
+    let (a, p) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    if let Ok(v4) = a.parse::<Ipv4Addr>() {
+        let plen = match p {
+            None => 32,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= 32)?,
+        };
+        return Some((IpAddr::V4(v4), plen));
+    }
+    let v6 = a.parse::<Ipv6Addr>().ok()?;
+    let plen = match p {
+        None => 128,
+        Some(p) => p.parse::<u8>().ok().filter(|p| *p <= 128)?,
+    };
+    Some((IpAddr::V6(v6), plen))
+}
+
+/// `find_lrp_member_ip`: the port address whose network has `ip`.
+fn member_ip(nets: &LportAddresses, ip: &str) -> Option<String> {
+    if ip.contains('.') {
+        let ip: Ipv4Addr = ip.parse().ok()?;
+        nets.ipv4
+            .iter()
+            .find(|n| addrs::network4(ip, n.plen) == addrs::network4(n.addr, n.plen))
+            .map(|n| n.addr.to_string())
+    } else {
+        let ip: Ipv6Addr = ip.parse().ok()?;
+        nets.ipv6
+            .iter()
+            .find(|n| addrs::network6(ip, n.plen) == addrs::network6(n.addr, n.plen))
+            .map(|n| n.addr.to_string())
+    }
+}
+
+/// A static route that survived validation (`parsed_route`).
+struct Route<'a> {
+    uuid: ovsdb::Uuid,
+    row: &'a nb::LogicalRouterStaticRoute,
+    prefix: IpAddr,
+    plen: u8,
+    src: bool,
+    table: u32,
+    discard: bool,
+}
+
+impl Route<'_> {
+    fn key(&self) -> (IpAddr, u8, bool, u32) {
+        (self.prefix, self.plen, self.src, self.table)
+    }
+    /// `build_route_prefix_s`: the masked prefix.
+    fn prefix_s(&self) -> String {
+        match self.prefix {
+            IpAddr::V4(a) => addrs::network4(a, self.plen).to_string(),
+            IpAddr::V6(a) => addrs::network6(a, self.plen).to_string(),
+        }
+    }
+    fn offset(&self) -> u16 {
+        if self.row.options.get("origin").is_some_and(|o| o == "connected") {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// `find_static_route_outport`: the port and its address the route leaves
+/// by.
+fn outport<'p>(
+    ports: &'p [Port<'p>],
+    route: &nb::LogicalRouterStaticRoute,
+    v4: bool,
+) -> Option<(&'p Port<'p>, String)> {
+    if let Some(name) = &route.output_port {
+        // (An output port of another router: issue 9.)
+        let p = ports.iter().find(|p| p.name == name)?;
+        let addr = (!route.nexthop.is_empty()).then(|| member_ip(&p.nets, &route.nexthop)).flatten();
+        let addr = addr.or_else(|| {
+            if v4 {
+                p.nets.ipv4.first().map(|a| a.addr.to_string())
+            } else {
+                p.nets.ipv6.first().map(|a| a.addr.to_string())
+            }
+        })?;
+        return Some((p, addr));
+    }
+    if route.nexthop.is_empty() {
+        return None;
+    }
+    ports.iter().find_map(|p| member_ip(&p.nets, &route.nexthop).map(|a| (p, a)))
+}
+
+/// `build_route_match`.
+fn route_match(table: u32, prefix: &str, plen: u8, src: bool, v4: bool, ofs: u16) -> (String, u16) {
+    let (dir, ofs) = if src { ("src", 0) } else { ("dst", ofs) };
+    let mut m = String::new();
+    if table != 0 || ofs == 1 {
+        m.push_str(&format!("reg7 == {table} && "));
+    }
+    m.push_str(&format!("ip{}.{dir} == {prefix}/{plen}", if v4 { "4" } else { "6" }));
+    (m, plen as u16 * 3 + ofs)
+}
+
+pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
+    let ports: Vec<Port> = lr
+        .facts
+        .ports
+        .iter()
+        .filter_map(|p| addrs::lrp_networks(&p.mac, &p.networks).map(|nets| Port { name: &p.name, nets }))
+        .collect();
+    static_routes(lr, &ports, f);
+    policies(lr, &ports, f);
+    nexthop_solicitations(lr, f);
+}
+
+fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
+    let mut tables: BTreeMap<String, u32> = lr.route_tables().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut table_id = |name: &str| -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let next = tables.len() as u32 + 1;
+        *tables.entry(name.to_string()).or_insert(next)
+    };
+    let mut parsed = Vec::new();
+    for (uuid, row) in &lr.routes {
+        let discard = row.nexthop == "discard";
+        let nexthop = if !row.nexthop.is_empty() && !discard {
+            match parse_cidr(&row.nexthop) {
+                Some((a, p)) if p == if a.is_ipv4() { 32 } else { 128 } => Some(a),
+                _ => continue,
+            }
+        } else {
+            None
+        };
+        let Some((prefix, plen)) = parse_cidr(&row.ip_prefix) else { continue };
+        if nexthop.is_some_and(|n| n.is_ipv4() != prefix.is_ipv4()) {
+            continue;
+        }
+        if !discard && outport(ports, row, prefix.is_ipv4()).is_none() {
+            continue;
+        }
+        // (BFD-monitored routes whose session is down: issue 9.)
+        parsed.push(Route {
+            uuid: *uuid,
+            row,
+            prefix,
+            plen,
+            src: row.policy.is_some_and(|p| p.as_str() == "src-ip"),
+            table: table_id(&row.route_table),
+            discard,
+        });
+    }
+    // ECMP groups: routes sharing (prefix, plen, policy, table), numbered
+    // when their second member appears; members in route order.
+    let mut groups: Vec<Vec<&Route>> = Vec::new();
+    let mut unique: Vec<&Route> = Vec::new();
+    for r in &parsed {
+        if let Some(g) = groups.iter_mut().find(|g| g[0].key() == r.key()) {
+            g.push(r);
+        } else if let Some(i) = unique.iter().position(|u| u.key() == r.key()) {
+            let first = unique.remove(i);
+            groups.push(vec![first, r]);
+        } else {
+            unique.push(r);
+        }
+    }
+    for (gi, g) in groups.iter().enumerate() {
+        let id = gi + 1;
+        let first = g[0];
+        let v4 = first.prefix.is_ipv4();
+        let (m, prio) = route_match(first.table, &first.prefix_s(), first.plen, first.src, v4, first.offset());
+        let members: Vec<String> = (1..=g.len()).map(|i| i.to_string()).collect();
+        f.add(
+            LrInIpRouting,
+            prio,
+            m,
+            format!("ip.ttl--; flags.loopback = 1; reg8[0..15] = {id}; reg8[16..31] = select({});", members.join(", ")),
+        );
+        for (mi, r) in g.iter().enumerate() {
+            let Some((p, addr)) = outport(ports, r.row, v4) else { continue };
+            // (Symmetric ECMP replies on gateway routers: issue 9.)
+            let (nh, src) = if v4 { ("reg0", "reg1") } else { ("xxreg0", "xxreg1") };
+            f.hint(
+                LrInIpRoutingEcmp,
+                100,
+                format!("reg8[0..15] == {id} && reg8[16..31] == {}", mi + 1),
+                format!(
+                    "{nh} = {}; {src} = {addr}; eth.src = {}; outport = {}; next;",
+                    r.row.nexthop,
+                    p.nets.mac,
+                    json_key(p.name)
+                ),
+                r.uuid,
+            );
+        }
+    }
+    for r in unique {
+        let v4 = r.prefix.is_ipv4();
+        let (m, prio) = route_match(r.table, &r.prefix_s(), r.plen, r.src, v4, r.offset());
+        if r.discard {
+            f.hint(LrInIpRouting, prio, m, DROP, r.uuid);
+            continue;
+        }
+        let Some((p, addr)) = outport(ports, r.row, v4) else { continue };
+        // Link-local prefixes are scoped to the port.
+        let m = match r.prefix {
+            IpAddr::V6(a) if is_lla(&addrs::network6(a, r.plen)) => format!("inport == {} && {m}", json_key(p.name)),
+            _ => m,
+        };
+        let (nh, src, dst) = if v4 { ("reg0", "reg1", "ip4.dst") } else { ("xxreg0", "xxreg1", "ip6.dst") };
+        let gw = if r.row.nexthop.is_empty() { dst } else { r.row.nexthop.as_str() };
+        f.hint(
+            LrInIpRouting,
+            prio,
+            m,
+            format!(
+                "ip.ttl--; reg8[0..15] = 0; {nh} = {gw}; {src} = {addr}; eth.src = {}; outport = {}; \
+                 flags.loopback = 1; next;",
+                p.nets.mac,
+                json_key(p.name)
+            ),
+            r.uuid,
+        );
+    }
+}
+
+/// `ovn_smap_get_uint`.
+fn pkt_mark(rule: &nb::LogicalRouterPolicy) -> String {
+    match rule.options.get("pkt_mark").and_then(|v| v.parse::<u32>().ok()) {
+        Some(m) if m != 0 => format!("pkt.mark = {m}; "),
+        _ => String::new(),
+    }
+}
+
+fn policies(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
+    let outport = |nexthop: &str| ports.iter().find_map(|p| member_ip(&p.nets, nexthop).map(|a| (p, a)));
+    let regs = |nexthop: &str| if nexthop.contains('.') { ("reg0", "reg1") } else { ("xxreg0", "xxreg1") };
+    let mut ecmp_id = 1;
+    for (uuid, rule) in &lr.policies {
+        let prio = rule.priority.clamp(0, u16::MAX as i64) as u16;
+        match rule.action.as_str() {
+            "reroute" if rule.nexthops.len() > 1 => {
+                let id = ecmp_id;
+                ecmp_id += 1;
+                let v4 = rule.nexthops.iter().next().is_some_and(|n| n.contains('.'));
+                if rule.nexthops.iter().any(|n| n.contains('.') != v4) {
+                    continue;
+                }
+                let mut members = Vec::new();
+                for (i, nh) in rule.nexthops.iter().enumerate() {
+                    let Some((p, addr)) = outport(nh) else { break };
+                    let (r0, r1) = regs(nh);
+                    members.push((
+                        format!("reg8[0..15] == {id} && reg8[16..31] == {}", i + 1),
+                        format!(
+                            "{}{r0} = {nh}; {r1} = {addr}; eth.src = {}; outport = {}; flags.loopback = 1; next;",
+                            pkt_mark(rule),
+                            p.nets.mac,
+                            json_key(p.name)
+                        ),
+                    ));
+                }
+                // Flows for the members found before a next hop without a
+                // port are kept, as the reference keeps them.
+                let complete = members.len() == rule.nexthops.len();
+                for (m, a) in members {
+                    f.hint(LrInPolicyEcmp, 100, m, a, *uuid);
+                }
+                if complete {
+                    let sel: Vec<String> = (1..=rule.nexthops.len()).map(|i| i.to_string()).collect();
+                    f.hint(
+                        LrInPolicy,
+                        prio,
+                        rule.r#match.clone(),
+                        format!("reg8[0..15] = {id}; reg8[16..31] = select({});", sel.join(", ")),
+                        *uuid,
+                    );
+                }
+            }
+            "reroute" => {
+                let Some(nh) = rule.nexthops.iter().next().or(rule.nexthop.as_ref()) else { continue };
+                let Some((p, addr)) = outport(nh) else { continue };
+                let (r0, r1) = regs(nh);
+                f.hint(
+                    LrInPolicy,
+                    prio,
+                    rule.r#match.clone(),
+                    format!(
+                        "{}{r0} = {nh}; {r1} = {addr}; eth.src = {}; outport = {}; flags.loopback = 1; \
+                         reg8[0..15] = 0; next;",
+                        pkt_mark(rule),
+                        p.nets.mac,
+                        json_key(p.name)
+                    ),
+                    *uuid,
+                );
+            }
+            "drop" => f.hint(LrInPolicy, prio, rule.r#match.clone(), DROP, *uuid),
+            _ => f.hint(
+                LrInPolicy,
+                prio,
+                rule.r#match.clone(),
+                format!("{}reg8[0..15] = 0; next;", pkt_mark(rule)),
+                *uuid,
+            ),
+        }
+    }
+}
+
+/// Neighbor solicitations for every static route's IPv6 next hop.
+fn nexthop_solicitations(lr: &RouterCtx, f: &mut Flows) {
+    for (uuid, route) in &lr.routes {
+        let Some((IpAddr::V6(gw), 128)) = parse_cidr(&route.nexthop) else { continue };
+        let o = gw.octets();
+        let sn = Ipv6Addr::from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, o[13], o[14], o[15]]);
+        let eth = format!("33:33:ff:{:02x}:{:02x}:{:02x}", o[13], o[14], o[15]);
+        f.metered(lr.copp("nd-ns-resolve"), |f| {
+            f.hint(
+                LrInArpRequest,
+                200,
+                format!("eth.dst == 00:00:00:00:00:00 && ip6 && xxreg0 == {}", route.nexthop),
+                format!("nd_ns {{ eth.dst = {eth}; ip6.dst = {sn}; nd.target = {}; output; }};", route.nexthop),
+                *uuid,
+            )
+        });
+    }
+}
