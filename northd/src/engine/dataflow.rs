@@ -183,12 +183,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .join_map(ha_names, |_, pu, name| (*pu, PortPart::HaGroup(name.clone())));
     let port_ctx = ports
         .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
-        .concat(port_keys.map(|(pu, k)| (pu, PortPart::Key(k))))
-        .concat(port_ha)
-        .concat(v4)
-        .concat(v6)
-        .concat(peers)
-        .concat(vparents)
+        .concatenate([port_keys.map(|(pu, k)| (pu, PortPart::Key(k))), port_ha, v4, v6, peers, vparents])
         .reduce(|pu, parts, out: &mut Vec<((Uuid, Arc<PortCtx>), isize)>| {
             let mut base = None;
             let (mut dhcpv4, mut dhcpv6, mut peer) = (None, None, None);
@@ -297,7 +292,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             port_ctx.clone().filter(|(_, p)| p.enabled()).map(|(_, p)| (p.name().to_string(), ())),
             |name, lb, _| (*lb, LbPart::LivePort(name.clone())),
         );
-    let lb_ctx = lbs.clone().map(|(u, row)| (u, LbPart::Row(row))).concat(hc_vips).concat(lb_monitor_ports).reduce(
+    let lb_ctx = lbs.clone().map(|(u, row)| (u, LbPart::Row(row))).concatenate([hc_vips, lb_monitor_ports]).reduce(
         |u, parts, out: &mut Vec<(LbWithProblems, isize)>| {
             let mut row = None;
             let (mut vips, mut live) = (BTreeMap::new(), BTreeSet::new());
@@ -436,12 +431,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let switch_base =
         switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
     let sw_ctx = switch_base
-        .concat(port_facts)
-        .concat(acl_facts)
-        .concat(lb_facts)
-        .concat(dns_facts)
-        .concat(non_router)
-        .concat(copp_facts)
+        .concatenate([port_facts, acl_facts, lb_facts, dns_facts, non_router, copp_facts])
         .reduce(|_ls, parts, out: &mut Vec<(SwitchBase, isize)>| {
             let mut base = None;
             let mut pf = Vec::new();
@@ -512,10 +502,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         PortOut::Flow(_) => None,
     });
     let flows = sw_flows
-        .concat(port_flows)
-        .concat(acl_flows)
-        .concat(lb_flows)
-        .concat(monitor_flows)
+        .concatenate([port_flows, acl_flows, lb_flows, monitor_flows])
         .map(|l| ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port)))
         .reduce(|(stage, prio, m, a, meter), dps, out: &mut Vec<(SbRecord, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
@@ -610,9 +597,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             .chain(s.addresses.clone().into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
     });
     let sets = svc
-        .concat(pg_set_names)
-        .concat(pg_set_addrs)
-        .concat(nb_sets)
+        .concatenate([pg_set_names, pg_set_addrs, nb_sets])
         .reduce(|name, parts: &[(&(u8, Option<String>), isize)], out: &mut Vec<(SbRecord, isize)>| {
             let Some(top) = parts.iter().filter(|(_, n)| *n > 0).map(|((p, _), _)| *p).max() else { return };
             let addresses = parts
@@ -715,21 +700,23 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             })
             .collect::<Vec<_>>()
     });
-    let diags = port_diags.concat(lrp_diags).concat(lb_diags).map(Out::Diag);
+    let diags = port_diags.concatenate([lrp_diags, lb_diags]).map(Out::Diag);
 
     flows
-        .concat(datapaths)
-        .concat(bindings)
-        .concat(mcast)
-        .concat(ip_mcast)
-        .concat(sets)
-        .concat(pg_members)
-        .concat(sb_global)
-        .concat(statics)
-        .concat(sb_dns)
-        .concat(meter_parts)
-        .concat(sb_lbs)
-        .concat(service_monitors)
+        .concatenate([
+            datapaths,
+            bindings,
+            mcast,
+            ip_mcast,
+            sets,
+            pg_members,
+            sb_global,
+            statics,
+            sb_dns,
+            meter_parts,
+            sb_lbs,
+            service_monitors,
+        ])
         .map(Out::Sb)
         .concat(diags)
 }
