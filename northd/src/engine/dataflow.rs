@@ -220,22 +220,24 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .clone()
         .flat_map(|(pg, row)| row.acls.iter().map(|a| (a.uuid(), pg)).collect::<Vec<_>>())
         .join_map(acl_stateful, |_, pg, st| (*pg, *st));
+    // (port group, switch) once per member on that switch. Not made
+    // distinct: every consumer only asks whether a pair exists (a distinct
+    // or a reduce keeping positive counts), and a distinct here would cost
+    // each change through a port group one more timely step.
     let pg_ls = pgs
         .clone()
         .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), pg)).collect::<Vec<_>>())
-        .join_map(port_ls, |_, pg, ls| (*pg, *ls))
-        .distinct();
+        .join_map(port_ls, |_, pg, ls| (*pg, *ls));
     let pg_ls_acls = pg_ls.clone().join_map(pg_acls, |_, ls, st| (*ls, *st));
-    // (ACL, switch) for every ACL that applies to a switch.
-    let acl_ls = switches
-        .clone()
-        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
-        .concat(
+    // (ACL, switch) for every ACL that applies to a switch, with a count
+    // (its port group's members there, + 1 if the switch lists it): the
+    // flows it makes are grouped by a reduce that keeps positive counts.
+    let acl_ls =
+        switches.clone().flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>()).concat(
             pgs.clone()
                 .flat_map(|(pg, row)| row.acls.iter().map(|a| (pg, a.uuid())).collect::<Vec<_>>())
                 .join_map(pg_ls, |_, acl, ls| (*acl, *ls)),
-        )
-        .distinct();
+        );
     // ACLs whose meter is a fair one.
     let fair_meters = meters.clone().filter(|(_, m)| m.fair == Some(true)).map(|(_, m)| (m.name.clone(), ()));
     // (fair meter, its per-ACL copy's name) for every ACL using one.
