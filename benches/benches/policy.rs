@@ -1,16 +1,22 @@
 //! The northd engine alone (no OVSDB) on the policy and service parts of an
 //! ovn-kubernetes cluster (`flowc_benches::k8s_switches`, medium size by
 //! default: 100 node switches × 50 pods, 1,000 services in a load-balancer
-//! group on every switch, 500 network policies): the latency of adding
-//! then removing one address of an address set, and one port of a port
-//! group (each sample is the pair: add, then remove).
+//! group on every switch, 500 network policies): the latency of one change
+//! — adding one address to an address set, adding one port to a port
+//! group, and each removal — plus the empty-apply floor.
+//!
+//! Each sample times exactly one `Engine::apply`, which returns only once
+//! the dataflow has produced the change's whole `SbDelta`; the change that
+//! undoes it runs untimed before the next sample (divan's per-iteration
+//! inputs), so the engine alternates between the two states.
 //!
 //! `cargo bench -p flowc-benches --bench policy` (release). Sizes:
 //! FLOWC_BENCH_NODES, FLOWC_BENCH_PODS, FLOWC_BENCH_SERVICES,
 //! FLOWC_BENCH_POLICIES.
 
 use logical_model::nb;
-use northd::engine::{Engine, NbChange, NbRow};
+use northd::engine::{Engine, NbChange};
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 fn get(k: &str, d: u64) -> u64 {
@@ -49,38 +55,50 @@ fn loaded() -> Engine {
     e
 }
 
-#[divan::bench(sample_count = 200, sample_size = 1)]
-fn address_set_add_then_remove(bencher: divan::Bencher) {
-    let nb = workload();
-    let mut e = loaded();
-    let (id, set) = nb.address_set.iter().nth(nb.address_set.len() / 2).map(|(i, s)| (*i, s.clone())).unwrap();
-    let mut with = set.clone();
-    with.addresses.insert("10.254.0.1".into());
-    let add = vec![NbChange::Upsert(NbRow::AddressSet(id.uuid(), with.into()))];
-    let remove = vec![NbChange::Upsert(NbRow::AddressSet(id.uuid(), set.into()))];
-    bencher.bench_local(|| {
-        let a = e.apply(add.clone());
-        let r = e.apply(remove.clone());
-        assert!(!a.is_empty() && !r.is_empty());
-    });
+/// Times `timed` alone in each sample, from the state `before` leaves;
+/// `undo` restores that state, untimed, before the next sample (one input
+/// per sample: `sample_size` must stay 1).
+fn one_change(bencher: divan::Bencher, before: &[NbChange], timed: &[NbChange], undo: &[NbChange]) {
+    let e = RefCell::new(loaded());
+    e.borrow_mut().apply(before.to_vec());
+    let changed = Cell::new(false);
+    bencher
+        .with_inputs(|| {
+            if changed.replace(false) {
+                assert!(!e.borrow_mut().apply(undo.to_vec()).is_empty());
+            }
+            timed.to_vec()
+        })
+        .bench_local_values(|changes| {
+            let d = e.borrow_mut().apply(changes);
+            changed.set(true);
+            assert!(!d.is_empty());
+            d
+        });
 }
 
 #[divan::bench(sample_count = 200, sample_size = 1)]
-fn port_group_add_then_remove(bencher: divan::Bencher) {
-    let nb = workload();
-    let mut e = loaded();
-    let (id, pg) = nb.port_group.iter().nth(nb.port_group.len() / 2).map(|(i, p)| (*i, p.clone())).unwrap();
-    // A pod not yet in the group.
-    let extra = *nb.logical_switch_port.keys().find(|p| !pg.ports.contains(p)).unwrap();
-    let mut with = pg.clone();
-    with.ports.insert(extra);
-    let add = vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), with.into()))];
-    let remove = vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), pg.into()))];
-    bencher.bench_local(|| {
-        let a = e.apply(add.clone());
-        let r = e.apply(remove.clone());
-        assert!(!a.is_empty() && !r.is_empty());
-    });
+fn address_set_add(bencher: divan::Bencher) {
+    let t = flowc_benches::address_set_toggle(workload());
+    one_change(bencher, &[], &t.add, &t.remove);
+}
+
+#[divan::bench(sample_count = 200, sample_size = 1)]
+fn address_set_remove(bencher: divan::Bencher) {
+    let t = flowc_benches::address_set_toggle(workload());
+    one_change(bencher, &t.add, &t.remove, &t.add);
+}
+
+#[divan::bench(sample_count = 200, sample_size = 1)]
+fn port_group_add(bencher: divan::Bencher) {
+    let t = flowc_benches::port_group_toggle(workload());
+    one_change(bencher, &[], &t.add, &t.remove);
+}
+
+#[divan::bench(sample_count = 200, sample_size = 1)]
+fn port_group_remove(bencher: divan::Bencher) {
+    let t = flowc_benches::port_group_toggle(workload());
+    one_change(bencher, &t.add, &t.remove, &t.add);
 }
 
 /// The floor: one `apply` of an empty batch (timely progress through the

@@ -161,3 +161,39 @@ pub fn chassis_sb(nb: &nb::Snapshot, local_switches: usize) -> (logical_model::s
     }
     (snap, local)
 }
+
+/// One change and the change that undoes it, as NB row upserts for the
+/// engine.
+pub struct Toggle {
+    /// The change measured ("add").
+    pub add: Vec<northd::engine::NbChange>,
+    /// What undoes it ("remove").
+    pub remove: Vec<northd::engine::NbChange>,
+}
+
+/// On a [`k8s_switches`] database: one more address (`10.254.0.1`, new to
+/// it) in the middle address set.
+pub fn address_set_toggle(nb: &nb::Snapshot) -> Toggle {
+    use northd::engine::{NbChange, NbRow};
+    let (id, set) = nb.address_set.iter().nth(nb.address_set.len() / 2).map(|(i, s)| (*i, s.clone())).expect("sets");
+    let mut with = set.clone();
+    with.addresses.insert("10.254.0.1".into());
+    Toggle {
+        add: vec![NbChange::Upsert(NbRow::AddressSet(id.uuid(), with.into()))],
+        remove: vec![NbChange::Upsert(NbRow::AddressSet(id.uuid(), set.into()))],
+    }
+}
+
+/// On a [`k8s_switches`] database: one more pod (the first one not in it)
+/// in the middle port group.
+pub fn port_group_toggle(nb: &nb::Snapshot) -> Toggle {
+    use northd::engine::{NbChange, NbRow};
+    let (id, pg) = nb.port_group.iter().nth(nb.port_group.len() / 2).map(|(i, p)| (*i, p.clone())).expect("groups");
+    let extra = *nb.logical_switch_port.keys().find(|p| !pg.ports.contains(p)).expect("a pod outside the group");
+    let mut with = pg.clone();
+    with.ports.insert(extra);
+    Toggle {
+        add: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), with.into()))],
+        remove: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), pg.into()))],
+    }
+}

@@ -188,12 +188,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .join_map(ha_names, |_, pu, name| (*pu, PortPart::HaGroup(name.clone())));
     let port_ctx = ports
         .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
-        .concat(port_keys.map(|(pu, k)| (pu, PortPart::Key(k))))
-        .concat(port_ha)
-        .concat(v4)
-        .concat(v6)
-        .concat(peers)
-        .concat(vparents)
+        .concatenate([port_keys.map(|(pu, k)| (pu, PortPart::Key(k))), port_ha, v4, v6, peers, vparents])
         .reduce(|pu, parts, out: &mut Vec<((Uuid, Arc<PortCtx>), isize)>| {
             let mut base = None;
             let (mut dhcpv4, mut dhcpv6, mut peer) = (None, None, None);
@@ -230,22 +225,24 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .clone()
         .flat_map(|(pg, row)| row.acls.iter().map(|a| (a.uuid(), pg)).collect::<Vec<_>>())
         .join_map(acl_stateful, |_, pg, st| (*pg, *st));
+    // (port group, switch) once per member on that switch. Not made
+    // distinct: every consumer only asks whether a pair exists (a distinct
+    // or a reduce keeping positive counts), and a distinct here would cost
+    // each change through a port group one more timely step.
     let pg_ls = pgs
         .clone()
         .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), pg)).collect::<Vec<_>>())
-        .join_map(port_ls, |_, pg, ls| (*pg, *ls))
-        .distinct();
+        .join_map(port_ls, |_, pg, ls| (*pg, *ls));
     let pg_ls_acls = pg_ls.clone().join_map(pg_acls, |_, ls, st| (*ls, *st));
-    // (ACL, switch) for every ACL that applies to a switch.
-    let acl_ls = switches
-        .clone()
-        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
-        .concat(
+    // (ACL, switch) for every ACL that applies to a switch, with a count
+    // (its port group's members there, + 1 if the switch lists it): the
+    // flows it makes are grouped by a reduce that keeps positive counts.
+    let acl_ls =
+        switches.clone().flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>()).concat(
             pgs.clone()
                 .flat_map(|(pg, row)| row.acls.iter().map(|a| (pg, a.uuid())).collect::<Vec<_>>())
                 .join_map(pg_ls, |_, acl, ls| (*acl, *ls)),
-        )
-        .distinct();
+        );
     // ACLs whose meter is a fair one.
     let fair_meters = meters.clone().filter(|(_, m)| m.fair == Some(true)).map(|(_, m)| (m.name.clone(), ()));
     // (fair meter, its per-ACL copy's name) for every ACL using one.
@@ -302,7 +299,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             port_ctx.clone().filter(|(_, p)| p.enabled()).map(|(_, p)| (p.name().to_string(), ())),
             |name, lb, _| (*lb, LbPart::LivePort(name.clone())),
         );
-    let lb_ctx = lbs.clone().map(|(u, row)| (u, LbPart::Row(row))).concat(hc_vips).concat(lb_monitor_ports).reduce(
+    let lb_ctx = lbs.clone().map(|(u, row)| (u, LbPart::Row(row))).concatenate([hc_vips, lb_monitor_ports]).reduce(
         |u, parts, out: &mut Vec<(LbWithProblems, isize)>| {
             let mut row = None;
             let (mut vips, mut live) = (BTreeMap::new(), BTreeSet::new());
@@ -441,12 +438,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
     let switch_base =
         switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
     let sw_ctx = switch_base
-        .concat(port_facts)
-        .concat(acl_facts)
-        .concat(lb_facts)
-        .concat(dns_facts)
-        .concat(non_router)
-        .concat(copp_facts)
+        .concatenate([port_facts, acl_facts, lb_facts, dns_facts, non_router, copp_facts])
         .reduce(|_ls, parts, out: &mut Vec<(SwitchBase, isize)>| {
             let mut base = None;
             let mut pf = Vec::new();
@@ -518,11 +510,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         PortOut::Flow(_) => None,
     });
     let flows = sw_flows
-        .concat(routed.flows)
-        .concat(port_flows)
-        .concat(acl_flows)
-        .concat(lb_flows)
-        .concat(monitor_flows)
+        .concatenate([routed.flows, port_flows, acl_flows, lb_flows, monitor_flows])
         .map(|l| ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port)))
         .reduce(|(stage, prio, m, a, meter), dps, out: &mut Vec<(SbRecord, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
@@ -621,9 +609,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             .chain(s.addresses.clone().into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
     });
     let sets = svc
-        .concat(pg_set_names)
-        .concat(pg_set_addrs)
-        .concat(nb_sets)
+        .concatenate([pg_set_names, pg_set_addrs, nb_sets])
         .reduce(|name, parts: &[(&(u8, Option<String>), isize)], out: &mut Vec<(SbRecord, isize)>| {
             let Some(top) = parts.iter().filter(|(_, n)| *n > 0).map(|((p, _), _)| *p).max() else { return };
             let addresses = parts
@@ -716,22 +702,24 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             })
             .collect::<Vec<_>>()
     });
-    let diags = port_diags.concat(lrp_diags).concat(lb_diags).map(Out::Diag);
+    let diags = port_diags.concatenate([lrp_diags, lb_diags]).map(Out::Diag);
 
     flows
-        .concat(datapaths)
-        .concat(routed.records)
-        .concat(bindings)
-        .concat(mcast)
-        .concat(ip_mcast)
-        .concat(sets)
-        .concat(pg_members)
-        .concat(sb_global)
-        .concat(statics)
-        .concat(sb_dns)
-        .concat(meter_parts)
-        .concat(sb_lbs)
-        .concat(service_monitors)
+        .concatenate([
+            datapaths,
+            routed.records,
+            bindings,
+            mcast,
+            ip_mcast,
+            sets,
+            pg_members,
+            sb_global,
+            statics,
+            sb_dns,
+            meter_parts,
+            sb_lbs,
+            service_monitors,
+        ])
         .map(Out::Sb)
         .concat(diags)
 }

@@ -1,7 +1,12 @@
 //! The incremental engine: a differential-dataflow program (`dataflow`)
-//! run by timely workers on their own threads, fed Northbound changes and
-//! returning Southbound deltas. No I/O: drivers (the offline compiler,
-//! flowc-northd) own the databases.
+//! run by timely workers, fed Northbound changes and returning Southbound
+//! deltas. No I/O: drivers (the offline compiler, flowc-northd) own the
+//! databases.
+//!
+//! Worker 0 runs on the caller's thread, inside [`Engine::apply`]: it takes
+//! the batch, steps the dataflow (never parking) until the output is
+//! complete and collects it, so a change pays no thread hand-off. Any other
+//! workers run on their own threads, each told the epoch to reach.
 //!
 //! The driver side ([`Engine`]) keeps what must not live in the dataflow:
 //! the tunnel-key allocators (keys are stable while their entity exists;
@@ -17,13 +22,17 @@ pub use input::{rows_of, NbChange, NbRow, NbTable};
 use crate::sbrec::{Diagnostic, Out, SbDelta, SbState};
 use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
+use differential_dataflow::input::InputSession;
 use input::Fact;
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
 use ovsdb::Uuid;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use timely::communication::allocator::{AllocatorBuilder, Thread};
+use timely::communication::Allocator;
+use timely::dataflow::operators::capture::Event;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
 
 /// What northd 23.03.1 advertises as `northd_internal_version` (OVN
 /// version, SB schema version, internal flow-format version); controllers
@@ -39,16 +48,12 @@ pub enum NbWrite {
     Tag(Uuid, i64),
 }
 
-enum Cmd {
-    /// Apply these fact changes at this epoch (worker 0 feeds them).
-    Batch(u64, Arc<Vec<(Fact, isize)>>),
-}
-
 /// A running engine.
 pub struct Engine {
-    cmds: Vec<Sender<Cmd>>,
-    results: Receiver<Vec<(Out, isize)>>,
-    guards: Option<timely::communication::WorkerGuards<()>>,
+    /// Worker 0, stepped on the caller's thread.
+    worker: Runner,
+    /// The other workers' threads, each sent the epochs to reach.
+    helpers: Vec<(Sender<u64>, std::thread::JoinHandle<()>)>,
     epoch: u64,
     rows: HashMap<(NbTable, Uuid), NbRow>,
     /// Port uuid → the switches listing it (one, in a valid database).
@@ -95,33 +100,41 @@ struct Keys {
 }
 
 impl Engine {
-    /// Starts an engine with `workers` dataflow worker threads (at least 1).
+    /// Starts an engine with `workers` dataflow workers (at least 1): worker
+    /// 0 on the calling thread, the others on threads of their own.
     pub fn new(workers: usize) -> Engine {
         let workers = workers.max(1);
-        let (res_tx, res_rx) = channel();
-        let mut txs = Vec::new();
-        let mut rxs = Vec::new();
-        for _ in 0..workers {
-            let (t, r) = channel();
-            txs.push(t);
-            rxs.push(Some(r));
-        }
-        let rxs = Arc::new(Mutex::new(rxs));
-        let res_tx = Arc::new(Mutex::new(res_tx));
-        let guards = timely::execute(timely::Config::process(workers), move |worker| {
-            let index = worker.index();
-            let rx: Receiver<Cmd> = match rxs.lock().ok().and_then(|mut v| v.get_mut(index).and_then(Option::take)) {
-                Some(rx) => rx,
-                None => return,
-            };
-            let results = res_tx.lock().map(|t| t.clone()).ok();
-            run_worker(worker, rx, if index == 0 { results } else { None });
-        })
-        .expect("timely workers start");
+        let (worker, helpers) = if workers == 1 {
+            (Runner::new(Allocator::Thread(Thread::default())), Vec::new())
+        } else {
+            let (builders, _) =
+                timely::CommunicationConfig::Process(workers).try_build().expect("intra-process allocators");
+            let mut allocators = builders.into_iter().map(|b| match b {
+                AllocatorBuilder::Process(p) => p,
+                _ => unreachable!("Config::Process builds process allocators"),
+            });
+            let first = allocators.next().expect("one allocator per worker");
+            let helpers = allocators
+                .enumerate()
+                .map(|(i, builder)| {
+                    let (tx, rx) = channel::<u64>();
+                    let thread = std::thread::Builder::new()
+                        .name(format!("northd:worker-{}", i + 1))
+                        .spawn(move || {
+                            let mut worker = Runner::new(Allocator::Process(builder.build()));
+                            while let Ok(epoch) = rx.recv() {
+                                worker.run(epoch, Vec::new());
+                            }
+                        })
+                        .expect("a dataflow worker thread starts");
+                    (tx, thread)
+                })
+                .collect();
+            (Runner::new(Allocator::Process(first.build())), helpers)
+        };
         Engine {
-            cmds: txs,
-            results: res_rx,
-            guards: Some(guards),
+            worker,
+            helpers,
             epoch: 0,
             rows: HashMap::new(),
             member_of: HashMap::new(),
@@ -278,17 +291,11 @@ impl Engine {
         };
         self.update_keys(touched, &mut facts);
         self.epoch += 1;
-        let batch = Arc::new(facts);
-        for tx in &self.cmds {
-            let _ = tx.send(Cmd::Batch(self.epoch, batch.clone()));
+        for (tx, _) in &self.helpers {
+            let _ = tx.send(self.epoch);
         }
-        let changes = match self.results.recv() {
-            Ok(c) => c,
-            Err(_) => {
-                self.diagnostics.push("dataflow workers stopped; SB state is stale".into());
-                Vec::new()
-            }
-        };
+        self.worker.run(self.epoch, facts);
+        let changes = self.worker.output();
         let mut sb = Vec::with_capacity(changes.len());
         for (o, d) in changes {
             match o {
@@ -820,51 +827,67 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.cmds.clear();
-        if let Some(g) = self.guards.take() {
-            let _ = g.join();
+        // Each helper leaves its loop once its channel closes.
+        for (tx, thread) in std::mem::take(&mut self.helpers) {
+            drop(tx);
+            let _ = thread.join();
         }
     }
 }
 
-fn run_worker(worker: &mut timely::worker::Worker, rx: Receiver<Cmd>, results: Option<Sender<Vec<(Out, isize)>>>) {
-    use differential_dataflow::input::Input;
-    use differential_dataflow::AsCollection;
-    use timely::dataflow::operators::capture::{Capture, Event};
-    use timely::dataflow::operators::probe::Handle as ProbeHandle;
-    use timely::dataflow::operators::Exchange;
+/// What the dataflow's output capture receives.
+type OutputEvents = Receiver<Event<u64, Vec<(Out, u64, isize)>>>;
 
-    let probe = ProbeHandle::new();
-    let (mut input, out) = worker.dataflow::<u64, _, _>(|scope| {
-        let (input, facts) = scope.new_collection::<Fact, isize>();
-        let records = dataflow::build(facts).consolidate_stream();
-        let out = records.inner.exchange(|_| 0).as_collection().probe_with(&probe).inner.capture();
-        (input, out)
-    });
-    let leader = worker.index() == 0;
-    while let Ok(cmd) = rx.recv() {
-        match cmd {
-            Cmd::Batch(epoch, batch) => {
-                if leader {
-                    for (f, d) in batch.iter() {
-                        input.update(f.clone(), *d);
-                    }
-                }
-                input.advance_to(epoch);
-                input.flush();
-                while probe.less_than(input.time()) {
-                    worker.step();
-                }
-                if let Some(tx) = &results {
-                    let mut changes = Vec::new();
-                    while let Ok(ev) = out.try_recv() {
-                        if let Event::Messages(_, v) = ev {
-                            changes.extend(v.into_iter().map(|(d, _, r)| (d, r)));
-                        }
-                    }
-                    let _ = tx.send(changes);
-                }
+/// One timely worker with the dataflow built on it. Every worker feeds
+/// the same epochs; only worker 0 is given facts, and the output is
+/// exchanged to it.
+struct Runner {
+    worker: timely::worker::Worker,
+    input: InputSession<u64, Fact, isize>,
+    probe: ProbeHandle<u64>,
+    output: OutputEvents,
+}
+
+impl Runner {
+    fn new(allocator: Allocator) -> Runner {
+        use differential_dataflow::input::Input;
+        use differential_dataflow::AsCollection;
+        use timely::dataflow::operators::capture::Capture;
+        use timely::dataflow::operators::Exchange;
+
+        let mut worker =
+            timely::worker::Worker::new(timely::WorkerConfig::default(), allocator, Some(std::time::Instant::now()));
+        let probe = ProbeHandle::new();
+        let (input, output) = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, facts) = scope.new_collection::<Fact, isize>();
+            let records = dataflow::build(facts).consolidate_stream();
+            let output = records.inner.exchange(|_| 0).as_collection().probe_with(&probe).inner.capture();
+            (input, output)
+        });
+        Runner { worker, input, probe, output }
+    }
+
+    /// Feeds `facts` at `epoch` and steps, without parking, until the
+    /// output up to `epoch` is complete.
+    fn run(&mut self, epoch: u64, facts: Vec<(Fact, isize)>) {
+        for (f, d) in facts {
+            self.input.update(f, d);
+        }
+        self.input.advance_to(epoch);
+        self.input.flush();
+        while self.probe.less_than(self.input.time()) {
+            self.worker.step();
+        }
+    }
+
+    /// The output produced since the last call (worker 0's: everything).
+    fn output(&self) -> Vec<(Out, isize)> {
+        let mut changes = Vec::new();
+        while let Ok(ev) = self.output.try_recv() {
+            if let Event::Messages(_, v) = ev {
+                changes.extend(v.into_iter().map(|(d, _, r)| (d, r)));
             }
         }
+        changes
     }
 }

@@ -122,12 +122,14 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let rport_ctx = rports
         .clone()
         .map(|(p, (lr, row))| (p, RportPart::Base(lr, row)))
-        .concat(i.port_keys.map(|(p, k)| (p, RportPart::Key(k))))
-        .concat(i.cr_keys.map(|(p, k)| (p, RportPart::CrKey(k))))
-        .concat(switch_peers.map(|(p, (lsp, ls))| (p, RportPart::SwitchPeer(lsp, ls))))
-        .concat(peer_localnet)
-        .concat(router_peers)
-        .concat(ha)
+        .concatenate([
+            i.port_keys.map(|(p, k)| (p, RportPart::Key(k))),
+            i.cr_keys.map(|(p, k)| (p, RportPart::CrKey(k))),
+            switch_peers.map(|(p, (lsp, ls))| (p, RportPart::SwitchPeer(lsp, ls))),
+            peer_localnet,
+            router_peers,
+            ha,
+        ])
         .reduce(|p, parts, out: &mut Vec<((Uuid, Arc<RportCtx>), isize)>| {
             let mut base = None;
             let (mut tunnel_key, mut cr_key, mut ha_chassis_group) = (None, None, None);
@@ -199,11 +201,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let router_ctx = routers
         .clone()
         .map(|(u, row)| (u, RouterPart::Base(row)))
-        .concat(port_facts)
-        .concat(copp)
-        .concat(distributed_nat)
-        .concat(route_parts)
-        .concat(policy_parts)
+        .concatenate([port_facts, copp, distributed_nat, route_parts, policy_parts])
         .reduce(|_, parts, out: &mut Vec<(RouterBase, isize)>| {
             let mut base = None;
             let mut facts = RouterFacts::default();
