@@ -3,29 +3,40 @@
 //! not make sense (a dangling reference, an unparsable option) contributes
 //! nothing rather than panicking.
 //!
-//! Shape (STYLE.md): split the input by table, derive per-port contexts
-//! ([`PortCtx`]) and per-switch facts and contexts ([`SwitchCtx`]), then one
-//! generator per stage group (in `crate::switch`), then SB records.
+//! Shape (STYLE.md): one input per table, per-port contexts ([`PortCtx`])
+//! and per-switch facts and contexts ([`SwitchCtx`]), then one generator
+//! per stage group (in `crate::switch`), then SB records.
+//!
+//! Cost (see `ops`): every epoch walks every operator, so each table that
+//! is joined by uuid is arranged once and shared, reduces hand on their
+//! arrangements (a context is joined straight from the reduce that made
+//! it), and maps are folded into the joins and reduces around them.
 
-use super::input::{Fact, NbRow};
+use super::input::Inputs;
+use super::ops::{self, Coll};
+use crate::lflow::Lflow;
 use crate::sbrec::{Diagnostic, IpMulticast, Out, PortBinding, SbRecord};
+use crate::stages::Stage;
 use crate::switch::{self, AclCtx, Config, Dhcp, LbCtx, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
-use differential_dataflow::VecCollection;
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub(super) type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
+/// A logical flow as the flows reduce groups it: what makes it one SB
+/// flow (stage, priority, match, actions, controller meter), and one
+/// datapath's share (datapath, stage hint, port tag).
+pub(super) type FlowKv = ((Stage, u16, String, String, Option<String>), (Uuid, Option<Uuid>, Option<String>));
 
-/// A switch's name, `other_config` and facts, before the config joins in.
-/// A switch's name, other_config, facts and CoPP meters.
-type SwitchBase = (String, BTreeMap<String, String>, SwitchFacts, BTreeMap<String, String>);
+/// A flow, keyed for the flows reduce.
+pub(super) fn flow_kv(l: Lflow) -> FlowKv {
+    ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port))
+}
 
 /// Pieces a port's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum PortPart {
+pub(super) enum PortPart {
     Base(Uuid, Arc<nb::LogicalSwitchPort>),
     V4(Dhcp),
     V6(Dhcp),
@@ -36,7 +47,7 @@ enum PortPart {
 }
 
 /// A load balancer's context and the problems found reading it.
-type LbWithProblems = (Arc<LbCtx>, Vec<String>);
+type LbWithProblems = (Arc<LbCtx>, Vec<Diagnostic>);
 /// A service monitor's source IP and options.
 type MonitorSource = (String, BTreeMap<String, String>);
 
@@ -50,10 +61,11 @@ enum LbPart {
     LivePort(String),
 }
 
-/// Pieces a switch's facts are assembled from.
+/// Pieces a switch's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum SwitchPart {
-    Base(String, BTreeMap<String, String>),
+    /// Name, other_config, and the config in force.
+    Base(String, BTreeMap<String, String>, Config),
     Port(PortFact),
     Acls {
         stateful: bool,
@@ -65,102 +77,52 @@ enum SwitchPart {
     Dns,
 }
 
-macro_rules! table {
-    ($facts:expr, $variant:ident) => {
-        $facts.clone().flat_map(|f| match f {
-            Fact::Row(NbRow::$variant(u, r)) => Some((u, r)),
-            _ => None,
-        })
-    };
-}
-
 /// Builds the program; returns every SB record and every diagnostic.
-pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
-    let switches = table!(facts, Switch);
-    let lsps = table!(facts, Lsp);
-    let dhcp = table!(facts, Dhcp);
-    let dns = table!(facts, Dns);
-    let lrps = table!(facts, Lrp);
-    let acls = table!(facts, Acl);
-    let pgs = table!(facts, PortGroup);
-    let lbs = table!(facts, Lb);
-    let lb_groups = table!(facts, LbGroup);
-    let lb_hcs = table!(facts, LbHealthCheck);
-    let copps = table!(facts, Copp);
-    let address_sets = table!(facts, AddressSet);
-    let ha_groups = table!(facts, HaChassisGroup);
-    let meters = table!(facts, Meter);
-    let meter_bands = table!(facts, MeterBand);
-    let config = facts.clone().flat_map(|f| match f {
-        Fact::Config(c) => Some(((), c)),
-        _ => None,
-    });
-    let svc_mac = facts.clone().flat_map(|f| match f {
-        Fact::SvcMonitorMac(m) => Some(m),
-        _ => None,
-    });
-    let statics = facts.clone().flat_map(|f| match f {
-        Fact::Static(r) => Some(*r),
-        _ => None,
-    });
-    let sb_global = facts.clone().flat_map(|f| match f {
-        Fact::SbGlobal(nb_cfg, ipsec, options) => Some(SbRecord::Global { nb_cfg, ipsec, options }),
-        _ => None,
-    });
-    let dp_keys = facts.clone().flat_map(|f| match f {
-        Fact::DpKey(u, k) => Some((u, k)),
-        _ => None,
-    });
-    let port_keys = facts.clone().flat_map(|f| match f {
-        Fact::PortKey(u, k) => Some((u, k)),
-        _ => None,
-    });
+pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
+    // Arrangements shared by several joins.
+    let lsps = i.lsps.arrange_by_key();
+    let port_ls = i.switch_ports.arrange_by_key();
+    let ha_groups = i.ha_groups.arrange_by_key();
+    let copps = i.copps.arrange_by_key();
+    let config = i.config.arrange_by_key();
+    let svc_mac = i.svc_mac.clone().arrange_by_key();
+    let dp_keys = i.dp_keys.arrange_by_key();
+    let lbs = i.lbs.clone().arrange_by_key();
+    // Names of the meters that exist.
+    let meter_names = ops::distinct(i.meters.clone().map(|(_, m)| m.name.clone()));
 
-    // Port → switch, from Logical_Switch.ports (fed as SwitchPort facts).
-    let port_ls = facts.clone().flat_map(|f| match f {
-        Fact::SwitchPort(ls, p) => Some((p, ls)),
-        _ => None,
-    });
     // (port uuid, (switch, row)) for ports that are in a switch.
-    let lsps = lsps.arrange_by_key();
     let ports = port_ls.clone().join_core(lsps.clone(), |pu, ls, row| Some((*pu, (*ls, row.clone()))));
 
     // DHCP options referenced by ports.
-    let dhcp_rows = dhcp.map(|(u, d)| (u, Dhcp { uuid: u, cidr: d.cidr.clone(), options: d.options.clone() }));
-    let v4 = ports
+    let dhcp = ports
         .clone()
-        .flat_map(|(pu, (_, row))| row.dhcpv4_options.map(|d| (d.uuid(), pu)))
-        .join_map(dhcp_rows.clone(), |_, pu, d| (*pu, PortPart::V4(d.clone())));
-    let v6 = ports
-        .clone()
-        .flat_map(|(pu, (_, row))| row.dhcpv6_options.map(|d| (d.uuid(), pu)))
-        .join_map(dhcp_rows, |_, pu, d| (*pu, PortPart::V6(d.clone())));
+        .flat_map(|(pu, (_, row))| {
+            let v4 = row.dhcpv4_options.map(|d| (d.uuid(), (pu, false)));
+            v4.into_iter().chain(row.dhcpv6_options.map(|d| (d.uuid(), (pu, true))))
+        })
+        .join_core(i.dhcp.arrange_by_key(), |u, (pu, v6), d| {
+            let d = Dhcp { uuid: *u, cidr: d.cidr.clone(), options: d.options.clone() };
+            Some((*pu, if *v6 { PortPart::V6(d) } else { PortPart::V4(d) }))
+        });
     // Routers, their ports, and the router port a `router` switch port
     // points to.
     let routed = super::routers::build(super::routers::Inputs {
-        routers: table!(facts, Router),
-        nats: table!(facts, Nat),
-        routes: table!(facts, StaticRoute),
-        policies: table!(facts, Policy),
-        lrps: lrps.clone(),
-        members: facts.clone().flat_map(|f| match f {
-            Fact::RouterPort(lr, p) => Some((lr, p)),
-            _ => None,
-        }),
+        routers: i.routers,
+        nats: i.nats,
+        routes: i.routes,
+        policies: i.policies,
+        lrps: i.lrps.clone(),
+        members: i.router_ports,
         switch_ports: ports.clone(),
-        port_keys: port_keys.clone(),
-        cr_keys: facts.clone().flat_map(|f| match f {
-            Fact::CrPortKey(u, k) => Some((u, k)),
-            _ => None,
-        }),
+        port_keys: i.port_keys.clone(),
+        cr_keys: i.cr_keys,
         dp_keys: dp_keys.clone(),
-        ha_names: ha_groups.clone().map(|(u, g)| (u, g.name.clone())),
+        ha_groups: ha_groups.clone(),
         copps: copps.clone(),
-        meter_names: meters.clone().map(|(_, m)| (m.name.clone(), ())).distinct(),
+        meter_names: meter_names.clone(),
         config: config.clone(),
     });
-    let lrp_rows = lrps;
-    let peers = routed.peers.map(|(pu, peer)| (pu, PortPart::Peer(peer)));
     // Virtual ports' parents that are ports of the same switch.
     let by_ls_name = ports.clone().map(|(pu, (ls, row))| ((ls, row.name.clone()), pu));
     let vparents = ports
@@ -179,17 +141,20 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         .join_map(by_ls_name, |(_, name), pu, parent| (*pu, PortPart::VParent(name.clone(), *parent)));
 
     // The HA chassis group (by name) of an external port.
-    let ha_names = ha_groups.map(|(u, g)| (u, g.name.clone()));
     let port_ha = ports
         .clone()
         .flat_map(|(pu, (_, row))| {
             (row.r#type == "external").then_some(()).and(row.ha_chassis_group.map(|g| (g.uuid(), pu)))
         })
-        .join_map(ha_names, |_, pu, name| (*pu, PortPart::HaGroup(name.clone())));
-    let port_ctx = ports
-        .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
-        .concatenate([port_keys.map(|(pu, k)| (pu, PortPart::Key(k))), port_ha, v4, v6, peers, vparents])
-        .reduce(|pu, parts, out: &mut Vec<((Uuid, Arc<PortCtx>), isize)>| {
+        .join_core(ha_groups, |_, pu, g| Some((*pu, PortPart::HaGroup(g.name.clone()))));
+    // Port uuid → (switch, context).
+    let port_ctx = ops::reduce(
+        ports
+            .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
+            .concatenate([i.port_keys.map(|(pu, k)| (pu, PortPart::Key(k))), port_ha, dhcp, routed.peers, vparents])
+            .arrange_by_key(),
+        "PortCtx",
+        |pu, parts, out: &mut Vec<((Uuid, Arc<PortCtx>), isize)>| {
             let mut base = None;
             let (mut dhcpv4, mut dhcpv6, mut peer) = (None, None, None);
             let (mut tunnel_key, mut ha_chassis_group) = (None, None);
@@ -211,83 +176,94 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 let ctx = PortCtx { uuid: *pu, lsp, dhcpv4, dhcpv6, peer, vparents, tunnel_key, ha_chassis_group };
                 out.push(((ls, Arc::new(ctx)), 1));
             }
-        })
-        .map(|(_, v)| v);
+        },
+    );
+    // Port name → (switch, enabled), for every switch port.
+    let port_names =
+        port_ctx.clone().flat_map_ref(|_, (ls, p)| Some((p.name().to_string(), (*ls, p.enabled())))).arrange_by_key();
 
-    // Switch facts.
-    let acls_all = acls.clone();
-    let acl_stateful = acls.map(|(u, a)| (u, a.action == nb::AclAction::AllowRelated));
-    let ls_acls = switches
+    // Port groups: (member port, (group, group name)).
+    let pg_ports = i
+        .pgs
         .clone()
-        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
-        .join_map(acl_stateful.clone(), |_, ls, st| (*ls, *st));
-    let pg_acls = pgs
-        .clone()
-        .flat_map(|(pg, row)| row.acls.iter().map(|a| (a.uuid(), pg)).collect::<Vec<_>>())
-        .join_map(acl_stateful, |_, pg, st| (*pg, *st));
+        .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone()))).collect::<Vec<_>>())
+        .arrange_by_key();
     // (port group, switch) once per member on that switch. Not made
     // distinct: every consumer only asks whether a pair exists (a distinct
     // or a reduce keeping positive counts), and a distinct here would cost
     // each change through a port group one more timely step.
-    let pg_ls = pgs
+    let pg_ls = pg_ports.clone().join_core(port_ls, |_, (pg, _), ls| Some((*pg, *ls)));
+
+    // ACLs: each with whether its meter is a fair one (each ACL then gets
+    // its own copy of the meter).
+    let acl_meters = i.acls.clone().flat_map(|(u, a)| a.meter.clone().map(|m| (m, u))).arrange_by_key();
+    let fair_meters =
+        i.meters.clone().flat_map(|(mu, m)| (m.fair == Some(true)).then(|| (m.name.clone(), mu))).arrange_by_key();
+    // (fair meter, its per-ACL copy) for every ACL using one.
+    let acl_fair_names = acl_meters
         .clone()
-        .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), pg)).collect::<Vec<_>>())
-        .join_map(port_ls, |_, pg, ls| (*pg, *ls));
-    let pg_ls_acls = pg_ls.clone().join_map(pg_acls, |_, ls, st| (*ls, *st));
-    // (ACL, switch) for every ACL that applies to a switch, with a count
-    // (its port group's members there, + 1 if the switch lists it): the
-    // flows it makes are grouped by a reduce that keeps positive counts.
-    let acl_ls =
-        switches.clone().flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>()).concat(
-            pgs.clone()
-                .flat_map(|(pg, row)| row.acls.iter().map(|a| (pg, a.uuid())).collect::<Vec<_>>())
-                .join_map(pg_ls, |_, acl, ls| (*acl, *ls)),
-        );
-    // ACLs whose meter is a fair one.
-    let fair_meters = meters.clone().filter(|(_, m)| m.fair == Some(true)).map(|(_, m)| (m.name.clone(), ()));
-    // (fair meter, its per-ACL copy's name) for every ACL using one.
-    let acl_fair_names = acls_all.clone().flat_map(|(u, a)| a.meter.clone().map(|m| (m, u))).join_map(
-        meters.clone().filter(|(_, m)| m.fair == Some(true)).map(|(mu, m)| (m.name.clone(), mu)),
-        |name, acl, mu| (*mu, format!("{name}__{acl}")),
-    );
-    let acl_fair = acls_all
-        .clone()
-        .flat_map(|(u, a)| a.meter.clone().map(|m| (m, u)))
-        .join_map(fair_meters, |_, u, _| *u)
-        .distinct()
-        .map(|u| (u, None));
-    let acl_ctx =
-        acls_all.map(|(u, a)| (u, Some(a))).concat(acl_fair).reduce(|u, parts, out: &mut Vec<(Arc<AclCtx>, isize)>| {
+        .join_core(fair_meters.clone(), |name, acl, mu| Some((*mu, MeterPart::Copy(format!("{name}__{acl}")))));
+    let acl_fair = acl_meters.join_core(fair_meters, |_, acl, _| Some((*acl, None)));
+    let acl_ctx = ops::reduce(
+        i.acls.map(|(u, a)| (u, Some(a))).concat(acl_fair).arrange_by_key(),
+        "AclCtx",
+        |u, parts, out: &mut Vec<(Arc<AclCtx>, isize)>| {
             let acl = parts.iter().find_map(|(p, _)| (*p).clone());
             let fair_meter = parts.iter().any(|(p, _)| p.is_none());
             if let Some(acl) = acl {
                 out.push((Arc::new(AclCtx { uuid: *u, acl, fair_meter }), 1));
             }
-        });
-    let ls_acl_ctx = acl_ls.join_map(acl_ctx, |_, ls, a| (*ls, a.clone()));
-    let acl_facts = ls_acls.concat(pg_ls_acls).distinct().map(|(ls, stateful)| (ls, SwitchPart::Acls { stateful }));
+        },
+    );
+    // (switch, ACL) for every ACL that applies to a switch, with a count
+    // (its port group's members there, + 1 if the switch lists it): the
+    // flows it makes are grouped by a reduce that keeps positive counts.
+    let pg_acls = i
+        .pgs
+        .clone()
+        .flat_map(|(pg, row)| row.acls.iter().map(|a| (pg, a.uuid())).collect::<Vec<_>>())
+        .join_core(pg_ls.arrange_by_key(), |_, acl, ls| Some((*acl, *ls)));
+    let ls_acl_ctx = i
+        .switches
+        .clone()
+        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
+        .concat(pg_acls)
+        .join_core(acl_ctx, |_, ls, a| Some((*ls, a.clone())));
+    let acl_facts = ops::distinct(ls_acl_ctx.clone().map(|(ls, a)| (ls, a.acl.action == nb::AclAction::AllowRelated)))
+        .as_collection(|(ls, stateful), _| (*ls, SwitchPart::Acls { stateful: *stateful }));
 
-    let lb_with_vips = lbs.clone().filter(|(_, lb)| !lb.vips.is_empty()).map(|(u, _)| (u, ()));
-    let group_lbs = lb_groups.flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>());
-    let ls_lbs = switches
+    // Load balancers: (load balancer, switch), directly and through
+    // groups (twice if both: consumers only ask whether a pair exists).
+    let group_lbs = i
+        .lb_groups
+        .flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>())
+        .arrange_by_key();
+    let ls_lbs = i
+        .switches
         .clone()
         .flat_map(|(ls, row)| row.load_balancer.iter().map(|l| (l.uuid(), ls)).collect::<Vec<_>>())
         .concat(
-            switches
+            i.switches
                 .clone()
                 .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
-                .join_map(group_lbs, |_, ls, lb| (*lb, *ls)),
-        );
-    let ls_lbs = ls_lbs.distinct();
-    let lb_facts = ls_lbs.clone().join_map(lb_with_vips, |_, ls, _| *ls).distinct().map(|ls| (ls, SwitchPart::LbVip));
+                .join_core(group_lbs, |_, ls, lb| Some((*lb, *ls))),
+        )
+        .arrange_by_key();
+    let lb_facts =
+        ops::distinct(ls_lbs.clone().join_core(lbs.clone(), |_, ls, lb| (!lb.vips.is_empty()).then_some(*ls)))
+            .as_collection(|ls, _| (*ls, SwitchPart::LbVip));
 
     // Load balancers as their flows need them: VIPs parsed, health-checked
     // VIPs, and which monitoring ports exist (enabled switch ports).
-    let hc_vips = lbs
+    let hc_vips = i
+        .lbs
         .clone()
         .flat_map(|(lb, row)| row.health_check.iter().map(|h| (h.uuid(), lb)).collect::<Vec<_>>())
-        .join_map(lb_hcs, |h, lb, hc| (*lb, LbPart::HcVip(*h, hc.vip.clone(), hc.options.clone())));
-    let lb_monitor_ports = lbs
+        .join_core(i.lb_hcs.arrange_by_key(), |h, lb, hc| {
+            Some((*lb, LbPart::HcVip(*h, hc.vip.clone(), hc.options.clone())))
+        });
+    let lb_monitor_ports = i
+        .lbs
         .clone()
         .flat_map(|(lb, row)| {
             row.ip_port_mappings
@@ -295,11 +271,10 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 .filter_map(|v| v.split_once(':').map(|(p, _)| (p.to_string(), lb)))
                 .collect::<BTreeSet<_>>()
         })
-        .join_map(
-            port_ctx.clone().filter(|(_, p)| p.enabled()).map(|(_, p)| (p.name().to_string(), ())),
-            |name, lb, _| (*lb, LbPart::LivePort(name.clone())),
-        );
-    let lb_ctx = lbs.clone().map(|(u, row)| (u, LbPart::Row(row))).concatenate([hc_vips, lb_monitor_ports]).reduce(
+        .join_core(port_names.clone(), |name, lb, (_, enabled)| enabled.then(|| (*lb, LbPart::LivePort(name.clone()))));
+    let lb_ctx = ops::reduce(
+        i.lbs.map(|(u, row)| (u, LbPart::Row(row))).concatenate([hc_vips, lb_monitor_ports]).arrange_by_key(),
+        "LbCtx",
         |u, parts, out: &mut Vec<(LbWithProblems, isize)>| {
             let mut row = None;
             let (mut vips, mut live) = (BTreeMap::new(), BTreeSet::new());
@@ -318,135 +293,135 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             if let Some(r) = row {
                 let (mut ctx, problems) = LbCtx::parse(*u, &r, &vips);
                 ctx.live_monitor_ports = live;
-                out.push(((Arc::new(ctx), problems), 1));
+                let diags = problems
+                    .into_iter()
+                    .map(|message| Diagnostic {
+                        table: "Load_Balancer".into(),
+                        row: *u,
+                        name: r.name.clone(),
+                        column: "vips".into(),
+                        message,
+                    })
+                    .collect();
+                out.push(((Arc::new(ctx), diags), 1));
             }
         },
     );
-    let lb_diags = lb_ctx
-        .clone()
-        .join_map(lbs.clone(), |u, (_, problems), row| {
-            problems
-                .iter()
-                .map(|m| Diagnostic {
-                    table: "Load_Balancer".into(),
-                    row: *u,
-                    name: row.name.clone(),
-                    column: "vips".into(),
-                    message: m.clone(),
-                })
-                .collect::<Vec<_>>()
-        })
-        .flat_map(|v| v);
-    let lb_ctx = lb_ctx.map(|(u, (c, _))| (u, c));
+    let lb_diags =
+        lb_ctx.clone().flat_map_ref(|_, (_, diags)| diags.iter().cloned().map(Out::Diag).collect::<Vec<_>>());
     // ARP/ND responders for health monitors' source IPs, on the switch of
     // each monitored port.
     let monitor_flows = lb_ctx
         .clone()
-        .flat_map(|(_, c)| {
+        .flat_map_ref(|_, (c, _)| {
             c.monitored()
                 .into_iter()
                 .map(|(vip, _, port, src)| (port.to_string(), (c.uuid, src.to_string(), vip.vip.v6)))
                 .collect::<BTreeSet<_>>()
         })
-        .join_map(port_ctx.clone().map(|(ls, p)| (p.name().to_string(), ls)), |_, m, ls| ((), (*ls, m.clone())))
-        .join_map(svc_mac.clone().map(|m| ((), m)), |_, (ls, (lb, src, v6)), mac| {
+        .join_core(port_names, |_, m, (ls, _)| Some(((), (*ls, m.clone()))))
+        .join_core(svc_mac.clone(), |_, (ls, (lb, src, v6)), mac| {
             let mut out = Vec::new();
             switch::lb::monitor_responder(*lb, src, *v6, mac, &mut crate::lflow::Flows::new(*ls, &mut out));
-            out
-        })
-        .flat_map(|v| v);
-    // SB Load_Balancer rows: load balancers applied to some switch.
-    let sb_lbs = ls_lbs
-        .clone()
-        .reduce(|_, lss, out: &mut Vec<(Vec<Uuid>, isize)>| {
-            out.push((lss.iter().filter(|(_, n)| *n > 0).map(|(ls, _)| **ls).collect(), 1));
-        })
-        .join_map(lbs.clone(), |u, dps, row| {
-            let mut options = row.options.clone();
-            options.insert("hairpin_orig_tuple".into(), "true".into());
-            SbRecord::LoadBalancer {
-                nb: *u,
-                name: row.name.clone(),
-                vips: row.vips.clone(),
-                protocol: row.protocol.map(|p| p.as_str().to_string()),
-                options,
-                dps: dps.clone(),
-            }
+            out.into_iter().map(flow_kv)
         });
+    // SB Load_Balancer rows: load balancers applied to some switch.
+    let sb_lbs = ops::reduce(ls_lbs.clone(), "LbDatapaths", |_, lss, out: &mut Vec<(Vec<Uuid>, isize)>| {
+        out.push((lss.iter().filter(|(_, n)| *n > 0).map(|(ls, _)| **ls).collect(), 1));
+    })
+    .join_core(lbs, |u, dps, row| {
+        let mut options = row.options.clone();
+        options.insert("hairpin_orig_tuple".into(), "true".into());
+        Some(Out::Sb(SbRecord::LoadBalancer {
+            nb: *u,
+            name: row.name.clone(),
+            vips: row.vips.clone(),
+            protocol: row.protocol.map(|p| p.as_str().to_string()),
+            options,
+            dps: dps.clone(),
+        }))
+    });
     // SB Service_Monitor rows: health-checked backends whose monitoring
     // port exists and is enabled (one row per ip, port, protocol and
     // logical port, whichever load balancers share it).
-    let service_monitors = lb_ctx
-        .clone()
-        .flat_map(|(_, c)| {
-            c.monitored()
-                .into_iter()
-                .filter(|(_, _, port, _)| c.live_monitor_ports.contains(*port))
-                .filter(|_| c.proto != "sctp")
-                .map(|(vip, b, port, src)| {
-                    (
-                        (b.ip.clone(), port.to_string(), b.port.map_or(0, i64::from), c.proto.clone()),
-                        (src.to_string(), vip.hc_options.clone()),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .reduce(|_, vals, out: &mut Vec<(MonitorSource, isize)>| {
+    let monitor_sources = lb_ctx.clone().flat_map_ref(|_, (c, _)| {
+        c.monitored()
+            .into_iter()
+            .filter(|(_, _, port, _)| c.live_monitor_ports.contains(*port))
+            .filter(|_| c.proto != "sctp")
+            .map(|(vip, b, port, src)| {
+                (
+                    (b.ip.clone(), port.to_string(), b.port.map_or(0, i64::from), c.proto.clone()),
+                    (src.to_string(), vip.hc_options.clone()),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    let service_monitors = ops::reduce(
+        monitor_sources.arrange_by_key(),
+        "ServiceMonitor",
+        |_, vals, out: &mut Vec<(MonitorSource, isize)>| {
             if let Some(((src, o), _)) = vals.iter().find(|(_, n)| *n > 0) {
                 out.push((((*src).clone(), (*o).clone()), 1));
             }
-        })
-        .map(|(k, v)| ((), (k, v)))
-        .join_map(svc_mac.clone().map(|m| ((), m)), |_, ((ip, lport, port, proto), (src, opts)), mac| {
-            SbRecord::ServiceMonitor {
-                ip: ip.clone(),
-                port: *port,
-                protocol: proto.clone(),
-                logical_port: lport.clone(),
-                src_ip: src.clone(),
-                src_mac: mac.clone(),
-                options: opts.clone(),
-            }
-        });
-    let ls_lb_ctx = ls_lbs.join_map(lb_ctx, |_, ls, c| (*ls, c.clone()));
+        },
+    )
+    .as_collection(|k, v| ((), (k.clone(), v.clone())))
+    .join_core(svc_mac, |_, ((ip, lport, port, proto), (src, opts)), mac| {
+        Some(Out::Sb(SbRecord::ServiceMonitor {
+            ip: ip.clone(),
+            port: *port,
+            protocol: proto.clone(),
+            logical_port: lport.clone(),
+            src_ip: src.clone(),
+            src_mac: mac.clone(),
+            options: opts.clone(),
+        }))
+    });
+    let ls_lb_ctx = ls_lbs.join_core(lb_ctx, |_, ls, (c, _)| Some((*ls, c.clone())));
 
-    let dns_all = dns.clone();
-    let dns_with_records = dns.filter(|(_, d)| !d.records.is_empty()).map(|(u, _)| (u, ()));
-    let dns_facts = switches
+    // DNS rows some switch uses: (row, (switch, records)).
+    let dns_ls = i
+        .switches
         .clone()
         .flat_map(|(ls, row)| row.dns_records.iter().map(|d| (d.uuid(), ls)).collect::<Vec<_>>())
-        .join_map(dns_with_records, |_, ls, _| *ls)
-        .distinct()
-        .map(|ls| (ls, SwitchPart::Dns));
+        .join_core(i.dns.arrange_by_key(), |d, ls, row| Some((*d, (*ls, row.records.clone()))));
+    let dns_facts =
+        dns_ls.clone().flat_map(|(_, (ls, records))| (!records.is_empty()).then_some((ls, SwitchPart::Dns)));
 
-    let port_facts = port_ctx.clone().flat_map(|(ls, p)| p.facts().into_iter().map(move |f| (ls, SwitchPart::Port(f))));
-
-    let non_router = port_ctx
+    let port_facts = port_ctx
         .clone()
-        .flat_map(|(ls, p)| (!(p.is_router() && p.peer.is_some())).then_some(ls))
-        .distinct()
-        .map(|ls| (ls, SwitchPart::NonRouterPort));
+        .flat_map_ref(|_, (ls, p)| p.facts().into_iter().map(|f| (*ls, SwitchPart::Port(f))).collect::<Vec<_>>());
+    let non_router = ops::distinct(
+        port_ctx.clone().flat_map_ref(|_, (ls, p)| (!(p.is_router() && p.peer.is_some())).then_some(*ls)),
+    )
+    .as_collection(|ls, _| (*ls, SwitchPart::NonRouterPort));
     // CoPP: each switch's control protocol → meter, for meters that exist.
-    let copp_facts = switches
+    let copp_facts = i
+        .switches
         .clone()
         .flat_map(|(ls, row)| row.copp.map(|c| (c.uuid(), ls)))
-        .join_map(copps, |_, ls, c| c.meters.iter().map(|(p, m)| (m.clone(), (*ls, p.clone()))).collect::<Vec<_>>())
-        .flat_map(|v| v)
-        .join_map(meters.clone().map(|(_, m)| (m.name.clone(), ())).distinct(), |m, (ls, p), _| {
-            (*ls, SwitchPart::Copp(p.clone(), m.clone()))
+        .join_core(copps, |_, ls, c| c.meters.iter().map(|(p, m)| (m.clone(), (*ls, p.clone()))).collect::<Vec<_>>())
+        .join_core(meter_names, |m, (ls, p), _| Some((*ls, SwitchPart::Copp(p.clone(), m.clone()))));
+    let switch_base = i
+        .switches
+        .clone()
+        .map(|(ls, row)| ((), (ls, row.name.clone(), row.other_config.clone())))
+        .join_core(config, |_, (ls, name, oc), config| {
+            Some((*ls, SwitchPart::Base(name.clone(), oc.clone(), config.clone())))
         });
-    let switch_base =
-        switches.clone().map(|(ls, row)| (ls, SwitchPart::Base(row.name.clone(), row.other_config.clone())));
-    let sw_ctx = switch_base
-        .concatenate([port_facts, acl_facts, lb_facts, dns_facts, non_router, copp_facts])
-        .reduce(|_ls, parts, out: &mut Vec<(SwitchBase, isize)>| {
+    // Switch uuid → context.
+    let sw_ctx = ops::reduce(
+        switch_base.concatenate([port_facts, acl_facts, lb_facts, dns_facts, non_router, copp_facts]).arrange_by_key(),
+        "SwitchCtx",
+        |ls, parts, out: &mut Vec<(Arc<SwitchCtx>, isize)>| {
             let mut base = None;
             let mut pf = Vec::new();
             let (mut has_acls, mut stateful, mut lb, mut dns, mut non_router) = (false, false, false, false, false);
             let mut copp = BTreeMap::new();
             for (p, n) in parts {
                 match p {
-                    SwitchPart::Base(name, oc) => base = Some((name.clone(), oc.clone())),
+                    SwitchPart::Base(name, oc, config) => base = Some((name.clone(), oc.clone(), config.clone())),
                     SwitchPart::Port(f) => pf.extend(std::iter::repeat_n(f, (*n).max(0) as usize)),
                     SwitchPart::Acls { stateful: s } => {
                         has_acls = true;
@@ -460,59 +435,49 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                     }
                 }
             }
-            if let Some((name, oc)) = base {
+            if let Some((name, other_config, config)) = base {
                 let mut facts = SwitchFacts::from_ports(pf);
                 facts.has_acls = has_acls;
                 facts.has_stateful_acl = stateful;
                 facts.has_lb_vip = lb;
                 facts.has_dns_records = dns;
                 facts.has_non_router_port = non_router;
-                out.push(((name, oc, facts, copp), 1));
+                out.push((Arc::new(SwitchCtx { uuid: *ls, name, other_config, facts, config, copp }), 1));
             }
-        })
-        .map(|(ls, (name, other_config, facts, copp))| ((), (ls, name, other_config, facts, copp)))
-        .join_map(config, |_, (ls, name, other_config, facts, copp), config: &Config| {
-            (
-                *ls,
-                Arc::new(SwitchCtx {
-                    uuid: *ls,
-                    name: name.clone(),
-                    other_config: other_config.clone(),
-                    facts: facts.clone(),
-                    config: config.clone(),
-                    copp: copp.clone(),
-                }),
-            )
-        });
-    let sw_arr = sw_ctx.clone().arrange_by_key();
+        },
+    );
 
     // Logical flows, and Port_Binding rows, from one join of each port with
     // its switch.
-    let sw_flows = sw_ctx.clone().flat_map(|(_, sw)| switch::switch_flows(&sw));
-    let per_port =
-        port_ctx.clone().arrange_by_key().join_core(sw_arr.clone(), |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
+    let sw_flows = sw_ctx.clone().flat_map_ref(|_, sw| switch::switch_flows(sw).into_iter().map(flow_kv));
+    let per_port = port_ctx.clone().flat_map_ref(|_, (ls, p)| Some((*ls, p.clone()))).arrange_by_key().join_core(
+        sw_ctx.clone(),
+        |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
             let binding = p.tunnel_key.map(|k| PortOut::Binding(port_binding(sw, p, k)));
             let to_routers = crate::router::switch_port_flows(sw, p);
             switch::port_flows(sw, p).into_iter().chain(to_routers).map(PortOut::Flow).chain(binding)
-        });
-    let acl_flows = ls_acl_ctx
-        .arrange_by_key()
-        .join_core(sw_arr.clone(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| switch::acl_flows(sw, a));
+        },
+    );
+    let acl_flows = ls_acl_ctx.arrange_by_key().join_core(sw_ctx.clone(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| {
+        switch::acl_flows(sw, a).into_iter().map(flow_kv)
+    });
     let lb_flows = ls_lb_ctx
         .arrange_by_key()
-        .join_core(sw_arr.clone(), |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| switch::lb_flows(sw, lb));
+        .join_core(sw_ctx, |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| switch::lb_flows(sw, lb).into_iter().map(flow_kv));
     let port_flows = per_port.clone().flat_map(|o| match o {
-        PortOut::Flow(l) => Some(l),
+        PortOut::Flow(l) => Some(flow_kv(l)),
         PortOut::Binding(_) => None,
     });
     let bindings = per_port.flat_map(|o| match o {
-        PortOut::Binding(b) => Some(SbRecord::Port(b)),
+        PortOut::Binding(b) => Some(Out::Sb(SbRecord::Port(b))),
         PortOut::Flow(_) => None,
     });
-    let flows = sw_flows
-        .concatenate([routed.flows, port_flows, acl_flows, lb_flows, monitor_flows])
-        .map(|l| ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port)))
-        .reduce(|(stage, prio, m, a, meter), dps, out: &mut Vec<(SbRecord, isize)>| {
+    let flows = ops::reduce(
+        sw_flows
+            .concatenate(routed.flows.into_iter().chain([port_flows, acl_flows, lb_flows, monitor_flows]))
+            .arrange_by_key(),
+        "Flows",
+        |(stage, prio, m, a, meter), dps, out: &mut Vec<(Out, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
             // A shared flow keeps the hint (and port tag) of its member with
             // the smallest uuid.
@@ -520,7 +485,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             let (hint, io_port) = first.unwrap_or((None, None));
             if !set.is_empty() {
                 out.push((
-                    SbRecord::Flow {
+                    Out::Sb(SbRecord::Flow {
                         stage: *stage,
                         priority: *prio,
                         matches: m.clone(),
@@ -529,15 +494,16 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                         hint,
                         io_port,
                         controller_meter: meter.clone(),
-                    },
+                    }),
                     1,
                 ));
             }
-        })
-        .map(|(_, r)| r);
+        },
+    )
+    .as_collection(|_, r| r.clone());
 
     // Datapath_Binding.
-    let datapaths = switches.clone().join_map(dp_keys, |ls, row, key| {
+    let datapaths = i.switches.clone().join_core(dp_keys, |ls, row, key| {
         let mut ids = BTreeMap::new();
         ids.insert("logical-switch".to_string(), ls.to_string());
         ids.insert("name".to_string(), row.name.clone());
@@ -547,181 +513,186 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         if let Some(ts) = row.other_config.get("interconn-ts") {
             ids.insert("interconn-ts".to_string(), ts.clone());
         }
-        SbRecord::Datapath { nb: *ls, tunnel_key: *key, external_ids: ids }
+        Some(Out::Sb(SbRecord::Datapath { nb: *ls, tunnel_key: *key, external_ids: ids }))
     });
 
     // Multicast_Group.
-    let mcast = port_ctx
-        .clone()
-        .flat_map(|(ls, p)| {
-            let mut v = Vec::new();
-            if p.enabled() {
-                let n = p.name().to_string();
-                v.push(((ls, "_MC_flood".to_string(), 32768u32), n.clone()));
-                if !p.is_router() {
-                    v.push(((ls, "_MC_flood_l2".to_string(), 32772), n.clone()));
-                }
-                if p.has_unknown() && !p.is_external() {
-                    v.push(((ls, "_MC_unknown".to_string(), 32769), n.clone()));
-                }
-                // Attached to a router relaying multicast.
-                if p.is_router() && p.peer.as_ref().is_some_and(|peer| peer.relay) {
-                    v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
-                }
-                if switch::get_bool(&p.lsp.options, "mcast_flood_reports", false) {
-                    v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
-                }
-                if switch::get_bool(&p.lsp.options, "mcast_flood", false) {
-                    v.push(((ls, "_MC_static".to_string(), 32771), n));
-                }
+    let mcast_members = port_ctx.clone().flat_map_ref(|_, (ls, p)| {
+        let (ls, mut v) = (*ls, Vec::new());
+        if p.enabled() {
+            let n = p.name().to_string();
+            v.push(((ls, "_MC_flood".to_string(), 32768u32), n.clone()));
+            if !p.is_router() {
+                v.push(((ls, "_MC_flood_l2".to_string(), 32772), n.clone()));
             }
-            v
-        })
-        .reduce(|(dp, name, key), members, out: &mut Vec<(SbRecord, isize)>| {
+            if p.has_unknown() && !p.is_external() {
+                v.push(((ls, "_MC_unknown".to_string(), 32769), n.clone()));
+            }
+            // Attached to a router relaying multicast.
+            if p.is_router() && p.peer.as_ref().is_some_and(|peer| peer.relay) {
+                v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
+            }
+            if switch::get_bool(&p.lsp.options, "mcast_flood_reports", false) {
+                v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
+            }
+            if switch::get_bool(&p.lsp.options, "mcast_flood", false) {
+                v.push(((ls, "_MC_static".to_string(), 32771), n));
+            }
+        }
+        v
+    });
+    let mcast = ops::reduce(
+        mcast_members.arrange_by_key(),
+        "MulticastGroup",
+        |(dp, name, key), members, out: &mut Vec<(Out, isize)>| {
             let ports: Vec<String> = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect();
-            out.push((SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports }, 1));
-        })
-        .map(|(_, r)| r);
+            out.push((Out::Sb(SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports }), 1));
+        },
+    )
+    .as_collection(|_, r| r.clone());
 
     // IP_Multicast, one per switch.
-    let ip_mcast = switches.clone().map(|(ls, row)| SbRecord::IpMulticast(ip_multicast(ls, &row.other_config)));
+    let ip_mcast =
+        i.switches.clone().map(|(ls, row)| Out::Sb(SbRecord::IpMulticast(ip_multicast(ls, &row.other_config))));
 
     // Address sets: svc_monitor_mac, then each port group's `<pg>_ip4` and
     // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
     // a later one with the same name wins, as in the reference.
-    let svc = svc_mac.map(|m| ("svc_monitor_mac".to_string(), (0u8, Some(m))));
-    let pg_set_names = pgs
+    let svc = i.svc_mac.map(|((), m)| ("svc_monitor_mac".to_string(), (0u8, Some(m))));
+    let pg_set_names = i
+        .pgs
         .clone()
         .flat_map(|(_, row)| [(format!("{}_ip4", row.name), (1u8, None)), (format!("{}_ip6", row.name), (1u8, None))]);
-    let pg_set_addrs = pgs
-        .clone()
-        .flat_map(|(_, row)| row.ports.iter().map(|p| (p.uuid(), row.name.clone())).collect::<Vec<_>>())
-        .join_core(lsps, |_, pg, lsp| Some((pg.clone(), port_group_ips(lsp))))
-        .flat_map(|(pg, (v4, v6))| {
-            let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
-            v4.into_iter()
-                .map(move |a| (n4.clone(), (1u8, Some(a))))
-                .chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
-        });
-    let nb_sets = address_sets.flat_map(|(_, s)| {
+    let pg_set_addrs = pg_ports.clone().join_core(lsps, |_, (_, pg), lsp| {
+        let (v4, v6) = port_group_ips(lsp);
+        let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
+        let v4 = v4.into_iter().map(move |a| (n4.clone(), (1u8, Some(a))));
+        v4.chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
+    });
+    let nb_sets = i.address_sets.flat_map(|(_, s)| {
         let name = s.name.clone();
         std::iter::once((name.clone(), (2u8, None)))
             .chain(s.addresses.clone().into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
     });
-    let sets = svc
-        .concatenate([pg_set_names, pg_set_addrs, nb_sets])
-        .reduce(|name, parts: &[(&(u8, Option<String>), isize)], out: &mut Vec<(SbRecord, isize)>| {
+    let sets = ops::reduce(
+        svc.concatenate([pg_set_names, pg_set_addrs, nb_sets]).arrange_by_key(),
+        "AddressSet",
+        |name, parts: &[(&(u8, Option<String>), isize)], out: &mut Vec<(Out, isize)>| {
             let Some(top) = parts.iter().filter(|(_, n)| *n > 0).map(|((p, _), _)| *p).max() else { return };
             let addresses = parts
                 .iter()
                 .filter(|((p, a), n)| *n > 0 && *p == top && a.is_some())
                 .filter_map(|((_, a), _)| a.clone())
                 .collect();
-            out.push((SbRecord::AddressSet { name: name.clone(), addresses }, 1));
-        })
-        .map(|(_, r)| r);
+            out.push((Out::Sb(SbRecord::AddressSet { name: name.clone(), addresses }), 1));
+        },
+    )
+    .as_collection(|_, r| r.clone());
     // Port_Group per (port group, switch) with the members on that switch.
-    let pg_members = pgs
-        .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone()))).collect::<Vec<_>>())
-        .join_map(port_ctx.clone().map(|(ls, p)| (p.uuid, (ls, p.lsp.name.clone()))), |_, (_, pg_name), (ls, port)| {
-            ((pg_name.clone(), *ls), port.clone())
-        })
-        .reduce(|(name, dp), members, out: &mut Vec<(SbRecord, isize)>| {
+    let pg_members = ops::reduce(
+        pg_ports
+            .join_core(port_ctx.clone(), |_, (_, pg_name), (ls, p)| Some(((pg_name.clone(), *ls), p.lsp.name.clone())))
+            .arrange_by_key(),
+        "PortGroup",
+        |(name, dp), members, out: &mut Vec<(Out, isize)>| {
             let ports = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect();
-            out.push((SbRecord::PortGroup { name: name.clone(), dp: *dp, ports }, 1));
-        })
-        .map(|(_, r)| r);
+            out.push((Out::Sb(SbRecord::PortGroup { name: name.clone(), dp: *dp, ports }), 1));
+        },
+    )
+    .as_collection(|_, r| r.clone());
 
     // DNS: each NB DNS row some switch uses, with those switches.
-    let sb_dns = switches
-        .clone()
-        .flat_map(|(ls, row)| row.dns_records.iter().map(|d| (d.uuid(), ls)).collect::<Vec<_>>())
-        .join_map(dns_all, |d, ls, row| (*d, (*ls, row.records.clone())))
-        .reduce(|d, parts, out: &mut Vec<(SbRecord, isize)>| {
-            let datapaths: Vec<Uuid> = parts.iter().filter(|(_, n)| *n > 0).map(|((ls, _), _)| *ls).collect();
-            if let Some(((_, records), _)) = parts.first() {
-                out.push((SbRecord::Dns { nb: *d, records: records.clone(), datapaths }, 1));
-            }
-        })
-        .map(|(_, r)| r);
+    let sb_dns = ops::reduce(dns_ls.arrange_by_key(), "Dns", |d, parts, out: &mut Vec<(Out, isize)>| {
+        let datapaths: Vec<Uuid> = parts.iter().filter(|(_, n)| *n > 0).map(|((ls, _), _)| *ls).collect();
+        if let Some(((_, records), _)) = parts.first() {
+            out.push((Out::Sb(SbRecord::Dns { nb: *d, records: records.clone(), datapaths }), 1));
+        }
+    })
+    .as_collection(|_, r| r.clone());
 
     // Meters: every NB meter, and a copy per ACL using a fair one.
-    let bands = meter_bands.map(|(u, b)| (u, (b.action.as_str().to_string(), b.rate, b.burst_size)));
-    let meter_parts = meters
+    let bands = i
+        .meters
         .clone()
+        .flat_map(|(u, m)| m.bands.iter().map(|b| (b.uuid(), u)).collect::<Vec<_>>())
+        .join_core(i.meter_bands.arrange_by_key(), |_, m, b| {
+            Some((*m, MeterPart::Band((b.action.as_str().to_string(), b.rate, b.burst_size))))
+        });
+    let meter_parts = i
+        .meters
         .map(|(u, m)| (u, MeterPart::Base(m.name.clone(), m.unit.as_str().to_string())))
-        .concat(
-            meters
-                .flat_map(|(u, m)| m.bands.iter().map(|b| (b.uuid(), u)).collect::<Vec<_>>())
-                .join_map(bands, |_, m, b| (*m, MeterPart::Band(b.clone()))),
-        )
-        .concat(acl_fair_names.map(|(m, name)| (m, MeterPart::Copy(name))))
-        .reduce(|_, parts, out: &mut Vec<(SbRecord, isize)>| {
-            let mut base = None;
-            let mut bands = BTreeSet::new();
-            let mut copies = Vec::new();
-            for (p, _) in parts {
-                match p {
-                    MeterPart::Base(n, unit) => base = Some((n.clone(), unit.clone())),
-                    MeterPart::Band(b) => {
-                        bands.insert(b.clone());
-                    }
-                    MeterPart::Copy(n) => copies.push(n.clone()),
+        .concatenate([bands, acl_fair_names]);
+    let sb_meters = ops::reduce(meter_parts.arrange_by_key(), "Meter", |_, parts, out: &mut Vec<(Out, isize)>| {
+        let mut base = None;
+        let mut bands = BTreeSet::new();
+        let mut copies = Vec::new();
+        for (p, _) in parts {
+            match p {
+                MeterPart::Base(n, unit) => base = Some((n.clone(), unit.clone())),
+                MeterPart::Band(b) => {
+                    bands.insert(b.clone());
                 }
+                MeterPart::Copy(n) => copies.push(n.clone()),
             }
-            if let Some((name, unit)) = base {
-                for n in std::iter::once(name).chain(copies) {
-                    out.push((SbRecord::Meter { name: n, unit: unit.clone(), bands: bands.clone() }, 1));
-                }
+        }
+        if let Some((name, unit)) = base {
+            for n in std::iter::once(name).chain(copies) {
+                out.push((Out::Sb(SbRecord::Meter { name: n, unit: unit.clone(), bands: bands.clone() }), 1));
             }
-        })
-        .map(|(_, r)| r);
+        }
+    })
+    .as_collection(|_, r| r.clone());
 
     // Diagnostics about input rows.
-    let port_diags = port_ctx.clone().flat_map(|(_, p)| {
+    let port_diags = port_ctx.flat_map_ref(|_, (_, p)| {
         p.problems()
             .into_iter()
-            .map(|(column, message)| Diagnostic {
-                table: "Logical_Switch_Port".into(),
-                row: p.uuid,
-                name: p.lsp.name.clone(),
-                column: column.into(),
-                message,
+            .map(|(column, message)| {
+                Out::Diag(Diagnostic {
+                    table: "Logical_Switch_Port".into(),
+                    row: p.uuid,
+                    name: p.lsp.name.clone(),
+                    column: column.into(),
+                    message,
+                })
             })
             .collect::<Vec<_>>()
     });
-    let lrp_diags = lrp_rows.flat_map(|(u, r)| {
+    let lrp_diags = i.lrps.flat_map(|(u, r)| {
         crate::router::problems(&r)
             .into_iter()
-            .map(|(column, message)| Diagnostic {
-                table: "Logical_Router_Port".into(),
-                row: u,
-                name: r.name.clone(),
-                column: column.into(),
-                message,
+            .map(|(column, message)| {
+                Out::Diag(Diagnostic {
+                    table: "Logical_Router_Port".into(),
+                    row: u,
+                    name: r.name.clone(),
+                    column: column.into(),
+                    message,
+                })
             })
             .collect::<Vec<_>>()
     });
-    let diags = port_diags.concatenate([lrp_diags, lb_diags]).map(Out::Diag);
 
-    flows
-        .concatenate([
+    flows.concatenate(
+        [
             datapaths,
-            routed.records,
             bindings,
             mcast,
             ip_mcast,
             sets,
             pg_members,
-            sb_global,
-            statics,
+            i.records,
             sb_dns,
-            meter_parts,
+            sb_meters,
             sb_lbs,
             service_monitors,
-        ])
-        .map(Out::Sb)
-        .concat(diags)
+            port_diags,
+            lrp_diags,
+            lb_diags,
+        ]
+        .into_iter()
+        .chain(routed.records),
+    )
 }
 
 /// The IPv4 and IPv6 addresses a port contributes to its port groups'

@@ -1,7 +1,11 @@
 //! What goes into the dataflow: the Northbound rows it reads, the global
-//! configuration, and the tunnel keys the driver allocated.
+//! configuration, and the tunnel keys the driver allocated — as [`Fact`]s
+//! from the driver, each fed to the input of its kind ([`Inputs`]).
 
+use super::ops::Coll;
+use crate::sbrec::{Out, SbRecord};
 use crate::switch::Config;
+use differential_dataflow::input::InputSession;
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -122,4 +126,118 @@ pub enum Fact {
     /// Tunnel key of the chassisredirect port (`cr-NAME`) derived from
     /// distributed gateway port `.0`.
     CrPortKey(Uuid, u32),
+}
+
+macro_rules! inputs {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
+        /// The dataflow's inputs, one collection per kind of fact: no
+        /// operator picks its table out of a shared stream (each such
+        /// operator would cost every epoch its share of progress tracking).
+        pub(super) struct Inputs<'s> {
+            $($(#[$doc])* pub $name: Coll<'s, $ty>,)*
+        }
+
+        /// The input sessions behind [`Inputs`], on one worker.
+        pub(super) struct Sessions {
+            $($name: InputSession<u64, $ty, isize>,)*
+        }
+
+        impl Sessions {
+            /// Sessions and the collections they feed, in `scope`.
+            pub(super) fn new(scope: timely::dataflow::Scope<'_, u64>) -> (Sessions, Inputs<'_>) {
+                let mut s = Sessions { $($name: InputSession::new(),)* };
+                let i = Inputs { $($name: s.$name.to_collection(scope),)* };
+                (s, i)
+            }
+
+            /// Closes the epoch on every input (each must advance, or no
+            /// output is ever complete).
+            pub(super) fn advance_to(&mut self, epoch: u64) {
+                $(
+                    self.$name.advance_to(epoch);
+                    self.$name.flush();
+                )*
+            }
+        }
+    };
+}
+
+inputs! {
+    switches: (Uuid, Arc<nb::LogicalSwitch>),
+    lsps: (Uuid, Arc<nb::LogicalSwitchPort>),
+    dhcp: (Uuid, Arc<nb::DhcpOptions>),
+    dns: (Uuid, Arc<nb::Dns>),
+    lrps: (Uuid, Arc<nb::LogicalRouterPort>),
+    routers: (Uuid, Arc<nb::LogicalRouter>),
+    nats: (Uuid, Arc<nb::Nat>),
+    routes: (Uuid, Arc<nb::LogicalRouterStaticRoute>),
+    policies: (Uuid, Arc<nb::LogicalRouterPolicy>),
+    acls: (Uuid, Arc<nb::Acl>),
+    pgs: (Uuid, Arc<nb::PortGroup>),
+    lbs: (Uuid, Arc<nb::LoadBalancer>),
+    lb_groups: (Uuid, Arc<nb::LoadBalancerGroup>),
+    lb_hcs: (Uuid, Arc<nb::LoadBalancerHealthCheck>),
+    copps: (Uuid, Arc<nb::Copp>),
+    address_sets: (Uuid, Arc<nb::AddressSet>),
+    ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
+    meters: (Uuid, Arc<nb::Meter>),
+    meter_bands: (Uuid, Arc<nb::MeterBand>),
+    /// The one `Config`.
+    config: ((), Config),
+    /// The one svc_monitor_mac.
+    svc_mac: ((), String),
+    /// Output that depends on nothing else (SB_Global, static records).
+    records: Out,
+    /// Datapath tunnel keys by NB uuid.
+    dp_keys: (Uuid, u32),
+    /// Port tunnel keys by NB uuid.
+    port_keys: (Uuid, u32),
+    /// Chassisredirect port keys by the NB uuid of their router port.
+    cr_keys: (Uuid, u32),
+    /// (port, switch) from `Logical_Switch.ports`.
+    switch_ports: (Uuid, Uuid),
+    /// (router port, router) from `Logical_Router.ports`.
+    router_ports: (Uuid, Uuid),
+}
+
+impl Sessions {
+    /// Feeds one fact to its input.
+    pub(super) fn feed(&mut self, fact: Fact, d: isize) {
+        match fact {
+            Fact::Row(row) => match row {
+                // Read by the driver only.
+                NbRow::NbGlobal(..) => {}
+                NbRow::Switch(u, r) => self.switches.update((u, r), d),
+                NbRow::Lsp(u, r) => self.lsps.update((u, r), d),
+                NbRow::Dhcp(u, r) => self.dhcp.update((u, r), d),
+                NbRow::Dns(u, r) => self.dns.update((u, r), d),
+                NbRow::Lrp(u, r) => self.lrps.update((u, r), d),
+                NbRow::Router(u, r) => self.routers.update((u, r), d),
+                NbRow::Nat(u, r) => self.nats.update((u, r), d),
+                NbRow::StaticRoute(u, r) => self.routes.update((u, r), d),
+                NbRow::Policy(u, r) => self.policies.update((u, r), d),
+                NbRow::Acl(u, r) => self.acls.update((u, r), d),
+                NbRow::PortGroup(u, r) => self.pgs.update((u, r), d),
+                NbRow::Lb(u, r) => self.lbs.update((u, r), d),
+                NbRow::LbGroup(u, r) => self.lb_groups.update((u, r), d),
+                NbRow::LbHealthCheck(u, r) => self.lb_hcs.update((u, r), d),
+                NbRow::Copp(u, r) => self.copps.update((u, r), d),
+                NbRow::AddressSet(u, r) => self.address_sets.update((u, r), d),
+                NbRow::HaChassisGroup(u, r) => self.ha_groups.update((u, r), d),
+                NbRow::Meter(u, r) => self.meters.update((u, r), d),
+                NbRow::MeterBand(u, r) => self.meter_bands.update((u, r), d),
+            },
+            Fact::Config(c) => self.config.update(((), c), d),
+            Fact::SvcMonitorMac(m) => self.svc_mac.update(((), m), d),
+            Fact::SbGlobal(nb_cfg, ipsec, options) => {
+                self.records.update(Out::Sb(SbRecord::Global { nb_cfg, ipsec, options }), d)
+            }
+            Fact::Static(r) => self.records.update(Out::Sb(*r), d),
+            Fact::SwitchPort(ls, p) => self.switch_ports.update((p, ls), d),
+            Fact::RouterPort(lr, p) => self.router_ports.update((p, lr), d),
+            Fact::DpKey(u, k) => self.dp_keys.update((u, k), d),
+            Fact::PortKey(u, k) => self.port_keys.update((u, k), d),
+            Fact::CrPortKey(u, k) => self.cr_keys.update((u, k), d),
+        }
+    }
 }

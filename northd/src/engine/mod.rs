@@ -15,6 +15,7 @@
 
 mod dataflow;
 pub mod input;
+mod ops;
 mod routers;
 
 pub use input::{rows_of, NbChange, NbRow, NbTable};
@@ -22,17 +23,18 @@ pub use input::{rows_of, NbChange, NbRow, NbTable};
 use crate::sbrec::{Diagnostic, Out, SbDelta, SbState};
 use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
-use differential_dataflow::input::InputSession;
-use input::Fact;
+use input::{Fact, Sessions};
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
 use ovsdb::Uuid;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::rc::Rc;
+use std::sync::mpsc::{channel, Sender};
 use timely::communication::allocator::{AllocatorBuilder, Thread};
 use timely::communication::Allocator;
-use timely::dataflow::operators::capture::Event;
-use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::capture::{Event, EventPusher};
+use timely::progress::frontier::MutableAntichain;
 
 /// What northd 23.03.1 advertises as `northd_internal_version` (OVN
 /// version, SB schema version, internal flow-format version); controllers
@@ -835,59 +837,75 @@ impl Drop for Engine {
     }
 }
 
-/// What the dataflow's output capture receives.
-type OutputEvents = Receiver<Event<u64, Vec<(Out, u64, isize)>>>;
+/// What the dataflow's output capture has received: the output (worker
+/// 0's, that is all of it) not yet taken, and how far it is complete.
+struct Captured {
+    changes: Vec<(Out, isize)>,
+    frontier: MutableAntichain<u64>,
+}
+
+/// The capture's end of a [`Captured`].
+struct Sink(Rc<RefCell<Captured>>);
+
+impl EventPusher<u64, Vec<(Out, u64, isize)>> for Sink {
+    fn push(&mut self, event: Event<u64, Vec<(Out, u64, isize)>>) {
+        let mut c = self.0.borrow_mut();
+        match event {
+            Event::Messages(_, v) => c.changes.extend(v.into_iter().map(|(d, _, r)| (d, r))),
+            Event::Progress(p) => {
+                c.frontier.update_iter(p);
+            }
+        }
+    }
+}
 
 /// One timely worker with the dataflow built on it. Every worker feeds
 /// the same epochs; only worker 0 is given facts, and the output is
-/// exchanged to it.
+/// exchanged to it. The output's capture doubles as the probe (one
+/// operator less for every epoch to visit).
 struct Runner {
     worker: timely::worker::Worker,
-    input: InputSession<u64, Fact, isize>,
-    probe: ProbeHandle<u64>,
-    output: OutputEvents,
+    inputs: Sessions,
+    output: Rc<RefCell<Captured>>,
 }
 
 impl Runner {
     fn new(allocator: Allocator) -> Runner {
-        use differential_dataflow::input::Input;
         use differential_dataflow::AsCollection;
         use timely::dataflow::operators::capture::Capture;
         use timely::dataflow::operators::Exchange;
 
         let mut worker =
             timely::worker::Worker::new(timely::WorkerConfig::default(), allocator, Some(std::time::Instant::now()));
-        let probe = ProbeHandle::new();
-        let (input, output) = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, facts) = scope.new_collection::<Fact, isize>();
-            let records = dataflow::build(facts).consolidate_stream();
-            let output = records.inner.exchange(|_| 0).as_collection().probe_with(&probe).inner.capture();
-            (input, output)
+        let peers = worker.peers();
+        let output = Rc::new(RefCell::new(Captured { changes: Vec::new(), frontier: MutableAntichain::from_elem(0) }));
+        let sink = Sink(output.clone());
+        let inputs = worker.dataflow::<u64, _, _>(move |scope| {
+            let (inputs, collections) = Sessions::new(scope);
+            let mut out = dataflow::build(collections);
+            if peers > 1 {
+                out = out.inner.exchange(|_| 0).as_collection();
+            }
+            out.inner.capture_into(sink);
+            inputs
         });
-        Runner { worker, input, probe, output }
+        Runner { worker, inputs, output }
     }
 
     /// Feeds `facts` at `epoch` and steps, without parking, until the
     /// output up to `epoch` is complete.
     fn run(&mut self, epoch: u64, facts: Vec<(Fact, isize)>) {
         for (f, d) in facts {
-            self.input.update(f, d);
+            self.inputs.feed(f, d);
         }
-        self.input.advance_to(epoch);
-        self.input.flush();
-        while self.probe.less_than(self.input.time()) {
+        self.inputs.advance_to(epoch);
+        while self.output.borrow().frontier.less_than(&epoch) {
             self.worker.step();
         }
     }
 
     /// The output produced since the last call (worker 0's: everything).
     fn output(&self) -> Vec<(Out, isize)> {
-        let mut changes = Vec::new();
-        while let Ok(ev) = self.output.try_recv() {
-            if let Event::Messages(_, v) = ev {
-                changes.extend(v.into_iter().map(|(d, _, r)| (d, r)));
-            }
-        }
-        changes
+        std::mem::take(&mut self.output.borrow_mut().changes)
     }
 }

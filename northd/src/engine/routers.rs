@@ -5,10 +5,11 @@
 //! from their router port ([`Peer`]). Closures are total, as everywhere in
 //! the dataflow.
 
-use super::dataflow::Coll;
+use super::dataflow::{flow_kv, FlowKv, PortPart};
+use super::ops::{self, Arr, Coll, Set};
 use crate::lflow::Lflow;
 use crate::router::{self, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
-use crate::sbrec::SbRecord;
+use crate::sbrec::{Out, SbRecord};
 use crate::switch::{Config, Peer};
 use logical_model::nb;
 use ovsdb::Uuid;
@@ -23,26 +24,26 @@ pub(super) struct Inputs<'s> {
     pub routes: Coll<'s, (Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
     pub policies: Coll<'s, (Uuid, Arc<nb::LogicalRouterPolicy>)>,
     pub lrps: Coll<'s, (Uuid, Arc<nb::LogicalRouterPort>)>,
-    /// (router, router port) from `Logical_Router.ports`.
+    /// (router port, router) from `Logical_Router.ports`.
     pub members: Coll<'s, (Uuid, Uuid)>,
     /// Switch ports in a switch: (port, (switch, row)).
     pub switch_ports: Coll<'s, (Uuid, (Uuid, Arc<nb::LogicalSwitchPort>))>,
     pub port_keys: Coll<'s, (Uuid, u32)>,
     pub cr_keys: Coll<'s, (Uuid, u32)>,
-    pub dp_keys: Coll<'s, (Uuid, u32)>,
-    pub ha_names: Coll<'s, (Uuid, String)>,
-    pub copps: Coll<'s, (Uuid, Arc<nb::Copp>)>,
+    pub dp_keys: Arr<'s, Uuid, u32>,
+    pub ha_groups: Arr<'s, Uuid, Arc<nb::HaChassisGroup>>,
+    pub copps: Arr<'s, Uuid, Arc<nb::Copp>>,
     /// Names of the meters that exist.
-    pub meter_names: Coll<'s, (String, ())>,
-    pub config: Coll<'s, ((), Config)>,
+    pub meter_names: Set<'s, String>,
+    pub config: Arr<'s, (), Config>,
 }
 
 /// What the routers' part produces.
 pub(super) struct Outputs<'s> {
-    pub flows: Coll<'s, Lflow>,
-    pub records: Coll<'s, SbRecord>,
+    pub flows: Vec<Coll<'s, FlowKv>>,
+    pub records: Vec<Coll<'s, Out>>,
     /// The router port each switch port of type `router` is attached to.
-    pub peers: Coll<'s, (Uuid, Peer)>,
+    pub peers: Coll<'s, (Uuid, PortPart)>,
 }
 
 /// Pieces a router port's context is assembled from.
@@ -59,16 +60,14 @@ enum RportPart {
     HaGroup(String),
 }
 
-/// A router's row, facts, CoPP meters, routes and policies, before the
-/// config joins in.
-type RouterBase = (Arc<nb::LogicalRouter>, RouterFacts, BTreeMap<String, String>, Routes, Policies);
 type Routes = Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>;
 type Policies = Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>;
 
 /// Pieces a router's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum RouterPart {
-    Base(Arc<nb::LogicalRouter>),
+    /// The row and the config in force.
+    Base(Arc<nb::LogicalRouter>, Config),
     Port(RportFact),
     Copp(String, String),
     DistributedNat,
@@ -79,58 +78,69 @@ enum RouterPart {
 pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     // Routers that exist: a disabled router has no datapath at all.
     let routers = i.routers.filter(|(_, r)| r.enabled != Some(false));
-    let lrps = i.lrps.arrange_by_key();
-    // (port, (router, row)) for ports of existing routers with a valid MAC
-    // (`join_logical_ports` skips the others).
-    let rports = i
+    let routers_arr = routers.clone().arrange_by_key();
+    // (router, (port, row)) for ports with a valid MAC (`join_logical_ports`
+    // skips the others).
+    let members = i
         .members
-        .map(|(lr, p)| (p, lr))
-        .join_core(lrps, |p, lr, row| {
+        .join_core(i.lrps.arrange_by_key(), |p, lr, row| {
             crate::addrs::parse_mac_strict(&row.mac).is_some().then(|| (*lr, (*p, row.clone())))
         })
-        .join_map(routers.clone().map(|(u, _)| (u, ())), |lr, (p, row), _| (*p, (*lr, row.clone())));
-    let rport_names = rports.clone().map(|(p, (_, row))| (row.name.clone(), p));
+        .arrange_by_key();
+    // (port, (router, row)) for the ports of routers that exist.
+    let rports = members.clone().join_core(routers_arr.clone(), |lr, (p, row), _| Some((*p, (*lr, row.clone()))));
+    let rport_names = rports.clone().map(|(p, (_, row))| (row.name.clone(), p)).arrange_by_key();
 
     // Switch ports of type router, by the router port they name.
-    let lsp_router = i.switch_ports.clone().flat_map(|(pu, (ls, row))| {
-        (row.r#type == "router")
-            .then(|| row.options.get("router-port").map(|n| (n.clone(), (pu, ls, row.name.clone()))))
-            .flatten()
-    });
-    let switch_peers = lsp_router.clone().join_map(rport_names.clone(), |_, (_, ls, lsp), p| (*p, (lsp.clone(), *ls)));
-    // Localnet summary of each switch: (has one with a VLAN tag request).
-    let localnets = i
+    let lsp_router = i
         .switch_ports
         .clone()
-        .flat_map(|(_, (ls, row))| (row.r#type == "localnet").then(|| (ls, row.tag_request.is_some())))
-        .reduce(|_, vals, out: &mut Vec<(bool, isize)>| {
+        .flat_map(|(pu, (ls, row))| {
+            (row.r#type == "router")
+                .then(|| row.options.get("router-port").map(|n| (n.clone(), (pu, ls, row.name.clone()))))
+                .flatten()
+        })
+        .arrange_by_key();
+    let switch_peers =
+        lsp_router.clone().join_core(rport_names.clone(), |_, (_, ls, lsp), p| Some((*p, (lsp.clone(), *ls))));
+    // Localnet summary of each switch: (has one with a VLAN tag request).
+    let localnets = ops::reduce(
+        i.switch_ports
+            .flat_map(|(_, (ls, row))| (row.r#type == "localnet").then(|| (ls, row.tag_request.is_some())))
+            .arrange_by_key(),
+        "Localnets",
+        |_, vals, out: &mut Vec<(bool, isize)>| {
             out.push((vals.iter().any(|(v, n)| **v && *n > 0), 1));
-        });
+        },
+    );
     let peer_localnet = switch_peers
         .clone()
         .map(|(p, (_, ls))| (ls, p))
-        .join_map(localnets, |_, p, vlan| (*p, RportPart::Localnet(*vlan)));
+        .join_core(localnets, |_, p, vlan| Some((*p, RportPart::Localnet(*vlan))));
     let router_peers = rports
         .clone()
         .flat_map(|(p, (_, row))| row.peer.clone().map(|n| (n, p)))
-        .join_map(rport_names.clone(), |n, p, _| (*p, RportPart::RouterPeer(n.clone())));
+        .join_core(rport_names, |n, p, _| Some((*p, RportPart::RouterPeer(n.clone()))));
     let ha = rports
         .clone()
         .flat_map(|(p, (_, row))| row.ha_chassis_group.map(|g| (g.uuid(), p)))
-        .join_map(i.ha_names, |_, p, name| (*p, RportPart::HaGroup(name.clone())));
+        .join_core(i.ha_groups, |_, p, g| Some((*p, RportPart::HaGroup(g.name.clone()))));
 
-    let rport_ctx = rports
-        .clone()
-        .map(|(p, (lr, row))| (p, RportPart::Base(lr, row)))
-        .concatenate([
-            i.port_keys.map(|(p, k)| (p, RportPart::Key(k))),
-            i.cr_keys.map(|(p, k)| (p, RportPart::CrKey(k))),
-            switch_peers.map(|(p, (lsp, ls))| (p, RportPart::SwitchPeer(lsp, ls))),
-            peer_localnet,
-            router_peers,
-            ha,
-        ])
-        .reduce(|p, parts, out: &mut Vec<((Uuid, Arc<RportCtx>), isize)>| {
+    // Router port uuid → (router, context).
+    let rport_ctx = ops::reduce(
+        rports
+            .map(|(p, (lr, row))| (p, RportPart::Base(lr, row)))
+            .concatenate([
+                i.port_keys.map(|(p, k)| (p, RportPart::Key(k))),
+                i.cr_keys.map(|(p, k)| (p, RportPart::CrKey(k))),
+                switch_peers.map(|(p, (lsp, ls))| (p, RportPart::SwitchPeer(lsp, ls))),
+                peer_localnet,
+                router_peers,
+                ha,
+            ])
+            .arrange_by_key(),
+        "RportCtx",
+        |p, parts, out: &mut Vec<((Uuid, Arc<RportCtx>), isize)>| {
             let mut base = None;
             let (mut tunnel_key, mut cr_key, mut ha_chassis_group) = (None, None, None);
             let (mut switch_peer, mut localnet, mut router_peer) = (None, None, None);
@@ -166,53 +176,53 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             };
             let ctx = RportCtx { uuid: *p, lrp, peer, tunnel_key, cr_key, ha_chassis_group };
             out.push(((lr, Arc::new(ctx)), 1));
-        })
-        .map(|(_, v)| v);
+        },
+    );
 
     // Router facts and contexts.
-    let port_facts = rport_ctx.clone().map(|(lr, p)| (lr, RouterPart::Port(p.fact())));
+    let port_facts = rport_ctx.clone().flat_map_ref(|_, (lr, p)| Some((*lr, RouterPart::Port(p.fact()))));
     let copp = routers
         .clone()
         .flat_map(|(lr, row)| row.copp.map(|c| (c.uuid(), lr)))
-        .join_map(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
-        .flat_map(|v| v)
-        .join_map(i.meter_names, |m, (lr, p), _| (*lr, RouterPart::Copp(p.clone(), m.clone())));
+        .join_core(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
+        .join_core(i.meter_names, |m, (lr, p), _| Some((*lr, RouterPart::Copp(p.clone(), m.clone()))));
+    // One part per distributed NAT (the reduce only asks whether any).
     let distributed_nat = routers
         .clone()
         .flat_map(|(lr, row)| row.nat.iter().map(|n| (n.uuid(), lr)).collect::<Vec<_>>())
-        .join_map(i.nats, |_, lr, nat| {
+        .join_core(i.nats.arrange_by_key(), |_, lr, nat| {
             let distributed = nat.r#type == nb::NatType::DnatAndSnat
                 && nat.logical_port.is_some()
                 && nat.external_mac.is_some()
                 && router::nat_external_ip_valid(nat);
-            distributed.then_some(*lr)
-        })
-        .flat_map(|lr| lr)
-        .distinct()
-        .map(|lr| (lr, RouterPart::DistributedNat));
+            distributed.then_some((*lr, RouterPart::DistributedNat))
+        });
     let route_parts = routers
         .clone()
         .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
-        .join_map(i.routes, |u, lr, r| (*lr, RouterPart::Route(*u, r.clone())));
+        .join_core(i.routes.arrange_by_key(), |u, lr, r| Some((*lr, RouterPart::Route(*u, r.clone()))));
     let policy_parts = routers
         .clone()
         .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
-        .join_map(i.policies, |u, lr, r| (*lr, RouterPart::Policy(*u, r.clone())));
-    let router_ctx = routers
-        .clone()
-        .map(|(u, row)| (u, RouterPart::Base(row)))
-        .concatenate([port_facts, copp, distributed_nat, route_parts, policy_parts])
-        .reduce(|_, parts, out: &mut Vec<(RouterBase, isize)>| {
+        .join_core(i.policies.arrange_by_key(), |u, lr, r| Some((*lr, RouterPart::Policy(*u, r.clone()))));
+    let router_base = routers
+        .map(|(u, row)| ((), (u, row)))
+        .join_core(i.config, |_, (u, row), config| Some((*u, RouterPart::Base(row.clone(), config.clone()))));
+    // Router uuid → context.
+    let router_ctx = ops::reduce(
+        router_base.concatenate([port_facts, copp, distributed_nat, route_parts, policy_parts]).arrange_by_key(),
+        "RouterCtx",
+        |u, parts, out: &mut Vec<(Arc<RouterCtx>, isize)>| {
             let mut base = None;
             let mut facts = RouterFacts::default();
             let mut copp = BTreeMap::new();
-            let (mut routes, mut policies) = (Vec::new(), Vec::new());
+            let (mut routes, mut policies): (Routes, Policies) = (Vec::new(), Vec::new());
             for (part, n) in parts {
                 if *n <= 0 {
                     continue;
                 }
                 match part {
-                    RouterPart::Base(r) => base = Some(r.clone()),
+                    RouterPart::Base(r, c) => base = Some((r.clone(), c.clone())),
                     RouterPart::Port(f) => facts.ports.push(f.clone()),
                     RouterPart::Copp(p, m) => {
                         copp.insert(p.clone(), m.clone());
@@ -223,66 +233,65 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 }
             }
             facts.ports.sort_by_key(|p| p.uuid);
-            if let Some(r) = base {
-                out.push(((r, facts, copp, routes, policies), 1));
+            if let Some((row, config)) = base {
+                out.push((
+                    Arc::new(RouterCtx {
+                        uuid: *u,
+                        name: row.name.clone(),
+                        options: row.options.clone(),
+                        facts,
+                        config,
+                        copp,
+                        routes,
+                        policies,
+                    }),
+                    1,
+                ));
             }
-        })
-        .map(|(u, v)| ((), (u, v)))
-        .join_map(i.config, |_, (u, (row, facts, copp, routes, policies)), config| {
-            (
-                *u,
-                Arc::new(RouterCtx {
-                    uuid: *u,
-                    name: row.name.clone(),
-                    options: row.options.clone(),
-                    facts: facts.clone(),
-                    config: config.clone(),
-                    copp: copp.clone(),
-                    routes: routes.clone(),
-                    policies: policies.clone(),
-                }),
-            )
-        });
-    let lr_arr = router_ctx.clone().arrange_by_key();
+        },
+    );
 
-    let router_flows = router_ctx.clone().flat_map(|(_, lr)| router::router_flows(&lr));
-    let per_port = rport_ctx.clone().arrange_by_key().join_core(lr_arr, |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
-        let mut v: Vec<RportOut> = router::port_flows(lr, p).into_iter().map(RportOut::Flow).collect();
-        if let Some(k) = p.tunnel_key {
-            v.push(RportOut::Record(SbRecord::Port(router::port_binding(lr, p, k))));
-        }
-        if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
-            v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
-        }
-        v
-    });
-    let flows = router_flows.concat(per_port.clone().flat_map(|o| match o {
-        RportOut::Flow(l) => Some(l),
+    let router_flows = router_ctx.clone().flat_map_ref(|_, lr| router::router_flows(lr).into_iter().map(flow_kv));
+    let per_port = rport_ctx.clone().flat_map_ref(|_, (lr, p)| Some((*lr, p.clone()))).arrange_by_key().join_core(
+        router_ctx,
+        |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
+            let mut v: Vec<RportOut> = router::port_flows(lr, p).into_iter().map(RportOut::Flow).collect();
+            if let Some(k) = p.tunnel_key {
+                v.push(RportOut::Record(SbRecord::Port(router::port_binding(lr, p, k))));
+            }
+            if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
+                v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
+            }
+            v
+        },
+    );
+    let port_flows = per_port.clone().flat_map(|o| match o {
+        RportOut::Flow(l) => Some(flow_kv(l)),
         RportOut::Record(_) => None,
-    }));
+    });
     let bindings = per_port.flat_map(|o| match o {
-        RportOut::Record(r) => Some(r),
+        RportOut::Record(r) => Some(Out::Sb(r)),
         RportOut::Flow(_) => None,
     });
 
-    let datapaths = routers.clone().join_map(i.dp_keys, |u, row, key| SbRecord::Datapath {
-        nb: *u,
-        tunnel_key: *key,
-        external_ids: router::datapath_ids(*u, row),
+    let datapaths = i.dp_keys.join_core(routers_arr.clone(), |u, key, row| {
+        Some(Out::Sb(SbRecord::Datapath { nb: *u, tunnel_key: *key, external_ids: router::datapath_ids(*u, row) }))
     });
     // `_MC_static` of routers with ports flooding multicast.
-    let mc_static = rport_ctx
-        .clone()
-        .filter(|(_, p)| p.fact().mcast_flood)
-        .map(|(lr, p)| (lr, p.name().to_string()))
-        .reduce(|_, members, out: &mut Vec<(Vec<String>, isize)>| {
+    let mc_static = ops::reduce(
+        rport_ctx.flat_map_ref(|_, (lr, p)| p.fact().mcast_flood.then(|| (*lr, p.name().to_string()))).arrange_by_key(),
+        "McStatic",
+        |_, members, out: &mut Vec<(Vec<String>, isize)>| {
             out.push((members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect(), 1));
-        })
-        .map(|(lr, ports)| SbRecord::Mcast { dp: lr, name: "_MC_static".to_string(), tunnel_key: 32771, ports });
+        },
+    )
+    .as_collection(|lr, ports| {
+        Out::Sb(SbRecord::Mcast { dp: *lr, name: "_MC_static".to_string(), tunnel_key: 32771, ports: ports.clone() })
+    });
 
     // What a switch port of type router learns of its router port.
-    let peer_info = rports.clone().map(|(p, (lr, row))| (lr, (p, row))).join_map(routers, |lr, (p, row), r| {
-        (
+    let peer_info = members.join_core(routers_arr, |lr, (p, row), r| {
+        Some((
             row.name.clone(),
             Peer {
                 uuid: *p,
@@ -296,11 +305,12 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 relay: crate::switch::get_bool(&r.options, "mcast_relay", false),
                 dynamic_neigh: crate::switch::get_bool(&r.options, "dynamic_neigh_routers", false),
             },
-        )
+        ))
     });
-    let peers = lsp_router.join_map(peer_info, |_, (pu, _, _), peer| (*pu, peer.clone()));
+    let peers = lsp_router
+        .join_core(peer_info.arrange_by_key(), |_, (pu, _, _), peer| Some((*pu, PortPart::Peer(peer.clone()))));
 
-    Outputs { flows, records: datapaths.concat(bindings).concat(mc_static), peers }
+    Outputs { flows: vec![router_flows, port_flows], records: vec![datapaths, bindings, mc_static], peers }
 }
 
 /// What the join of a router port with its router produces.
