@@ -12,27 +12,16 @@
 //! arrangements (a context is joined straight from the reduce that made
 //! it), and maps are folded into the joins and reduces around them.
 
+use super::grouped::{self, Group, Member};
 use super::input::Inputs;
 use super::ops::{self, Coll};
-use crate::lflow::Lflow;
 use crate::sbrec::{Diagnostic, IpMulticast, Out, PortBinding, SbRecord};
-use crate::stages::Stage;
 use crate::switch::{self, AclCtx, Config, Dhcp, LbCtx, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// A logical flow as the flows reduce groups it: what makes it one SB
-/// flow (stage, priority, match, actions, controller meter), and one
-/// datapath's share (datapath, stage hint, port tag).
-pub(super) type FlowKv = ((Stage, u16, String, String, Option<String>), (Uuid, Option<Uuid>, Option<String>));
-
-/// A flow, keyed for the flows reduce.
-pub(super) fn flow_kv(l: Lflow) -> FlowKv {
-    ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port))
-}
 
 /// Pieces a port's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -123,8 +112,10 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         meter_names: meter_names.clone(),
         config: config.clone(),
     });
+    // Port name → (switch, enabled, uuid), for every switch port.
+    let port_names =
+        ports.clone().map(|(pu, (ls, row))| (row.name.clone(), (ls, row.enabled != Some(false), pu))).arrange_by_key();
     // Virtual ports' parents that are ports of the same switch.
-    let by_ls_name = ports.clone().map(|(pu, (ls, row))| ((ls, row.name.clone()), pu));
     let vparents = ports
         .clone()
         .flat_map(|(pu, (ls, row))| {
@@ -132,13 +123,15 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
             if row.r#type == "virtual" {
                 if let Some(ps) = row.options.get("virtual-parents") {
                     for p in ps.split(',').filter(|p| !p.is_empty()) {
-                        v.push(((ls, p.to_string()), pu));
+                        v.push((p.to_string(), (ls, pu)));
                     }
                 }
             }
             v
         })
-        .join_map(by_ls_name, |(_, name), pu, parent| (*pu, PortPart::VParent(name.clone(), *parent)));
+        .join_core(port_names.clone(), |name, (ls, pu), (parent_ls, _, parent)| {
+            (ls == parent_ls).then(|| (*pu, PortPart::VParent(name.clone(), *parent)))
+        });
 
     // The HA chassis group (by name) of an external port.
     let port_ha = ports
@@ -178,21 +171,15 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
             }
         },
     );
-    // Port name → (switch, enabled), for every switch port.
-    let port_names =
-        port_ctx.clone().flat_map_ref(|_, (ls, p)| Some((p.name().to_string(), (*ls, p.enabled())))).arrange_by_key();
-
-    // Port groups: (member port, (group, group name)).
+    // Port groups: (member port, (group, group name, its ACLs)).
     let pg_ports = i
         .pgs
         .clone()
-        .flat_map(|(pg, row)| row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone()))).collect::<Vec<_>>())
+        .flat_map(|(pg, row)| {
+            let acls: Vec<Uuid> = row.acls.iter().map(|a| a.uuid()).collect();
+            row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone(), acls.clone()))).collect::<Vec<_>>()
+        })
         .arrange_by_key();
-    // (port group, switch) once per member on that switch. Not made
-    // distinct: every consumer only asks whether a pair exists (a distinct
-    // or a reduce keeping positive counts), and a distinct here would cost
-    // each change through a port group one more timely step.
-    let pg_ls = pg_ports.clone().join_core(port_ls, |_, (pg, _), ls| Some((*pg, *ls)));
 
     // ACLs: each with whether its meter is a fair one (each ACL then gets
     // its own copy of the meter).
@@ -200,9 +187,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     let fair_meters =
         i.meters.clone().flat_map(|(mu, m)| (m.fair == Some(true)).then(|| (m.name.clone(), mu))).arrange_by_key();
     // (fair meter, its per-ACL copy) for every ACL using one.
-    let acl_fair_names = acl_meters
-        .clone()
-        .join_core(fair_meters.clone(), |name, acl, mu| Some((*mu, MeterPart::Copy(format!("{name}__{acl}")))));
+    let acl_fair_names = acl_meters.clone().join_core(fair_meters.clone(), |name, acl, mu| {
+        Some((Group::Meter(*mu), Member::MeterCopy(format!("{name}__{acl}"))))
+    });
     let acl_fair = acl_meters.join_core(fair_meters, |_, acl, _| Some((*acl, None)));
     let acl_ctx = ops::reduce(
         i.acls.map(|(u, a)| (u, Some(a))).concat(acl_fair).arrange_by_key(),
@@ -218,19 +205,17 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     // (switch, ACL) for every ACL that applies to a switch, with a count
     // (its port group's members there, + 1 if the switch lists it): the
     // flows it makes are grouped by a reduce that keeps positive counts.
-    let pg_acls = i
-        .pgs
-        .clone()
-        .flat_map(|(pg, row)| row.acls.iter().map(|a| (pg, a.uuid())).collect::<Vec<_>>())
-        .join_core(pg_ls.arrange_by_key(), |_, acl, ls| Some((*acl, *ls)));
+    let pg_acls =
+        pg_ports.clone().join_core(port_ls, |_, (_, _, acls), ls| acls.iter().map(|a| (*a, *ls)).collect::<Vec<_>>());
     let ls_acl_ctx = i
         .switches
         .clone()
         .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
         .concat(pg_acls)
         .join_core(acl_ctx, |_, ls, a| Some((*ls, a.clone())));
-    let acl_facts = ops::distinct(ls_acl_ctx.clone().map(|(ls, a)| (ls, a.acl.action == nb::AclAction::AllowRelated)))
-        .as_collection(|(ls, stateful), _| (*ls, SwitchPart::Acls { stateful: *stateful }));
+    let acl_flags = ls_acl_ctx
+        .clone()
+        .map(|(ls, a)| (ls, SwitchPart::Acls { stateful: a.acl.action == nb::AclAction::AllowRelated }));
 
     // Load balancers: (load balancer, switch), directly and through
     // groups (twice if both: consumers only ask whether a pair exists).
@@ -249,9 +234,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
                 .join_core(group_lbs, |_, ls, lb| Some((*lb, *ls))),
         )
         .arrange_by_key();
-    let lb_facts =
-        ops::distinct(ls_lbs.clone().join_core(lbs.clone(), |_, ls, lb| (!lb.vips.is_empty()).then_some(*ls)))
-            .as_collection(|ls, _| (*ls, SwitchPart::LbVip));
+    let lb_flags =
+        ls_lbs.clone().join_core(lbs.clone(), |_, ls, lb| (!lb.vips.is_empty()).then_some((*ls, SwitchPart::LbVip)));
 
     // Load balancers as their flows need them: VIPs parsed, health-checked
     // VIPs, and which monitoring ports exist (enabled switch ports).
@@ -271,7 +255,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
                 .filter_map(|v| v.split_once(':').map(|(p, _)| (p.to_string(), lb)))
                 .collect::<BTreeSet<_>>()
         })
-        .join_core(port_names.clone(), |name, lb, (_, enabled)| enabled.then(|| (*lb, LbPart::LivePort(name.clone()))));
+        .join_core(port_names.clone(), |name, lb, (_, enabled, _)| {
+            enabled.then(|| (*lb, LbPart::LivePort(name.clone())))
+        });
     let lb_ctx = ops::reduce(
         i.lbs.map(|(u, row)| (u, LbPart::Row(row))).concatenate([hc_vips, lb_monitor_ports]).arrange_by_key(),
         "LbCtx",
@@ -319,11 +305,11 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
                 .map(|(vip, _, port, src)| (port.to_string(), (c.uuid, src.to_string(), vip.vip.v6)))
                 .collect::<BTreeSet<_>>()
         })
-        .join_core(port_names, |_, m, (ls, _)| Some(((), (*ls, m.clone()))))
+        .join_core(port_names, |_, m, (ls, _, _)| Some(((), (*ls, m.clone()))))
         .join_core(svc_mac.clone(), |_, (ls, (lb, src, v6)), mac| {
             let mut out = Vec::new();
             switch::lb::monitor_responder(*lb, src, *v6, mac, &mut crate::lflow::Flows::new(*ls, &mut out));
-            out.into_iter().map(flow_kv)
+            out.into_iter().map(grouped::flow)
         });
     // SB Load_Balancer rows: load balancers applied to some switch.
     let sb_lbs = ops::reduce(ls_lbs.clone(), "LbDatapaths", |_, lss, out: &mut Vec<(Vec<Uuid>, isize)>| {
@@ -380,22 +366,31 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     });
     let ls_lb_ctx = ls_lbs.join_core(lb_ctx, |_, ls, (c, _)| Some((*ls, c.clone())));
 
-    // DNS rows some switch uses: (row, (switch, records)).
+    // DNS rows some switch uses, as members of their SB rows.
     let dns_ls = i
         .switches
         .clone()
         .flat_map(|(ls, row)| row.dns_records.iter().map(|d| (d.uuid(), ls)).collect::<Vec<_>>())
-        .join_core(i.dns.arrange_by_key(), |d, ls, row| Some((*d, (*ls, row.records.clone()))));
-    let dns_facts =
-        dns_ls.clone().flat_map(|(_, (ls, records))| (!records.is_empty()).then_some((ls, SwitchPart::Dns)));
+        .join_core(i.dns.arrange_by_key(), |d, ls, row| {
+            Some((Group::Dns(*d), Member::DnsSwitch(*ls, row.records.clone())))
+        });
+    let dns_flags = dns_ls.clone().flat_map(|(_, m)| match m {
+        Member::DnsSwitch(ls, records) if !records.is_empty() => Some((ls, SwitchPart::Dns)),
+        _ => None,
+    });
 
     let port_facts = port_ctx
         .clone()
         .flat_map_ref(|_, (ls, p)| p.facts().into_iter().map(|f| (*ls, SwitchPart::Port(f))).collect::<Vec<_>>());
-    let non_router = ops::distinct(
-        port_ctx.clone().flat_map_ref(|_, (ls, p)| (!(p.is_router() && p.peer.is_some())).then_some(*ls)),
-    )
-    .as_collection(|ls, _| (*ls, SwitchPart::NonRouterPort));
+    // Flags of switches: some ACL (stateful or not), some load balancer
+    // with VIPs, some DNS records, some port other than a peered router
+    // port; each once (the switch's context is recomputed only when one
+    // appears or goes).
+    let non_router = port_ctx
+        .clone()
+        .flat_map_ref(|_, (ls, p)| (!(p.is_router() && p.peer.is_some())).then_some((*ls, SwitchPart::NonRouterPort)));
+    let flags = ops::distinct(acl_flags.concatenate([lb_flags, dns_flags, non_router]))
+        .as_collection(|(ls, part), _| (*ls, part.clone()));
     // CoPP: each switch's control protocol → meter, for meters that exist.
     let copp_facts = i
         .switches
@@ -412,7 +407,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         });
     // Switch uuid → context.
     let sw_ctx = ops::reduce(
-        switch_base.concatenate([port_facts, acl_facts, lb_facts, dns_facts, non_router, copp_facts]).arrange_by_key(),
+        switch_base.concatenate([port_facts, flags, copp_facts]).arrange_by_key(),
         "SwitchCtx",
         |ls, parts, out: &mut Vec<(Arc<SwitchCtx>, isize)>| {
             let mut base = None;
@@ -449,7 +444,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
 
     // Logical flows, and Port_Binding rows, from one join of each port with
     // its switch.
-    let sw_flows = sw_ctx.clone().flat_map_ref(|_, sw| switch::switch_flows(sw).into_iter().map(flow_kv));
+    let sw_flows = sw_ctx.clone().flat_map_ref(|_, sw| switch::switch_flows(sw).into_iter().map(grouped::flow));
     let per_port = port_ctx.clone().flat_map_ref(|_, (ls, p)| Some((*ls, p.clone()))).arrange_by_key().join_core(
         sw_ctx.clone(),
         |_, p: &Arc<PortCtx>, sw: &Arc<SwitchCtx>| {
@@ -459,49 +454,19 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         },
     );
     let acl_flows = ls_acl_ctx.arrange_by_key().join_core(sw_ctx.clone(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| {
-        switch::acl_flows(sw, a).into_iter().map(flow_kv)
+        switch::acl_flows(sw, a).into_iter().map(grouped::flow)
     });
-    let lb_flows = ls_lb_ctx
-        .arrange_by_key()
-        .join_core(sw_ctx, |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| switch::lb_flows(sw, lb).into_iter().map(flow_kv));
+    let lb_flows = ls_lb_ctx.arrange_by_key().join_core(sw_ctx, |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| {
+        switch::lb_flows(sw, lb).into_iter().map(grouped::flow)
+    });
     let port_flows = per_port.clone().flat_map(|o| match o {
-        PortOut::Flow(l) => Some(flow_kv(l)),
+        PortOut::Flow(l) => Some(grouped::flow(l)),
         PortOut::Binding(_) => None,
     });
     let bindings = per_port.flat_map(|o| match o {
         PortOut::Binding(b) => Some(Out::Sb(SbRecord::Port(b))),
         PortOut::Flow(_) => None,
     });
-    let flows = ops::reduce(
-        sw_flows
-            .concatenate(routed.flows.into_iter().chain([port_flows, acl_flows, lb_flows, monitor_flows]))
-            .arrange_by_key(),
-        "Flows",
-        |(stage, prio, m, a, meter), dps, out: &mut Vec<(Out, isize)>| {
-            let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
-            // A shared flow keeps the hint (and port tag) of its member with
-            // the smallest uuid.
-            let first = dps.iter().filter(|(_, n)| *n > 0).map(|((_, h, p), _)| (*h, p.clone())).min();
-            let (hint, io_port) = first.unwrap_or((None, None));
-            if !set.is_empty() {
-                out.push((
-                    Out::Sb(SbRecord::Flow {
-                        stage: *stage,
-                        priority: *prio,
-                        matches: m.clone(),
-                        actions: a.clone(),
-                        dps: set.into_iter().collect(),
-                        hint,
-                        io_port,
-                        controller_meter: meter.clone(),
-                    }),
-                    1,
-                ));
-            }
-        },
-    )
-    .as_collection(|_, r| r.clone());
-
     // Datapath_Binding.
     let datapaths = i.switches.clone().join_core(dp_keys, |ls, row, key| {
         let mut ids = BTreeMap::new();
@@ -521,36 +486,26 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         let (ls, mut v) = (*ls, Vec::new());
         if p.enabled() {
             let n = p.name().to_string();
-            v.push(((ls, "_MC_flood".to_string(), 32768u32), n.clone()));
+            v.push((Group::Mcast(ls, "_MC_flood".to_string(), 32768), Member::Port(n.clone())));
             if !p.is_router() {
-                v.push(((ls, "_MC_flood_l2".to_string(), 32772), n.clone()));
+                v.push((Group::Mcast(ls, "_MC_flood_l2".to_string(), 32772), Member::Port(n.clone())));
             }
             if p.has_unknown() && !p.is_external() {
-                v.push(((ls, "_MC_unknown".to_string(), 32769), n.clone()));
+                v.push((Group::Mcast(ls, "_MC_unknown".to_string(), 32769), Member::Port(n.clone())));
             }
             // Attached to a router relaying multicast.
             if p.is_router() && p.peer.as_ref().is_some_and(|peer| peer.relay) {
-                v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
+                v.push((Group::Mcast(ls, "_MC_mrouter_flood".to_string(), 32770), Member::Port(n.clone())));
             }
             if switch::get_bool(&p.lsp.options, "mcast_flood_reports", false) {
-                v.push(((ls, "_MC_mrouter_flood".to_string(), 32770), n.clone()));
+                v.push((Group::Mcast(ls, "_MC_mrouter_flood".to_string(), 32770), Member::Port(n.clone())));
             }
             if switch::get_bool(&p.lsp.options, "mcast_flood", false) {
-                v.push(((ls, "_MC_static".to_string(), 32771), n));
+                v.push((Group::Mcast(ls, "_MC_static".to_string(), 32771), Member::Port(n)));
             }
         }
         v
     });
-    let mcast = ops::reduce(
-        mcast_members.arrange_by_key(),
-        "MulticastGroup",
-        |(dp, name, key), members, out: &mut Vec<(Out, isize)>| {
-            let ports: Vec<String> = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect();
-            out.push((Out::Sb(SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports }), 1));
-        },
-    )
-    .as_collection(|_, r| r.clone());
-
     // IP_Multicast, one per switch.
     let ip_mcast =
         i.switches.clone().map(|(ls, row)| Out::Sb(SbRecord::IpMulticast(ip_multicast(ls, &row.other_config))));
@@ -558,57 +513,26 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     // Address sets: svc_monitor_mac, then each port group's `<pg>_ip4` and
     // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
     // a later one with the same name wins, as in the reference.
-    let svc = i.svc_mac.map(|((), m)| ("svc_monitor_mac".to_string(), (0u8, Some(m))));
-    let pg_set_names = i
-        .pgs
-        .clone()
-        .flat_map(|(_, row)| [(format!("{}_ip4", row.name), (1u8, None)), (format!("{}_ip6", row.name), (1u8, None))]);
-    let pg_set_addrs = pg_ports.clone().join_core(lsps, |_, (_, pg), lsp| {
+    let address = |name: String, source: u8, a: Option<String>| (Group::AddressSet(name), Member::Address(source, a));
+    let svc = i.svc_mac.map(move |((), m)| address("svc_monitor_mac".to_string(), 0, Some(m)));
+    let pg_set_names = i.pgs.clone().flat_map(move |(_, row)| {
+        [address(format!("{}_ip4", row.name), 1, None), address(format!("{}_ip6", row.name), 1, None)]
+    });
+    let pg_set_addrs = pg_ports.clone().join_core(lsps, move |_, (_, pg, _), lsp| {
         let (v4, v6) = port_group_ips(lsp);
         let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
-        let v4 = v4.into_iter().map(move |a| (n4.clone(), (1u8, Some(a))));
-        v4.chain(v6.into_iter().map(move |a| (n6.clone(), (1u8, Some(a)))))
+        let v4 = v4.into_iter().map(move |a| address(n4.clone(), 1, Some(a)));
+        v4.chain(v6.into_iter().map(move |a| address(n6.clone(), 1, Some(a))))
     });
-    let nb_sets = i.address_sets.flat_map(|(_, s)| {
+    let nb_sets = i.address_sets.flat_map(move |(_, s)| {
         let name = s.name.clone();
-        std::iter::once((name.clone(), (2u8, None)))
-            .chain(s.addresses.clone().into_iter().map(move |a| (name.clone(), (2u8, Some(a)))))
+        std::iter::once(address(name.clone(), 2, None))
+            .chain(s.addresses.clone().into_iter().map(move |a| address(name.clone(), 2, Some(a))))
     });
-    let sets = ops::reduce(
-        svc.concatenate([pg_set_names, pg_set_addrs, nb_sets]).arrange_by_key(),
-        "AddressSet",
-        |name, parts: &[(&(u8, Option<String>), isize)], out: &mut Vec<(Out, isize)>| {
-            let Some(top) = parts.iter().filter(|(_, n)| *n > 0).map(|((p, _), _)| *p).max() else { return };
-            let addresses = parts
-                .iter()
-                .filter(|((p, a), n)| *n > 0 && *p == top && a.is_some())
-                .filter_map(|((_, a), _)| a.clone())
-                .collect();
-            out.push((Out::Sb(SbRecord::AddressSet { name: name.clone(), addresses }), 1));
-        },
-    )
-    .as_collection(|_, r| r.clone());
     // Port_Group per (port group, switch) with the members on that switch.
-    let pg_members = ops::reduce(
-        pg_ports
-            .join_core(port_ctx.clone(), |_, (_, pg_name), (ls, p)| Some(((pg_name.clone(), *ls), p.lsp.name.clone())))
-            .arrange_by_key(),
-        "PortGroup",
-        |(name, dp), members, out: &mut Vec<(Out, isize)>| {
-            let ports = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect();
-            out.push((Out::Sb(SbRecord::PortGroup { name: name.clone(), dp: *dp, ports }), 1));
-        },
-    )
-    .as_collection(|_, r| r.clone());
-
-    // DNS: each NB DNS row some switch uses, with those switches.
-    let sb_dns = ops::reduce(dns_ls.arrange_by_key(), "Dns", |d, parts, out: &mut Vec<(Out, isize)>| {
-        let datapaths: Vec<Uuid> = parts.iter().filter(|(_, n)| *n > 0).map(|((ls, _), _)| *ls).collect();
-        if let Some(((_, records), _)) = parts.first() {
-            out.push((Out::Sb(SbRecord::Dns { nb: *d, records: records.clone(), datapaths }), 1));
-        }
-    })
-    .as_collection(|_, r| r.clone());
+    let pg_members = pg_ports.join_core(port_ctx.clone(), |_, (_, pg_name, _), (ls, p)| {
+        Some((Group::Pg(pg_name.clone(), *ls), Member::Port(p.lsp.name.clone())))
+    });
 
     // Meters: every NB meter, and a copy per ACL using a fair one.
     let bands = i
@@ -616,32 +540,27 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         .clone()
         .flat_map(|(u, m)| m.bands.iter().map(|b| (b.uuid(), u)).collect::<Vec<_>>())
         .join_core(i.meter_bands.arrange_by_key(), |_, m, b| {
-            Some((*m, MeterPart::Band((b.action.as_str().to_string(), b.rate, b.burst_size))))
+            Some((Group::Meter(*m), Member::MeterBand(b.action.as_str().to_string(), b.rate, b.burst_size)))
         });
-    let meter_parts = i
-        .meters
-        .map(|(u, m)| (u, MeterPart::Base(m.name.clone(), m.unit.as_str().to_string())))
-        .concatenate([bands, acl_fair_names]);
-    let sb_meters = ops::reduce(meter_parts.arrange_by_key(), "Meter", |_, parts, out: &mut Vec<(Out, isize)>| {
-        let mut base = None;
-        let mut bands = BTreeSet::new();
-        let mut copies = Vec::new();
-        for (p, _) in parts {
-            match p {
-                MeterPart::Base(n, unit) => base = Some((n.clone(), unit.clone())),
-                MeterPart::Band(b) => {
-                    bands.insert(b.clone());
-                }
-                MeterPart::Copy(n) => copies.push(n.clone()),
-            }
-        }
-        if let Some((name, unit)) = base {
-            for n in std::iter::once(name).chain(copies) {
-                out.push((Out::Sb(SbRecord::Meter { name: n, unit: unit.clone(), bands: bands.clone() }), 1));
-            }
-        }
-    })
-    .as_collection(|_, r| r.clone());
+    let meter_bases =
+        i.meters.map(|(u, m)| (Group::Meter(u), Member::MeterBase(m.name.clone(), m.unit.as_str().to_string())));
+
+    let grouped = grouped::build(sw_flows.concatenate(routed.grouped.into_iter().chain([
+        port_flows,
+        acl_flows,
+        lb_flows,
+        monitor_flows,
+        mcast_members,
+        svc,
+        pg_set_names,
+        pg_set_addrs,
+        nb_sets,
+        pg_members,
+        dns_ls,
+        meter_bases,
+        bands,
+        acl_fair_names,
+    ])));
 
     // Diagnostics about input rows.
     let port_diags = port_ctx.flat_map_ref(|_, (_, p)| {
@@ -673,25 +592,10 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
             .collect::<Vec<_>>()
     });
 
-    flows.concatenate(
-        [
-            datapaths,
-            bindings,
-            mcast,
-            ip_mcast,
-            sets,
-            pg_members,
-            i.records,
-            sb_dns,
-            sb_meters,
-            sb_lbs,
-            service_monitors,
-            port_diags,
-            lrp_diags,
-            lb_diags,
-        ]
-        .into_iter()
-        .chain(routed.records),
+    grouped.concatenate(
+        [datapaths, bindings, ip_mcast, i.records, sb_lbs, service_monitors, port_diags, lrp_diags, lb_diags]
+            .into_iter()
+            .chain(routed.records),
     )
 }
 
@@ -705,14 +609,6 @@ fn port_group_ips(lsp: &nb::LogicalSwitchPort) -> (Vec<String>, Vec<String>) {
         v6.extend(a.ipv6.iter().map(|i| i.addr.to_string()));
     }
     (v4, v6)
-}
-
-/// Pieces of a SB meter.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum MeterPart {
-    Base(String, String),
-    Band((String, i64, i64)),
-    Copy(String),
 }
 
 /// What the join of a port with its switch produces.

@@ -14,6 +14,7 @@
 //! fed as "retract old, insert new".
 
 mod dataflow;
+mod grouped;
 pub mod input;
 mod ops;
 mod routers;

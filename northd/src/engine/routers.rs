@@ -5,7 +5,8 @@
 //! from their router port ([`Peer`]). Closures are total, as everywhere in
 //! the dataflow.
 
-use super::dataflow::{flow_kv, FlowKv, PortPart};
+use super::dataflow::PortPart;
+use super::grouped::{self, Group, Member, Part};
 use super::ops::{self, Arr, Coll, Set};
 use crate::lflow::Lflow;
 use crate::router::{self, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
@@ -40,7 +41,8 @@ pub(super) struct Inputs<'s> {
 
 /// What the routers' part produces.
 pub(super) struct Outputs<'s> {
-    pub flows: Vec<Coll<'s, FlowKv>>,
+    /// Flows and `_MC_static` members, for the grouped records.
+    pub grouped: Vec<Coll<'s, Part>>,
     pub records: Vec<Coll<'s, Out>>,
     /// The router port each switch port of type `router` is attached to.
     pub peers: Coll<'s, (Uuid, PortPart)>,
@@ -251,7 +253,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         },
     );
 
-    let router_flows = router_ctx.clone().flat_map_ref(|_, lr| router::router_flows(lr).into_iter().map(flow_kv));
+    let router_flows = router_ctx.clone().flat_map_ref(|_, lr| router::router_flows(lr).into_iter().map(grouped::flow));
     let per_port = rport_ctx.clone().flat_map_ref(|_, (lr, p)| Some((*lr, p.clone()))).arrange_by_key().join_core(
         router_ctx,
         |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
@@ -266,7 +268,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         },
     );
     let port_flows = per_port.clone().flat_map(|o| match o {
-        RportOut::Flow(l) => Some(flow_kv(l)),
+        RportOut::Flow(l) => Some(grouped::flow(l)),
         RportOut::Record(_) => None,
     });
     let bindings = per_port.flat_map(|o| match o {
@@ -278,15 +280,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         Some(Out::Sb(SbRecord::Datapath { nb: *u, tunnel_key: *key, external_ids: router::datapath_ids(*u, row) }))
     });
     // `_MC_static` of routers with ports flooding multicast.
-    let mc_static = ops::reduce(
-        rport_ctx.flat_map_ref(|_, (lr, p)| p.fact().mcast_flood.then(|| (*lr, p.name().to_string()))).arrange_by_key(),
-        "McStatic",
-        |_, members, out: &mut Vec<(Vec<String>, isize)>| {
-            out.push((members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect(), 1));
-        },
-    )
-    .as_collection(|lr, ports| {
-        Out::Sb(SbRecord::Mcast { dp: *lr, name: "_MC_static".to_string(), tunnel_key: 32771, ports: ports.clone() })
+    let mc_static = rport_ctx.flat_map_ref(|_, (lr, p)| {
+        let group = || Group::Mcast(*lr, "_MC_static".to_string(), 32771);
+        p.fact().mcast_flood.then(|| (group(), Member::Port(p.name().to_string())))
     });
 
     // What a switch port of type router learns of its router port.
@@ -310,7 +306,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let peers = lsp_router
         .join_core(peer_info.arrange_by_key(), |_, (pu, _, _), peer| Some((*pu, PortPart::Peer(peer.clone()))));
 
-    Outputs { flows: vec![router_flows, port_flows], records: vec![datapaths, bindings, mc_static], peers }
+    Outputs { grouped: vec![router_flows, port_flows, mc_static], records: vec![datapaths, bindings], peers }
 }
 
 /// What the join of a router port with its router produces.

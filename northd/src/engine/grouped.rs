@@ -1,0 +1,166 @@
+//! SB records gathered from several members — a logical flow from each
+//! datapath's copy, a multicast group or port group from its ports, an
+//! address set from its sources, a DNS row from the switches using it, a
+//! meter from its bands and per-ACL copies — all made by one reduce keyed
+//! by the record's identity ([`Group`]). One reduce rather than one per
+//! table: each operator costs every epoch its share of progress tracking.
+
+use super::ops::{self, Coll};
+use crate::lflow::Lflow;
+use crate::sbrec::{Out, SbRecord};
+use crate::stages::Stage;
+use ovsdb::Uuid;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The identity of a record gathered from members.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(super) enum Group {
+    /// A logical flow: stage, priority, match, actions, controller meter.
+    Flow(Stage, u16, String, String, Option<String>),
+    /// A multicast group: datapath, name, tunnel key.
+    Mcast(Uuid, String, u32),
+    AddressSet(String),
+    /// A port group's ports on one switch: name, switch.
+    Pg(String, Uuid),
+    /// An NB DNS row.
+    Dns(Uuid),
+    /// An NB meter.
+    Meter(Uuid),
+}
+
+/// A member of a [`Group`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(super) enum Member {
+    /// One datapath's copy of a flow: datapath, stage hint, port tag.
+    Flow(Uuid, Option<Uuid>, Option<String>),
+    /// A port (by name) of a multicast group or port group.
+    Port(String),
+    /// A source of an address set (0 svc_monitor_mac, 1 a port group, 2
+    /// the NB row: the highest wins) and one of its addresses.
+    Address(u8, Option<String>),
+    /// A switch using a DNS row, and the row's records.
+    DnsSwitch(Uuid, BTreeMap<String, String>),
+    /// The meter's name and unit.
+    MeterBase(String, String),
+    /// One of its bands: action, rate, burst size.
+    MeterBand(String, i64, i64),
+    /// The name of its copy for one ACL (a `fair` meter).
+    MeterCopy(String),
+}
+
+/// A member and the record it belongs to.
+pub(super) type Part = (Group, Member);
+
+/// A datapath's flow as a member of its SB flow.
+pub(super) fn flow(l: Lflow) -> Part {
+    (Group::Flow(l.stage, l.priority, l.matches, l.actions, l.meter), Member::Flow(l.dp, l.hint, l.io_port))
+}
+
+/// The records of all groups.
+pub(super) fn build<'s>(parts: Coll<'s, Part>) -> Coll<'s, Out> {
+    ops::reduce(parts.arrange_by_key(), "Grouped", |group, members, out: &mut Vec<(Out, isize)>| {
+        // Members with a positive count, each once, in order.
+        let members = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| *m);
+        for r in records(group, members) {
+            out.push((Out::Sb(r), 1));
+        }
+    })
+    .as_collection(|_, r| r.clone())
+}
+
+/// The records of `group` (none, one, or a meter and its copies).
+fn records<'a>(group: &Group, members: impl Iterator<Item = &'a Member>) -> Vec<SbRecord> {
+    match group {
+        Group::Flow(stage, priority, matches, actions, meter) => {
+            let mut dps = BTreeSet::new();
+            // A shared flow keeps the hint (and port tag) of its member with
+            // the smallest uuid.
+            let mut first: Option<(Option<Uuid>, Option<String>)> = None;
+            for m in members {
+                if let Member::Flow(dp, hint, port) = m {
+                    dps.insert(*dp);
+                    let this = (*hint, port.clone());
+                    if first.as_ref().is_none_or(|f| this < *f) {
+                        first = Some(this);
+                    }
+                }
+            }
+            let (hint, io_port) = first.unwrap_or((None, None));
+            if dps.is_empty() {
+                return Vec::new();
+            }
+            vec![SbRecord::Flow {
+                stage: *stage,
+                priority: *priority,
+                matches: matches.clone(),
+                actions: actions.clone(),
+                dps: dps.into_iter().collect(),
+                hint,
+                io_port,
+                controller_meter: meter.clone(),
+            }]
+        }
+        Group::Mcast(dp, name, key) => {
+            let ports = port_names(members);
+            vec![SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports }]
+        }
+        Group::Pg(name, dp) => {
+            let ports = port_names(members).into_iter().collect();
+            vec![SbRecord::PortGroup { name: name.clone(), dp: *dp, ports }]
+        }
+        Group::AddressSet(name) => {
+            let sources: Vec<(u8, Option<&String>)> = members
+                .filter_map(|m| match m {
+                    Member::Address(p, a) => Some((*p, a.as_ref())),
+                    _ => None,
+                })
+                .collect();
+            let Some(top) = sources.iter().map(|(p, _)| *p).max() else { return Vec::new() };
+            let addresses = sources.into_iter().filter(|(p, _)| *p == top).filter_map(|(_, a)| a.cloned()).collect();
+            vec![SbRecord::AddressSet { name: name.clone(), addresses }]
+        }
+        Group::Dns(nb) => {
+            let mut records = None;
+            let mut datapaths = Vec::new();
+            for m in members {
+                if let Member::DnsSwitch(ls, r) = m {
+                    // The first switch's copy (all are the row's).
+                    records.get_or_insert(r);
+                    datapaths.push(*ls);
+                }
+            }
+            records.map(|r| SbRecord::Dns { nb: *nb, records: r.clone(), datapaths }).into_iter().collect()
+        }
+        Group::Meter(_) => {
+            let mut base = None;
+            let mut bands = BTreeSet::new();
+            let mut copies = Vec::new();
+            for m in members {
+                match m {
+                    Member::MeterBase(n, unit) => base = Some((n.clone(), unit.clone())),
+                    Member::MeterBand(a, r, b) => {
+                        bands.insert((a.clone(), *r, *b));
+                    }
+                    Member::MeterCopy(n) => copies.push(n.clone()),
+                    _ => {}
+                }
+            }
+            let Some((name, unit)) = base else { return Vec::new() };
+            std::iter::once(name)
+                .chain(copies)
+                .map(|n| SbRecord::Meter { name: n, unit: unit.clone(), bands: bands.clone() })
+                .collect()
+        }
+    }
+}
+
+/// The port names among `members`, in order.
+fn port_names<'a>(members: impl Iterator<Item = &'a Member>) -> Vec<String> {
+    members
+        .filter_map(|m| match m {
+            Member::Port(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
