@@ -15,13 +15,23 @@
 use super::grouped::{self, Group, Member};
 use super::input::Inputs;
 use super::ops::{self, Coll};
-use crate::sbrec::{Diagnostic, IpMulticast, Out, PortBinding, SbRecord};
+use crate::sbrec::{Diagnostic, IpMulticast, PortBinding, SbRecord};
 use crate::switch::{self, AclCtx, Config, Dhcp, LbCtx, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// What the dataflow emits.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(super) enum Emit {
+    Sb(SbRecord),
+    Diag(Diagnostic),
+    /// A member of a record the driver assembles (`grouped`): one more
+    /// operator per epoch would not pay for grouping them here.
+    Part(Group, Member),
+}
 
 /// Pieces a port's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,7 +77,7 @@ enum SwitchPart {
 }
 
 /// Builds the program; returns every SB record and every diagnostic.
-pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
+pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
     // Arrangements shared by several joins.
     let lsps = i.lsps.arrange_by_key();
     let port_ls = i.switch_ports.arrange_by_key();
@@ -188,7 +198,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         i.meters.clone().flat_map(|(mu, m)| (m.fair == Some(true)).then(|| (m.name.clone(), mu))).arrange_by_key();
     // (fair meter, its per-ACL copy) for every ACL using one.
     let acl_fair_names = acl_meters.clone().join_core(fair_meters.clone(), |name, acl, mu| {
-        Some((Group::Meter(*mu), Member::MeterCopy(format!("{name}__{acl}"))))
+        Some(Emit::Part(Group::Meter(*mu), Member::MeterCopy(format!("{name}__{acl}"))))
     });
     let acl_fair = acl_meters.join_core(fair_meters, |_, acl, _| Some((*acl, None)));
     let acl_ctx = ops::reduce(
@@ -294,7 +304,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         },
     );
     let lb_diags =
-        lb_ctx.clone().flat_map_ref(|_, (_, diags)| diags.iter().cloned().map(Out::Diag).collect::<Vec<_>>());
+        lb_ctx.clone().flat_map_ref(|_, (_, diags)| diags.iter().cloned().map(Emit::Diag).collect::<Vec<_>>());
     // ARP/ND responders for health monitors' source IPs, on the switch of
     // each monitored port.
     let monitor_flows = lb_ctx
@@ -318,7 +328,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     .join_core(lbs, |u, dps, row| {
         let mut options = row.options.clone();
         options.insert("hairpin_orig_tuple".into(), "true".into());
-        Some(Out::Sb(SbRecord::LoadBalancer {
+        Some(Emit::Sb(SbRecord::LoadBalancer {
             nb: *u,
             name: row.name.clone(),
             vips: row.vips.clone(),
@@ -354,7 +364,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     )
     .as_collection(|k, v| ((), (k.clone(), v.clone())))
     .join_core(svc_mac, |_, ((ip, lport, port, proto), (src, opts)), mac| {
-        Some(Out::Sb(SbRecord::ServiceMonitor {
+        Some(Emit::Sb(SbRecord::ServiceMonitor {
             ip: ip.clone(),
             port: *port,
             protocol: proto.clone(),
@@ -372,10 +382,10 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         .clone()
         .flat_map(|(ls, row)| row.dns_records.iter().map(|d| (d.uuid(), ls)).collect::<Vec<_>>())
         .join_core(i.dns.arrange_by_key(), |d, ls, row| {
-            Some((Group::Dns(*d), Member::DnsSwitch(*ls, row.records.clone())))
+            Some(Emit::Part(Group::Dns(*d), Member::DnsSwitch(*ls, row.records.clone())))
         });
-    let dns_flags = dns_ls.clone().flat_map(|(_, m)| match m {
-        Member::DnsSwitch(ls, records) if !records.is_empty() => Some((ls, SwitchPart::Dns)),
+    let dns_flags = dns_ls.clone().flat_map(|e| match e {
+        Emit::Part(_, Member::DnsSwitch(ls, records)) if !records.is_empty() => Some((ls, SwitchPart::Dns)),
         _ => None,
     });
 
@@ -464,7 +474,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         PortOut::Binding(_) => None,
     });
     let bindings = per_port.flat_map(|o| match o {
-        PortOut::Binding(b) => Some(Out::Sb(SbRecord::Port(b))),
+        PortOut::Binding(b) => Some(Emit::Sb(SbRecord::Port(b))),
         PortOut::Flow(_) => None,
     });
     // Datapath_Binding.
@@ -478,7 +488,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         if let Some(ts) = row.other_config.get("interconn-ts") {
             ids.insert("interconn-ts".to_string(), ts.clone());
         }
-        Some(Out::Sb(SbRecord::Datapath { nb: *ls, tunnel_key: *key, external_ids: ids }))
+        Some(Emit::Sb(SbRecord::Datapath { nb: *ls, tunnel_key: *key, external_ids: ids }))
     });
 
     // Multicast_Group.
@@ -486,34 +496,35 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         let (ls, mut v) = (*ls, Vec::new());
         if p.enabled() {
             let n = p.name().to_string();
-            v.push((Group::Mcast(ls, "_MC_flood".to_string(), 32768), Member::Port(n.clone())));
+            v.push(Emit::Part(Group::Mcast(ls, "_MC_flood".to_string(), 32768), Member::Port(n.clone())));
             if !p.is_router() {
-                v.push((Group::Mcast(ls, "_MC_flood_l2".to_string(), 32772), Member::Port(n.clone())));
+                v.push(Emit::Part(Group::Mcast(ls, "_MC_flood_l2".to_string(), 32772), Member::Port(n.clone())));
             }
             if p.has_unknown() && !p.is_external() {
-                v.push((Group::Mcast(ls, "_MC_unknown".to_string(), 32769), Member::Port(n.clone())));
+                v.push(Emit::Part(Group::Mcast(ls, "_MC_unknown".to_string(), 32769), Member::Port(n.clone())));
             }
             // Attached to a router relaying multicast.
             if p.is_router() && p.peer.as_ref().is_some_and(|peer| peer.relay) {
-                v.push((Group::Mcast(ls, "_MC_mrouter_flood".to_string(), 32770), Member::Port(n.clone())));
+                v.push(Emit::Part(Group::Mcast(ls, "_MC_mrouter_flood".to_string(), 32770), Member::Port(n.clone())));
             }
             if switch::get_bool(&p.lsp.options, "mcast_flood_reports", false) {
-                v.push((Group::Mcast(ls, "_MC_mrouter_flood".to_string(), 32770), Member::Port(n.clone())));
+                v.push(Emit::Part(Group::Mcast(ls, "_MC_mrouter_flood".to_string(), 32770), Member::Port(n.clone())));
             }
             if switch::get_bool(&p.lsp.options, "mcast_flood", false) {
-                v.push((Group::Mcast(ls, "_MC_static".to_string(), 32771), Member::Port(n)));
+                v.push(Emit::Part(Group::Mcast(ls, "_MC_static".to_string(), 32771), Member::Port(n)));
             }
         }
         v
     });
     // IP_Multicast, one per switch.
     let ip_mcast =
-        i.switches.clone().map(|(ls, row)| Out::Sb(SbRecord::IpMulticast(ip_multicast(ls, &row.other_config))));
+        i.switches.clone().map(|(ls, row)| Emit::Sb(SbRecord::IpMulticast(ip_multicast(ls, &row.other_config))));
 
     // Address sets: svc_monitor_mac, then each port group's `<pg>_ip4` and
     // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
     // a later one with the same name wins, as in the reference.
-    let address = |name: String, source: u8, a: Option<String>| (Group::AddressSet(name), Member::Address(source, a));
+    let address =
+        |name: String, source: u8, a: Option<String>| Emit::Part(Group::AddressSet(name), Member::Address(source, a));
     let svc = i.svc_mac.map(move |((), m)| address("svc_monitor_mac".to_string(), 0, Some(m)));
     let pg_set_names = i.pgs.clone().flat_map(move |(_, row)| {
         [address(format!("{}_ip4", row.name), 1, None), address(format!("{}_ip6", row.name), 1, None)]
@@ -531,7 +542,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
     });
     // Port_Group per (port group, switch) with the members on that switch.
     let pg_members = pg_ports.join_core(port_ctx.clone(), |_, (_, pg_name, _), (ls, p)| {
-        Some((Group::Pg(pg_name.clone(), *ls), Member::Port(p.lsp.name.clone())))
+        Some(Emit::Part(Group::Pg(pg_name.clone(), *ls), Member::Port(p.lsp.name.clone())))
     });
 
     // Meters: every NB meter, and a copy per ACL using a fair one.
@@ -540,34 +551,18 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         .clone()
         .flat_map(|(u, m)| m.bands.iter().map(|b| (b.uuid(), u)).collect::<Vec<_>>())
         .join_core(i.meter_bands.arrange_by_key(), |_, m, b| {
-            Some((Group::Meter(*m), Member::MeterBand(b.action.as_str().to_string(), b.rate, b.burst_size)))
+            Some(Emit::Part(Group::Meter(*m), Member::MeterBand(b.action.as_str().to_string(), b.rate, b.burst_size)))
         });
-    let meter_bases =
-        i.meters.map(|(u, m)| (Group::Meter(u), Member::MeterBase(m.name.clone(), m.unit.as_str().to_string())));
-
-    let grouped = grouped::build(sw_flows.concatenate(routed.grouped.into_iter().chain([
-        port_flows,
-        acl_flows,
-        lb_flows,
-        monitor_flows,
-        mcast_members,
-        svc,
-        pg_set_names,
-        pg_set_addrs,
-        nb_sets,
-        pg_members,
-        dns_ls,
-        meter_bases,
-        bands,
-        acl_fair_names,
-    ])));
+    let meter_bases = i
+        .meters
+        .map(|(u, m)| Emit::Part(Group::Meter(u), Member::MeterBase(m.name.clone(), m.unit.as_str().to_string())));
 
     // Diagnostics about input rows.
     let port_diags = port_ctx.flat_map_ref(|_, (_, p)| {
         p.problems()
             .into_iter()
             .map(|(column, message)| {
-                Out::Diag(Diagnostic {
+                Emit::Diag(Diagnostic {
                     table: "Logical_Switch_Port".into(),
                     row: p.uuid,
                     name: p.lsp.name.clone(),
@@ -581,7 +576,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
         crate::router::problems(&r)
             .into_iter()
             .map(|(column, message)| {
-                Out::Diag(Diagnostic {
+                Emit::Diag(Diagnostic {
                     table: "Logical_Router_Port".into(),
                     row: u,
                     name: r.name.clone(),
@@ -592,10 +587,34 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Out> {
             .collect::<Vec<_>>()
     });
 
-    grouped.concatenate(
-        [datapaths, bindings, ip_mcast, i.records, sb_lbs, service_monitors, port_diags, lrp_diags, lb_diags]
-            .into_iter()
-            .chain(routed.records),
+    sw_flows.concatenate(
+        [
+            port_flows,
+            acl_flows,
+            lb_flows,
+            monitor_flows,
+            mcast_members,
+            svc,
+            pg_set_names,
+            pg_set_addrs,
+            nb_sets,
+            pg_members,
+            dns_ls,
+            meter_bases,
+            bands,
+            acl_fair_names,
+            datapaths,
+            bindings,
+            ip_mcast,
+            i.records,
+            sb_lbs,
+            service_monitors,
+            port_diags,
+            lrp_diags,
+            lb_diags,
+        ]
+        .into_iter()
+        .chain(routed.emitted),
     )
 }
 

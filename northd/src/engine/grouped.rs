@@ -1,17 +1,20 @@
 //! SB records gathered from several members — a logical flow from each
 //! datapath's copy, a multicast group or port group from its ports, an
 //! address set from its sources, a DNS row from the switches using it, a
-//! meter from its bands and per-ACL copies — all made by one reduce keyed
-//! by the record's identity ([`Group`]). One reduce rather than one per
-//! table: each operator costs every epoch its share of progress tracking.
+//! meter from its bands and per-ACL copies. The dataflow emits members
+//! (`Emit::Part`); the driver's [`Grouper`] keeps them by the record's
+//! identity ([`Group`]) and rebuilds the records of the groups a batch
+//! touches. Grouping in the dataflow cost three operators (arrange, reduce,
+//! flatten) that every epoch visits, and a timely step on every path to
+//! the output.
 
-use super::ops::{self, Coll};
+use super::dataflow::Emit;
 use crate::lflow::Lflow;
-use crate::sbrec::{Out, SbRecord};
+use crate::sbrec::SbRecord;
 use crate::stages::Stage;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The identity of a record gathered from members.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -49,24 +52,52 @@ pub(super) enum Member {
     MeterCopy(String),
 }
 
-/// A member and the record it belongs to.
-pub(super) type Part = (Group, Member);
-
 /// A datapath's flow as a member of its SB flow.
-pub(super) fn flow(l: Lflow) -> Part {
-    (Group::Flow(l.stage, l.priority, l.matches, l.actions, l.meter), Member::Flow(l.dp, l.hint, l.io_port))
+pub(super) fn flow(l: Lflow) -> Emit {
+    Emit::Part(Group::Flow(l.stage, l.priority, l.matches, l.actions, l.meter), Member::Flow(l.dp, l.hint, l.io_port))
 }
 
-/// The records of all groups.
-pub(super) fn build<'s>(parts: Coll<'s, Part>) -> Coll<'s, Out> {
-    ops::reduce(parts.arrange_by_key(), "Grouped", |group, members, out: &mut Vec<(Out, isize)>| {
-        // Members with a positive count, each once, in order.
-        let members = members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| *m);
-        for r in records(group, members) {
-            out.push((Out::Sb(r), 1));
+/// The members of every group, with their counts (a member several rows
+/// contribute counts once for each).
+#[derive(Default)]
+pub(super) struct Grouper {
+    groups: HashMap<Group, BTreeMap<Member, isize>>,
+}
+
+impl Grouper {
+    /// Applies member changes; returns the changes of the records.
+    pub(super) fn apply(&mut self, parts: Vec<(Group, Member, isize)>) -> Vec<(SbRecord, isize)> {
+        let mut touched: HashMap<Group, Vec<(Member, isize)>> = HashMap::new();
+        for (g, m, d) in parts {
+            touched.entry(g).or_default().push((m, d));
         }
-    })
-    .as_collection(|_, r| r.clone())
+        let mut out = Vec::new();
+        for (g, changes) in touched {
+            let members = self.groups.entry(g.clone()).or_default();
+            let old = records(&g, present(members));
+            for (m, d) in changes {
+                let n = members.entry(m.clone()).or_default();
+                *n += d;
+                if *n == 0 {
+                    members.remove(&m);
+                }
+            }
+            let new = records(&g, present(members));
+            if members.is_empty() {
+                self.groups.remove(&g);
+            }
+            if old != new {
+                out.extend(old.into_iter().map(|r| (r, -1)));
+                out.extend(new.into_iter().map(|r| (r, 1)));
+            }
+        }
+        out
+    }
+}
+
+/// The members with a positive count, in order.
+fn present(members: &BTreeMap<Member, isize>) -> impl Iterator<Item = &Member> {
+    members.iter().filter(|(_, n)| **n > 0).map(|(m, _)| m)
 }
 
 /// The records of `group` (none, one, or a meter and its copies).
@@ -101,13 +132,21 @@ fn records<'a>(group: &Group, members: impl Iterator<Item = &'a Member>) -> Vec<
                 controller_meter: meter.clone(),
             }]
         }
+        // A group without members is no record.
         Group::Mcast(dp, name, key) => {
             let ports = port_names(members);
-            vec![SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports }]
+            let mc =
+                (!ports.is_empty()).then(|| SbRecord::Mcast { dp: *dp, name: name.clone(), tunnel_key: *key, ports });
+            mc.into_iter().collect()
         }
         Group::Pg(name, dp) => {
-            let ports = port_names(members).into_iter().collect();
-            vec![SbRecord::PortGroup { name: name.clone(), dp: *dp, ports }]
+            let ports = port_names(members);
+            let pg = (!ports.is_empty()).then(|| SbRecord::PortGroup {
+                name: name.clone(),
+                dp: *dp,
+                ports: ports.into_iter().collect(),
+            });
+            pg.into_iter().collect()
         }
         Group::AddressSet(name) => {
             let sources: Vec<(u8, Option<&String>)> = members

@@ -2,8 +2,9 @@
 //! configuration, and the tunnel keys the driver allocated — as [`Fact`]s
 //! from the driver, each fed to the input of its kind ([`Inputs`]).
 
+use super::dataflow::Emit;
 use super::ops::Coll;
-use crate::sbrec::{Out, SbRecord};
+use crate::sbrec::SbRecord;
 use crate::switch::Config;
 use differential_dataflow::input::InputSession;
 use logical_model::nb;
@@ -187,7 +188,7 @@ inputs! {
     /// The one svc_monitor_mac.
     svc_mac: ((), String),
     /// Output that depends on nothing else (SB_Global, static records).
-    records: Out,
+    records: Emit,
     /// Datapath tunnel keys by NB uuid.
     dp_keys: (Uuid, u32),
     /// Port tunnel keys by NB uuid.
@@ -230,9 +231,9 @@ impl Sessions {
             Fact::Config(c) => self.config.update(((), c), d),
             Fact::SvcMonitorMac(m) => self.svc_mac.update(((), m), d),
             Fact::SbGlobal(nb_cfg, ipsec, options) => {
-                self.records.update(Out::Sb(SbRecord::Global { nb_cfg, ipsec, options }), d)
+                self.records.update(Emit::Sb(SbRecord::Global { nb_cfg, ipsec, options }), d)
             }
-            Fact::Static(r) => self.records.update(Out::Sb(*r), d),
+            Fact::Static(r) => self.records.update(Emit::Sb(*r), d),
             Fact::SwitchPort(ls, p) => self.switch_ports.update((p, ls), d),
             Fact::RouterPort(lr, p) => self.router_ports.update((p, lr), d),
             Fact::DpKey(u, k) => self.dp_keys.update((u, k), d),

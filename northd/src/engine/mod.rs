@@ -21,9 +21,11 @@ mod routers;
 
 pub use input::{rows_of, NbChange, NbRow, NbTable};
 
-use crate::sbrec::{Diagnostic, Out, SbDelta, SbState};
+use crate::sbrec::{Diagnostic, SbDelta, SbState};
 use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
+use dataflow::Emit;
+use grouped::Grouper;
 use input::{Fact, Sessions};
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
@@ -82,6 +84,8 @@ pub struct Engine {
     sb_global_out: Option<(i64, bool, BTreeMap<String, String>)>,
     vxlan: bool,
     keys: Keys,
+    /// The records gathered from members the dataflow emits.
+    grouped: Grouper,
     state: SbState,
     /// Problems the driver found (tunnel-key conflicts...), as they happen.
     pub diagnostics: Vec<String>,
@@ -154,6 +158,7 @@ impl Engine {
             sb_global_out: None,
             vxlan: false,
             keys: Keys::default(),
+            grouped: Grouper::default(),
             state: SbState::default(),
             diagnostics: Vec::new(),
             row_diagnostics: BTreeMap::new(),
@@ -300,13 +305,16 @@ impl Engine {
         self.worker.run(self.epoch, facts);
         let changes = self.worker.output();
         let mut sb = Vec::with_capacity(changes.len());
+        let mut parts = Vec::new();
         for (o, d) in changes {
             match o {
-                Out::Sb(r) => sb.push((r, d)),
-                Out::Diag(g) => *self.row_diagnostics.entry(g).or_default() += d,
+                Emit::Sb(r) => sb.push((r, d)),
+                Emit::Diag(g) => *self.row_diagnostics.entry(g).or_default() += d,
+                Emit::Part(g, m) => parts.push((g, m, d)),
             }
         }
         self.row_diagnostics.retain(|_, n| *n > 0);
+        sb.extend(self.grouped.apply(parts));
         self.state.apply(sb)
     }
 
@@ -841,15 +849,15 @@ impl Drop for Engine {
 /// What the dataflow's output capture has received: the output (worker
 /// 0's, that is all of it) not yet taken, and how far it is complete.
 struct Captured {
-    changes: Vec<(Out, isize)>,
+    changes: Vec<(Emit, isize)>,
     frontier: MutableAntichain<u64>,
 }
 
 /// The capture's end of a [`Captured`].
 struct Sink(Rc<RefCell<Captured>>);
 
-impl EventPusher<u64, Vec<(Out, u64, isize)>> for Sink {
-    fn push(&mut self, event: Event<u64, Vec<(Out, u64, isize)>>) {
+impl EventPusher<u64, Vec<(Emit, u64, isize)>> for Sink {
+    fn push(&mut self, event: Event<u64, Vec<(Emit, u64, isize)>>) {
         let mut c = self.0.borrow_mut();
         match event {
             Event::Messages(_, v) => c.changes.extend(v.into_iter().map(|(d, _, r)| (d, r))),
@@ -906,7 +914,7 @@ impl Runner {
     }
 
     /// The output produced since the last call (worker 0's: everything).
-    fn output(&self) -> Vec<(Out, isize)> {
+    fn output(&self) -> Vec<(Emit, isize)> {
         std::mem::take(&mut self.output.borrow_mut().changes)
     }
 }

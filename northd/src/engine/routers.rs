@@ -5,12 +5,12 @@
 //! from their router port ([`Peer`]). Closures are total, as everywhere in
 //! the dataflow.
 
-use super::dataflow::PortPart;
-use super::grouped::{self, Group, Member, Part};
+use super::dataflow::{Emit, PortPart};
+use super::grouped::{self, Group, Member};
 use super::ops::{self, Arr, Coll, Set};
 use crate::lflow::Lflow;
 use crate::router::{self, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
-use crate::sbrec::{Out, SbRecord};
+use crate::sbrec::SbRecord;
 use crate::switch::{Config, Peer};
 use logical_model::nb;
 use ovsdb::Uuid;
@@ -41,9 +41,8 @@ pub(super) struct Inputs<'s> {
 
 /// What the routers' part produces.
 pub(super) struct Outputs<'s> {
-    /// Flows and `_MC_static` members, for the grouped records.
-    pub grouped: Vec<Coll<'s, Part>>,
-    pub records: Vec<Coll<'s, Out>>,
+    /// Records, and members of grouped ones (flows, `_MC_static`).
+    pub emitted: Vec<Coll<'s, Emit>>,
     /// The router port each switch port of type `router` is attached to.
     pub peers: Coll<'s, (Uuid, PortPart)>,
 }
@@ -272,17 +271,17 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         RportOut::Record(_) => None,
     });
     let bindings = per_port.flat_map(|o| match o {
-        RportOut::Record(r) => Some(Out::Sb(r)),
+        RportOut::Record(r) => Some(Emit::Sb(r)),
         RportOut::Flow(_) => None,
     });
 
     let datapaths = i.dp_keys.join_core(routers_arr.clone(), |u, key, row| {
-        Some(Out::Sb(SbRecord::Datapath { nb: *u, tunnel_key: *key, external_ids: router::datapath_ids(*u, row) }))
+        Some(Emit::Sb(SbRecord::Datapath { nb: *u, tunnel_key: *key, external_ids: router::datapath_ids(*u, row) }))
     });
     // `_MC_static` of routers with ports flooding multicast.
     let mc_static = rport_ctx.flat_map_ref(|_, (lr, p)| {
         let group = || Group::Mcast(*lr, "_MC_static".to_string(), 32771);
-        p.fact().mcast_flood.then(|| (group(), Member::Port(p.name().to_string())))
+        p.fact().mcast_flood.then(|| Emit::Part(group(), Member::Port(p.name().to_string())))
     });
 
     // What a switch port of type router learns of its router port.
@@ -306,7 +305,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let peers = lsp_router
         .join_core(peer_info.arrange_by_key(), |_, (pu, _, _), peer| Some((*pu, PortPart::Peer(peer.clone()))));
 
-    Outputs { grouped: vec![router_flows, port_flows, mc_static], records: vec![datapaths, bindings], peers }
+    Outputs { emitted: vec![router_flows, port_flows, mc_static, datapaths, bindings], peers }
 }
 
 /// What the join of a router port with its router produces.
