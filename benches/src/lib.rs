@@ -332,7 +332,10 @@ pub fn k8s_cluster(nodes: u64, pods: u64, services: u64, policies: u64) -> nb::S
             ..Default::default()
         };
         let backends: Vec<String> = (0..3)
-            .map(|k| format!("10.{}.{}.{}:8080", (n + k) % nodes >> 8 & 0xff, (n + k) % nodes & 0xff, 2))
+            .map(|k| {
+                let sw = (n + k) % nodes;
+                format!("10.{}.{}.2:8080", (sw >> 8) & 0xff, sw & 0xff)
+            })
             .collect();
         nodeport.vips.insert(format!("{}:30080", node_ip(n)), backends.join(","));
         s.load_balancer.insert(lb, nodeport);
