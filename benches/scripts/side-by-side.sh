@@ -25,7 +25,8 @@
 # SIZE: small (10 nodes x 30 pods, 100 services, 50 policies), medium
 # (100 x 50, 1,000, 500), large (500 x 100, 5,000, 2,000), or
 # NODESxPODSxSERVICESxPOLICIES; default: small medium. CHANGES (default 50)
-# sets the number of changes of each kind. --save also writes the output
+# sets the number of changes of each kind; NORTHDS (default "ovn-northd
+# flowc-1 flowc-2") which northds run. --save also writes the output
 # to benches/results/DATE-HOST.txt. Installs the Debian OVN packages if
 # they are missing; builds flowc-northd and gen_nb in release mode.
 set -euo pipefail
@@ -37,7 +38,7 @@ SIZES=()
 for a in "$@"; do
     case $a in
         --save) SAVE=1 ;;
-        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) SIZES+=("$a") ;;
     esac
 done
@@ -211,7 +212,7 @@ for SIZE in "${SIZES[@]}"; do
     read -r NODES PODS SERVICES POLICIES <<<"$dims"
     mkdir -p "$TOP/$SIZE"
     "$GEN" "$NODES" "$PODS" "$SERVICES" "$POLICIES" "$TOP/$SIZE/nb.db" >&2
-    for northd in ovn-northd flowc-1 flowc-2; do
+    for northd in ${NORTHDS:-ovn-northd flowc-1 flowc-2}; do
         echo "== $SIZE: $northd" >&2
         run "$northd"
     done
