@@ -1,21 +1,32 @@
 //! The logical router pipeline of ovn-northd 23.03 (ovn-northd(8), "Logical
 //! Router Datapaths"), as pure functions: [`router_flows`] for the flows of
-//! one router, [`port_flows`] for those of one of its ports; and the SB rows
-//! of routers and their ports ([`datapath_ids`], [`port_binding`],
-//! [`cr_binding`]). The engine computes their inputs ([`RouterCtx`],
+//! one router, [`port_flows`] for those of one of its ports, [`lb_flows`]
+//! for those of one load balancer on it; and the SB rows of routers and
+//! their ports ([`datapath_ids`], [`port_binding`], [`cr_binding`]) and
+//! what switch ports of type `router` learn of them ([`peer`],
+//! [`lsp_nat_addresses`]). The engine computes their inputs ([`RouterCtx`],
 //! [`RportCtx`]) incrementally; nothing here sees more than one router.
 //!
 //! One module per stage group:
 //! - `admission`: L2 admission control, neighbor lookup and learning;
 //! - `ip_input`: IP input (router-owned addresses: ARP/ND/ICMP replies,
-//!   port unreachable, TTL exceeded, drops);
+//!   VIP ARP/ND, port unreachable, TTL exceeded, drops);
 //! - `routing`: ND RA, route-table selection, IP routing (connected
-//!   networks), ECMP and policy defaults;
-//! - `output`: ARP resolution, packet length checks, gateway redirect, ARP
-//!   requests and the egress pipeline.
+//!   networks), ECMP and policy defaults; `routes`: static routes and
+//!   policies;
+//! - `nat`: NAT on gateway routers and distributed gateway ports (unSNAT,
+//!   DNAT, unDNAT, SNAT, DNAT-local, egress loopback, NAT ARP/ND, gateway
+//!   redirect and ARP resolution of distributed NAT, force SNAT);
+//! - `lb`: load balancers on routers (defrag, DNAT, unDNAT, affinity) and
+//!   the router's VIP addresses;
+//! - `output`: ARP resolution, packet length checks (`gateway_mtu`),
+//!   gateway redirect, ARP requests and delivery;
+//! - `peer`: what a `router` switch port learns of its router port;
+//! - `resolve`: ARP resolution towards what sits behind the router ports.
 //!
-//! Not yet (issue 9): NAT, load balancers, static routes, policies, BFD,
-//! multicast relay, ARP resolution towards switch ports.
+//! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
+//! router ports peered with router ports, SB `HA_Chassis_Group` rows,
+//! `virtual_parent`, routable (`add_route`) NAT and VIP addresses.
 
 mod admission;
 mod ip_input;
