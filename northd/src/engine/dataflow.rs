@@ -158,6 +158,9 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         copps: copps.clone(),
         meter_names: meters.clone().map(|(_, m)| (m.name.clone(), ())).distinct(),
         config: config.clone(),
+        lbs: lbs.clone(),
+        lb_groups: lb_groups.clone(),
+        address_sets: address_sets.clone().map(|(u, s)| (u, s.name.clone())),
     });
     let lrp_rows = lrps;
     let peers = routed.peers.map(|(pu, peer)| (pu, PortPart::Peer(peer)));
@@ -408,6 +411,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
                 options: opts.clone(),
             }
         });
+    let router_lb_flows = super::routers::lb_flows(routed.routers, routed.lr_lbs, lb_ctx.clone());
     let ls_lb_ctx = ls_lbs.join_map(lb_ctx, |_, ls, c| (*ls, c.clone()));
 
     let dns_all = dns.clone();
@@ -510,7 +514,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
         PortOut::Flow(_) => None,
     });
     let flows = sw_flows
-        .concatenate([routed.flows, port_flows, acl_flows, lb_flows, monitor_flows])
+        .concatenate([routed.flows, port_flows, acl_flows, lb_flows, monitor_flows, router_lb_flows])
         .map(|l| ((l.stage, l.priority, l.matches, l.actions, l.meter), (l.dp, l.hint, l.io_port)))
         .reduce(|(stage, prio, m, a, meter), dps, out: &mut Vec<(SbRecord, isize)>| {
             let set: BTreeSet<Uuid> = dps.iter().filter(|(_, n)| *n > 0).map(|((dp, _, _), _)| *dp).collect();
@@ -702,7 +706,7 @@ pub fn build<'s>(facts: Coll<'s, Fact>) -> Coll<'s, Out> {
             })
             .collect::<Vec<_>>()
     });
-    let diags = port_diags.concatenate([lrp_diags, lb_diags]).map(Out::Diag);
+    let diags = port_diags.concatenate([lrp_diags, lb_diags, routed.diags]).map(Out::Diag);
 
     flows
         .concatenate([
@@ -759,7 +763,7 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         if let Some(rp) = lsp.options.get("router-port") {
             o.insert("peer".to_string(), rp.clone());
         }
-        // Attached to a gateway router: `l3gateway` (nat-addresses: issue 9).
+        // Attached to a gateway router: `l3gateway`.
         let chassis = p.peer.as_ref().and_then(|peer| peer.chassis.clone());
         let ty = if chassis.is_some() { "l3gateway" } else { "patch" };
         if let Some(c) = chassis {
@@ -789,7 +793,7 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         port_security: lsp.port_security.clone(),
         parent_port: lsp.parent_name.clone(),
         tag: lsp.tag,
-        nat_addresses: BTreeSet::new(),
+        nat_addresses: if lsp.r#type == "router" { crate::router::lsp_nat_addresses(sw, p) } else { BTreeSet::new() },
         external_ids: ids,
         ha_chassis_group: p.ha_chassis_group.clone(),
     }

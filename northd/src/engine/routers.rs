@@ -7,9 +7,12 @@
 
 use super::dataflow::Coll;
 use crate::lflow::Lflow;
-use crate::router::{self, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
-use crate::sbrec::SbRecord;
-use crate::switch::{Config, Peer};
+use crate::router::lb::{LbAddrs, LbGroupAddrs};
+use crate::router::{self, NatRule, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
+use crate::sbrec::{Diagnostic, SbRecord};
+use crate::switch::{Config, LbCtx, Peer};
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::implementations::ValSpine;
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -35,6 +38,11 @@ pub(super) struct Inputs<'s> {
     /// Names of the meters that exist.
     pub meter_names: Coll<'s, (String, ())>,
     pub config: Coll<'s, ((), Config)>,
+    /// Load balancer rows (their VIP addresses make routers' facts).
+    pub lbs: Coll<'s, (Uuid, Arc<nb::LoadBalancer>)>,
+    pub lb_groups: Coll<'s, (Uuid, Arc<nb::LoadBalancerGroup>)>,
+    /// Address set names, by uuid.
+    pub address_sets: Coll<'s, (Uuid, String)>,
 }
 
 /// What the routers' part produces.
@@ -43,6 +51,28 @@ pub(super) struct Outputs<'s> {
     pub records: Coll<'s, SbRecord>,
     /// The router port each switch port of type `router` is attached to.
     pub peers: Coll<'s, (Uuid, Peer)>,
+    /// Problems with NAT rules.
+    pub diags: Coll<'s, Diagnostic>,
+    /// Router contexts, arranged, and (load balancer, router) pairs: what
+    /// [`lb_flows`] needs once load balancers' contexts exist.
+    pub routers: RouterArr<'s>,
+    pub lr_lbs: Coll<'s, (Uuid, Uuid)>,
+}
+
+/// Router contexts arranged by router.
+pub(super) type RouterArr<'s> = Arranged<'s, TraceAgent<ValSpine<Uuid, Arc<RouterCtx>, u64, isize>>>;
+
+/// The flows of load balancers on routers: each (load balancer, router)
+/// pair joined with the load balancer's and the router's contexts.
+pub(super) fn lb_flows<'s>(
+    routers: RouterArr<'s>,
+    lr_lbs: Coll<'s, (Uuid, Uuid)>,
+    lbs: Coll<'s, (Uuid, Arc<LbCtx>)>,
+) -> Coll<'s, Lflow> {
+    lr_lbs
+        .join_map(lbs, |_, lr, c| (*lr, c.clone()))
+        .arrange_by_key()
+        .join_core(routers, |_, lb: &Arc<LbCtx>, lr: &Arc<RouterCtx>| router::lb_flows(lr, lb))
 }
 
 /// Pieces a router port's context is assembled from.
@@ -59,11 +89,19 @@ enum RportPart {
     HaGroup(String),
 }
 
-/// A router's row, facts, CoPP meters, routes and policies, before the
+/// A router's row and everything else its context holds, before the
 /// config joins in.
-type RouterBase = (Arc<nb::LogicalRouter>, RouterFacts, BTreeMap<String, String>, Routes, Policies);
-type Routes = Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>;
-type Policies = Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>;
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct RouterBase {
+    row: Arc<nb::LogicalRouter>,
+    facts: RouterFacts,
+    copp: BTreeMap<String, String>,
+    routes: Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
+    policies: Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>,
+    tunnel_key: Option<u32>,
+    nats: Vec<Arc<NatRule>>,
+    lb_ips: Arc<router::LbIps>,
+}
 
 /// Pieces a router's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -71,9 +109,31 @@ enum RouterPart {
     Base(Arc<nb::LogicalRouter>),
     Port(RportFact),
     Copp(String, String),
-    DistributedNat,
     Route(Uuid, Arc<nb::LogicalRouterStaticRoute>),
     Policy(Uuid, Arc<nb::LogicalRouterPolicy>),
+    Key(u32),
+    Nat(Arc<NatRule>),
+    /// One of its load balancers.
+    Lb(Arc<LbAddrs>),
+    /// One of its load-balancer groups.
+    LbGroup(Uuid, Arc<LbGroupAddrs>),
+}
+
+/// Pieces a NAT rule is assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum NatPart {
+    Row(Arc<nb::Nat>),
+    Allowed(String),
+    Exempted(String),
+    /// Its `logical_port` is a virtual switch port.
+    Virtual,
+}
+
+/// Pieces of a load-balancer group as routers see it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum GroupPart {
+    Count(usize),
+    Lb(Arc<LbAddrs>),
 }
 
 pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
@@ -177,19 +237,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .join_map(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
         .flat_map(|v| v)
         .join_map(i.meter_names, |m, (lr, p), _| (*lr, RouterPart::Copp(p.clone(), m.clone())));
-    let distributed_nat = routers
-        .clone()
-        .flat_map(|(lr, row)| row.nat.iter().map(|n| (n.uuid(), lr)).collect::<Vec<_>>())
-        .join_map(i.nats, |_, lr, nat| {
-            let distributed = nat.r#type == nb::NatType::DnatAndSnat
-                && nat.logical_port.is_some()
-                && nat.external_mac.is_some()
-                && router::nat_external_ip_valid(nat);
-            distributed.then_some(*lr)
-        })
-        .flat_map(|lr| lr)
-        .distinct()
-        .map(|lr| (lr, RouterPart::DistributedNat));
     let route_parts = routers
         .clone()
         .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
@@ -198,15 +245,94 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .clone()
         .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
         .join_map(i.policies, |u, lr, r| (*lr, RouterPart::Policy(*u, r.clone())));
+    let key_parts =
+        i.dp_keys.clone().join_map(routers.clone().map(|(u, _)| (u, ())), |u, k, _| (*u, RouterPart::Key(*k)));
+
+    // NAT rules with the names of their address sets.
+    let virtual_ports =
+        i.switch_ports.clone().flat_map(|(_, (_, row))| (row.r#type == "virtual").then(|| (row.name.clone(), ())));
+    let nat_rules = i
+        .nats
+        .clone()
+        .map(|(u, r)| (u, NatPart::Row(r)))
+        .concatenate([
+            i.nats
+                .clone()
+                .flat_map(|(u, r)| r.allowed_ext_ips.map(|s| (s.uuid(), u)))
+                .join_map(i.address_sets.clone(), |_, u, name| (*u, NatPart::Allowed(name.clone()))),
+            i.nats
+                .clone()
+                .flat_map(|(u, r)| r.exempted_ext_ips.map(|s| (s.uuid(), u)))
+                .join_map(i.address_sets, |_, u, name| (*u, NatPart::Exempted(name.clone()))),
+            i.nats
+                .flat_map(|(u, r)| r.logical_port.clone().map(|p| (p, u)))
+                .join_map(virtual_ports, |_, u, _| (*u, NatPart::Virtual)),
+        ])
+        .reduce(|u, parts, out: &mut Vec<(Arc<NatRule>, isize)>| {
+            let mut rule = None;
+            let (mut allowed, mut exempted, mut virtual_port) = (None, None, false);
+            for (part, n) in parts {
+                if *n <= 0 {
+                    continue;
+                }
+                match part {
+                    NatPart::Row(r) => rule = Some(r.clone()),
+                    NatPart::Allowed(s) => allowed = Some(s.clone()),
+                    NatPart::Exempted(s) => exempted = Some(s.clone()),
+                    NatPart::Virtual => virtual_port = true,
+                }
+            }
+            if let Some(row) = rule {
+                let r = NatRule { uuid: *u, row, allowed_ext_ips: allowed, exempted_ext_ips: exempted, virtual_port };
+                out.push((Arc::new(r), 1));
+            }
+        });
+    let nat_parts = routers
+        .clone()
+        .flat_map(|(lr, row)| row.nat.iter().map(|n| (n.uuid(), lr)).collect::<Vec<_>>())
+        .join_map(nat_rules, |_, lr, rule| (*lr, RouterPart::Nat(rule.clone())));
+
+    // Load balancers: what the router's VIP address sets need, directly
+    // and through groups.
+    let lb_addrs = i.lbs.map(|(u, row)| (u, Arc::new(LbAddrs::of(&LbCtx::parse(u, &row, &BTreeMap::new()).0))));
+    let group_refs =
+        i.lb_groups.clone().flat_map(|(g, row)| row.load_balancer.iter().map(|l| (l.uuid(), g)).collect::<Vec<_>>());
+    let group_addrs = i
+        .lb_groups
+        .map(|(g, row)| (g, GroupPart::Count(row.load_balancer.len())))
+        .concat(group_refs.clone().join_map(lb_addrs.clone(), |_, g, a| (*g, GroupPart::Lb(a.clone()))))
+        .reduce(|_, parts, out: &mut Vec<(Arc<LbGroupAddrs>, isize)>| {
+            let mut g = LbGroupAddrs::default();
+            for (part, n) in parts {
+                match part {
+                    _ if *n <= 0 => {}
+                    GroupPart::Count(c) => g.n_load_balancer = *c,
+                    GroupPart::Lb(a) => g.lbs.push(a.clone()),
+                }
+            }
+            out.push((Arc::new(g), 1));
+        });
+    let direct_lbs =
+        routers.clone().flat_map(|(lr, row)| row.load_balancer.iter().map(|l| (l.uuid(), lr)).collect::<Vec<_>>());
+    let router_groups = routers
+        .clone()
+        .flat_map(|(lr, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), lr)).collect::<Vec<_>>());
+    let lb_parts = direct_lbs.clone().join_map(lb_addrs, |_, lr, a| (*lr, RouterPart::Lb(a.clone())));
+    let group_parts = router_groups.clone().join_map(group_addrs, |g, lr, a| (*lr, RouterPart::LbGroup(*g, a.clone())));
+    // (load balancer, router) pairs, direct or through a group.
+    let lr_lbs =
+        direct_lbs.concat(router_groups.join_map(group_refs.map(|(l, g)| (g, l)), |_, lr, l| (*l, *lr))).distinct();
+
     let router_ctx = routers
         .clone()
         .map(|(u, row)| (u, RouterPart::Base(row)))
-        .concatenate([port_facts, copp, distributed_nat, route_parts, policy_parts])
+        .concatenate([port_facts, copp, route_parts, policy_parts, key_parts, nat_parts, lb_parts, group_parts])
         .reduce(|_, parts, out: &mut Vec<(RouterBase, isize)>| {
             let mut base = None;
             let mut facts = RouterFacts::default();
             let mut copp = BTreeMap::new();
-            let (mut routes, mut policies) = (Vec::new(), Vec::new());
+            let (mut routes, mut policies, mut nats) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut tunnel_key, mut lbs, mut groups) = (None, Vec::new(), Vec::new());
             for (part, n) in parts {
                 if *n <= 0 {
                     continue;
@@ -217,52 +343,82 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     RouterPart::Copp(p, m) => {
                         copp.insert(p.clone(), m.clone());
                     }
-                    RouterPart::DistributedNat => facts.has_distributed_nat = true,
                     RouterPart::Route(u, r) => routes.push((*u, r.clone())),
                     RouterPart::Policy(u, p) => policies.push((*u, p.clone())),
+                    RouterPart::Key(k) => tunnel_key = Some(*k),
+                    RouterPart::Nat(r) => nats.push(r.clone()),
+                    RouterPart::Lb(a) => lbs.push(a.clone()),
+                    RouterPart::LbGroup(_, g) => groups.push(g.clone()),
                 }
             }
             facts.ports.sort_by_key(|p| p.uuid);
-            if let Some(r) = base {
-                out.push(((r, facts, copp, routes, policies), 1));
+            nats.sort_by_key(|r: &Arc<NatRule>| r.uuid);
+            facts.has_distributed_nat = nats.iter().any(|r| {
+                r.row.r#type == nb::NatType::DnatAndSnat
+                    && r.row.logical_port.is_some()
+                    && r.row.external_mac.is_some()
+                    && r.ext_addr().is_some()
+            });
+            let nets: Vec<_> =
+                facts.ports.iter().filter_map(|p| crate::addrs::lrp_networks(&p.mac, &p.networks)).collect();
+            let lb_ips = Arc::new(router::lb::router_lb_ips(&groups, &lbs, &nets));
+            if let Some(row) = base {
+                out.push((RouterBase { row, facts, copp, routes, policies, tunnel_key, nats, lb_ips }, 1));
             }
         })
         .map(|(u, v)| ((), (u, v)))
-        .join_map(i.config, |_, (u, (row, facts, copp, routes, policies)), config| {
+        .join_map(i.config, |_, (u, b), config| {
             (
                 *u,
                 Arc::new(RouterCtx {
                     uuid: *u,
-                    name: row.name.clone(),
-                    options: row.options.clone(),
-                    facts: facts.clone(),
+                    name: b.row.name.clone(),
+                    options: b.row.options.clone(),
+                    facts: b.facts.clone(),
                     config: config.clone(),
-                    copp: copp.clone(),
-                    routes: routes.clone(),
-                    policies: policies.clone(),
+                    copp: b.copp.clone(),
+                    routes: b.routes.clone(),
+                    policies: b.policies.clone(),
+                    tunnel_key: b.tunnel_key,
+                    nats: b.nats.clone(),
+                    lb_ips: b.lb_ips.clone(),
                 }),
             )
         });
     let lr_arr = router_ctx.clone().arrange_by_key();
 
     let router_flows = router_ctx.clone().flat_map(|(_, lr)| router::router_flows(&lr));
-    let per_port = rport_ctx.clone().arrange_by_key().join_core(lr_arr, |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
-        let mut v: Vec<RportOut> = router::port_flows(lr, p).into_iter().map(RportOut::Flow).collect();
-        if let Some(k) = p.tunnel_key {
-            v.push(RportOut::Record(SbRecord::Port(router::port_binding(lr, p, k))));
-        }
-        if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
-            v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
-        }
-        v
+    let diags = router_ctx.clone().flat_map(|(_, lr)| {
+        router::nat_problems(&lr)
+            .into_iter()
+            .map(|(row, column, message)| Diagnostic {
+                table: "NAT".into(),
+                row,
+                name: String::new(),
+                column: column.into(),
+                message,
+            })
+            .collect::<Vec<_>>()
     });
+    let per_port =
+        rport_ctx.clone().arrange_by_key().join_core(lr_arr.clone(), |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
+            let mut v: Vec<RportOut> = router::port_flows(lr, p).into_iter().map(RportOut::Flow).collect();
+            if let Some(k) = p.tunnel_key {
+                v.push(RportOut::Record(SbRecord::Port(router::port_binding(lr, p, k))));
+            }
+            if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
+                v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
+            }
+            v.push(RportOut::Peer(p.name().to_string(), router::peer(lr, p)));
+            v
+        });
     let flows = router_flows.concat(per_port.clone().flat_map(|o| match o {
         RportOut::Flow(l) => Some(l),
-        RportOut::Record(_) => None,
+        _ => None,
     }));
-    let bindings = per_port.flat_map(|o| match o {
+    let bindings = per_port.clone().flat_map(|o| match o {
         RportOut::Record(r) => Some(r),
-        RportOut::Flow(_) => None,
+        _ => None,
     });
 
     let datapaths = routers.clone().join_map(i.dp_keys, |u, row, key| SbRecord::Datapath {
@@ -279,28 +435,37 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             out.push((members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| (*m).clone()).collect(), 1));
         })
         .map(|(lr, ports)| SbRecord::Mcast { dp: lr, name: "_MC_static".to_string(), tunnel_key: 32771, ports });
+    // The address sets of routers' reachable VIPs.
+    let vip_sets = router_ctx.flat_map(|(_, lr)| {
+        let mut v = Vec::new();
+        if let Some(key) = lr.tunnel_key {
+            for (set, v6) in [(&lr.lb_ips.v4_reachable, false), (&lr.lb_ips.v6_reachable, true)] {
+                if !set.is_empty() {
+                    v.push(SbRecord::AddressSet {
+                        name: router::lb::address_set_name(key, v6),
+                        addresses: set.clone(),
+                    });
+                }
+            }
+        }
+        v
+    });
 
     // What a switch port of type router learns of its router port.
-    let peer_info = rports.clone().map(|(p, (lr, row))| (lr, (p, row))).join_map(routers, |lr, (p, row), r| {
-        (
-            row.name.clone(),
-            Peer {
-                uuid: *p,
-                name: row.name.clone(),
-                mac: row.mac.clone(),
-                networks: row.networks.iter().cloned().collect(),
-                options: row.options.clone(),
-                enabled: row.enabled != Some(false),
-                router: *lr,
-                chassis: r.options.get("chassis").cloned(),
-                relay: crate::switch::get_bool(&r.options, "mcast_relay", false),
-                dynamic_neigh: crate::switch::get_bool(&r.options, "dynamic_neigh_routers", false),
-            },
-        )
+    let peer_info = per_port.flat_map(|o| match o {
+        RportOut::Peer(name, peer) => Some((name, peer)),
+        _ => None,
     });
     let peers = lsp_router.join_map(peer_info, |_, (pu, _, _), peer| (*pu, peer.clone()));
 
-    Outputs { flows, records: datapaths.concat(bindings).concat(mc_static), peers }
+    Outputs {
+        flows,
+        records: datapaths.concatenate([bindings, mc_static, vip_sets]),
+        peers,
+        diags,
+        routers: lr_arr,
+        lr_lbs,
+    }
 }
 
 /// What the join of a router port with its router produces.
@@ -308,4 +473,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
 enum RportOut {
     Flow(Lflow),
     Record(SbRecord),
+    /// What switch ports naming this router port (by name) learn of it.
+    Peer(String, Peer),
 }
