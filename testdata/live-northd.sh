@@ -37,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
 SUPPORTED=(01 02 03 04 05 06 08 10 11 12 14)
-DRIVEN=(07 09 13)
+DRIVEN=(07 09 13 15)
 ORDER=both
 ARGS=()
 while [ $# -gt 0 ]; do

@@ -564,7 +564,7 @@ const EXACT_ROUTER_STAGES: &[&str] = &[
 ];
 
 /// Router scenarios whose every stage is exact (scenario prefixes).
-const EXACT_SCENARIOS: &[&str] = &["05-", "06-", "07-", "11-", "12-", "13-"];
+const EXACT_SCENARIOS: &[&str] = &["05-", "06-", "07-", "11-", "12-", "13-", "15-"];
 
 /// A listing as (stage, line without uuids) multisets per stage.
 fn by_stage(listing: &str) -> BTreeMap<String, Vec<String>> {

@@ -26,7 +26,7 @@
 //!
 //! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
 //! router ports peered with router ports, SB `HA_Chassis_Group` rows,
-//! `virtual_parent`, routable (`add_route`) NAT and VIP addresses.
+//! `virtual_parent`.
 
 mod admission;
 mod ip_input;

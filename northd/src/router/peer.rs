@@ -31,8 +31,23 @@ pub fn peer(lr: &RouterCtx, op: &RportCtx) -> Peer {
         chassis: lr.options.get("chassis").cloned(),
         relay: lr.mcast_relay(),
         dynamic_neigh: get_bool(&lr.options, "dynamic_neigh_routers", false),
+        l3dgw: op.is_l3dgw(lr),
+        routables: op.networks().map_or_else(Vec::new, |nets| routables(lr, op, &nets)),
         nat: op.networks().map(|nets| Arc::new(peer_nat(lr, op, &nets))),
     }
+}
+
+/// `assign_routable_addresses`: a distributed gateway port's routable NAT
+/// and VIP addresses (`add_route`), as (MAC, IPv4 addresses) entries.
+fn routables(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> Vec<(String, Vec<String>)> {
+    if !op.is_l3dgw(lr) {
+        return Vec::new();
+    }
+    get_nat_addresses(lr, op, nets, true, true)
+        .iter()
+        .filter_map(|a| addrs::parse_lport_addresses(a))
+        .map(|a| (a.mac.to_string(), a.ipv4.iter().map(|i| i.addr.to_string()).collect()))
+        .collect()
 }
 
 fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
@@ -114,8 +129,8 @@ fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
         nat_macs,
         arp_targets,
         self_macs: macs.iter().map(str::to_string).collect(),
-        nat_addresses: nat_addresses(lr, op, nets, true),
-        nat_addresses_no_lb: nat_addresses(lr, op, nets, false),
+        nat_addresses: get_nat_addresses(lr, op, nets, false, true),
+        nat_addresses_no_lb: get_nat_addresses(lr, op, nets, false, false),
         gateway: lr.is_gw_router() || !dgws.is_empty(),
         garp_resident,
         port_garp,
@@ -123,10 +138,17 @@ fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
     }
 }
 
-/// `get_nat_addresses(op, false, include_lb_ips)`: the router's IPv4 NAT
-/// addresses announced through `op` — each distributed rule's with its
-/// MAC, the others (and the VIPs) together with the port's MAC.
-fn nat_addresses(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, include_lb_ips: bool) -> Vec<String> {
+/// `get_nat_addresses`: the router's IPv4 NAT addresses announced through
+/// `op` — each distributed rule's with its MAC, the others (and the VIPs)
+/// together with the port's MAC; only those with `add_route` when
+/// `routable_only`.
+fn get_nat_addresses(
+    lr: &RouterCtx,
+    op: &RportCtx,
+    nets: &LportAddresses,
+    routable_only: bool,
+    include_lb_ips: bool,
+) -> Vec<String> {
     if lr.nats.is_empty() && !lr.lb_ips.has_vips {
         return Vec::new();
     }
@@ -137,6 +159,9 @@ fn nat_addresses(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, include_l
         nets.ipv4.iter().map(|a| a.addr.to_string()).chain(nets.ipv6.iter().map(|a| a.addr.to_string())).collect();
     for n in &lr.nats {
         let ext = &n.row.external_ip;
+        if routable_only && (n.row.r#type == NatType::Snat || !get_bool(&n.row.options, "add_route", false)) {
+            continue;
+        }
         if !matches!(ip_parse_masked(cstr(ext)), Ok((_, u32::MAX))) || !super::nat::on_gateway_port(lr, n, op, nets) {
             continue;
         }
@@ -155,7 +180,12 @@ fn nat_addresses(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, include_l
         }
     }
     if include_lb_ips {
-        for ip in lr.lb_ips.v4.iter().chain(&lr.lb_ips.v6) {
+        let ips = if routable_only {
+            lr.lb_ips.v4_routable.iter().chain(&lr.lb_ips.v6_routable)
+        } else {
+            lr.lb_ips.v4.iter().chain(&lr.lb_ips.v6)
+        };
+        for ip in ips {
             central.push_str(&format!(" {ip}"));
             any_central = true;
         }

@@ -198,6 +198,11 @@ pub struct Peer {
     pub relay: bool,
     /// The router's `options:dynamic_neigh_routers`.
     pub dynamic_neigh: bool,
+    /// It is a distributed gateway port (it has a chassisredirect port).
+    pub l3dgw: bool,
+    /// Its routable NAT and VIP addresses (`add_route`, distributed gateway
+    /// ports only): (MAC, IPv4 addresses) entries.
+    pub routables: Vec<(String, Vec<String>)>,
     /// What the switch side needs of the router's gateway ports, NAT rules
     /// and load balancers (left out of [`SwitchFacts::routers`], so that
     /// they do not touch the whole switch).
