@@ -48,7 +48,7 @@ done
 # --------------------------------------------------------------------------
 ensure_tools() {
     local t missing=()
-    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl; do
+    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl ovn-trace; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     if [ ${#missing[@]} -gt 0 ] || [ ! -f "$NB_SCHEMA" ] || [ ! -f "$SB_SCHEMA" ]; then
@@ -59,7 +59,7 @@ ensure_tools() {
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
             ovn-central ovn-host openvswitch-switch </dev/null
     fi
-    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl python3; do
+    for t in ovn-northd ovsdb-server ovsdb-tool ovsdb-client ovn-nbctl ovn-sbctl ovn-trace python3; do
         command -v "$t" >/dev/null 2>&1 || { echo "$t not found" >&2; exit 1; }
     done
 }
@@ -148,9 +148,14 @@ run_scenario() {
         "$phase"
         ovn-nbctl --db="$NB_DB" --timeout=60 --wait=sb sync
         python3 "$NORMALIZE" snapshot "$WORK" "$phase"
+        python3 "$TESTDATA/oracle/ovntrace.py" record "$NB_DB" "$SB_DB" \
+            > "$WORK/raw/$phase/ovn-trace.txt"
     done
     check_logs "$file"
     python3 "$NORMALIZE" emit "$WORK" "$out" initial change
+    for phase in initial change; do
+        cp "$WORK/raw/$phase/ovn-trace.txt" "$out/$phase/ovn-trace.txt"
+    done
 }
 
 # Fail on warnings/errors in the daemons' logs unless the scenario declared

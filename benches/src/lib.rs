@@ -197,3 +197,240 @@ pub fn port_group_toggle(nb: &nb::Snapshot) -> Toggle {
         remove: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), pg.into()))],
     }
 }
+
+/// The sizes of issue 10: (nodes, pods per node, services, policies).
+pub const SIZES: [(&str, [u64; 4]); 3] =
+    [("small", [10, 30, 100, 50]), ("medium", [100, 50, 1000, 500]), ("large", [500, 100, 5000, 2000])];
+
+/// A whole ovn-kubernetes cluster (shared-gateway mode), with the topology
+/// of `testdata/scenarios/12-ovn-kubernetes.sh` around [`k8s_switches`]:
+/// the node switches `sw<N>` (subnet `10.<N/256>.<N%256>.0/24`) on the
+/// cluster router `ovn_cluster_router` (`rtos-`/`stor-` ports at `.1`) with
+/// a management port `k8s-sw<N>` (`.254`) in `clusterPortGroup` with every
+/// pod; the `join` switch (100.64.0.0/16); per node a gateway router
+/// `GR_sw<N>` bound to chassis `chassis-sw<N>` (options as ovn-kubernetes
+/// sets them), on `join` and on an external switch `ext_sw<N>` with a
+/// localnet port `breth0_sw<N>` (node IP `172.18.<N/250>.<N%250+2>/16`),
+/// routes to the cluster and to the default gateway 172.18.255.254, SNAT of
+/// the cluster network to the node IP, the cluster load-balancer group and
+/// a node-port load balancer (node IP:30080 to three pods); on the cluster
+/// router the source-IP routes and reroute policies per node and the two
+/// allow policies.
+pub fn k8s_cluster(nodes: u64, pods: u64, services: u64, policies: u64) -> nb::Snapshot {
+    let mut s = k8s_switches(nodes, pods, services, policies);
+    let mut ids = Fresh(0);
+    let mac =
+        |kind: u64, n: u64| format!("0a:58:{:02x}:{:02x}:{:02x}:{:02x}", kind, n >> 16 & 0xff, n >> 8 & 0xff, n & 0xff);
+    let node_ip = |n: u64| format!("172.18.{}.{}", n / 250, n % 250 + 2);
+    let join_ip = |n: u64| format!("100.64.{}.{}", (n + 2) >> 8, (n + 2) & 0xff);
+    let group = *s.load_balancer_group.keys().next().expect("the cluster LB group");
+    let mut cluster_pg = nb::PortGroup { name: "clusterPortGroup".into(), ..Default::default() };
+    cluster_pg.external_ids.insert("name".into(), "clusterPortGroup".into());
+    cluster_pg.ports.extend(s.logical_switch_port.keys().copied());
+
+    // Cluster router and join switch.
+    let mut cr = nb::LogicalRouter { name: "ovn_cluster_router".into(), ..Default::default() };
+    cr.external_ids.insert("k8s-cluster-router".into(), "yes".into());
+    cr.options.insert("mcast_relay".into(), "false".into());
+    let mut join = nb::LogicalSwitch { name: "join".into(), ..Default::default() };
+    connect(
+        &mut ids,
+        &mut s,
+        &mut cr,
+        &mut join,
+        ("rtoj-ovn_cluster_router".into(), "jtor-ovn_cluster_router".into(), mac(1, 1), "100.64.0.1/16".into()),
+        false,
+    );
+    let switch_ids: Vec<_> = s.logical_switch.keys().copied().collect();
+    for (n, ls_id) in switch_ids.into_iter().enumerate() {
+        let n = n as u64;
+        let mut ls = s.logical_switch.remove(&ls_id).expect("listed");
+        let node = ls.name.clone();
+        let (a, b) = (n >> 8 & 0xff, n & 0xff);
+        ls.other_config.insert("subnet".into(), format!("10.{a}.{b}.0/24"));
+        connect(
+            &mut ids,
+            &mut s,
+            &mut cr,
+            &mut ls,
+            (format!("rtos-{node}"), format!("stor-{node}"), mac(2, n), format!("10.{a}.{b}.1/24")),
+            false,
+        );
+        let mgmt = ids.id(22);
+        let mut mp = nb::LogicalSwitchPort { name: format!("k8s-{node}"), ..Default::default() };
+        mp.addresses.insert(format!("{} 10.{a}.{b}.254", mac(3, n)));
+        s.logical_switch_port.insert(mgmt, mp);
+        ls.ports.insert(mgmt);
+        cluster_pg.ports.insert(mgmt);
+
+        // Gateway router, on join and on the external switch.
+        let mut gr = nb::LogicalRouter { name: format!("GR_{node}"), ..Default::default() };
+        for (k, v) in [
+            ("chassis", format!("chassis-{node}")),
+            ("lb_force_snat_ip", "router_ip".into()),
+            ("snat-ct-zone", "0".into()),
+            ("always_learn_from_arp_request", "false".into()),
+            ("dynamic_neigh_routers", "true".into()),
+        ] {
+            gr.options.insert(k.into(), v);
+        }
+        gr.external_ids.insert("physical_ip".into(), node_ip(n));
+        connect(
+            &mut ids,
+            &mut s,
+            &mut gr,
+            &mut join,
+            (format!("rtoj-GR_{node}"), format!("jtor-GR_{node}"), mac(4, n), format!("{}/16", join_ip(n))),
+            false,
+        );
+        let mut ext = nb::LogicalSwitch { name: format!("ext_{node}"), ..Default::default() };
+        connect(
+            &mut ids,
+            &mut s,
+            &mut gr,
+            &mut ext,
+            (format!("rtoe-GR_{node}"), format!("etor-GR_{node}"), mac(5, n), format!("{}/16", node_ip(n))),
+            true,
+        );
+        let ln = ids.id(23);
+        let mut lp =
+            nb::LogicalSwitchPort { name: format!("breth0_{node}"), r#type: "localnet".into(), ..Default::default() };
+        lp.addresses.insert("unknown".into());
+        lp.options.insert("network_name".into(), "physnet".into());
+        s.logical_switch_port.insert(ln, lp);
+        ext.ports.insert(ln);
+        s.logical_switch.insert(ids.id(24), ext);
+        s.logical_switch.insert(ls_id, ls);
+
+        for (prefix, nexthop, port) in [
+            ("10.0.0.0/8".to_string(), "100.64.0.1".to_string(), None),
+            ("0.0.0.0/0".into(), "172.18.255.254".into(), Some(format!("rtoe-GR_{node}"))),
+        ] {
+            let r = ids.id(25);
+            s.logical_router_static_route.insert(
+                r,
+                nb::LogicalRouterStaticRoute { ip_prefix: prefix, nexthop, output_port: port, ..Default::default() },
+            );
+            gr.static_routes.insert(r);
+        }
+        let nat = ids.id(26);
+        s.nat.insert(
+            nat,
+            nb::Nat {
+                r#type: nb::NatType::Snat,
+                external_ip: node_ip(n),
+                logical_ip: "10.0.0.0/8".into(),
+                ..Default::default()
+            },
+        );
+        gr.nat.insert(nat);
+        gr.load_balancer_group.insert(group);
+        let lb = ids.id(27);
+        let mut nodeport = nb::LoadBalancer {
+            name: format!("Service_ns{}/svc_TCP_node_router_{node}", n % 50),
+            protocol: Some(nb::LoadBalancerProtocol::Tcp),
+            ..Default::default()
+        };
+        let backends: Vec<String> = (0..3)
+            .map(|k| {
+                let sw = (n + k) % nodes;
+                format!("10.{}.{}.2:8080", (sw >> 8) & 0xff, sw & 0xff)
+            })
+            .collect();
+        nodeport.vips.insert(format!("{}:30080", node_ip(n)), backends.join(","));
+        s.load_balancer.insert(lb, nodeport);
+        gr.load_balancer.insert(lb);
+        s.logical_router.insert(ids.id(28), gr);
+
+        // The cluster router's way to this node's gateway router.
+        let r = ids.id(25);
+        s.logical_router_static_route.insert(
+            r,
+            nb::LogicalRouterStaticRoute {
+                ip_prefix: format!("10.{a}.{b}.0/24"),
+                nexthop: join_ip(n),
+                policy: Some(nb::LogicalRouterStaticRoutePolicy::SrcIp),
+                ..Default::default()
+            },
+        );
+        cr.static_routes.insert(r);
+        let r = ids.id(25);
+        s.logical_router_static_route.insert(
+            r,
+            nb::LogicalRouterStaticRoute { ip_prefix: join_ip(n), nexthop: join_ip(n), ..Default::default() },
+        );
+        cr.static_routes.insert(r);
+        let p = ids.id(29);
+        s.logical_router_policy.insert(
+            p,
+            nb::LogicalRouterPolicy {
+                priority: 1004,
+                r#match: format!("inport == \"rtos-{node}\" && ip4.dst == {} /* {node} */", node_ip(n)),
+                action: nb::LogicalRouterPolicyAction::Reroute,
+                nexthops: [format!("10.{a}.{b}.254")].into(),
+                ..Default::default()
+            },
+        );
+        cr.policies.insert(p);
+    }
+    for m in ["ip4.src == 10.0.0.0/8 && ip4.dst == 10.0.0.0/8", "ip4.src == 10.0.0.0/8 && ip4.dst == 100.64.0.0/16"] {
+        let p = ids.id(29);
+        s.logical_router_policy.insert(
+            p,
+            nb::LogicalRouterPolicy {
+                priority: 102,
+                r#match: m.into(),
+                action: nb::LogicalRouterPolicyAction::Allow,
+                ..Default::default()
+            },
+        );
+        cr.policies.insert(p);
+    }
+    s.logical_switch.insert(ids.id(24), join);
+    s.logical_router.insert(ids.id(28), cr);
+    s.port_group.insert(ids.id(30), cluster_pg);
+    s
+}
+
+/// Fresh uuids for the rows [`k8s_cluster`] adds.
+struct Fresh(u64);
+
+impl Fresh {
+    fn id<T>(&mut self, kind: u64) -> Id<T> {
+        self.0 += 1;
+        Id::new(uuid(kind, self.0))
+    }
+}
+
+/// Connects router `lr` and switch `ls` with a router port and a switch
+/// port of type router (`lrp`, `lsp`, the port's MAC and network), the
+/// switch port announcing the router's NAT addresses when `nat_addresses`.
+fn connect(
+    ids: &mut Fresh,
+    s: &mut nb::Snapshot,
+    lr: &mut nb::LogicalRouter,
+    ls: &mut nb::LogicalSwitch,
+    (lrp, lsp, mac, net): (String, String, String, String),
+    nat_addresses: bool,
+) {
+    let rp = ids.id(20);
+    s.logical_router_port
+        .insert(rp, nb::LogicalRouterPort { name: lrp.clone(), mac, networks: [net].into(), ..Default::default() });
+    lr.ports.insert(rp);
+    let mut p = nb::LogicalSwitchPort { name: lsp, r#type: "router".into(), ..Default::default() };
+    p.addresses.insert("router".into());
+    p.options.insert("router-port".into(), lrp);
+    if nat_addresses {
+        p.options.insert("nat-addresses".into(), "router".into());
+    }
+    let sp = ids.id(21);
+    s.logical_switch_port.insert(sp, p);
+    ls.ports.insert(sp);
+}
+
+/// `nb` as an OVSDB standalone database file (one record), the form
+/// `ovsdb-server` serves.
+pub fn nb_db_file(nb: &nb::Snapshot) -> Vec<u8> {
+    let schema: serde_json::Value = serde_json::from_str(nb::SCHEMA_JSON).expect("the NB schema is JSON");
+    ovsdb::file::write_standalone(&nb.to_database(), &schema)
+}

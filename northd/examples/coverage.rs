@@ -43,12 +43,14 @@ fn main() {
             for f in ours.difference(&reference) {
                 by_stage.entry(f.1.clone()).or_default().2 += 1;
             }
-            // COVERAGE_SHOW=STAGE prints that stage's missing and extra flows.
+            // COVERAGE_SHOW=STAGE prints that stage's missing and extra flows
+            // (COVERAGE_SHOW=all: every stage's).
             if let Ok(stage) = std::env::var("COVERAGE_SHOW") {
-                for f in reference.difference(&ours).filter(|f| f.1 == stage) {
+                let shown = |f: &&Flow| stage == "all" || f.1 == stage;
+                for f in reference.difference(&ours).filter(shown) {
                     println!("{scn}/{phase} missing: {f:?}");
                 }
-                for f in ours.difference(&reference).filter(|f| f.1 == stage) {
+                for f in ours.difference(&reference).filter(shown) {
                     println!("{scn}/{phase} extra:   {f:?}");
                 }
             }

@@ -273,12 +273,27 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             };
             req.reply(answer);
         }
-        let mut idle = true;
-        for db in [&mut nbd, &mut sbd] {
-            if !db.ensure(&mut log) {
-                continue;
+        // Wait on both databases at once: an update from one is read as soon
+        // as it arrives, whatever the other one is doing.
+        let mut readable = [false; 2];
+        {
+            let (mut conns, mut which) = (Vec::new(), Vec::new());
+            for (i, db) in [&mut nbd, &mut sbd].into_iter().enumerate() {
+                if db.ensure(&mut log) {
+                    if let Some(c) = db.conn.as_mut() {
+                        conns.push(c);
+                        which.push(i);
+                    }
+                }
             }
-            let events = match db.conn.as_mut().map(|c| c.poll(Duration::from_millis(5))) {
+            match ovsdb::stream::wait_any(&mut conns, Duration::from_millis(5)) {
+                Ok(flags) => which.into_iter().zip(flags).for_each(|(i, f)| readable[i] = f),
+                // Let each connection's own read report what is wrong.
+                Err(_) => readable = [true; 2],
+            }
+        }
+        for (i, db) in [&mut nbd, &mut sbd].into_iter().enumerate() {
+            let events = match db.conn.as_mut().map(|c| c.poll_after_wait(readable[i])) {
                 Some(Ok(ev)) => ev,
                 Some(Err(e)) => {
                     db.drop_conn(&mut log, &e.to_string());
@@ -288,7 +303,6 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 None => continue,
             };
             for ev in events {
-                idle = false;
                 match ev {
                     Event::Schema { db: name, schema, .. } => {
                         let Some(c) = db.conn.as_mut() else { continue };
@@ -369,9 +383,6 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             }
         }
         if !(nbd.ready && sbd.ready) {
-            if idle {
-                std::thread::sleep(Duration::from_millis(5));
-            }
             continue;
         }
         if !sb_rows.is_empty() {

@@ -154,3 +154,70 @@ fn bad_router_rows_become_diagnostics_and_the_rest_compiles() {
     assert!(!e.row_diagnostics().any(|d| d.name == "bad-mac"));
     assert!(e.state().lflow_listing().contains("ip4.dst == 10.1.0.0/24"));
 }
+
+/// A gateway router's NAT rules: one good, and bad ones (an external IP
+/// that is not an address, a `dnat` whose logical IP is a network, a
+/// logical IP that does not parse, both address-set filters): each bad one
+/// is a diagnostic naming the NAT row and column and makes no flow; the
+/// good one compiles; fixing a rule brings its flows and drops its
+/// diagnostic.
+#[test]
+fn bad_nat_rows_become_diagnostics_and_the_rest_compiles() {
+    let mut nbs = nb::Snapshot::default();
+    let port = nb::LogicalRouterPort {
+        name: "lrp".into(),
+        mac: "00:00:00:00:00:01".into(),
+        networks: ["172.16.0.1/24".to_string()].into(),
+        ..Default::default()
+    };
+    nbs.logical_router_port.insert(Id::new(uuid(60)), port);
+    let mut lr = nb::LogicalRouter { name: "gr".into(), ..Default::default() };
+    lr.options.insert("chassis".into(), "gw1".into());
+    lr.ports.insert(Id::new(uuid(60)));
+    let set = nb::AddressSet { name: "ext".into(), ..Default::default() };
+    nbs.address_set.insert(Id::new(uuid(61)), set);
+    let nat = |ty: nb::NatType, ext: &str, logical: &str| nb::Nat {
+        r#type: ty,
+        external_ip: ext.into(),
+        logical_ip: logical.into(),
+        ..Default::default()
+    };
+    let mut both = nat(nb::NatType::Snat, "172.16.0.13", "10.0.3.0/24");
+    both.allowed_ext_ips = Some(Id::new(uuid(61)));
+    both.exempted_ext_ips = Some(Id::new(uuid(61)));
+    let nats = [
+        nat(nb::NatType::Snat, "172.16.0.10", "10.0.0.0/24"),
+        nat(nb::NatType::DnatAndSnat, "not-an-ip", "10.0.0.5"),
+        nat(nb::NatType::Dnat, "172.16.0.11", "10.0.1.0/24"),
+        nat(nb::NatType::Snat, "172.16.0.12", "10.0.2.0/99"),
+        both,
+    ];
+    for (i, n) in nats.iter().enumerate() {
+        let id = Id::new(uuid(70 + i as u64));
+        lr.nat.insert(id);
+        nbs.nat.insert(id, n.clone());
+    }
+    nbs.logical_router.insert(Id::new(uuid(3)), lr);
+
+    let mut e = Engine::new(1);
+    e.load(&nbs);
+    let diags: Vec<String> = e.row_diagnostics().map(|d| d.to_string()).collect();
+    let has = |needle: &[&str]| diags.iter().any(|d| needle.iter().all(|n| d.contains(n)));
+    assert!(has(&["NAT", &uuid(71).to_string(), "external_ip", "not-an-ip"]), "{diags:#?}");
+    assert!(has(&["NAT", &uuid(72).to_string(), "logical_ip", "10.0.1.0/24"]), "{diags:#?}");
+    assert!(has(&["NAT", &uuid(73).to_string(), "logical_ip", "10.0.2.0/99"]), "{diags:#?}");
+    assert!(has(&["NAT", &uuid(74).to_string(), "allowed_ext_ips"]), "{diags:#?}");
+    assert_eq!(diags.len(), 4, "{diags:#?}");
+
+    let listing = e.state().lflow_listing();
+    assert!(listing.contains("ip && ip4.src == 10.0.0.0/24 && (!ct.trk || !ct.rpl)"), "the good rule SNATs");
+    for bad in ["not-an-ip", "10.0.1.0/24", "10.0.2.0/99", "10.0.3.0/24"] {
+        assert!(!listing.contains(bad), "{bad}: the bad rule makes no flow");
+    }
+
+    // Fixing the dnat rule brings its flow and drops its diagnostic.
+    let fixed = nat(nb::NatType::Dnat, "172.16.0.11", "10.0.1.5");
+    e.apply(vec![NbChange::Upsert(NbRow::Nat(uuid(72), fixed.into()))]);
+    assert!(!e.row_diagnostics().any(|d| d.row == uuid(72)));
+    assert!(e.state().lflow_listing().contains("ct_dnat(10.0.1.5)"));
+}

@@ -6,7 +6,11 @@
 //! meters on a switch, and a router — plain, gateway, disabled, relaying
 //! multicast or with CoPP — with the `router` ports' peer, a second port
 //! (IPv4/IPv6/bad networks, gateway port, route table), static routes
-//! (ECMP, discard, source, route table) and policies):
+//! (ECMP, discard, source, route table), policies, NAT rules (every type,
+//! good and bad addresses, distributed, stateless, port ranges, allowed and
+//! exempted external addresses, gateway port), its own load balancers
+//! (direct and through the group) and force-SNAT options; `router` ports
+//! announcing the router's NAT addresses):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
@@ -75,7 +79,39 @@ struct Model {
     routes: u8,
     /// lr0's policies (bit i: `POLICIES[i]`).
     policies: u8,
+    /// lr0's NAT rules.
+    nats: [Option<Nat>; 3],
+    /// lr0's load balancers: bit 0/1 lb0/lb1 directly, bit 2 group lbg0.
+    router_lbs: u8,
+    /// lr0's force-SNAT options: `FORCE_SNAT[i]` (lb, dnat).
+    force_snat: usize,
 }
+
+/// A NAT rule of lr0: indexes into `NAT_EXT`, `NAT_LOGICAL`, `NAT_SETS`.
+#[derive(Clone, Debug)]
+struct Nat {
+    ty: usize,
+    ext: usize,
+    logical: usize,
+    /// Bit 0: distributed (logical port p0, external MAC); 1: stateless;
+    /// 2: external port range; 3: gateway port lrp1; 4: a bad MAC.
+    flags: u8,
+    set: usize,
+}
+
+const NAT_TYPES: &[nb::NatType] = &[nb::NatType::Dnat, nb::NatType::Snat, nb::NatType::DnatAndSnat];
+const NAT_EXT: &[&str] = &["172.16.0.10", "172.16.0.11", "fd00:16::10", "10.9.0.1", "10.0.0.254", "bad", "10.2.0.100"];
+const NAT_LOGICAL: &[&str] = &["10.0.0.5", "10.0.0.0/24", "fd00::5", "10.0.0.0/16", "bad"];
+/// `allowed_ext_ips` / `exempted_ext_ips`: none, as0 allowed, as0 exempted,
+/// both.
+const NAT_SETS: usize = 4;
+/// (`lb_force_snat_ip`, `dnat_force_snat_ip`).
+const FORCE_SNAT: &[(Option<&str>, Option<&str>)] = &[
+    (None, None),
+    (Some("router_ip"), None),
+    (Some("172.16.0.50"), Some("172.16.0.51 fd00:16::51")),
+    (Some("garbage"), Some("10.0.0.254")),
+];
 
 /// Router kinds: plain, gateway router, disabled, multicast relay without
 /// learning from ARP requests, with CoPP.
@@ -146,6 +182,9 @@ enum Op {
     Lrp1(Option<(usize, bool)>),
     Routes(u8),
     Policies(u8),
+    Nat(usize, Option<Nat>),
+    RouterLbs(u8),
+    ForceSnat(usize),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -197,6 +236,11 @@ fn arb_lb() -> impl Strategy<Value = Lb> {
         })
 }
 
+fn arb_nat() -> impl Strategy<Value = Nat> {
+    (0..NAT_TYPES.len(), 0..NAT_EXT.len(), 0..NAT_LOGICAL.len(), any::<u8>(), 0..NAT_SETS)
+        .prop_map(|(ty, ext, logical, flags, set)| Nat { ty, ext, logical, flags, set })
+}
+
 fn arb_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..SWITCHES, prop::option::of(0..4usize)).prop_map(|(i, c)| Op::Switch(i, c)),
@@ -213,6 +257,9 @@ fn arb_op() -> impl Strategy<Value = Op> {
         prop::option::weighted(0.8, (0..LRP1_NETWORKS.len(), any::<bool>())).prop_map(Op::Lrp1),
         any::<u8>().prop_map(Op::Routes),
         any::<u8>().prop_map(Op::Policies),
+        (0..3usize, prop::option::weighted(0.8, arb_nat())).prop_map(|(i, n)| Op::Nat(i, n)),
+        any::<u8>().prop_map(Op::RouterLbs),
+        (0..FORCE_SNAT.len()).prop_map(Op::ForceSnat),
     ]
 }
 
@@ -241,6 +288,9 @@ impl Model {
             Op::Lrp1(l) => self.lrp1 = *l,
             Op::Routes(r) => self.routes = *r,
             Op::Policies(p) => self.policies = *p,
+            Op::Nat(i, n) => self.nats[*i] = n.clone(),
+            Op::RouterLbs(l) => self.router_lbs = *l,
+            Op::ForceSnat(f) => self.force_snat = *f,
         }
     }
 
@@ -342,6 +392,52 @@ impl Model {
                 p.nexthops.extend(nexthops.iter().map(|n| n.to_string()));
                 s.logical_router_policy.insert(Id::new(uuid(20, i)), p);
                 r.policies.insert(Id::new(uuid(20, i)));
+            }
+            for (i, n) in self.nats.iter().enumerate() {
+                let Some(n) = n else { continue };
+                let mut row = nb::Nat {
+                    r#type: NAT_TYPES[n.ty],
+                    external_ip: NAT_EXT[n.ext].to_string(),
+                    logical_ip: NAT_LOGICAL[n.logical].to_string(),
+                    ..Default::default()
+                };
+                if n.flags & 1 != 0 {
+                    row.logical_port = Some("p0".into());
+                    row.external_mac =
+                        Some(if n.flags & 16 != 0 { "zz".into() } else { format!("0a:00:00:00:16:{i:02}") });
+                }
+                if n.flags & 2 != 0 {
+                    row.options.insert("stateless".into(), "true".into());
+                }
+                if n.flags & 4 != 0 {
+                    row.external_port_range = "30000-30100".into();
+                }
+                if n.flags & 8 != 0 {
+                    row.gateway_port = Some(Id::new(uuid(6, 1)));
+                }
+                if n.set & 1 != 0 {
+                    row.allowed_ext_ips = Some(Id::new(uuid(5, 0)));
+                }
+                if n.set & 2 != 0 {
+                    row.exempted_ext_ips = Some(Id::new(uuid(5, 0)));
+                }
+                s.nat.insert(Id::new(uuid(22, i)), row);
+                r.nat.insert(Id::new(uuid(22, i)));
+            }
+            for k in 0..2 {
+                if self.router_lbs & (1 << k) != 0 && self.lbs[k].is_some() {
+                    r.load_balancer.insert(Id::new(uuid(10, k)));
+                }
+            }
+            if self.router_lbs & 4 != 0 {
+                r.load_balancer_group.insert(Id::new(uuid(12, 0)));
+            }
+            let (lb_force, dnat_force) = FORCE_SNAT[self.force_snat];
+            if let Some(v) = lb_force {
+                r.options.insert("lb_force_snat_ip".into(), v.into());
+            }
+            if let Some(v) = dnat_force {
+                r.options.insert("dnat_force_snat_ip".into(), v.into());
             }
             s.logical_router.insert(Id::new(uuid(21, 0)), r);
         }
@@ -507,6 +603,12 @@ impl Model {
                 }
                 "router" => {
                     lsp.options.insert("router-port".into(), "lrp0".into());
+                    if p.flags & 16 != 0 {
+                        lsp.options.insert("nat-addresses".into(), "router".into());
+                    }
+                    if p.flags & 32 != 0 {
+                        lsp.options.insert("exclude-lb-vips-from-garp".into(), "true".into());
+                    }
                 }
                 "virtual" => {
                     lsp.options.insert("virtual-ip".into(), format!("10.0.0.{}", 50 + j));
@@ -533,8 +635,28 @@ impl Model {
     }
 }
 
-/// The state with tunnel keys of datapaths and ports zeroed.
+/// The state with tunnel keys of datapaths and ports zeroed (and the
+/// names of routers' VIP address sets, which carry the router's key, named
+/// after the router instead).
 fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
+    let renames: Vec<(String, String)> = s
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            SbRecord::Datapath { nb, tunnel_key, .. } => {
+                Some((format!("_rtr_lb_{tunnel_key}_ip"), format!("_rtr_lb_{nb}_ip")))
+            }
+            _ => None,
+        })
+        .collect();
+    let rename = |mut t: String| {
+        if t.contains("_rtr_lb_") {
+            for (from, to) in &renames {
+                t = t.replace(from, to);
+            }
+        }
+        t
+    };
     s.records
         .iter()
         .cloned()
@@ -544,6 +666,19 @@ fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
                 p.tunnel_key = 0;
                 SbRecord::Port(p)
             }
+            SbRecord::Flow { stage, priority, matches, actions, dps, hint, io_port, controller_meter } => {
+                SbRecord::Flow {
+                    stage,
+                    priority,
+                    matches: rename(matches),
+                    actions,
+                    dps,
+                    hint,
+                    io_port,
+                    controller_meter,
+                }
+            }
+            SbRecord::AddressSet { name, addresses } => SbRecord::AddressSet { name: rename(name), addresses },
             r => r,
         })
         .collect()
@@ -775,4 +910,70 @@ proptest! {
             prop_assert!(again.is_empty(), "after {:?} / {:?}, the syncer writes again: {:?}", op, tamper, again);
         }
     }
+}
+
+/// A hand-picked sequence through NAT and router load balancers: the
+/// generator's NAT and router-LB ops do reach NAT and LB flows, and
+/// incremental == from scratch at every step.
+#[test]
+fn nat_and_router_lb_sequence() {
+    let port = |switch, ty, addr, flags| Some(Port { switch, ty, addr, enabled: None, flags });
+    let nat = |ty, ext, logical, flags, set| Some(Nat { ty, ext, logical, flags, set });
+    let lb = Lb {
+        on: 1,
+        vips: vec![(0, Some(80), false), (1, None, true)],
+        backends: 3,
+        proto: 0,
+        affinity: true,
+        reject: false,
+        health_check: false,
+    };
+    let ops = [
+        Op::Switch(0, Some(0)),
+        Op::Port(0, port(0, 0, 0, 0)),
+        Op::Port(1, port(0, 4, 4, 16)),
+        Op::Port(2, port(0, 2, 1, 0)),
+        Op::Router(Some(0)),
+        Op::Lrp1(Some((1, true))),
+        Op::Nat(0, nat(1, 0, 1, 0, 0)),
+        Op::Nat(1, nat(2, 1, 0, 1, 1)),
+        Op::Lb(0, Some(lb)),
+        Op::RouterLbs(1),
+        Op::Nat(2, nat(0, 6, 0, 6, 2)),
+        Op::ForceSnat(2),
+        Op::Router(Some(1)),
+        Op::ForceSnat(1),
+        Op::RouterLbs(4),
+        Op::LbGroup(1),
+        Op::Nat(1, None),
+        Op::Lrp1(None),
+    ];
+    let mut model = Model::default();
+    let mut inc = Engine::new(1);
+    let mut seen = BTreeSet::new();
+    for op in &ops {
+        model.apply(op);
+        let snap = model.snapshot();
+        inc.load(&snap);
+        let mut scratch = Engine::new(1);
+        scratch.load(&snap);
+        assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {op:?}");
+        let listing = inc.state().lflow_listing();
+        for needle in [
+            "ct_snat_in_czone(172.16.0.10)",
+            "ct_dnat_in_czone",
+            "ct_lb_mark(backends=",
+            "ct_snat(172.16.0.10)",
+            "commit_lb_aff",
+            "nat_addresses",
+        ] {
+            if listing.contains(needle) {
+                seen.insert(needle);
+            }
+        }
+        if inc.state().records.iter().any(|r| matches!(r, SbRecord::Port(p) if !p.nat_addresses.is_empty())) {
+            seen.insert("nat_addresses");
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
 }

@@ -81,6 +81,28 @@ pub enum Stream {
 }
 
 impl Stream {
+    #[cfg(unix)]
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Whether input is waiting (a read would not block).
+    #[cfg(unix)]
+    fn input_waiting(&self) -> bool {
+        let mut fd = libc::pollfd { fd: self.raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; a zero timeout does not block.
+        unsafe { libc::poll(&mut fd, 1, 0) > 0 }
+    }
+
+    #[cfg(not(unix))]
+    fn input_waiting(&self) -> bool {
+        false
+    }
+
     fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
         match self {
             #[cfg(unix)]
@@ -202,25 +224,49 @@ impl Connection {
     /// the connection) is returned as an error; the session's queued events
     /// stay in it.
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>, Error> {
+        self.poll_inner(Some(timeout))
+    }
+
+    /// [`Connection::poll`] after a [`wait_any`]: reads only when `readable`
+    /// (the read does not block then), and otherwise only sends pending
+    /// output and runs the timer.
+    pub fn poll_after_wait(&mut self, readable: bool) -> Result<Vec<Event>, Error> {
+        self.poll_inner(readable.then_some(Duration::from_millis(1)))
+    }
+
+    /// How long until the session's timer is due (`None`: no timer).
+    pub fn timer_in(&self) -> Option<Duration> {
+        let now = self.now();
+        self.session.poll_timeout().map(|t| Duration::from_millis(t.millis().saturating_sub(now.millis())))
+    }
+
+    fn poll_inner(&mut self, timeout: Option<Duration>) -> Result<Vec<Event>, Error> {
         self.flush()?;
-        if !self.session.is_dead() {
-            let now = self.now();
+        if let (false, Some(timeout)) = (self.session.is_dead(), timeout) {
             let mut wait = timeout;
-            if let Some(t) = self.session.poll_timeout() {
-                wait = wait.min(Duration::from_millis(t.millis().saturating_sub(now.millis())));
+            if let Some(t) = self.timer_in() {
+                wait = wait.min(t);
             }
             // A zero timeout means "block" to the socket: wait at least 1 ms.
             self.stream
                 .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
                 .map_err(|e| io_error("socket", e))?;
-            match self.stream.read(&mut self.buf) {
-                Ok(0) => return Err(ErrorKind::Io("the server closed the connection".into()).into()),
-                Ok(n) => {
-                    let now = self.now();
-                    self.session.handle_input(now, &self.buf[..n]);
+            // A large update (a whole database) arrives in many buffers:
+            // read on while more is waiting (up to 16 MiB at a time), rather
+            // than one buffer per call.
+            for _ in 0..256 {
+                match self.stream.read(&mut self.buf) {
+                    Ok(0) => return Err(ErrorKind::Io("the server closed the connection".into()).into()),
+                    Ok(n) => {
+                        let now = self.now();
+                        self.session.handle_input(now, &self.buf[..n]);
+                        if n < self.buf.len() || !self.stream.input_waiting() {
+                            break;
+                        }
+                    }
+                    Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut | IoKind::Interrupted) => break,
+                    Err(e) => return Err(io_error("read", e)),
                 }
-                Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut | IoKind::Interrupted) => {}
-                Err(e) => return Err(io_error("read", e)),
             }
         }
         let now = self.now();
@@ -228,6 +274,35 @@ impl Connection {
         self.flush()?;
         Ok(std::iter::from_fn(|| self.session.poll_event()).collect())
     }
+}
+
+/// Sends every connection's pending output, then waits until one of them
+/// has input, `timeout` passes or a session's timer is due (`poll(2)` over
+/// their sockets); says which are readable (hung-up and failed sockets
+/// count as readable: their read reports it). What a daemon serving several
+/// databases waits on, so that an update on one is not held up by a wait
+/// on another.
+#[cfg(unix)]
+pub fn wait_any(conns: &mut [&mut Connection], timeout: Duration) -> Result<Vec<bool>, Error> {
+    let mut wait = timeout;
+    let mut fds = Vec::with_capacity(conns.len());
+    for c in conns.iter_mut() {
+        c.flush()?;
+        if let Some(t) = c.timer_in() {
+            wait = wait.min(t);
+        }
+        fds.push(libc::pollfd { fd: c.stream.raw_fd(), events: libc::POLLIN, revents: 0 });
+    }
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != IoKind::Interrupted {
+            return Err(io_error("poll", e));
+        }
+    }
+    Ok(fds.iter().map(|f| f.revents != 0).collect())
 }
 
 #[cfg(test)]

@@ -121,6 +121,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
         copps: copps.clone(),
         meter_names: meter_names.clone(),
         config: config.clone(),
+        lbs: lbs.clone(),
+        lb_groups: i.lb_groups.clone(),
+        address_sets: i.address_sets.clone().map(|(u, s)| (u, s.name.clone())).arrange_by_key(),
     });
     // Port name → (switch, enabled, uuid), for every switch port.
     let port_names =
@@ -231,6 +234,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
     // groups (twice if both: consumers only ask whether a pair exists).
     let group_lbs = i
         .lb_groups
+        .clone()
         .flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>())
         .arrange_by_key();
     let ls_lbs = i
@@ -374,6 +378,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
             options: opts.clone(),
         }))
     });
+    let router_lb_flows = super::routers::lb_flows(routed.routers, routed.lr_lbs, lb_ctx.clone());
     let ls_lb_ctx = ls_lbs.join_core(lb_ctx, |_, ls, (c, _)| Some((*ls, c.clone())));
 
     // DNS rows some switch uses, as members of their SB rows.
@@ -593,6 +598,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
             acl_flows,
             lb_flows,
             monitor_flows,
+            router_lb_flows,
             mcast_members,
             svc,
             pg_set_names,
@@ -645,7 +651,7 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         if let Some(rp) = lsp.options.get("router-port") {
             o.insert("peer".to_string(), rp.clone());
         }
-        // Attached to a gateway router: `l3gateway` (nat-addresses: issue 9).
+        // Attached to a gateway router: `l3gateway`.
         let chassis = p.peer.as_ref().and_then(|peer| peer.chassis.clone());
         let ty = if chassis.is_some() { "l3gateway" } else { "patch" };
         if let Some(c) = chassis {
@@ -675,7 +681,7 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         port_security: lsp.port_security.clone(),
         parent_port: lsp.parent_name.clone(),
         tag: lsp.tag,
-        nat_addresses: BTreeSet::new(),
+        nat_addresses: if lsp.r#type == "router" { crate::router::lsp_nat_addresses(sw, p) } else { BTreeSet::new() },
         external_ids: ids,
         ha_chassis_group: p.ha_chassis_group.clone(),
     }

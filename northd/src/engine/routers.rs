@@ -9,9 +9,10 @@ use super::dataflow::{Emit, PortPart};
 use super::grouped::{self, Group, Member};
 use super::ops::{self, Arr, Coll, Set};
 use crate::lflow::Lflow;
-use crate::router::{self, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
-use crate::sbrec::SbRecord;
-use crate::switch::{Config, Peer};
+use crate::router::lb::{LbAddrs, LbGroupAddrs};
+use crate::router::{self, NatRule, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
+use crate::sbrec::{Diagnostic, SbRecord};
+use crate::switch::{Config, LbCtx, Peer};
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,11 @@ pub(super) struct Inputs<'s> {
     /// Names of the meters that exist.
     pub meter_names: Set<'s, String>,
     pub config: Arr<'s, (), Config>,
+    /// Load balancer rows (their VIP addresses make routers' facts).
+    pub lbs: Arr<'s, Uuid, Arc<nb::LoadBalancer>>,
+    pub lb_groups: Coll<'s, (Uuid, Arc<nb::LoadBalancerGroup>)>,
+    /// Address set names, by uuid.
+    pub address_sets: Arr<'s, Uuid, String>,
 }
 
 /// What the routers' part produces.
@@ -45,6 +51,26 @@ pub(super) struct Outputs<'s> {
     pub emitted: Vec<Coll<'s, Emit>>,
     /// The router port each switch port of type `router` is attached to.
     pub peers: Coll<'s, (Uuid, PortPart)>,
+    /// Router contexts and (load balancer, router) pairs: what [`lb_flows`]
+    /// needs once load balancers' contexts exist.
+    pub routers: Arr<'s, Uuid, Arc<RouterCtx>>,
+    pub lr_lbs: Coll<'s, (Uuid, Uuid)>,
+}
+
+/// The flows of load balancers on routers: each (load balancer, router)
+/// pair joined with the load balancer's and the router's contexts.
+pub(super) fn lb_flows<'s, D: differential_dataflow::ExchangeData>(
+    routers: Arr<'s, Uuid, Arc<RouterCtx>>,
+    lr_lbs: Coll<'s, (Uuid, Uuid)>,
+    lbs: Arr<'s, Uuid, (Arc<LbCtx>, D)>,
+) -> Coll<'s, Emit> {
+    lr_lbs
+        .arrange_by_key()
+        .join_core(lbs, |_, lr, (c, _)| Some((*lr, c.clone())))
+        .arrange_by_key()
+        .join_core(routers, |_, lb: &Arc<LbCtx>, lr: &Arc<RouterCtx>| {
+            router::lb_flows(lr, lb).into_iter().map(grouped::flow)
+        })
 }
 
 /// Pieces a router port's context is assembled from.
@@ -61,9 +87,6 @@ enum RportPart {
     HaGroup(String),
 }
 
-type Routes = Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>;
-type Policies = Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>;
-
 /// Pieces a router's context is assembled from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum RouterPart {
@@ -71,9 +94,31 @@ enum RouterPart {
     Base(Arc<nb::LogicalRouter>, Config),
     Port(RportFact),
     Copp(String, String),
-    DistributedNat,
     Route(Uuid, Arc<nb::LogicalRouterStaticRoute>),
     Policy(Uuid, Arc<nb::LogicalRouterPolicy>),
+    Key(u32),
+    Nat(Arc<NatRule>),
+    /// One of its load balancers.
+    Lb(Arc<LbAddrs>),
+    /// One of its load-balancer groups.
+    LbGroup(Uuid, Arc<LbGroupAddrs>),
+}
+
+/// Pieces a NAT rule is assembled from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum NatPart {
+    Row(Arc<nb::Nat>),
+    Allowed(String),
+    Exempted(String),
+    /// Its `logical_port` is a virtual switch port.
+    Virtual,
+}
+
+/// Pieces of a load-balancer group as routers see it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum GroupPart {
+    Count(usize),
+    Lb(Arc<LbAddrs>),
 }
 
 pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
@@ -107,6 +152,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     // Localnet summary of each switch: (has one with a VLAN tag request).
     let localnets = ops::reduce(
         i.switch_ports
+            .clone()
             .flat_map(|(_, (ls, row))| (row.r#type == "localnet").then(|| (ls, row.tag_request.is_some())))
             .arrange_by_key(),
         "Localnets",
@@ -187,17 +233,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .flat_map(|(lr, row)| row.copp.map(|c| (c.uuid(), lr)))
         .join_core(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
         .join_core(i.meter_names, |m, (lr, p), _| Some((*lr, RouterPart::Copp(p.clone(), m.clone()))));
-    // One part per distributed NAT (the reduce only asks whether any).
-    let distributed_nat = routers
-        .clone()
-        .flat_map(|(lr, row)| row.nat.iter().map(|n| (n.uuid(), lr)).collect::<Vec<_>>())
-        .join_core(i.nats.arrange_by_key(), |_, lr, nat| {
-            let distributed = nat.r#type == nb::NatType::DnatAndSnat
-                && nat.logical_port.is_some()
-                && nat.external_mac.is_some()
-                && router::nat_external_ip_valid(nat);
-            distributed.then_some((*lr, RouterPart::DistributedNat))
-        });
     let route_parts = routers
         .clone()
         .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
@@ -206,18 +241,113 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .clone()
         .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
         .join_core(i.policies.arrange_by_key(), |u, lr, r| Some((*lr, RouterPart::Policy(*u, r.clone()))));
+    let key_parts = i.dp_keys.clone().join_core(routers_arr.clone(), |u, k, _| Some((*u, RouterPart::Key(*k))));
+
+    // NAT rules with the names of their address sets.
+    let virtual_ports = i
+        .switch_ports
+        .flat_map(|(_, (_, row))| (row.r#type == "virtual").then(|| (row.name.clone(), ())))
+        .arrange_by_key();
+    let nat_rules = ops::reduce(
+        i.nats
+            .clone()
+            .map(|(u, r)| (u, NatPart::Row(r)))
+            .concatenate([
+                i.nats
+                    .clone()
+                    .flat_map(|(u, r)| r.allowed_ext_ips.map(|s| (s.uuid(), u)))
+                    .join_core(i.address_sets.clone(), |_, u, name| Some((*u, NatPart::Allowed(name.clone())))),
+                i.nats
+                    .clone()
+                    .flat_map(|(u, r)| r.exempted_ext_ips.map(|s| (s.uuid(), u)))
+                    .join_core(i.address_sets, |_, u, name| Some((*u, NatPart::Exempted(name.clone())))),
+                i.nats
+                    .flat_map(|(u, r)| r.logical_port.clone().map(|p| (p, u)))
+                    .join_core(virtual_ports, |_, u, _| Some((*u, NatPart::Virtual))),
+            ])
+            .arrange_by_key(),
+        "NatRule",
+        |u, parts, out: &mut Vec<(Arc<NatRule>, isize)>| {
+            let mut rule = None;
+            let (mut allowed, mut exempted, mut virtual_port) = (None, None, false);
+            for (part, n) in parts {
+                if *n <= 0 {
+                    continue;
+                }
+                match part {
+                    NatPart::Row(r) => rule = Some(r.clone()),
+                    NatPart::Allowed(s) => allowed = Some(s.clone()),
+                    NatPart::Exempted(s) => exempted = Some(s.clone()),
+                    NatPart::Virtual => virtual_port = true,
+                }
+            }
+            if let Some(row) = rule {
+                let r = NatRule { uuid: *u, row, allowed_ext_ips: allowed, exempted_ext_ips: exempted, virtual_port };
+                out.push((Arc::new(r), 1));
+            }
+        },
+    );
+    let nat_parts = routers
+        .clone()
+        .flat_map(|(lr, row)| row.nat.iter().map(|n| (n.uuid(), lr)).collect::<Vec<_>>())
+        .join_core(nat_rules, |_, lr, rule| Some((*lr, RouterPart::Nat(rule.clone()))));
+
+    // Load balancers: what the router's VIP address sets need, directly
+    // and through groups.
+    let lb_addrs = i
+        .lbs
+        .flat_map_ref(|u, row| Some((*u, Arc::new(LbAddrs::of(&LbCtx::parse(*u, row, &BTreeMap::new()).0)))))
+        .arrange_by_key();
+    let group_refs =
+        i.lb_groups.clone().flat_map(|(g, row)| row.load_balancer.iter().map(|l| (l.uuid(), g)).collect::<Vec<_>>());
+    let group_addrs = ops::reduce(
+        i.lb_groups
+            .map(|(g, row)| (g, GroupPart::Count(row.load_balancer.len())))
+            .concat(group_refs.clone().join_core(lb_addrs.clone(), |_, g, a| Some((*g, GroupPart::Lb(a.clone())))))
+            .arrange_by_key(),
+        "LbGroupAddrs",
+        |_, parts, out: &mut Vec<(Arc<LbGroupAddrs>, isize)>| {
+            let mut g = LbGroupAddrs::default();
+            for (part, n) in parts {
+                match part {
+                    _ if *n <= 0 => {}
+                    GroupPart::Count(c) => g.n_load_balancer = *c,
+                    GroupPart::Lb(a) => g.lbs.push(a.clone()),
+                }
+            }
+            out.push((Arc::new(g), 1));
+        },
+    );
+    let direct_lbs =
+        routers.clone().flat_map(|(lr, row)| row.load_balancer.iter().map(|l| (l.uuid(), lr)).collect::<Vec<_>>());
+    let router_groups = routers
+        .clone()
+        .flat_map(|(lr, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), lr)).collect::<Vec<_>>());
+    let lb_parts = direct_lbs.clone().join_core(lb_addrs, |_, lr, a| Some((*lr, RouterPart::Lb(a.clone()))));
+    let group_parts =
+        router_groups.clone().join_core(group_addrs, |g, lr, a| Some((*lr, RouterPart::LbGroup(*g, a.clone()))));
+    // (load balancer, router) pairs, direct or through a group.
+    let lr_lbs =
+        ops::distinct(direct_lbs.concat(
+            router_groups.join_core(group_refs.map(|(l, g)| (g, l)).arrange_by_key(), |_, lr, l| Some((*l, *lr))),
+        ))
+        .as_collection(|k, _| *k);
+
     let router_base = routers
         .map(|(u, row)| ((), (u, row)))
         .join_core(i.config, |_, (u, row), config| Some((*u, RouterPart::Base(row.clone(), config.clone()))));
     // Router uuid → context.
     let router_ctx = ops::reduce(
-        router_base.concatenate([port_facts, copp, distributed_nat, route_parts, policy_parts]).arrange_by_key(),
+        router_base
+            .concatenate([port_facts, copp, route_parts, policy_parts, key_parts, nat_parts, lb_parts, group_parts])
+            .arrange_by_key(),
         "RouterCtx",
         |u, parts, out: &mut Vec<(Arc<RouterCtx>, isize)>| {
             let mut base = None;
             let mut facts = RouterFacts::default();
             let mut copp = BTreeMap::new();
-            let (mut routes, mut policies): (Routes, Policies) = (Vec::new(), Vec::new());
+            let (mut routes, mut policies, mut nats) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut tunnel_key, mut lbs, mut groups) = (None, Vec::new(), Vec::new());
             for (part, n) in parts {
                 if *n <= 0 {
                     continue;
@@ -228,12 +358,25 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     RouterPart::Copp(p, m) => {
                         copp.insert(p.clone(), m.clone());
                     }
-                    RouterPart::DistributedNat => facts.has_distributed_nat = true,
                     RouterPart::Route(u, r) => routes.push((*u, r.clone())),
                     RouterPart::Policy(u, p) => policies.push((*u, p.clone())),
+                    RouterPart::Key(k) => tunnel_key = Some(*k),
+                    RouterPart::Nat(r) => nats.push(r.clone()),
+                    RouterPart::Lb(a) => lbs.push(a.clone()),
+                    RouterPart::LbGroup(_, g) => groups.push(g.clone()),
                 }
             }
             facts.ports.sort_by_key(|p| p.uuid);
+            nats.sort_by_key(|r: &Arc<NatRule>| r.uuid);
+            facts.has_distributed_nat = nats.iter().any(|r| {
+                r.row.r#type == nb::NatType::DnatAndSnat
+                    && r.row.logical_port.is_some()
+                    && r.row.external_mac.is_some()
+                    && r.ext_addr().is_some()
+            });
+            let nets: Vec<_> =
+                facts.ports.iter().filter_map(|p| crate::addrs::lrp_networks(&p.mac, &p.networks)).collect();
+            let lb_ips = Arc::new(router::lb::router_lb_ips(&groups, &lbs, &nets));
             if let Some((row, config)) = base {
                 out.push((
                     Arc::new(RouterCtx {
@@ -245,6 +388,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                         copp,
                         routes,
                         policies,
+                        tunnel_key,
+                        nats,
+                        lb_ips,
                     }),
                     1,
                 ));
@@ -253,8 +399,16 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     );
 
     let router_flows = router_ctx.clone().flat_map_ref(|_, lr| router::router_flows(lr).into_iter().map(grouped::flow));
+    let diags = router_ctx.clone().flat_map_ref(|_, lr| {
+        router::nat_problems(lr)
+            .into_iter()
+            .map(|(row, column, message)| {
+                Emit::Diag(Diagnostic { table: "NAT".into(), row, name: String::new(), column: column.into(), message })
+            })
+            .collect::<Vec<_>>()
+    });
     let per_port = rport_ctx.clone().flat_map_ref(|_, (lr, p)| Some((*lr, p.clone()))).arrange_by_key().join_core(
-        router_ctx,
+        router_ctx.clone(),
         |_, p: &Arc<RportCtx>, lr: &Arc<RouterCtx>| {
             let mut v: Vec<RportOut> = router::port_flows(lr, p).into_iter().map(RportOut::Flow).collect();
             if let Some(k) = p.tunnel_key {
@@ -263,16 +417,17 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
                 v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
             }
+            v.push(RportOut::Peer(p.name().to_string(), router::peer(lr, p)));
             v
         },
     );
     let port_flows = per_port.clone().flat_map(|o| match o {
         RportOut::Flow(l) => Some(grouped::flow(l)),
-        RportOut::Record(_) => None,
+        _ => None,
     });
-    let bindings = per_port.flat_map(|o| match o {
+    let bindings = per_port.clone().flat_map(|o| match o {
         RportOut::Record(r) => Some(Emit::Sb(r)),
-        RportOut::Flow(_) => None,
+        _ => None,
     });
 
     let datapaths = i.dp_keys.join_core(routers_arr.clone(), |u, key, row| {
@@ -284,28 +439,36 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         p.fact().mcast_flood.then(|| Emit::Part(group(), Member::Port(p.name().to_string())))
     });
 
+    // The address sets of routers' reachable VIPs.
+    let vip_sets = router_ctx.clone().flat_map_ref(|_, lr| {
+        let mut v = Vec::new();
+        if let Some(key) = lr.tunnel_key {
+            for (set, v6) in [(&lr.lb_ips.v4_reachable, false), (&lr.lb_ips.v6_reachable, true)] {
+                if !set.is_empty() {
+                    v.push(Emit::Sb(SbRecord::AddressSet {
+                        name: router::lb::address_set_name(key, v6),
+                        addresses: set.clone(),
+                    }));
+                }
+            }
+        }
+        v
+    });
+
     // What a switch port of type router learns of its router port.
-    let peer_info = members.join_core(routers_arr, |lr, (p, row), r| {
-        Some((
-            row.name.clone(),
-            Peer {
-                uuid: *p,
-                name: row.name.clone(),
-                mac: row.mac.clone(),
-                networks: row.networks.iter().cloned().collect(),
-                options: row.options.clone(),
-                enabled: row.enabled != Some(false),
-                router: *lr,
-                chassis: r.options.get("chassis").cloned(),
-                relay: crate::switch::get_bool(&r.options, "mcast_relay", false),
-                dynamic_neigh: crate::switch::get_bool(&r.options, "dynamic_neigh_routers", false),
-            },
-        ))
+    let peer_info = per_port.flat_map(|o| match o {
+        RportOut::Peer(name, peer) => Some((name, peer)),
+        _ => None,
     });
     let peers = lsp_router
         .join_core(peer_info.arrange_by_key(), |_, (pu, _, _), peer| Some((*pu, PortPart::Peer(peer.clone()))));
 
-    Outputs { emitted: vec![router_flows, port_flows, mc_static, datapaths, bindings], peers }
+    Outputs {
+        emitted: vec![router_flows, port_flows, mc_static, datapaths, bindings, vip_sets, diags],
+        peers,
+        routers: router_ctx,
+        lr_lbs,
+    }
 }
 
 /// What the join of a router port with its router produces.
@@ -313,4 +476,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
 enum RportOut {
     Flow(Lflow),
     Record(SbRecord),
+    /// What switch ports naming this router port (by name) learn of it.
+    Peer(String, Peer),
 }

@@ -1,7 +1,7 @@
 //! L2 admission control (`lr_in_admission`) and neighbor lookup and
 //! learning (`lr_in_lookup_neighbor`, `lr_in_learn_neighbor`).
 
-use super::{RouterCtx, RportCtx, RportPeer};
+use super::{RouterCtx, RportCtx};
 use crate::addrs::{self, LportAddresses};
 use crate::lflow::Flows;
 use crate::stages::Stage::*;
@@ -54,47 +54,20 @@ pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
     f.add(LrInLearnNeighbor, 0, "1", DROP);
 }
 
-/// `build_gateway_mtu_flow`: the flow, with a packet-length check first
-/// when the port has `gateway_mtu`, and its bypass twin.
-pub(super) fn gateway_mtu_flow(
-    op: &RportCtx,
-    f: &mut Flows,
-    stage: crate::stages::Stage,
-    prio: (u16, u16),
-    matches: &str,
-    actions: &str,
-) {
-    let mtu = op.gateway_mtu();
-    let mut a = String::new();
-    if mtu > 0 {
-        let l2 = match &op.peer {
-            Some(RportPeer::Switch { localnet_vlan: true, .. }) => 18,
-            _ => 14,
-        };
-        a.push_str(&format!("reg9[1] = check_pkt_larger({}); ", mtu + l2));
-    }
-    a.push_str(actions);
-    f.hint(stage, prio.0, matches, a, op.uuid);
-    if mtu > 0 {
-        if let Some(bypass) = op.lrp.options.get("gateway_mtu_bypass") {
-            f.hint(stage, prio.1, format!("{matches} && ({bypass})"), actions, op.uuid);
-        }
-    }
-}
-
 pub(super) fn port_flows(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, f: &mut Flows) {
     let key = op.key();
     let mac = nets.mac.to_string();
     if op.enabled() {
         let actions = format!("xreg0[0..47] = {mac}; next;");
-        gateway_mtu_flow(op, f, LrInAdmission, (50, 55), &format!("eth.mcast && inport == {key}"), &actions);
+        let mtu = op.gw_mtu();
+        mtu.flow(f, LrInAdmission, (50, 55), &format!("eth.mcast && inport == {key}"), &actions, op.uuid);
         let mut m = format!("eth.dst == {mac} && inport == {key}");
         // (A gateway port with VTEP ports behind it is not centralized:
         // issue 9.)
         if op.is_l3dgw(lr) {
             m.push_str(&format!(" && is_chassis_resident({})", op.cr_json_key()));
         }
-        gateway_mtu_flow(op, f, LrInAdmission, (50, 55), &m, &actions);
+        mtu.flow(f, LrInAdmission, (50, 55), &m, &actions, op.uuid);
     }
 
     let learn = lr.learn_from_arp_request();

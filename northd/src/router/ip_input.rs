@@ -51,6 +51,37 @@ fn arp_reply(f: &mut Flows, op: &RportCtx, ip: &str, extra: &str, prio: u16) {
     );
 }
 
+/// ARP/ND replies for the reachable load-balancer VIPs (one flow per
+/// family, matching the router's VIP address set).
+fn vip_replies(lr: &RouterCtx, op: &RportCtx, f: &mut Flows) {
+    let Some(dp_key) = lr.tunnel_key else { return };
+    let resident =
+        if op.is_l3dgw(lr) { format!(" && is_chassis_resident({})", op.cr_json_key()) } else { String::new() };
+    let mac = "xreg0[0..47]";
+    let key = op.key();
+    if !lr.lb_ips.v4_reachable.is_empty() {
+        let set = super::lb::address_set_name(dp_key, false);
+        f.add(
+            LrInIpInput,
+            90,
+            format!("inport == {key} && arp.op == 1 && arp.tpa == ${set}{resident}"),
+            format!(
+                "eth.dst = eth.src; eth.src = {mac}; arp.op = 2; /* ARP reply */ arp.tha = arp.sha; arp.sha = {mac}; \
+                 arp.tpa <-> arp.spa; outport = inport; flags.loopback = 1; output;"
+            ),
+        );
+    }
+    if !lr.lb_ips.v6_reachable.is_empty() {
+        let set = super::lb::address_set_name(dp_key, true);
+        let a = format!(
+            "nd_na {{ eth.src = {mac}; ip6.src = nd.target; nd.tll = {mac}; outport = inport; flags.loopback = 1; \
+             output; }};"
+        );
+        let m = format!("inport == {key} && nd_ns && nd.target == ${set}{resident}");
+        f.metered(lr.copp("nd-na"), |f| f.add(LrInIpInput, 90, m, a));
+    }
+}
+
 /// `build_lrouter_nd_flow` for the port's own addresses: answer neighbor
 /// solicitations for `ip` (solicited-node address `sn`) on `op`.
 fn nd_reply(lr: &RouterCtx, f: &mut Flows, op: &RportCtx, ip: &str, sn: &str, extra: &str) {
@@ -202,6 +233,7 @@ pub(super) fn port_flows(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, f
         }
         arp_reply(f, op, &a.addr.to_string(), &extra, 90);
     }
+    vip_replies(lr, op, f);
     if unreachable {
         for a in &nets.ipv4 {
             let ip = a.addr;
@@ -243,16 +275,18 @@ pub(super) fn port_flows(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, f
             });
         }
     }
-    // Drop traffic to the router's own addresses (none is a SNAT or LB
-    // address yet: issue 9).
+    // Drop traffic to the router's own addresses (those that are SNAT or
+    // load-balancer addresses are dropped later, in ARP resolution, if
+    // unSNAT did not apply).
     if !lr.lb_force_snat_router_ip() {
-        drop_own_dest(f, op, nets, LrInIpInput, 60, false);
+        drop_own_dest(lr, f, op, nets, LrInIpInput, 60, false);
     }
 }
 
 /// `build_lrouter_drop_own_dest`: drop IP traffic to the port's addresses
 /// that are (`drop_snat_ip`) or are not SNAT/LB addresses.
 pub(super) fn drop_own_dest(
+    lr: &RouterCtx,
     f: &mut Flows,
     op: &RportCtx,
     nets: &LportAddresses,
@@ -260,12 +294,16 @@ pub(super) fn drop_own_dest(
     prio: u16,
     drop_snat_ip: bool,
 ) {
-    // No address is a SNAT or LB address yet (issue 9: NAT, LB).
-    let v4: Vec<String> = nets.ipv4.iter().filter(|_| !drop_snat_ip).map(|a| a.addr.to_string()).collect();
+    let snat_ips = lr.snat_ips();
+    let nat_or_lb = |ip: String, lb: &[String]| {
+        let hit = snat_ips.contains_key(&ip) || lb.contains(&ip);
+        (hit == drop_snat_ip).then_some(ip)
+    };
+    let v4: Vec<String> = nets.ipv4.iter().filter_map(|a| nat_or_lb(a.addr.to_string(), &lr.lb_ips.v4)).collect();
     if !v4.is_empty() {
         f.hint(stage, prio, format!("ip4.dst == {{{}}}", v4.join(", ")), DROP, op.uuid);
     }
-    let v6: Vec<String> = nets.ipv6.iter().filter(|_| !drop_snat_ip).map(|a| a.addr.to_string()).collect();
+    let v6: Vec<String> = nets.ipv6.iter().filter_map(|a| nat_or_lb(a.addr.to_string(), &lr.lb_ips.v6)).collect();
     if !v6.is_empty() {
         f.hint(stage, prio, format!("ip6.dst == {{{}}}", v6.join(", ")), DROP, op.uuid);
     }

@@ -1,29 +1,46 @@
 //! The logical router pipeline of ovn-northd 23.03 (ovn-northd(8), "Logical
 //! Router Datapaths"), as pure functions: [`router_flows`] for the flows of
-//! one router, [`port_flows`] for those of one of its ports; and the SB rows
-//! of routers and their ports ([`datapath_ids`], [`port_binding`],
-//! [`cr_binding`]). The engine computes their inputs ([`RouterCtx`],
+//! one router, [`port_flows`] for those of one of its ports, [`lb_flows`]
+//! for those of one load balancer on it; and the SB rows of routers and
+//! their ports ([`datapath_ids`], [`port_binding`], [`cr_binding`]) and
+//! what switch ports of type `router` learn of them ([`peer`],
+//! [`lsp_nat_addresses`]). The engine computes their inputs ([`RouterCtx`],
 //! [`RportCtx`]) incrementally; nothing here sees more than one router.
 //!
 //! One module per stage group:
 //! - `admission`: L2 admission control, neighbor lookup and learning;
 //! - `ip_input`: IP input (router-owned addresses: ARP/ND/ICMP replies,
-//!   port unreachable, TTL exceeded, drops);
+//!   VIP ARP/ND, port unreachable, TTL exceeded, drops);
 //! - `routing`: ND RA, route-table selection, IP routing (connected
-//!   networks), ECMP and policy defaults;
-//! - `output`: ARP resolution, packet length checks, gateway redirect, ARP
-//!   requests and the egress pipeline.
+//!   networks), ECMP and policy defaults; `routes`: static routes and
+//!   policies;
+//! - `nat`: NAT on gateway routers and distributed gateway ports (unSNAT,
+//!   DNAT, unDNAT, SNAT, DNAT-local, egress loopback, NAT ARP/ND, gateway
+//!   redirect and ARP resolution of distributed NAT, force SNAT);
+//! - `lb`: load balancers on routers (defrag, DNAT, unDNAT, affinity) and
+//!   the router's VIP addresses;
+//! - `output`: ARP resolution, packet length checks (`gateway_mtu`),
+//!   gateway redirect, ARP requests and delivery;
+//! - `peer`: what a `router` switch port learns of its router port;
+//! - `resolve`: ARP resolution towards what sits behind the router ports.
 //!
-//! Not yet (issue 9): NAT, load balancers, static routes, policies, BFD,
-//! multicast relay, ARP resolution towards switch ports.
+//! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
+//! router ports peered with router ports, SB `HA_Chassis_Group` rows,
+//! `virtual_parent`.
 
 mod admission;
 mod ip_input;
+pub mod lb;
+mod nat;
 mod output;
+mod peer;
 mod resolve;
 mod routes;
 mod routing;
 
+pub use lb::{lb_flows, LbIps};
+pub use nat::problems as nat_problems;
+pub use peer::{lsp_nat_addresses, peer};
 pub use resolve::switch_port_flows;
 
 use crate::addrs::{self, LportAddresses};
@@ -52,6 +69,44 @@ pub struct RportFact {
     pub mac: String,
     /// Its `networks`.
     pub networks: Vec<String>,
+    /// `options:gateway_mtu` and what goes with it.
+    pub gw_mtu: GwMtu,
+    /// `options:redirect-type` is `bridged` (any case).
+    pub redirect_bridged: bool,
+}
+
+/// A router port's `options:gateway_mtu` (0: none), the L2 header size of
+/// the network behind it (18 when a localnet port of its peer switch has a
+/// VLAN, else 14) and `options:gateway_mtu_bypass`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GwMtu {
+    pub mtu: i64,
+    pub l2_hdr: i64,
+    pub bypass: Option<String>,
+}
+
+impl GwMtu {
+    /// `build_gateway_mtu_flow`: the flow, with a packet-length check first
+    /// when there is a gateway MTU, and its bypass twin.
+    pub(crate) fn flow(
+        &self,
+        f: &mut Flows,
+        stage: crate::stages::Stage,
+        prio: (u16, u16),
+        matches: &str,
+        actions: &str,
+        hint: Uuid,
+    ) {
+        let mut a = String::new();
+        if self.mtu > 0 {
+            a.push_str(&format!("reg9[1] = check_pkt_larger({}); ", self.mtu + self.l2_hdr));
+        }
+        a.push_str(actions);
+        f.hint(stage, prio.0, matches, a, hint);
+        if let (true, Some(bypass)) = (self.mtu > 0, &self.bypass) {
+            f.hint(stage, prio.1, format!("{matches} && ({bypass})"), actions, hint);
+        }
+    }
 }
 
 /// Facts about one router derived from its ports and other rows.
@@ -62,6 +117,19 @@ pub struct RouterFacts {
     /// A valid `dnat_and_snat` NAT with `logical_port` and `external_mac`
     /// (`has_distributed_nat`).
     pub has_distributed_nat: bool,
+}
+
+/// A NAT rule of a router, with what its flows need from other rows.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NatRule {
+    pub uuid: Uuid,
+    pub row: Arc<nb::Nat>,
+    /// The name of the address set `allowed_ext_ips` refers to.
+    pub allowed_ext_ips: Option<String>,
+    /// The name of the address set `exempted_ext_ips` refers to.
+    pub exempted_ext_ips: Option<String>,
+    /// `logical_port` names a switch port of type `virtual`.
+    pub virtual_port: bool,
 }
 
 /// Everything the flows of one router depend on.
@@ -78,6 +146,12 @@ pub struct RouterCtx {
     pub routes: Vec<(Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
     /// Its routing policies, by uuid.
     pub policies: Vec<(Uuid, Arc<nb::LogicalRouterPolicy>)>,
+    /// Its datapath's tunnel key (names the address sets of its VIPs).
+    pub tunnel_key: Option<u32>,
+    /// Its NAT rules, by uuid.
+    pub nats: Vec<Arc<NatRule>>,
+    /// The addresses of its load balancers' VIPs.
+    pub lb_ips: Arc<LbIps>,
 }
 
 impl RouterCtx {
@@ -199,7 +273,17 @@ impl RportCtx {
             mcast_flood: self.enabled() && crate::switch::get_bool(&self.lrp.options, "mcast_flood", false),
             mac: addrs::parse_mac_strict(&self.lrp.mac).map(|m| m.to_string()).unwrap_or_default(),
             networks: self.lrp.networks.iter().cloned().collect(),
+            gw_mtu: self.gw_mtu(),
+            redirect_bridged: self.lrp.options.get("redirect-type").is_some_and(|t| t.eq_ignore_ascii_case("bridged")),
         }
+    }
+    /// `options:gateway_mtu` with the header size and bypass that go with it.
+    pub fn gw_mtu(&self) -> GwMtu {
+        let l2_hdr = match &self.peer {
+            Some(RportPeer::Switch { localnet_vlan: true, .. }) => 18,
+            _ => 14,
+        };
+        GwMtu { mtu: self.gateway_mtu(), l2_hdr, bypass: self.lrp.options.get("gateway_mtu_bypass").cloned() }
     }
     /// `options:gateway_mtu` (`smap_get_int`, 0 when absent or bad).
     pub fn gateway_mtu(&self) -> i64 {
@@ -227,6 +311,8 @@ pub fn router_flows(lr: &RouterCtx) -> Vec<Lflow> {
     routing::router_flows(lr, &mut f);
     routes::router_flows(lr, &mut f);
     output::router_flows(lr, &mut f);
+    nat::router_flows(lr, &mut f);
+    lb::router_flows(&mut f);
     out
 }
 
@@ -239,6 +325,7 @@ pub fn port_flows(lr: &RouterCtx, op: &RportCtx) -> Vec<Lflow> {
     ip_input::port_flows(lr, op, &nets, &mut f);
     routing::port_flows(lr, op, &nets, &mut f);
     output::port_flows(lr, op, &nets, &mut f);
+    nat::port_flows(lr, op, &nets, &mut f);
     out
 }
 

@@ -9,7 +9,7 @@
 use super::{v4_networks, v6_networks};
 use crate::addrs::{self, LportAddresses};
 use crate::lflow::{json_key, Flows, Lflow};
-use crate::stages::Stage::LrInArpResolve;
+use crate::stages::Stage::{LrInArpResolve, LrInIpRouting};
 use crate::switch::{Peer, PortCtx, SwitchCtx};
 use std::net::IpAddr;
 
@@ -24,7 +24,13 @@ fn member(nets: &LportAddresses, ip: IpAddr) -> bool {
 /// The flows switch port `op` of `sw` contributes to its routers.
 pub fn switch_port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
-    if !op.enabled() || sw.facts.routers.is_empty() {
+    if sw.facts.routers.is_empty() {
+        return out;
+    }
+    if op.is_router() {
+        routable_routes(sw, op, &mut out);
+    }
+    if !op.enabled() {
         return out;
     }
     let attached: Vec<(&Peer, LportAddresses)> =
@@ -85,8 +91,7 @@ fn router_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Vec
         return;
     }
     let key = json_key(&peer.name);
-    // (Routable NAT addresses of gateway routers: issue 9.)
-    for (_, nets) in attached.iter().filter(|(p, _)| p.uuid != peer.uuid) {
+    for (other, nets) in attached.iter().filter(|(p, _)| p.uuid != peer.uuid) {
         let mut f = Flows::new(peer.router, out);
         if !nets.ipv4.is_empty() {
             f.hint(
@@ -104,6 +109,44 @@ fn router_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Vec
                 format!("outport == {key} && xxreg0 == {}", v6_networks(nets)),
                 format!("eth.dst = {}; next;", nets.mac),
                 op.uuid,
+            );
+        }
+        // The other router's routable NAT and VIP addresses, if this
+        // router is a gateway.
+        if peer.chassis.is_some() || peer.l3dgw {
+            for (mac, ips) in &other.routables {
+                f.add(
+                    LrInArpResolve,
+                    100,
+                    format!("outport == {key} && reg0 == {{{}}}", ips.join(", ")),
+                    format!("eth.dst = {mac}; next;"),
+                );
+            }
+        }
+    }
+}
+
+/// Routes on the router of switch port `op` (of type `router`) to the
+/// routable NAT and VIP addresses of the switch's other routers' gateway
+/// ports, through its own router port.
+fn routable_routes(sw: &SwitchCtx, op: &PortCtx, out: &mut Vec<Lflow>) {
+    let Some(peer) = &op.peer else { return };
+    let Some(nets) = peer.networks() else { return };
+    let Some(src) = nets.ipv4.first() else { return };
+    let key = json_key(&peer.name);
+    let mut f = Flows::new(peer.router, out);
+    for other in sw.facts.routers.iter().filter(|p| p.uuid != peer.uuid) {
+        for ip in other.routables.iter().flat_map(|(_, ips)| ips) {
+            f.hint(
+                LrInIpRouting,
+                32 * 3 + 2,
+                format!("ip4.dst == {ip}/32"),
+                format!(
+                    "ip.ttl--; reg8[0..15] = 0; reg0 = ip4.dst; reg1 = {}; eth.src = {}; outport = {key}; \
+                     flags.loopback = 1; next;",
+                    src.addr, nets.mac
+                ),
+                peer.uuid,
             );
         }
     }

@@ -63,17 +63,35 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
             let Some(mac) = op.lsp.dynamic_addresses.as_deref().and_then(addrs::leading_mac) else { continue };
             f.hint(LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone(), h);
         } else if a == "router" {
-            let Some(mac) = op.peer.as_ref().and_then(|p| addrs::parse_mac(&p.mac)) else { continue };
-            // Gateway-port residency checks need routers (issue 9).
-            f.hint(LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone(), h);
+            let Some(peer) = op.peer.as_ref() else { continue };
+            let Some(mac) = addrs::parse_mac(&peer.mac) else { continue };
+            let nat = peer.nat.as_deref();
+            // A gateway port's MAC is only where the gateway is.
+            let resident = nat.and_then(|n| n.l2_resident.as_ref()).filter(|_| !sw.facts.localnet_ports.is_empty());
+            let m = match resident {
+                Some(r) => format!("eth.dst == {mac} && is_chassis_resident({r})"),
+                None => format!("eth.dst == {mac}"),
+            };
+            f.hint(LsInL2Lkup, 50, m, action.clone(), h);
+            // Distributed NAT MACs, where their logical ports are.
+            for (mac, lport) in nat.map_or(&[][..], |n| &n.nat_macs) {
+                f.hint(
+                    LsInL2Lkup,
+                    50,
+                    format!("eth.dst == {mac} && is_chassis_resident(\"{lport}\")"),
+                    action.clone(),
+                    h,
+                );
+            }
         }
     }
 }
 
-/// ARP requests and neighbor solicitations for a router port's addresses go
-/// to that port (and, when the switch has other ports, are flooded too);
-/// the router's own requests are flooded (`build_lswitch_rport_arp_req_flows`).
-/// Addresses of the router's NAT rules and load balancers come with issue 9.
+/// ARP requests and neighbor solicitations for a router port's addresses
+/// (its own, its router's reachable load-balancer VIPs and NAT addresses)
+/// go to that port (and, when the switch has other ports, are flooded
+/// too); the router's own requests are flooded
+/// (`build_lswitch_rport_arp_req_flows`).
 fn router_port_arp_requests(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     let Some(peer) = op.peer.as_ref().filter(|p| p.enabled) else { return };
     let Some(nets) = peer.networks() else { return };
@@ -84,17 +102,33 @@ fn router_port_arp_requests(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
         format!("outport = {key}; output;")
     };
     let h = op.uuid;
+    let mut request = |ip: &dyn std::fmt::Display, v6: bool| {
+        let m = if v6 {
+            format!("flags[1] == 0 && nd_ns && nd.target == {ip}")
+        } else {
+            format!("flags[1] == 0 && arp.op == 1 && arp.tpa == {ip}")
+        };
+        f.hint(LsInL2Lkup, 80, m, action.clone(), h);
+    };
+    let nat = peer.nat.as_deref();
+    for (ip, v6) in nat.map_or(&[][..], |n| &n.arp_targets) {
+        request(ip, *v6);
+    }
     for ip in &nets.ipv4 {
-        f.hint(LsInL2Lkup, 80, format!("flags[1] == 0 && arp.op == 1 && arp.tpa == {}", ip.addr), action.clone(), h);
+        request(&ip.addr, false);
     }
     for ip in &nets.ipv6 {
-        f.hint(LsInL2Lkup, 80, format!("flags[1] == 0 && nd_ns && nd.target == {}", ip.addr), action.clone(), h);
+        request(&ip.addr, true);
     }
     if sw.facts.has_non_router_port {
+        let macs = match nat {
+            Some(n) => n.self_macs.join(", "),
+            None => nets.mac.to_string(),
+        };
         f.add(
             LsInL2Lkup,
             75,
-            format!("eth.src == {{{}}} && (arp.op == 1 || rarp.op == 3 || nd_ns)", nets.mac),
+            format!("eth.src == {{{macs}}} && (arp.op == 1 || rarp.op == 3 || nd_ns)"),
             "outport = \"_MC_flood_l2\"; output;",
         );
     }

@@ -12,6 +12,7 @@
 //! skipped with a diagnostic, the other VIPs still apply.
 
 use super::SwitchCtx;
+use crate::hashorder::Sset;
 use crate::lflow::Flows;
 use crate::stages::Stage::*;
 use logical_model::nb;
@@ -105,6 +106,28 @@ pub struct LbCtx {
     /// Of those ports, the switch ports that exist and are enabled (filled
     /// in by the dataflow): only their backends are health-checked.
     pub live_monitor_ports: BTreeSet<String>,
+    /// `vips` is not empty (`lb_has_vip`), whether or not a VIP parses.
+    pub has_vips: bool,
+    /// The IPv4 and IPv6 VIP addresses in the order of the load balancer's
+    /// own sets (`lb->ips_v4`, `lb->ips_v6`: `vips` in hash order).
+    pub ips_v4: Vec<String>,
+    pub ips_v6: Vec<String>,
+    /// `options:add_route`: routers announce its VIPs as routable.
+    pub routable: bool,
+    /// `options:skip_snat`.
+    pub skip_snat: bool,
+    /// `options:neighbor_responder`.
+    pub neigh_mode: NeighMode,
+}
+
+/// Which VIPs a router answers ARP/ND for (`options:neighbor_responder`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum NeighMode {
+    /// Those in a subnet of one of the router's ports (the default).
+    #[default]
+    Reachable,
+    All,
+    None,
 }
 
 impl LbCtx {
@@ -123,6 +146,15 @@ impl LbCtx {
         };
         let mut problems = Vec::new();
         let mut vips = Vec::new();
+        // `vips` as the reference walks it: its hash order (keys inserted
+        // sorted); that order makes the load balancer's address sets.
+        let smap: Sset = lb.vips.keys().map(String::as_str).collect();
+        let (mut ips_v4, mut ips_v6) = (Sset::new(), Sset::new());
+        for key in smap.iter() {
+            if let Some((vip, _)) = lb.vips.get(key).and_then(|v| parse_vip(key, v).ok()) {
+                if vip.v6 { &mut ips_v6 } else { &mut ips_v4 }.insert(&vip.ip);
+            }
+        }
         for (key, value) in &lb.vips {
             match parse_vip(key, value) {
                 Ok((vip, backends)) => vips.push(Vip {
@@ -180,6 +212,16 @@ impl LbCtx {
             event: super::get_bool(&lb.options, "event", false),
             monitor_ports,
             live_monitor_ports: BTreeSet::new(),
+            has_vips: !lb.vips.is_empty(),
+            ips_v4: ips_v4.iter().map(str::to_string).collect(),
+            ips_v6: ips_v6.iter().map(str::to_string).collect(),
+            routable: super::get_bool(&lb.options, "add_route", false),
+            skip_snat: super::get_bool(&lb.options, "skip_snat", false),
+            neigh_mode: match lb.options.get("neighbor_responder").map(String::as_str) {
+                Some("all") => NeighMode::All,
+                Some("none") => NeighMode::None,
+                _ => NeighMode::Reachable,
+            },
         };
         (ctx, problems)
     }
@@ -256,7 +298,7 @@ fn parse_vip(key: &str, value: &str) -> Result<(Endpoint, Vec<Endpoint>), String
     }
 }
 
-fn ip_match(v: &Endpoint) -> &'static str {
+pub(crate) fn ip_match(v: &Endpoint) -> &'static str {
     if v.v6 {
         "ip6"
     } else {
@@ -264,7 +306,7 @@ fn ip_match(v: &Endpoint) -> &'static str {
     }
 }
 
-fn fmt_backend(b: &Endpoint) -> String {
+pub(crate) fn fmt_backend(b: &Endpoint) -> String {
     match (b.port, b.v6) {
         (Some(p), true) => format!("[{}]:{p}", b.ip),
         (Some(p), false) => format!("{}:{p}", b.ip),
@@ -279,17 +321,7 @@ pub(super) fn lb_flows(sw: &SwitchCtx, lb: &LbCtx, f: &mut Flows) {
         let ipm = ip_match(&vip.vip);
         let v = &vip.vip.ip;
         // The empty-backends event.
-        if (lb.event || sw.config.controller_event) && vip.backends.is_empty() && !lb.reject {
-            let mut m = format!("{ipm}.dst == {v} && {}", lb.proto);
-            let mut vip_text = v.clone();
-            if let Some(p) = vip.vip.port {
-                m += &format!(" && {}.dst == {p}", lb.proto);
-                vip_text = if vip.vip.v6 { format!("[{v}]:{p}") } else { format!("{v}:{p}") };
-            }
-            let a = format!(
-                "trigger_event(event = \"empty_lb_backends\", vip = \"{vip_text}\", protocol = \"{}\", load_balancer = \"{}\");",
-                lb.proto, lb.uuid
-            );
+        if let Some((m, a)) = empty_lb_event(lb, vip, sw.config.controller_event) {
             f.metered(sw.copp("event-elb"), |f| f.hint(LsInPreLb, 130, m, a, lb.uuid));
         }
         // Pre-stateful: remember the original destination.
@@ -318,11 +350,31 @@ pub(super) fn lb_flows(sw: &SwitchCtx, lb: &LbCtx, f: &mut Flows) {
     }
 }
 
-/// The LB stage action of `vip` (without the leading commit reset), and
-/// whether it rejects.
-fn vip_action(lb: &LbCtx, vip: &Vip, ct_lb: &str) -> (String, bool) {
-    let mut action;
-    let n_active;
+/// `build_empty_lb_event_flow`: the match and action reporting that `vip`
+/// has no backend, when events are on (`options:event`, or the deprecated
+/// global `controller_event`) and the VIP does not reject instead.
+pub(crate) fn empty_lb_event(lb: &LbCtx, vip: &Vip, controller_event: bool) -> Option<(String, String)> {
+    if !(lb.event || controller_event) || !vip.backends.is_empty() || lb.reject {
+        return None;
+    }
+    let (ipm, v) = (ip_match(&vip.vip), &vip.vip.ip);
+    let mut m = format!("{ipm}.dst == {v} && {}", lb.proto);
+    let mut vip_text = v.clone();
+    if let Some(p) = vip.vip.port {
+        m += &format!(" && {}.dst == {p}", lb.proto);
+        vip_text = if vip.vip.v6 { format!("[{v}]:{p}") } else { format!("{v}:{p}") };
+    }
+    let a = format!(
+        "trigger_event(event = \"empty_lb_backends\", vip = \"{vip_text}\", protocol = \"{}\", load_balancer = \"{}\");",
+        lb.proto, lb.uuid
+    );
+    Some((m, a))
+}
+
+/// The backends `ct_lb_mark` picks from for `vip`: those of the `vips`
+/// value, or with a health check, those monitored through a live port; and
+/// how many there are.
+pub(crate) fn vip_backends(lb: &LbCtx, vip: &Vip) -> (String, usize) {
     if vip.health_check {
         let active: Vec<String> = vip
             .backends
@@ -333,12 +385,17 @@ fn vip_action(lb: &LbCtx, vip: &Vip, ct_lb: &str) -> (String, bool) {
             })
             .map(fmt_backend)
             .collect();
-        n_active = active.len();
-        action = format!("reg0[1] = 0; {ct_lb}(backends={}", active.join(","));
+        (active.join(","), active.len())
     } else {
-        n_active = vip.backends.len();
-        action = format!("reg0[1] = 0; {ct_lb}(backends={}", vip.backend_ips);
+        (vip.backend_ips.clone(), vip.backends.len())
     }
+}
+
+/// The LB stage action of `vip` (without the leading commit reset), and
+/// whether it rejects.
+fn vip_action(lb: &LbCtx, vip: &Vip, ct_lb: &str) -> (String, bool) {
+    let (backends, n_active) = vip_backends(lb, vip);
+    let mut action = format!("reg0[1] = 0; {ct_lb}(backends={backends}");
     let reject = n_active == 0 && lb.reject;
     let drop = n_active == 0 && !lb.reject;
     if reject {

@@ -198,6 +198,59 @@ pub struct Peer {
     pub relay: bool,
     /// The router's `options:dynamic_neigh_routers`.
     pub dynamic_neigh: bool,
+    /// It is a distributed gateway port (it has a chassisredirect port).
+    pub l3dgw: bool,
+    /// Its routable NAT and VIP addresses (`add_route`, distributed gateway
+    /// ports only): (MAC, IPv4 addresses) entries.
+    pub routables: Vec<(String, Vec<String>)>,
+    /// What the switch side needs of the router's gateway ports, NAT rules
+    /// and load balancers (left out of [`SwitchFacts::routers`], so that
+    /// they do not touch the whole switch).
+    pub nat: Option<std::sync::Arc<PeerNat>>,
+}
+
+/// What a switch port of type `router` needs of its router beyond its
+/// router port: gateway residency, NAT and load-balancer addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PeerNat {
+    /// The port key of `is_chassis_resident()` for the router port MAC's L2
+    /// lookup on a switch with localnet ports (the gateway port's
+    /// chassisredirect port), if the router has distributed gateway ports.
+    pub l2_resident: Option<String>,
+    /// (external MAC, logical port) of the distributed NAT rules, when the
+    /// router port is a distributed gateway port.
+    pub nat_macs: Vec<(String, String)>,
+    /// Besides the port's own addresses, the addresses whose ARP requests
+    /// and neighbor solicitations go to the router port only: reachable
+    /// load-balancer VIPs and NAT addresses (with `true` for IPv6).
+    pub arp_targets: Vec<(String, bool)>,
+    /// The source MACs of the router's own ARP requests on this port, as
+    /// the reference lists them (its MAC and NAT external MACs).
+    pub self_macs: Vec<String>,
+    /// `nat_addresses` of a port with `options:nat-addresses=router`, with
+    /// and without the load-balancer VIPs; empty when the router has no
+    /// gateway.
+    pub nat_addresses: Vec<String>,
+    pub nat_addresses_no_lb: Vec<String>,
+    /// The router is a gateway router or has distributed gateway ports.
+    pub gateway: bool,
+    /// The chassisredirect port key GARPs of a router with distributed
+    /// gateway ports are resident on.
+    pub garp_resident: Option<String>,
+    /// The router port's own GARP entry ("MAC IPv4..." and residency), and
+    /// when it is announced.
+    pub port_garp: String,
+    pub port_garp_when: GarpWhen,
+}
+
+/// When the router port's own addresses are announced in `nat_addresses`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum GarpWhen {
+    #[default]
+    Never,
+    Always,
+    /// A gateway router's port, when the switch has a localnet port.
+    IfLocalnet,
 }
 
 /// Everything the flows of one switch port depend on, besides its switch.
@@ -266,7 +319,7 @@ impl PortCtx {
             v.push(PortFact::McastRelay);
         }
         if let Some(p) = self.peer.as_ref().filter(|_| self.is_router()) {
-            v.push(PortFact::Attach(p.clone()));
+            v.push(PortFact::Attach(Peer { nat: None, ..p.clone() }));
         }
         v
     }
