@@ -198,6 +198,22 @@ pub fn port_group_toggle(nb: &nb::Snapshot) -> Toggle {
     }
 }
 
+/// On any database: port group `name` without one of its members
+/// (`remove`) and with it again (`add`), e.g. `clusterPortGroup` of a
+/// [`k8s_cluster`], which holds every pod; `None` if there is no such
+/// group or it is empty.
+pub fn named_port_group_toggle(nb: &nb::Snapshot, name: &str) -> Option<Toggle> {
+    use northd::engine::{NbChange, NbRow};
+    let (id, pg) = nb.port_group.iter().find(|(_, p)| p.name == name)?;
+    let mut without = pg.clone();
+    let member = *without.ports.iter().next()?;
+    without.ports.remove(&member);
+    Some(Toggle {
+        add: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), pg.clone().into()))],
+        remove: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), without.into()))],
+    })
+}
+
 /// The sizes of issue 10: (nodes, pods per node, services, policies).
 pub const SIZES: [(&str, [u64; 4]); 3] =
     [("small", [10, 30, 100, 50]), ("medium", [100, 50, 1000, 500]), ("large", [500, 100, 5000, 2000])];

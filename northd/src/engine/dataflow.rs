@@ -5,7 +5,8 @@
 //!
 //! Shape (STYLE.md): one input per table, per-port contexts ([`PortCtx`])
 //! and per-switch facts and contexts ([`SwitchCtx`]), then one generator
-//! per stage group (in `crate::switch`), then SB records.
+//! per stage group (in `crate::switch`), then SB records. ACLs, port
+//! groups and address sets are a dataflow of their own (`policy`).
 //!
 //! Cost (see `ops`): every epoch walks every operator, so each table that
 //! is joined by uuid is arranged once and shared, reduces hand on their
@@ -13,10 +14,10 @@
 //! it), and maps are folded into the joins and reduces around them.
 
 use super::grouped::{self, Group, Member};
-use super::input::Inputs;
+use super::input::CoreInputs;
 use super::ops::{self, Coll};
 use crate::sbrec::{Diagnostic, IpMulticast, PortBinding, SbRecord};
-use crate::switch::{self, AclCtx, Config, Dhcp, LbCtx, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
+use crate::switch::{self, Config, Dhcp, LbCtx, Peer, PortCtx, PortFact, SwitchCtx, SwitchFacts};
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,11 @@ pub(super) enum Emit {
     /// A member of a record the driver assembles (`grouped`): one more
     /// operator per epoch would not pay for grouping them here.
     Part(Group, Member),
+    /// A switch's context, which the driver feeds to the policy dataflow.
+    SwitchCtx(Uuid, Arc<SwitchCtx>),
+    /// Switch `.0` has ACLs (some stateful if `.1`): from the policy
+    /// dataflow, which the driver feeds to the main one.
+    AclFlag(Uuid, bool),
 }
 
 /// Pieces a port's context is assembled from.
@@ -77,7 +83,7 @@ enum SwitchPart {
 }
 
 /// Builds the program; returns every SB record and every diagnostic.
-pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
+pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     // Arrangements shared by several joins.
     let lsps = i.lsps.arrange_by_key();
     let port_ls = i.switch_ports.arrange_by_key();
@@ -123,7 +129,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
         config: config.clone(),
         lbs: lbs.clone(),
         lb_groups: i.lb_groups.clone(),
-        address_sets: i.address_sets.clone().map(|(u, s)| (u, s.name.clone())).arrange_by_key(),
+        address_sets: i.address_set_names.arrange_by_key(),
     });
     // Port name → (switch, enabled, uuid), for every switch port.
     let port_names =
@@ -184,52 +190,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
             }
         },
     );
-    // Port groups: (member port, (group, group name, its ACLs)).
-    let pg_ports = i
-        .pgs
-        .clone()
-        .flat_map(|(pg, row)| {
-            let acls: Vec<Uuid> = row.acls.iter().map(|a| a.uuid()).collect();
-            row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone(), acls.clone()))).collect::<Vec<_>>()
-        })
-        .arrange_by_key();
-
-    // ACLs: each with whether its meter is a fair one (each ACL then gets
-    // its own copy of the meter).
-    let acl_meters = i.acls.clone().flat_map(|(u, a)| a.meter.clone().map(|m| (m, u))).arrange_by_key();
-    let fair_meters =
-        i.meters.clone().flat_map(|(mu, m)| (m.fair == Some(true)).then(|| (m.name.clone(), mu))).arrange_by_key();
-    // (fair meter, its per-ACL copy) for every ACL using one.
-    let acl_fair_names = acl_meters.clone().join_core(fair_meters.clone(), |name, acl, mu| {
-        Some(Emit::Part(Group::Meter(*mu), Member::MeterCopy(format!("{name}__{acl}"))))
-    });
-    let acl_fair = acl_meters.join_core(fair_meters, |_, acl, _| Some((*acl, None)));
-    let acl_ctx = ops::reduce(
-        i.acls.map(|(u, a)| (u, Some(a))).concat(acl_fair).arrange_by_key(),
-        "AclCtx",
-        |u, parts, out: &mut Vec<(Arc<AclCtx>, isize)>| {
-            let acl = parts.iter().find_map(|(p, _)| (*p).clone());
-            let fair_meter = parts.iter().any(|(p, _)| p.is_none());
-            if let Some(acl) = acl {
-                out.push((Arc::new(AclCtx { uuid: *u, acl, fair_meter }), 1));
-            }
-        },
-    );
-    // (switch, ACL) for every ACL that applies to a switch, with a count
-    // (its port group's members there, + 1 if the switch lists it): the
-    // flows it makes are grouped by a reduce that keeps positive counts.
-    let pg_acls =
-        pg_ports.clone().join_core(port_ls, |_, (_, _, acls), ls| acls.iter().map(|a| (*a, *ls)).collect::<Vec<_>>());
-    let ls_acl_ctx = i
-        .switches
-        .clone()
-        .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
-        .concat(pg_acls)
-        .join_core(acl_ctx, |_, ls, a| Some((*ls, a.clone())));
-    let acl_flags = ls_acl_ctx
-        .clone()
-        .map(|(ls, a)| (ls, SwitchPart::Acls { stateful: a.acl.action == nb::AclAction::AllowRelated }));
-
     // Load balancers: (load balancer, switch), directly and through
     // groups (twice if both: consumers only ask whether a pair exists).
     let group_lbs = i
@@ -404,8 +364,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
     let non_router = port_ctx
         .clone()
         .flat_map_ref(|_, (ls, p)| (!(p.is_router() && p.peer.is_some())).then_some((*ls, SwitchPart::NonRouterPort)));
-    let flags = ops::distinct(acl_flags.concatenate([lb_flags, dns_flags, non_router]))
-        .as_collection(|(ls, part), _| (*ls, part.clone()));
+    let flags =
+        ops::distinct(lb_flags.concatenate([dns_flags, non_router])).as_collection(|(ls, part), _| (*ls, part.clone()));
     // CoPP: each switch's control protocol → meter, for meters that exist.
     let copp_facts = i
         .switches
@@ -422,7 +382,14 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
         });
     // Switch uuid → context.
     let sw_ctx = ops::reduce(
-        switch_base.concatenate([port_facts, flags, copp_facts]).arrange_by_key(),
+        switch_base
+            .concatenate([
+                port_facts,
+                flags,
+                copp_facts,
+                i.acl_flags.map(|(ls, stateful)| (ls, SwitchPart::Acls { stateful })),
+            ])
+            .arrange_by_key(),
         "SwitchCtx",
         |ls, parts, out: &mut Vec<(Arc<SwitchCtx>, isize)>| {
             let mut base = None;
@@ -468,10 +435,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
             switch::port_flows(sw, p).into_iter().chain(to_routers).map(PortOut::Flow).chain(binding)
         },
     );
-    let acl_flows = ls_acl_ctx.arrange_by_key().join_core(sw_ctx.clone(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| {
-        switch::acl_flows(sw, a).into_iter().map(grouped::flow)
-    });
-    let lb_flows = ls_lb_ctx.arrange_by_key().join_core(sw_ctx, |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| {
+    let lb_flows = ls_lb_ctx.arrange_by_key().join_core(sw_ctx.clone(), |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| {
         switch::lb_flows(sw, lb).into_iter().map(grouped::flow)
     });
     let port_flows = per_port.clone().flat_map(|o| match o {
@@ -525,43 +489,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
     let ip_mcast =
         i.switches.clone().map(|(ls, row)| Emit::Sb(SbRecord::IpMulticast(ip_multicast(ls, &row.other_config))));
 
-    // Address sets: svc_monitor_mac, then each port group's `<pg>_ip4` and
-    // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
-    // a later one with the same name wins, as in the reference.
-    let address =
-        |name: String, source: u8, a: Option<String>| Emit::Part(Group::AddressSet(name), Member::Address(source, a));
-    let svc = i.svc_mac.map(move |((), m)| address("svc_monitor_mac".to_string(), 0, Some(m)));
-    let pg_set_names = i.pgs.clone().flat_map(move |(_, row)| {
-        [address(format!("{}_ip4", row.name), 1, None), address(format!("{}_ip6", row.name), 1, None)]
-    });
-    let pg_set_addrs = pg_ports.clone().join_core(lsps, move |_, (_, pg, _), lsp| {
-        let (v4, v6) = port_group_ips(lsp);
-        let (n4, n6) = (format!("{pg}_ip4"), format!("{pg}_ip6"));
-        let v4 = v4.into_iter().map(move |a| address(n4.clone(), 1, Some(a)));
-        v4.chain(v6.into_iter().map(move |a| address(n6.clone(), 1, Some(a))))
-    });
-    let nb_sets = i.address_sets.flat_map(move |(_, s)| {
-        let name = s.name.clone();
-        std::iter::once(address(name.clone(), 2, None))
-            .chain(s.addresses.clone().into_iter().map(move |a| address(name.clone(), 2, Some(a))))
-    });
-    // Port_Group per (port group, switch) with the members on that switch.
-    let pg_members = pg_ports.join_core(port_ctx.clone(), |_, (_, pg_name, _), (ls, p)| {
-        Some(Emit::Part(Group::Pg(pg_name.clone(), *ls), Member::Port(p.lsp.name.clone())))
-    });
-
-    // Meters: every NB meter, and a copy per ACL using a fair one.
-    let bands = i
-        .meters
-        .clone()
-        .flat_map(|(u, m)| m.bands.iter().map(|b| (b.uuid(), u)).collect::<Vec<_>>())
-        .join_core(i.meter_bands.arrange_by_key(), |_, m, b| {
-            Some(Emit::Part(Group::Meter(*m), Member::MeterBand(b.action.as_str().to_string(), b.rate, b.burst_size)))
-        });
-    let meter_bases = i
-        .meters
-        .map(|(u, m)| Emit::Part(Group::Meter(u), Member::MeterBase(m.name.clone(), m.unit.as_str().to_string())));
-
     // Diagnostics about input rows.
     let port_diags = port_ctx.flat_map_ref(|_, (_, p)| {
         p.problems()
@@ -592,23 +519,18 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
             .collect::<Vec<_>>()
     });
 
+    // The switches' contexts, for the policy dataflow's ACL flows.
+    let sw_ctxs = sw_ctx.as_collection(|ls, sw| Emit::SwitchCtx(*ls, sw.clone()));
+
     sw_flows.concatenate(
         [
+            sw_ctxs,
             port_flows,
-            acl_flows,
             lb_flows,
             monitor_flows,
             router_lb_flows,
             mcast_members,
-            svc,
-            pg_set_names,
-            pg_set_addrs,
-            nb_sets,
-            pg_members,
             dns_ls,
-            meter_bases,
-            bands,
-            acl_fair_names,
             datapaths,
             bindings,
             ip_mcast,
@@ -622,18 +544,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Coll<'s, Emit> {
         .into_iter()
         .chain(routed.emitted),
     )
-}
-
-/// The IPv4 and IPv6 addresses a port contributes to its port groups'
-/// address sets: those of every static entry and of `dynamic_addresses`.
-fn port_group_ips(lsp: &nb::LogicalSwitchPort) -> (Vec<String>, Vec<String>) {
-    let (mut v4, mut v6) = (Vec::new(), Vec::new());
-    let entries = lsp.addresses.iter().filter(|a| !crate::addrs::is_dynamic(a)).chain(lsp.dynamic_addresses.iter());
-    for a in entries.filter_map(|a| crate::addrs::parse_lport_addresses(a)) {
-        v4.extend(a.ipv4.iter().map(|i| i.addr.to_string()));
-        v6.extend(a.ipv6.iter().map(|i| i.addr.to_string()));
-    }
-    (v4, v6)
 }
 
 /// What the join of a port with its switch produces.

@@ -1,11 +1,12 @@
-//! What goes into the dataflow: the Northbound rows it reads, the global
+//! What goes into the dataflows: the Northbound rows they read, the global
 //! configuration, and the tunnel keys the driver allocated — as [`Fact`]s
-//! from the driver, each fed to the input of its kind ([`Inputs`]).
+//! from the driver, each fed to the input of its kind in the dataflows
+//! that read it ([`CoreInputs`] for the main one, [`PolicyInputs`]).
 
 use super::dataflow::Emit;
 use super::ops::Coll;
 use crate::sbrec::SbRecord;
-use crate::switch::Config;
+use crate::switch::{Config, SwitchCtx};
 use differential_dataflow::input::InputSession;
 use logical_model::nb;
 use ovsdb::Uuid;
@@ -127,27 +128,34 @@ pub enum Fact {
     /// Tunnel key of the chassisredirect port (`cr-NAME`) derived from
     /// distributed gateway port `.0`.
     CrPortKey(Uuid, u32),
+    /// A switch's context, from the main dataflow to the policy one.
+    SwitchCtx(Uuid, Arc<SwitchCtx>),
+    /// Switch `.0` has ACLs (some stateful if `.1`), from the policy
+    /// dataflow to the main one.
+    AclFlag(Uuid, bool),
+    /// Address set `.0` is named `.1`: what the main dataflow needs of
+    /// address sets (NAT rules name them), netted by the driver so that a
+    /// change of a set's addresses does not step the main dataflow.
+    AddressSetName(Uuid, String),
 }
 
 macro_rules! inputs {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
-        /// The dataflow's inputs, one collection per kind of fact: no
-        /// operator picks its table out of a shared stream (each such
-        /// operator would cost every epoch its share of progress tracking).
-        pub(super) struct Inputs<'s> {
+    ($(#[$sdoc:meta])* $inputs:ident, $sessions:ident { $($(#[$doc:meta])* $name:ident: $ty:ty,)* }) => {
+        $(#[$sdoc])*
+        pub(super) struct $inputs<'s> {
             $($(#[$doc])* pub $name: Coll<'s, $ty>,)*
         }
 
-        /// The input sessions behind [`Inputs`], on one worker.
-        pub(super) struct Sessions {
+        /// The input sessions of a dataflow, on one worker.
+        pub(super) struct $sessions {
             $($name: InputSession<u64, $ty, isize>,)*
         }
 
-        impl Sessions {
+        impl $sessions {
             /// Sessions and the collections they feed, in `scope`.
-            pub(super) fn new(scope: timely::dataflow::Scope<'_, u64>) -> (Sessions, Inputs<'_>) {
-                let mut s = Sessions { $($name: InputSession::new(),)* };
-                let i = Inputs { $($name: s.$name.to_collection(scope),)* };
+            pub(super) fn new(scope: timely::dataflow::Scope<'_, u64>) -> ($sessions, $inputs<'_>) {
+                let mut s = $sessions { $($name: InputSession::new(),)* };
+                let i = $inputs { $($name: s.$name.to_collection(scope),)* };
                 (s, i)
             }
 
@@ -164,81 +172,211 @@ macro_rules! inputs {
 }
 
 inputs! {
-    switches: (Uuid, Arc<nb::LogicalSwitch>),
-    lsps: (Uuid, Arc<nb::LogicalSwitchPort>),
-    dhcp: (Uuid, Arc<nb::DhcpOptions>),
-    dns: (Uuid, Arc<nb::Dns>),
-    lrps: (Uuid, Arc<nb::LogicalRouterPort>),
-    routers: (Uuid, Arc<nb::LogicalRouter>),
-    nats: (Uuid, Arc<nb::Nat>),
-    routes: (Uuid, Arc<nb::LogicalRouterStaticRoute>),
-    policies: (Uuid, Arc<nb::LogicalRouterPolicy>),
-    acls: (Uuid, Arc<nb::Acl>),
-    pgs: (Uuid, Arc<nb::PortGroup>),
-    lbs: (Uuid, Arc<nb::LoadBalancer>),
-    lb_groups: (Uuid, Arc<nb::LoadBalancerGroup>),
-    lb_hcs: (Uuid, Arc<nb::LoadBalancerHealthCheck>),
-    copps: (Uuid, Arc<nb::Copp>),
-    address_sets: (Uuid, Arc<nb::AddressSet>),
-    ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
-    meters: (Uuid, Arc<nb::Meter>),
-    meter_bands: (Uuid, Arc<nb::MeterBand>),
-    /// The one `Config`.
-    config: ((), Config),
-    /// The one svc_monitor_mac.
-    svc_mac: ((), String),
-    /// Output that depends on nothing else (SB_Global, static records).
-    records: Emit,
-    /// Datapath tunnel keys by NB uuid.
-    dp_keys: (Uuid, u32),
-    /// Port tunnel keys by NB uuid.
-    port_keys: (Uuid, u32),
-    /// Chassisredirect port keys by the NB uuid of their router port.
-    cr_keys: (Uuid, u32),
-    /// (port, switch) from `Logical_Switch.ports`.
-    switch_ports: (Uuid, Uuid),
-    /// (router port, router) from `Logical_Router.ports`.
-    router_ports: (Uuid, Uuid),
+    /// The main dataflow's inputs, one collection per kind of fact: no
+    /// operator picks its table out of a shared stream (each such operator
+    /// would cost every epoch its share of progress tracking).
+    CoreInputs, CoreSessions {
+        switches: (Uuid, Arc<nb::LogicalSwitch>),
+        lsps: (Uuid, Arc<nb::LogicalSwitchPort>),
+        dhcp: (Uuid, Arc<nb::DhcpOptions>),
+        dns: (Uuid, Arc<nb::Dns>),
+        lrps: (Uuid, Arc<nb::LogicalRouterPort>),
+        routers: (Uuid, Arc<nb::LogicalRouter>),
+        nats: (Uuid, Arc<nb::Nat>),
+        routes: (Uuid, Arc<nb::LogicalRouterStaticRoute>),
+        policies: (Uuid, Arc<nb::LogicalRouterPolicy>),
+        lbs: (Uuid, Arc<nb::LoadBalancer>),
+        lb_groups: (Uuid, Arc<nb::LoadBalancerGroup>),
+        lb_hcs: (Uuid, Arc<nb::LoadBalancerHealthCheck>),
+        copps: (Uuid, Arc<nb::Copp>),
+        ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
+        meters: (Uuid, Arc<nb::Meter>),
+        /// The one `Config`.
+        config: ((), Config),
+        /// The one svc_monitor_mac.
+        svc_mac: ((), String),
+        /// Output that depends on nothing else (SB_Global, static records).
+        records: Emit,
+        /// Datapath tunnel keys by NB uuid.
+        dp_keys: (Uuid, u32),
+        /// Port tunnel keys by NB uuid.
+        port_keys: (Uuid, u32),
+        /// Chassisredirect port keys by the NB uuid of their router port.
+        cr_keys: (Uuid, u32),
+        /// (port, switch) from `Logical_Switch.ports`.
+        switch_ports: (Uuid, Uuid),
+        /// (router port, router) from `Logical_Router.ports`.
+        router_ports: (Uuid, Uuid),
+        /// (switch, some ACL is stateful) for switches with ACLs.
+        acl_flags: (Uuid, bool),
+        /// Address set names by uuid.
+        address_set_names: (Uuid, String),
+    }
 }
 
-impl Sessions {
-    /// Feeds one fact to its input.
-    pub(super) fn feed(&mut self, fact: Fact, d: isize) {
-        match fact {
-            Fact::Row(row) => match row {
-                // Read by the driver only.
-                NbRow::NbGlobal(..) => {}
-                NbRow::Switch(u, r) => self.switches.update((u, r), d),
-                NbRow::Lsp(u, r) => self.lsps.update((u, r), d),
-                NbRow::Dhcp(u, r) => self.dhcp.update((u, r), d),
-                NbRow::Dns(u, r) => self.dns.update((u, r), d),
-                NbRow::Lrp(u, r) => self.lrps.update((u, r), d),
-                NbRow::Router(u, r) => self.routers.update((u, r), d),
-                NbRow::Nat(u, r) => self.nats.update((u, r), d),
-                NbRow::StaticRoute(u, r) => self.routes.update((u, r), d),
-                NbRow::Policy(u, r) => self.policies.update((u, r), d),
-                NbRow::Acl(u, r) => self.acls.update((u, r), d),
-                NbRow::PortGroup(u, r) => self.pgs.update((u, r), d),
-                NbRow::Lb(u, r) => self.lbs.update((u, r), d),
-                NbRow::LbGroup(u, r) => self.lb_groups.update((u, r), d),
-                NbRow::LbHealthCheck(u, r) => self.lb_hcs.update((u, r), d),
-                NbRow::Copp(u, r) => self.copps.update((u, r), d),
-                NbRow::AddressSet(u, r) => self.address_sets.update((u, r), d),
-                NbRow::HaChassisGroup(u, r) => self.ha_groups.update((u, r), d),
-                NbRow::Meter(u, r) => self.meters.update((u, r), d),
-                NbRow::MeterBand(u, r) => self.meter_bands.update((u, r), d),
-            },
-            Fact::Config(c) => self.config.update(((), c), d),
-            Fact::SvcMonitorMac(m) => self.svc_mac.update(((), m), d),
-            Fact::SbGlobal(nb_cfg, ipsec, options) => {
-                self.records.update(Emit::Sb(SbRecord::Global { nb_cfg, ipsec, options }), d)
+inputs! {
+    /// The policy dataflow's inputs.
+    PolicyInputs, PolicySessions {
+        switches: (Uuid, Arc<nb::LogicalSwitch>),
+        lsps: (Uuid, Arc<nb::LogicalSwitchPort>),
+        /// (port, switch) from `Logical_Switch.ports`.
+        switch_ports: (Uuid, Uuid),
+        acls: (Uuid, Arc<nb::Acl>),
+        pgs: (Uuid, Arc<nb::PortGroup>),
+        address_sets: (Uuid, Arc<nb::AddressSet>),
+        meters: (Uuid, Arc<nb::Meter>),
+        meter_bands: (Uuid, Arc<nb::MeterBand>),
+        /// The one svc_monitor_mac.
+        svc_mac: ((), String),
+        /// The switches' contexts, from the main dataflow.
+        switch_ctx: (Uuid, Arc<SwitchCtx>),
+    }
+}
+
+/// Which dataflows a fact went to.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Fed {
+    pub core: bool,
+    pub policy: bool,
+}
+
+/// Feeds one fact to the inputs of the dataflows that read it.
+pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: Fact, d: isize) -> Fed {
+    let (to_core, to_policy, both) =
+        (Fed { core: true, policy: false }, Fed { core: false, policy: true }, Fed { core: true, policy: true });
+    match fact {
+        Fact::Row(row) => match row {
+            // Read by the driver only.
+            NbRow::NbGlobal(..) => Fed::default(),
+            NbRow::Switch(u, r) => {
+                policy.switches.update((u, r.clone()), d);
+                core.switches.update((u, r), d);
+                both
             }
-            Fact::Static(r) => self.records.update(Emit::Sb(*r), d),
-            Fact::SwitchPort(ls, p) => self.switch_ports.update((p, ls), d),
-            Fact::RouterPort(lr, p) => self.router_ports.update((p, lr), d),
-            Fact::DpKey(u, k) => self.dp_keys.update((u, k), d),
-            Fact::PortKey(u, k) => self.port_keys.update((u, k), d),
-            Fact::CrPortKey(u, k) => self.cr_keys.update((u, k), d),
+            NbRow::Lsp(u, r) => {
+                policy.lsps.update((u, r.clone()), d);
+                core.lsps.update((u, r), d);
+                both
+            }
+            NbRow::Meter(u, r) => {
+                policy.meters.update((u, r.clone()), d);
+                core.meters.update((u, r), d);
+                both
+            }
+            NbRow::Acl(u, r) => {
+                policy.acls.update((u, r), d);
+                to_policy
+            }
+            NbRow::PortGroup(u, r) => {
+                policy.pgs.update((u, r), d);
+                to_policy
+            }
+            NbRow::AddressSet(u, r) => {
+                policy.address_sets.update((u, r), d);
+                to_policy
+            }
+            NbRow::MeterBand(u, r) => {
+                policy.meter_bands.update((u, r), d);
+                to_policy
+            }
+            NbRow::Dhcp(u, r) => {
+                core.dhcp.update((u, r), d);
+                to_core
+            }
+            NbRow::Dns(u, r) => {
+                core.dns.update((u, r), d);
+                to_core
+            }
+            NbRow::Lrp(u, r) => {
+                core.lrps.update((u, r), d);
+                to_core
+            }
+            NbRow::Router(u, r) => {
+                core.routers.update((u, r), d);
+                to_core
+            }
+            NbRow::Nat(u, r) => {
+                core.nats.update((u, r), d);
+                to_core
+            }
+            NbRow::StaticRoute(u, r) => {
+                core.routes.update((u, r), d);
+                to_core
+            }
+            NbRow::Policy(u, r) => {
+                core.policies.update((u, r), d);
+                to_core
+            }
+            NbRow::Lb(u, r) => {
+                core.lbs.update((u, r), d);
+                to_core
+            }
+            NbRow::LbGroup(u, r) => {
+                core.lb_groups.update((u, r), d);
+                to_core
+            }
+            NbRow::LbHealthCheck(u, r) => {
+                core.lb_hcs.update((u, r), d);
+                to_core
+            }
+            NbRow::Copp(u, r) => {
+                core.copps.update((u, r), d);
+                to_core
+            }
+            NbRow::HaChassisGroup(u, r) => {
+                core.ha_groups.update((u, r), d);
+                to_core
+            }
+        },
+        Fact::SvcMonitorMac(m) => {
+            policy.svc_mac.update(((), m.clone()), d);
+            core.svc_mac.update(((), m), d);
+            both
+        }
+        Fact::SwitchPort(ls, p) => {
+            policy.switch_ports.update((p, ls), d);
+            core.switch_ports.update((p, ls), d);
+            both
+        }
+        Fact::SwitchCtx(ls, c) => {
+            policy.switch_ctx.update((ls, c), d);
+            to_policy
+        }
+        Fact::AclFlag(ls, stateful) => {
+            core.acl_flags.update((ls, stateful), d);
+            to_core
+        }
+        Fact::AddressSetName(u, name) => {
+            core.address_set_names.update((u, name), d);
+            to_core
+        }
+        Fact::Config(c) => {
+            core.config.update(((), c), d);
+            to_core
+        }
+        Fact::SbGlobal(nb_cfg, ipsec, options) => {
+            core.records.update(Emit::Sb(SbRecord::Global { nb_cfg, ipsec, options }), d);
+            to_core
+        }
+        Fact::Static(r) => {
+            core.records.update(Emit::Sb(*r), d);
+            to_core
+        }
+        Fact::RouterPort(lr, p) => {
+            core.router_ports.update((p, lr), d);
+            to_core
+        }
+        Fact::DpKey(u, k) => {
+            core.dp_keys.update((u, k), d);
+            to_core
+        }
+        Fact::PortKey(u, k) => {
+            core.port_keys.update((u, k), d);
+            to_core
+        }
+        Fact::CrPortKey(u, k) => {
+            core.cr_keys.update((u, k), d);
+            to_core
         }
     }
 }

@@ -17,6 +17,7 @@ mod dataflow;
 mod grouped;
 pub mod input;
 mod ops;
+mod policy;
 mod routers;
 
 pub use input::{rows_of, NbChange, NbRow, NbTable};
@@ -26,7 +27,7 @@ use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
 use dataflow::Emit;
 use grouped::Grouper;
-use input::{Fact, Sessions};
+use input::{CoreSessions, Fact, Fed, PolicySessions};
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
 use ovsdb::Uuid;
@@ -53,13 +54,21 @@ pub enum NbWrite {
     Tag(Uuid, i64),
 }
 
+/// A worker thread other than worker 0: where to send the (dataflow,
+/// epoch) to reach, and its handle.
+type Helper = (Sender<(Df, u64)>, std::thread::JoinHandle<()>);
+
 /// A running engine.
 pub struct Engine {
     /// Worker 0, stepped on the caller's thread.
     worker: Runner,
     /// The other workers' threads, each sent the epochs to reach.
-    helpers: Vec<(Sender<u64>, std::thread::JoinHandle<()>)>,
-    epoch: u64,
+    helpers: Vec<Helper>,
+    /// The last epoch of each dataflow (a dataflow's epoch advances only
+    /// when it is given facts).
+    epochs: [u64; 2],
+    /// How many batches were applied.
+    batches: u64,
     rows: HashMap<(NbTable, Uuid), NbRow>,
     /// Port uuid → the switches listing it (one, in a valid database).
     member_of: HashMap<Uuid, BTreeSet<Uuid>>,
@@ -124,13 +133,13 @@ impl Engine {
             let helpers = allocators
                 .enumerate()
                 .map(|(i, builder)| {
-                    let (tx, rx) = channel::<u64>();
+                    let (tx, rx) = channel::<(Df, u64)>();
                     let thread = std::thread::Builder::new()
                         .name(format!("northd:worker-{}", i + 1))
                         .spawn(move || {
                             let mut worker = Runner::new(Allocator::Process(builder.build()));
-                            while let Ok(epoch) = rx.recv() {
-                                worker.run(epoch, Vec::new());
+                            while let Ok((df, epoch)) = rx.recv() {
+                                worker.run(df, epoch);
                             }
                         })
                         .expect("a dataflow worker thread starts");
@@ -142,7 +151,8 @@ impl Engine {
         Engine {
             worker,
             helpers,
-            epoch: 0,
+            epochs: [0; 2],
+            batches: 0,
             rows: HashMap::new(),
             member_of: HashMap::new(),
             lrp_member_of: HashMap::new(),
@@ -285,7 +295,7 @@ impl Engine {
                 self.rows.insert(key, n);
             }
         }
-        if self.epoch == 0 {
+        if self.batches == 0 {
             facts.extend(crate::sbstatic::records().into_iter().map(|r| (Fact::Static(Box::new(r)), 1)));
         }
         self.update_config(&mut facts);
@@ -298,12 +308,8 @@ impl Engine {
             lrps: &touched_lrps,
         };
         self.update_keys(touched, &mut facts);
-        self.epoch += 1;
-        for (tx, _) in &self.helpers {
-            let _ = tx.send(self.epoch);
-        }
-        self.worker.run(self.epoch, facts);
-        let changes = self.worker.output();
+        self.batches += 1;
+        let changes = self.run(facts);
         let mut sb = Vec::with_capacity(changes.len());
         let mut parts = Vec::new();
         for (o, d) in changes {
@@ -311,11 +317,69 @@ impl Engine {
                 Emit::Sb(r) => sb.push((r, d)),
                 Emit::Diag(g) => *self.row_diagnostics.entry(g).or_default() += d,
                 Emit::Part(g, m) => parts.push((g, m, d)),
+                // Fed back to the dataflows by `run`.
+                Emit::SwitchCtx(..) | Emit::AclFlag(..) => {}
             }
         }
         self.row_diagnostics.retain(|_, n| *n > 0);
         sb.extend(self.grouped.apply(parts));
         self.state.apply(sb)
+    }
+
+    /// Runs the dataflows that `facts` concern, and then those that what
+    /// they emit for each other concerns, until none has anything new;
+    /// returns what they emitted for the driver.
+    fn run(&mut self, facts: Vec<(Fact, isize)>) -> Vec<(Emit, isize)> {
+        let mut fed = Fed::default();
+        // Address set names, netted: a set whose name stays is no change
+        // for the main dataflow.
+        let mut names: BTreeMap<(Uuid, String), isize> = BTreeMap::new();
+        for (f, d) in &facts {
+            if let Fact::Row(NbRow::AddressSet(u, r)) = f {
+                *names.entry((*u, r.name.clone())).or_default() += d;
+            }
+        }
+        let names = names.into_iter().filter(|(_, d)| *d != 0).map(|((u, n), d)| (Fact::AddressSetName(u, n), d));
+        for (f, d) in facts.into_iter().chain(names) {
+            let to = self.worker.feed(f, d);
+            fed.core |= to.core;
+            fed.policy |= to.policy;
+        }
+        let mut out = Vec::new();
+        // The policy dataflow first: its ACL flags go to the main one,
+        // whose switch contexts may then go back (the flags do not depend
+        // on them, so this ends).
+        while fed.policy || fed.core {
+            for df in [Df::Policy, Df::Core] {
+                let dirty = match df {
+                    Df::Core => std::mem::take(&mut fed.core),
+                    Df::Policy => std::mem::take(&mut fed.policy),
+                };
+                if !dirty {
+                    continue;
+                }
+                self.epochs[df as usize] += 1;
+                let epoch = self.epochs[df as usize];
+                for (tx, _) in &self.helpers {
+                    let _ = tx.send((df, epoch));
+                }
+                self.worker.run(df, epoch);
+                for (e, d) in self.worker.output(df) {
+                    let fact = match e {
+                        Emit::SwitchCtx(ls, c) => Fact::SwitchCtx(ls, c),
+                        Emit::AclFlag(ls, stateful) => Fact::AclFlag(ls, stateful),
+                        e => {
+                            out.push((e, d));
+                            continue;
+                        }
+                    };
+                    let to = self.worker.feed(fact, d);
+                    fed.core |= to.core;
+                    fed.policy |= to.policy;
+                }
+            }
+        }
+        out
     }
 
     /// Loads a whole snapshot (as changes from the current state).
@@ -868,14 +932,25 @@ impl EventPusher<u64, Vec<(Emit, u64, isize)>> for Sink {
     }
 }
 
-/// One timely worker with the dataflow built on it. Every worker feeds
+/// One of the dataflows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Df {
+    /// The main one (`dataflow`).
+    Core = 0,
+    /// ACLs, port groups, address sets (`policy`).
+    Policy = 1,
+}
+
+/// One timely worker with the dataflows built on it. Every worker feeds
 /// the same epochs; only worker 0 is given facts, and the output is
-/// exchanged to it. The output's capture doubles as the probe (one
+/// exchanged to it. Each output's capture doubles as its probe (one
 /// operator less for every epoch to visit).
 struct Runner {
     worker: timely::worker::Worker,
-    inputs: Sessions,
-    output: Rc<RefCell<Captured>>,
+    core: CoreSessions,
+    policy: PolicySessions,
+    /// The captured output of each dataflow.
+    outputs: [Rc<RefCell<Captured>>; 2],
 }
 
 impl Runner {
@@ -887,34 +962,46 @@ impl Runner {
         let mut worker =
             timely::worker::Worker::new(timely::WorkerConfig::default(), allocator, Some(std::time::Instant::now()));
         let peers = worker.peers();
-        let output = Rc::new(RefCell::new(Captured { changes: Vec::new(), frontier: MutableAntichain::from_elem(0) }));
-        let sink = Sink(output.clone());
-        let inputs = worker.dataflow::<u64, _, _>(move |scope| {
-            let (inputs, collections) = Sessions::new(scope);
-            let mut out = dataflow::build(collections);
-            if peers > 1 {
-                out = out.inner.exchange(|_| 0).as_collection();
-            }
-            out.inner.capture_into(sink);
-            inputs
+        let captured =
+            || Rc::new(RefCell::new(Captured { changes: Vec::new(), frontier: MutableAntichain::from_elem(0) }));
+        let outputs = [captured(), captured()];
+        // Everything to worker 0, captured there.
+        let capture = move |out: ops::Coll<'_, Emit>, to: &Rc<RefCell<Captured>>| {
+            let out = if peers > 1 { out.inner.exchange(|_| 0).as_collection() } else { out };
+            out.inner.capture_into(Sink(to.clone()));
+        };
+        let core = worker.dataflow::<u64, _, _>(|scope| {
+            let (sessions, inputs) = CoreSessions::new(scope);
+            capture(dataflow::build(inputs), &outputs[Df::Core as usize]);
+            sessions
         });
-        Runner { worker, inputs, output }
+        let policy = worker.dataflow::<u64, _, _>(|scope| {
+            let (sessions, inputs) = PolicySessions::new(scope);
+            capture(policy::build(inputs), &outputs[Df::Policy as usize]);
+            sessions
+        });
+        Runner { worker, core, policy, outputs }
     }
 
-    /// Feeds `facts` at `epoch` and steps, without parking, until the
-    /// output up to `epoch` is complete.
-    fn run(&mut self, epoch: u64, facts: Vec<(Fact, isize)>) {
-        for (f, d) in facts {
-            self.inputs.feed(f, d);
+    /// Feeds one fact to the dataflows that read it.
+    fn feed(&mut self, fact: Fact, d: isize) -> Fed {
+        input::feed(&mut self.core, &mut self.policy, fact, d)
+    }
+
+    /// Closes `epoch` of dataflow `df` and steps, without parking, until
+    /// its output up to `epoch` is complete.
+    fn run(&mut self, df: Df, epoch: u64) {
+        match df {
+            Df::Core => self.core.advance_to(epoch),
+            Df::Policy => self.policy.advance_to(epoch),
         }
-        self.inputs.advance_to(epoch);
-        while self.output.borrow().frontier.less_than(&epoch) {
+        while self.outputs[df as usize].borrow().frontier.less_than(&epoch) {
             self.worker.step();
         }
     }
 
-    /// The output produced since the last call (worker 0's: everything).
-    fn output(&self) -> Vec<(Emit, isize)> {
-        std::mem::take(&mut self.output.borrow_mut().changes)
+    /// What dataflow `df` produced since the last call (worker 0's: all).
+    fn output(&self, df: Df) -> Vec<(Emit, isize)> {
+        std::mem::take(&mut self.outputs[df as usize].borrow_mut().changes)
     }
 }
