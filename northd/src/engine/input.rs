@@ -90,6 +90,8 @@ nb_rows! {
     Copp: Copp => copp,
     AddressSet: AddressSet => address_set,
     HaChassisGroup: HaChassisGroup => ha_chassis_group,
+    HaChassis: HaChassis => ha_chassis,
+    GatewayChassis: GatewayChassis => gateway_chassis,
     Meter: Meter => meter,
     MeterBand: MeterBand => meter_band,
 }
@@ -181,6 +183,9 @@ inputs! {
     copps: (Uuid, Arc<nb::Copp>),
     address_sets: (Uuid, Arc<nb::AddressSet>),
     ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
+    /// NB `HA_Chassis` and `Gateway_Chassis` rows (one input for both):
+    /// chassis name and priority.
+    ha_chassis: (Uuid, (String, i64)),
     meters: (Uuid, Arc<nb::Meter>),
     meter_bands: (Uuid, Arc<nb::MeterBand>),
     /// The one `Config`.
@@ -225,6 +230,8 @@ impl Sessions {
                 NbRow::Copp(u, r) => self.copps.update((u, r), d),
                 NbRow::AddressSet(u, r) => self.address_sets.update((u, r), d),
                 NbRow::HaChassisGroup(u, r) => self.ha_groups.update((u, r), d),
+                NbRow::HaChassis(u, r) => self.ha_chassis.update((u, (r.chassis_name.clone(), r.priority)), d),
+                NbRow::GatewayChassis(u, r) => self.ha_chassis.update((u, (r.chassis_name.clone(), r.priority)), d),
                 NbRow::Meter(u, r) => self.meters.update((u, r), d),
                 NbRow::MeterBand(u, r) => self.meter_bands.update((u, r), d),
             },
