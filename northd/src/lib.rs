@@ -9,6 +9,7 @@ pub mod addrs;
 pub mod compile;
 pub mod daemon;
 pub mod engine;
+pub mod ha;
 pub mod hashorder;
 pub mod ipam;
 pub mod lflow;

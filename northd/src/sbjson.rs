@@ -77,6 +77,7 @@ pub fn to_json(state: &SbState) -> Value {
                     "mac": set(p.mac.iter().cloned()), "port_security": set(p.port_security.iter().cloned()),
                     "parent_port": set(p.parent_port.iter().cloned()), "tag": set(p.tag),
                     "nat_addresses": set(p.nat_addresses.iter().cloned()), "external_ids": map(&p.external_ids),
+                    "ha_chassis_group": set(p.ha_chassis_group.iter().map(|g| uuid(uuid_of(&("HA_Chassis_Group", g))))),
                     "up": false,
                 }),
             ),
@@ -183,6 +184,22 @@ pub fn to_json(state: &SbState) -> Value {
                 json!({"ip": ip, "port": port, "protocol": protocol, "logical_port": logical_port,
                        "src_ip": src_ip, "src_mac": src_mac, "options": map(options)}),
             ),
+            SbRecord::HaChassisGroup { name, chassis } => {
+                // (No `Chassis` here: each refers to its chassis by name only.)
+                let ids: Vec<Value> = chassis.iter().map(|c| uuid(uuid_of(&("HA_Chassis", name, c)))).collect();
+                for c in chassis {
+                    tables.entry("HA_Chassis").or_default().insert(
+                        uuid_of(&("HA_Chassis", name, c)).to_string(),
+                        json!({"chassis": set::<Value>([]), "priority": c.1,
+                               "external_ids": map(&BTreeMap::from([("chassis-name".to_string(), c.0.clone())]))}),
+                    );
+                }
+                (
+                    "HA_Chassis_Group",
+                    uuid_of(&("HA_Chassis_Group", name)),
+                    json!({"name": name, "ha_chassis": set(ids), "ref_chassis": set::<Value>([])}),
+                )
+            }
             SbRecord::PortGroup { name, dp, ports } => {
                 let full = format!("{}_{}", keys.get(dp).copied().unwrap_or(0), name);
                 (

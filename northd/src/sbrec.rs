@@ -22,7 +22,8 @@ pub struct PortBinding {
     pub tag: Option<i64>,
     pub nat_addresses: BTreeSet<String>,
     pub external_ids: BTreeMap<String, String>,
-    /// HA chassis group (NB name) of an external port.
+    /// HA chassis group (by name) of an external port or a chassisredirect
+    /// port.
     pub ha_chassis_group: Option<String>,
 }
 
@@ -140,6 +141,13 @@ pub enum SbRecord {
         name: String,
         unit: String,
         bands: BTreeSet<(String, i64, i64)>,
+    },
+    /// `HA_Chassis_Group` `name`, used by some `Port_Binding`, with its
+    /// `HA_Chassis` (chassis name, priority). (Last: the SB writer finds
+    /// these at the end of the state.)
+    HaChassisGroup {
+        name: String,
+        chassis: BTreeSet<(String, i64)>,
     },
 }
 
@@ -288,6 +296,7 @@ impl SbState {
                 SbRecord::Meter { .. } => "Meter",
                 SbRecord::LoadBalancer { .. } => "Load_Balancer",
                 SbRecord::ServiceMonitor { .. } => "Service_Monitor",
+                SbRecord::HaChassisGroup { .. } => "HA_Chassis_Group",
             };
             *m.entry(k).or_default() += 1;
         }

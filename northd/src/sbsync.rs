@@ -11,7 +11,9 @@
 //! by (datapath, name), `Logical_DP_Group` by its datapath set,
 //! `Logical_Flow` by (datapath or group, pipeline, table, priority, match,
 //! actions), `IP_Multicast` by datapath, `Address_Set`/`Port_Group` by name,
-//! `SB_Global` is the single row. Only the columns northd owns are written:
+//! `HA_Chassis_Group` by name (its `HA_Chassis` are owned rows, each
+//! referring to the `Chassis` of its name if there is one; `ref_chassis`
+//! comes from [`crate::ha`]), `SB_Global` is the single row. Only the columns northd owns are written:
 //! what ovn-controller writes (`Port_Binding.chassis`, `up` once set,
 //! `IP_Multicast.seq_no`…) is left alone.
 
@@ -110,6 +112,8 @@ enum Ident {
     LbGroup(Vec<Uuid>),
     /// A `Service_Monitor` by (ip, logical port, port, protocol), its index.
     ServiceMonitor(String, String, i64, String),
+    /// An `HA_Chassis_Group` by name. (Last: see [`Want::ha_groups`].)
+    HaGroup(String),
 }
 
 impl Ident {
@@ -133,6 +137,7 @@ impl Ident {
             Ident::Lb(_) => "Load_Balancer",
             Ident::LbGroup(_) => "Logical_DP_Group",
             Ident::ServiceMonitor(..) => "Service_Monitor",
+            Ident::HaGroup(_) => "HA_Chassis_Group",
         }
     }
 }
@@ -150,6 +155,12 @@ enum Val {
     Owned(&'static str, Vec<Row>),
     /// The column is empty (a reference set or optional reference).
     NoRef,
+    /// `HA_Chassis_Group.ha_chassis`: owned `HA_Chassis` rows (chassis
+    /// name, priority), each referring to the `Chassis` of that name if
+    /// the SB has one.
+    HaChassis(Vec<(String, i64)>),
+    /// `HA_Chassis_Group.ref_chassis` of the group of this name.
+    RefChassis(String),
 }
 
 const OWNED_TABLES: &[&str] = &[
@@ -170,6 +181,7 @@ const OWNED_TABLES: &[&str] = &[
     "Meter",
     "Load_Balancer",
     "Service_Monitor",
+    "HA_Chassis_Group",
 ];
 
 fn s(v: &str) -> Val {
@@ -225,6 +237,10 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                         ("tag", opt_int(p.tag)),
                         ("nat_addresses", strs(&p.nat_addresses)),
                         ("external_ids", map(&p.external_ids)),
+                        (
+                            "ha_chassis_group",
+                            p.ha_chassis_group.as_ref().map_or(Val::NoRef, |g| Val::Ref(Ident::HaGroup(g.clone()))),
+                        ),
                     ],
                 ));
             }
@@ -391,6 +407,16 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                     vec![("name", s(name)), ("unit", s(unit)), ("bands", Val::Owned("Meter_Band", rows))],
                 ));
             }
+            SbRecord::HaChassisGroup { name, chassis } => {
+                out.push((
+                    Ident::HaGroup(name.clone()),
+                    vec![
+                        ("name", s(name)),
+                        ("ha_chassis", Val::HaChassis(chassis.iter().cloned().collect())),
+                        ("ref_chassis", Val::RefChassis(name.clone())),
+                    ],
+                ));
+            }
             SbRecord::Global { nb_cfg, ipsec, options } => {
                 out.push((
                     Ident::Global,
@@ -498,6 +524,7 @@ fn ident_of_row(
         "RBAC_Role" => string_of(row, "name").map(Ident::RbacRole),
         "DNS" => map_get(row, "external_ids", "dns_id").and_then(|d| d.parse().ok()).map(Ident::Dns),
         "Meter" => string_of(row, "name").map(Ident::Meter),
+        "HA_Chassis_Group" => string_of(row, "name").map(Ident::HaGroup),
         "Load_Balancer" => map_get(row, "external_ids", "lb_id").and_then(|d| d.parse().ok()).map(Ident::Lb),
         "Service_Monitor" => Some(Ident::ServiceMonitor(
             string_of(row, "ip")?,
@@ -537,6 +564,11 @@ impl Want {
 
     fn live(&self) -> BTreeSet<Uuid> {
         self.keys.keys().copied().collect()
+    }
+
+    /// The HA chassis groups wanted (the last identities).
+    fn ha_groups(&self) -> impl Iterator<Item = &Ident> {
+        self.rows.keys().rev().take_while(|i| matches!(i, Ident::HaGroup(_)))
     }
 }
 
@@ -669,6 +701,11 @@ impl Syncer {
                 self.dirty.insert(id);
             }
         }
+        // Groups' `ref_chassis` follow the bindings and the groups.
+        let ha = |r: &SbRecord| matches!(r, SbRecord::Port(_) | SbRecord::HaChassisGroup { .. });
+        if delta.removed.iter().chain(&delta.added).any(ha) {
+            self.dirty.extend(want.ha_groups().cloned());
+        }
     }
 
     /// Follows SB row changes from the monitor (`db`, the replica, already
@@ -679,6 +716,17 @@ impl Syncer {
             return;
         };
         let live = want.live();
+        // Groups' `HA_Chassis` refer to chassis by name, and their
+        // `ref_chassis` follow the chassis of the bindings.
+        let chassis_of = |r: &Option<Row>| r.as_ref().and_then(|r| r.get("chassis").cloned());
+        let ha = changes.iter().any(|ch| match ch.table.as_str() {
+            "Chassis" | "HA_Chassis" => true,
+            "Port_Binding" => chassis_of(&ch.old) != chassis_of(&ch.new),
+            _ => false,
+        });
+        if ha {
+            self.dirty.extend(want.ha_groups().cloned());
+        }
         for ch in changes {
             let Some(t) = owned_table(&ch.table) else { continue };
             if t == "Datapath_Binding" {
@@ -735,14 +783,14 @@ impl Syncer {
     /// what changed since the last plan when it can.
     pub fn plan(&mut self, state: &SbState, db: &Database) -> SbWrite {
         if let (Some(want), Some(ix)) = (&self.want, &self.index) {
-            if let Some(w) = plan_for(want, ix, db, std::mem::take(&mut self.dirty), false) {
+            if let Some(w) = plan_for(state, want, ix, db, std::mem::take(&mut self.dirty), false) {
                 return w;
             }
         }
         let want = Want::build(state);
         let ix = SbIndex::build(db, &want.live());
         let all: BTreeSet<Ident> = want.rows.keys().chain(ix.rows.keys()).cloned().collect();
-        let w = plan_for(&want, &ix, db, all, true).unwrap_or_default();
+        let w = plan_for(state, &want, &ix, db, all, true).unwrap_or_default();
         self.want = Some(want);
         self.index = Some(ix);
         self.dirty.clear();
@@ -772,7 +820,14 @@ fn refs_of(cols: &Cols) -> impl Iterator<Item = &Ident> {
 /// wanted row they refer to that the SB lacks. `None` when an incremental
 /// plan cannot be made (a duplicate row to delete, whose referrers would
 /// need rewriting too).
-fn plan_for(want: &Want, ix: &SbIndex, db: &Database, dirty: BTreeSet<Ident>, full: bool) -> Option<SbWrite> {
+fn plan_for(
+    state: &SbState,
+    want: &Want,
+    ix: &SbIndex,
+    db: &Database,
+    dirty: BTreeSet<Ident>,
+    full: bool,
+) -> Option<SbWrite> {
     let mut write = SbWrite::default();
     let mut kept: BTreeMap<&Ident, Uuid> = BTreeMap::new();
     let mut names: BTreeMap<&Ident, String> = BTreeMap::new();
@@ -826,11 +881,42 @@ fn plan_for(want: &Want, ix: &SbIndex, db: &Database, dirty: BTreeSet<Ident>, fu
         ix.rows.get(i).and_then(|s| s.iter().next()).map(|u| Atom::Uuid(*u))
     };
     let mut owned_n = 0;
+    // Chassis by name, and groups' `ref_chassis`, when some group needs them.
+    let mut chassis: Option<BTreeMap<String, Uuid>> = None;
+    let mut refs: Option<BTreeMap<String, BTreeSet<Uuid>>> = None;
     for id in &seen {
         let Some((_, cols)) = want.rows.get(*id) else { continue };
         let mut row = Row::new();
         for (c, v) in cols {
-            if let Val::Owned(table, rows) = v {
+            let ha_rows;
+            let owned = match v {
+                Val::Owned(table, rows) => Some((*table, rows)),
+                Val::HaChassis(list) => {
+                    let by_name = chassis.get_or_insert_with(|| {
+                        db.rows("Chassis").filter_map(|(u, r)| string_of(r, "name").map(|n| (n, *u))).collect()
+                    });
+                    ha_rows = list
+                        .iter()
+                        .map(|(name, priority)| {
+                            let ch = by_name.get(name).map(|u| Atom::Uuid(*u));
+                            Row::from([
+                                ("chassis".to_string(), Datum::Set(ch.into_iter().collect())),
+                                ("priority".to_string(), Datum::scalar(Atom::Integer(*priority))),
+                                (
+                                    "external_ids".to_string(),
+                                    Datum::Map(BTreeMap::from([(
+                                        Atom::String("chassis-name".into()),
+                                        Atom::String(name.clone()),
+                                    )])),
+                                ),
+                            ])
+                        })
+                        .collect::<Vec<Row>>();
+                    Some(("HA_Chassis", &ha_rows))
+                }
+                _ => None,
+            };
+            if let Some((table, rows)) = owned {
                 // Keep the existing rows while their contents match.
                 let existing = kept.get(id).and_then(|u| db.tables.get(id.table()).and_then(|t| t.get(u)));
                 let current: Option<(Datum, Vec<Row>)> = existing.and_then(|r| r.get(*c)).map(|d| {
@@ -838,7 +924,7 @@ fn plan_for(want: &Want, ix: &SbIndex, db: &Database, dirty: BTreeSet<Ident>, fu
                         Datum::Set(s) => s
                             .iter()
                             .filter_map(|a| match a {
-                                Atom::Uuid(u) => db.tables.get(*table).and_then(|t| t.get(u)).map(|r| {
+                                Atom::Uuid(u) => db.tables.get(table).and_then(|t| t.get(u)).map(|r| {
                                     r.iter()
                                         .filter(|(k, _)| rows.first().is_some_and(|w| w.contains_key(*k)))
                                         .map(|(k, v)| (k.clone(), v.clone()))
@@ -876,7 +962,16 @@ fn plan_for(want: &Want, ix: &SbIndex, db: &Database, dirty: BTreeSet<Ident>, fu
                 Val::Plain(d) => d.clone(),
                 Val::Ref(i) => Datum::Set(atom_of(i).into_iter().collect()),
                 Val::Refs(is) => Datum::Set(is.iter().filter_map(atom_of).collect()),
-                Val::Owned(..) => continue,
+                Val::Owned(..) | Val::HaChassis(_) => continue,
+                Val::RefChassis(g) => {
+                    let refs = refs.get_or_insert_with(|| {
+                        crate::ha::ref_chassis(state, |p| {
+                            let u = ix.rows.get(&Ident::Port(p.to_string()))?.iter().next()?;
+                            uuids_of(db.tables.get("Port_Binding")?.get(u)?, "chassis").first().copied()
+                        })
+                    });
+                    Datum::Set(refs.get(g).into_iter().flatten().map(|u| Atom::Uuid(*u)).collect())
+                }
                 Val::RefMap(m) => {
                     Datum::Map(m.iter().filter_map(|(k, i)| atom_of(i).map(|a| (Atom::String(k.clone()), a))).collect())
                 }

@@ -192,7 +192,13 @@ struct Rows {
     global: Vec<String>,
     /// DNS, Meter (with bands), DHCP options, RBAC, as text.
     others: BTreeSet<String>,
+    /// `HA_Chassis_Group` by name: its `HA_Chassis` (chassis name,
+    /// priority, the `Chassis` it refers to by name) and `ref_chassis` (by
+    /// name).
+    ha: BTreeMap<String, HaGroupRow>,
 }
+
+type HaGroupRow = (BTreeSet<(String, i64, Option<String>)>, BTreeSet<String>);
 
 fn reference_rows(sb: &sb::Snapshot) -> Rows {
     let dp_name = |id: &logical_model::Id<sb::DatapathBinding>| {
@@ -305,12 +311,34 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
     for role in sb.rbac_role.values() {
         r.others.insert(format!("ROLE {} {:?}", role.name, role.permissions.keys().collect::<Vec<_>>()));
     }
+    for g in sb.ha_chassis_group.values() {
+        let members = g
+            .ha_chassis
+            .iter()
+            .map(|h| &sb.ha_chassis[h])
+            .map(|h| {
+                let name = h.external_ids.get("chassis-name").cloned().unwrap_or_default();
+                (name, h.priority, h.chassis.map(|c| sb.chassis[&c].name.clone()))
+            })
+            .collect();
+        let refs = g.ref_chassis.iter().map(|c| sb.chassis[c].name.clone()).collect();
+        r.ha.insert(g.name.clone(), (members, refs));
+    }
     r
 }
 
-fn our_rows(state: &SbState) -> Rows {
+/// `sb` (the reference's) gives the chassis that exist and those that
+/// claimed each port.
+fn our_rows(state: &SbState, sb: &sb::Snapshot) -> Rows {
     let names = state.datapath_names();
     let mut r = Rows::default();
+    let chassis: BTreeSet<&str> = sb.chassis.values().map(|c| c.name.as_str()).collect();
+    let bound: BTreeMap<&str, String> = sb
+        .port_binding
+        .values()
+        .filter_map(|p| p.chassis.map(|c| (p.logical_port.as_str(), sb.chassis[&c].name.clone())))
+        .collect();
+    let refs = northd::ha::ref_chassis(state, |p| bound.get(p).cloned());
     let (mut flow_groups, mut lb_groups) = (BTreeSet::new(), BTreeSet::new());
     for rec in &state.records {
         match rec {
@@ -402,6 +430,13 @@ fn our_rows(state: &SbState) -> Rows {
             SbRecord::RbacRole { name, tables } => {
                 r.others.insert(format!("ROLE {name} {:?}", tables.iter().collect::<Vec<_>>()));
             }
+            SbRecord::HaChassisGroup { name, chassis: members } => {
+                let members = members
+                    .iter()
+                    .map(|(c, p)| (c.clone(), *p, chassis.contains(c.as_str()).then(|| c.clone())))
+                    .collect();
+                r.ha.insert(name.clone(), (members, refs.get(name).cloned().unwrap_or_default()));
+            }
         }
     }
     for g in flow_groups.into_iter().chain(lb_groups) {
@@ -417,7 +452,7 @@ fn assert_same_sb_rows(what: &str, sb: &sb::Snapshot, state: &SbState) {
 /// `flows_partial`: flowc does not yet produce all of this scenario's flows,
 /// so its datapath groups (sets of datapaths sharing a flow) are not compared.
 fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows_partial: bool) {
-    let (mut expected, mut actual) = (reference_rows(sb), our_rows(state));
+    let (mut expected, mut actual) = (reference_rows(sb), our_rows(state, sb));
     if flows_partial {
         expected.dp_groups.clear();
         actual.dp_groups.clear();
@@ -443,6 +478,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
     same!(dp_groups);
     same!(global);
     same!(others);
+    same!(ha);
     // Tunnel keys: unique and in range.
     let dp_keys: Vec<u32> = state
         .records
@@ -644,4 +680,26 @@ fn router_scenarios_flows_per_stage() {
         );
     }
     assert!(checked >= 7, "{checked}");
+}
+
+/// The HA chassis groups (compared in every scenario above) are there
+/// where the reference has them: from an NB group on a gateway port (07),
+/// from `Gateway_Chassis` (15) and on external ports (13), with
+/// `ref_chassis` where a group has more than one chassis (07 initial).
+#[test]
+fn ha_chassis_groups_are_compared() {
+    let mut groups = 0;
+    let mut refs = 0;
+    for scn in scenarios() {
+        for phase in ["initial", "change"] {
+            let (nb, sb, _) = load(&scn, phase);
+            let out = northd::compile::compile(&nb, Some(&sb), 1);
+            let ours = our_rows(&out.state, &sb);
+            assert_eq!(reference_rows(&sb).ha, ours.ha, "{scn}/{phase}");
+            groups += ours.ha.len();
+            refs += ours.ha.values().map(|(_, r)| r.len()).sum::<usize>();
+        }
+    }
+    // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3; hv1 and hv2 in 07 initial.
+    assert_eq!((groups, refs), (10, 2));
 }

@@ -132,3 +132,104 @@ fn rows_changed_behind_northds_back_are_repaired_with_one_write_each() {
     let w = plan(&state, &db);
     assert_eq!(w.deletes, vec![("Address_Set".to_string(), stray)]);
 }
+
+/// Whether `w` writes HA chassis groups, their chassis, or bindings' groups.
+fn ha_writes(w: &SbWrite) -> Vec<String> {
+    let ha = |t: &str| t == "HA_Chassis_Group" || t == "HA_Chassis";
+    let mut v: Vec<String> =
+        w.inserts.iter().filter(|(t, _, _)| ha(t)).map(|(t, _, r)| format!("insert {t} {r:?}")).collect();
+    v.extend(
+        w.updates
+            .iter()
+            .filter(|(t, _, r)| ha(t) || r.contains_key("ha_chassis_group"))
+            .map(|(t, u, r)| format!("update {t} {u} {r:?}")),
+    );
+    v.extend(w.deletes.iter().filter(|(t, _)| ha(t)).map(|(t, u)| format!("delete {t} {u}")));
+    v
+}
+
+#[test]
+fn taking_over_from_the_reference_keeps_its_ha_chassis_groups() {
+    let mut groups = 0;
+    for scn in scenarios() {
+        for phase in ["initial", "change"] {
+            let (nb, db) = reference(&scn, phase);
+            let state = compile(&nb, &db);
+            let w = plan(&state, &db);
+            assert!(ha_writes(&w).is_empty(), "{scn}/{phase}: {:#?}", ha_writes(&w));
+            groups += db.tables.get("HA_Chassis_Group").map_or(0, |t| t.len());
+        }
+    }
+    assert_eq!(groups, 10);
+}
+
+#[test]
+fn ha_chassis_follow_chassis_that_appear_and_go() {
+    use ovsdb::monitor::RowChange;
+    let (nb, ref_db) = reference("13-ha-mcast-portgroups", "change");
+    let state = compile(&nb, &ref_db);
+    let chassis = ref_db.tables["Chassis"].clone();
+    let (gw3, gw3_row) = chassis
+        .iter()
+        .find(|(_, r)| r.get("name") == Some(&Datum::scalar(Atom::String("gw3".into()))))
+        .map(|(u, r)| (*u, r.clone()))
+        .unwrap();
+    // An SB whose gw3 has not registered yet.
+    let mut db = Database::new(sb::schema().clone());
+    let mut some = chassis.clone();
+    some.remove(&gw3);
+    db.tables.insert("Chassis".into(), some);
+    let mut syncer = northd::sbsync::Syncer::new();
+    let mut new_uuid = uuids();
+    syncer.plan(&state, &db).apply_to(&mut db, &mut new_uuid);
+    let members = |db: &Database| -> Vec<(i64, usize)> {
+        let mut v: Vec<(i64, usize)> = db.tables["HA_Chassis"]
+            .values()
+            .map(|r| {
+                let Some(Datum::Set(c)) = r.get("chassis") else { panic!() };
+                let Some(Datum::Set(p)) = r.get("priority") else { panic!() };
+                let Some(Atom::Integer(p)) = p.iter().next() else { panic!() };
+                (*p, c.len())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // (HA_Chassis rows no group refers to would be garbage-collected.)
+    let live = |db: &mut Database| {
+        let used: std::collections::BTreeSet<Atom> = db.tables["HA_Chassis_Group"]
+            .values()
+            .flat_map(|g| match g.get("ha_chassis") {
+                Some(Datum::Set(s)) => s.iter().cloned().collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect();
+        db.tables.get_mut("HA_Chassis").unwrap().retain(|u, _| used.contains(&Atom::Uuid(*u)));
+    };
+    live(&mut db);
+    assert_eq!(members(&db), [(10, 0), (40, 1)]);
+    // (A syncer that has seen the SB as it is now.)
+    let mut syncer = northd::sbsync::Syncer::new();
+    assert!(syncer.plan(&state, &db).is_empty());
+
+    // gw3 registers: its HA_Chassis now refers to it.
+    db.tables.get_mut("Chassis").unwrap().insert(gw3, gw3_row.clone());
+    syncer.sb_changes(&[RowChange { table: "Chassis".into(), uuid: gw3, old: None, new: Some(gw3_row.clone()) }], &db);
+    let w = syncer.plan(&state, &db);
+    assert!(!ha_writes(&w).is_empty());
+    w.apply_to(&mut db, &mut new_uuid);
+    live(&mut db);
+    assert_eq!(members(&db), [(10, 1), (40, 1)]);
+    assert!(plan(&state, &db).is_empty(), "{}", describe(&plan(&state, &db)));
+
+    // And goes (the SB clears the weak reference).
+    db.tables.get_mut("Chassis").unwrap().remove(&gw3);
+    for h in db.tables.get_mut("HA_Chassis").unwrap().values_mut() {
+        if h.get("chassis") == Some(&Datum::scalar(Atom::Uuid(gw3))) {
+            h.insert("chassis".into(), Datum::Set(Default::default()));
+        }
+    }
+    syncer.sb_changes(&[RowChange { table: "Chassis".into(), uuid: gw3, old: Some(gw3_row), new: None }], &db);
+    assert!(syncer.plan(&state, &db).is_empty());
+    assert_eq!(members(&db), [(10, 0), (40, 1)]);
+}

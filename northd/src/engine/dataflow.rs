@@ -87,6 +87,21 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     // Arrangements shared by several joins.
     let lsps = i.lsps.arrange_by_key();
     let port_ls = i.switch_ports.arrange_by_key();
+    // HA chassis groups' chassis, by the SB group's name: an NB group's
+    // `HA_Chassis`, and a router port's `Gateway_Chassis` (a group named
+    // after the port, when it names no NB group). A group is a record once
+    // some binding uses it (`Member::HaUser`).
+    let ha_members = i
+        .ha_groups
+        .clone()
+        .flat_map(|(_, g)| g.ha_chassis.iter().map(|h| (h.uuid(), g.name.clone())).collect::<Vec<_>>())
+        .concat(i.lrps.clone().flat_map(|(_, r)| {
+            let gw = if r.ha_chassis_group.is_none() { r.gateway_chassis.iter().collect() } else { Vec::new() };
+            gw.into_iter().map(|h| (h.uuid(), r.name.clone())).collect::<Vec<_>>()
+        }))
+        .join_core(i.ha_chassis.arrange_by_key(), |_, group, (chassis, priority)| {
+            Some(Emit::Part(Group::Ha(group.clone()), Member::HaChassis(chassis.clone(), *priority)))
+        });
     let ha_groups = i.ha_groups.arrange_by_key();
     let copps = i.copps.arrange_by_key();
     let config = i.config.arrange_by_key();
@@ -443,8 +458,8 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         PortOut::Binding(_) => None,
     });
     let bindings = per_port.flat_map(|o| match o {
-        PortOut::Binding(b) => Some(Emit::Sb(SbRecord::Port(b))),
-        PortOut::Flow(_) => None,
+        PortOut::Binding(b) => grouped::binding(b),
+        PortOut::Flow(_) => Vec::new(),
     });
     // Datapath_Binding.
     let datapaths = i.switches.clone().join_core(dp_keys, |ls, row, key| {
@@ -540,6 +555,7 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
             port_diags,
             lrp_diags,
             lb_diags,
+            ha_members,
         ]
         .into_iter()
         .chain(routed.emitted),

@@ -30,6 +30,8 @@ pub(super) enum Group {
     Dns(Uuid),
     /// An NB meter.
     Meter(Uuid),
+    /// An SB `HA_Chassis_Group` by name.
+    Ha(String),
 }
 
 /// A member of a [`Group`].
@@ -50,11 +52,21 @@ pub(super) enum Member {
     MeterBand(String, i64, i64),
     /// The name of its copy for one ACL (a `fair` meter).
     MeterCopy(String),
+    /// One chassis of an HA chassis group: name, priority.
+    HaChassis(String, i64),
+    /// A port binding using an HA chassis group (by port name).
+    HaUser(String),
 }
 
 /// A datapath's flow as a member of its SB flow.
 pub(super) fn flow(l: Lflow) -> Emit {
     Emit::Part(Group::Flow(l.stage, l.priority, l.matches, l.actions, l.meter), Member::Flow(l.dp, l.hint, l.io_port))
+}
+
+/// A `Port_Binding` record, and its use of an HA chassis group.
+pub(super) fn binding(b: crate::sbrec::PortBinding) -> Vec<Emit> {
+    let user = b.ha_chassis_group.clone().map(|g| Emit::Part(Group::Ha(g), Member::HaUser(b.logical_port.clone())));
+    std::iter::once(Emit::Sb(SbRecord::Port(b))).chain(user).collect()
 }
 
 /// The members of every group, with their counts (a member several rows
@@ -190,6 +202,21 @@ fn records<'a>(group: &Group, members: impl Iterator<Item = &'a Member>) -> Vec<
                 .chain(copies)
                 .map(|n| SbRecord::Meter { name: n, unit: unit.clone(), bands: bands.clone() })
                 .collect()
+        }
+        // A group no binding uses is no record.
+        Group::Ha(name) => {
+            let mut chassis = BTreeSet::new();
+            let mut used = false;
+            for m in members {
+                match m {
+                    Member::HaChassis(c, p) => {
+                        chassis.insert((c.clone(), *p));
+                    }
+                    Member::HaUser(_) => used = true,
+                    _ => {}
+                }
+            }
+            used.then(|| SbRecord::HaChassisGroup { name: name.clone(), chassis }).into_iter().collect()
         }
     }
 }

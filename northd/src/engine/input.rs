@@ -91,6 +91,8 @@ nb_rows! {
     Copp: Copp => copp,
     AddressSet: AddressSet => address_set,
     HaChassisGroup: HaChassisGroup => ha_chassis_group,
+    HaChassis: HaChassis => ha_chassis,
+    GatewayChassis: GatewayChassis => gateway_chassis,
     Meter: Meter => meter,
     MeterBand: MeterBand => meter_band,
 }
@@ -190,6 +192,9 @@ inputs! {
         lb_hcs: (Uuid, Arc<nb::LoadBalancerHealthCheck>),
         copps: (Uuid, Arc<nb::Copp>),
         ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
+        /// NB `HA_Chassis` and `Gateway_Chassis` rows (one input for both):
+        /// chassis name and priority.
+        ha_chassis: (Uuid, (String, i64)),
         meters: (Uuid, Arc<nb::Meter>),
         /// The one `Config`.
         config: ((), Config),
@@ -325,6 +330,14 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
             }
             NbRow::HaChassisGroup(u, r) => {
                 core.ha_groups.update((u, r), d);
+                to_core
+            }
+            NbRow::HaChassis(u, r) => {
+                core.ha_chassis.update((u, (r.chassis_name.clone(), r.priority)), d);
+                to_core
+            }
+            NbRow::GatewayChassis(u, r) => {
+                core.ha_chassis.update((u, (r.chassis_name.clone(), r.priority)), d);
                 to_core
             }
         },

@@ -426,8 +426,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         _ => None,
     });
     let bindings = per_port.clone().flat_map(|o| match o {
-        RportOut::Record(r) => Some(Emit::Sb(r)),
-        _ => None,
+        RportOut::Record(SbRecord::Port(b)) => grouped::binding(b),
+        RportOut::Record(r) => vec![Emit::Sb(r)],
+        _ => Vec::new(),
     });
 
     let datapaths = i.dp_keys.join_core(routers_arr.clone(), |u, key, row| {

@@ -25,8 +25,8 @@
 //! - `resolve`: ARP resolution towards what sits behind the router ports.
 //!
 //! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
-//! router ports peered with router ports, SB `HA_Chassis_Group` rows,
-//! `virtual_parent`.
+//! router ports peered with router ports, `virtual_parent`. (SB
+//! `HA_Chassis_Group` rows: `engine::grouped` and `crate::ha`.)
 
 mod admission;
 mod ip_input;
