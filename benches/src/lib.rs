@@ -214,6 +214,37 @@ pub fn named_port_group_toggle(nb: &nb::Snapshot, name: &str) -> Option<Toggle> 
     })
 }
 
+/// One more pod as ovn-kubernetes adds it: a VIF port on the middle node
+/// switch (`sw<N>`), in that switch's ports and, when there is one, in
+/// `clusterPortGroup` (a [`k8s_cluster`]'s group of every pod).
+pub fn pod_toggle(nb: &nb::Snapshot) -> Toggle {
+    use northd::engine::{NbChange, NbRow, NbTable};
+    let (ls_id, ls) = nb
+        .logical_switch
+        .iter()
+        .filter(|(_, l)| l.name.starts_with("sw"))
+        .nth(nb.logical_switch.values().filter(|l| l.name.starts_with("sw")).count() / 2)
+        .map(|(i, l)| (*i, l.clone()))
+        .expect("node switches");
+    let sw: u64 = ls.name[2..].parse().expect("sw<N>");
+    let id = Id::new(uuid(2, sw * 1_000_000 + 999));
+    let mut with = ls.clone();
+    with.ports.insert(id);
+    let mut add = vec![
+        NbChange::Upsert(NbRow::Lsp(id.uuid(), port(sw, 250).into())),
+        NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with.into())),
+    ];
+    let mut remove =
+        vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, id.uuid())];
+    if let Some((pg_id, pg)) = nb.port_group.iter().find(|(_, p)| p.name == "clusterPortGroup") {
+        let mut with = pg.clone();
+        with.ports.insert(id);
+        add.push(NbChange::Upsert(NbRow::PortGroup(pg_id.uuid(), with.into())));
+        remove.insert(0, NbChange::Upsert(NbRow::PortGroup(pg_id.uuid(), pg.clone().into())));
+    }
+    Toggle { add, remove }
+}
+
 /// The sizes of issue 10: (nodes, pods per node, services, policies).
 pub const SIZES: [(&str, [u64; 4]); 3] =
     [("small", [10, 30, 100, 50]), ("medium", [100, 50, 1000, 500]), ("large", [500, 100, 5000, 2000])];
