@@ -1,5 +1,6 @@
 //! What goes into the dataflow: the Northbound rows it reads, the global
-//! configuration, and the tunnel keys the driver allocated — as [`Fact`]s
+//! configuration, the tunnel keys the driver allocated and the virtual
+//! ports' claims read from SB — as [`Fact`]s
 //! from the driver, each fed to the input of its kind ([`Inputs`]).
 
 use super::dataflow::Emit;
@@ -129,6 +130,10 @@ pub enum Fact {
     /// Tunnel key of the chassisredirect port (`cr-NAME`) derived from
     /// distributed gateway port `.0`.
     CrPortKey(Uuid, u32),
+    /// Virtual port `.0` is claimed by parent `.1` (both by name): the SB
+    /// `Port_Binding.virtual_parent` ovn-controller writes, counted only
+    /// while the binding also has a chassis.
+    VirtualClaim(String, String),
 }
 
 macro_rules! inputs {
@@ -204,6 +209,8 @@ inputs! {
     switch_ports: (Uuid, Uuid),
     /// (router port, router) from `Logical_Router.ports`.
     router_ports: (Uuid, Uuid),
+    /// (virtual port name, parent name) from SB `virtual_parent`.
+    vclaims: (String, String),
 }
 
 impl Sessions {
@@ -246,6 +253,7 @@ impl Sessions {
             Fact::DpKey(u, k) => self.dp_keys.update((u, k), d),
             Fact::PortKey(u, k) => self.port_keys.update((u, k), d),
             Fact::CrPortKey(u, k) => self.cr_keys.update((u, k), d),
+            Fact::VirtualClaim(p, parent) => self.vclaims.update((p, parent), d),
         }
     }
 }
