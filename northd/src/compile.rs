@@ -1,12 +1,13 @@
 //! Offline compilation: a whole Northbound snapshot (plus, optionally, a
-//! Southbound one for chassis features and existing tunnel keys) through
+//! Southbound one for chassis features, existing tunnel keys and virtual
+//! ports' claims) through
 //! the engine to SB state.
 
 use crate::engine::Engine;
 use crate::sbrec::SbState;
 use logical_model::options::ChassisFeatures;
 use logical_model::{nb, sb};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The result of one compilation.
 pub struct Compiled {
@@ -19,9 +20,24 @@ pub fn features_of(sb: &sb::Snapshot) -> ChassisFeatures {
     ChassisFeatures::all_of(sb.chassis.values())
 }
 
-/// Seeds `engine` with the features and tunnel keys of `sb`.
+/// The virtual ports claimed in `sb`: port name → parent name, for the
+/// bindings with a non-empty `virtual_parent` and a chassis (as ovn-northd
+/// reads them).
+pub fn virtual_claims(sb: &sb::Snapshot) -> BTreeMap<String, String> {
+    sb.port_binding
+        .values()
+        .filter(|p| p.chassis.is_some())
+        .filter_map(|p| {
+            p.virtual_parent.as_ref().filter(|v| !v.is_empty()).map(|v| (p.logical_port.clone(), v.clone()))
+        })
+        .collect()
+}
+
+/// Seeds `engine` with the features, tunnel keys and virtual ports' claims
+/// of `sb`.
 pub fn seed_from_sb(engine: &mut Engine, sb: &sb::Snapshot) {
     engine.set_chassis_features(features_of(sb));
+    engine.set_virtual_claims(virtual_claims(sb));
     engine.set_vxlan_mode(sb.encap.values().any(|e| e.r#type == sb::EncapType::Vxlan));
     let mut dp_nb = HashMap::new();
     let mut dps = Vec::new();

@@ -169,6 +169,9 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     // `up` mirroring; rebuilt from the replica after a reconnect.
     let mut lsp_names = NameIndex::new("Logical_Switch_Port", "name");
     let mut pb_names = NameIndex::new("Port_Binding", "logical_port");
+    // Virtual ports' claims in SB (fed to the engine when they change).
+    let mut claims = Claims::default();
+    let mut claims_dirty = true;
     let mut refresh = false;
     let mut paused = opts.dry_run;
     let mut workers = opts.workers;
@@ -241,7 +244,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                         workers = n;
                         if let Some(nbr) = nbd.replica() {
                             engine = Engine::new(workers);
-                            (features, seeded, refresh) = (None, false, true);
+                            (features, seeded, refresh, claims_dirty) = (None, false, true, true);
                             syncer.reset();
                             pending = all_nb_changes(nbr, &mut log);
                             log.line("INFO", &format!("recomputing with {n} dataflow workers"));
@@ -255,7 +258,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     // replica, keys from SB, then the SB re-planned in full.
                     if let Some(nbr) = nbd.replica() {
                         engine = Engine::new(workers);
-                        (features, seeded, refresh) = (None, false, true);
+                        (features, seeded, refresh, claims_dirty) = (None, false, true, true);
                         syncer.reset();
                         pending = all_nb_changes(nbr, &mut log);
                         log.line("INFO", "full recompute (ovs-appctl inc-engine/recompute)");
@@ -338,6 +341,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                         } else {
                             sb_dirty = true;
                             pb_names.follow(&u.changes);
+                            claims_dirty |= claims.follow(&u.changes);
                             chassis_dirty |= u.changes.iter().any(|c| c.table == "Chassis" || c.table == "Encap");
                             pb_changes.extend(u.changes.iter().filter(|c| c.table == "Port_Binding").cloned());
                             sb_rows.extend(u.changes);
@@ -377,6 +381,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             if name == "OVN_Southbound" {
                 syncer.reset();
                 pb_names.invalidate();
+                claims.invalidate();
                 chassis_dirty = true;
             } else {
                 lsp_names.invalidate();
@@ -397,6 +402,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
         }
         if let Some(sbr) = sbd.replica() {
             pb_names.ensure(sbr);
+            claims_dirty |= claims.ensure(sbr);
         }
         if !pb_changes.is_empty() {
             up_dirty.extend(lsps_of_bindings(&std::mem::take(&mut pb_changes), &lsp_names));
@@ -427,6 +433,12 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 seeded = true;
             }
             chassis_dirty = false;
+        }
+        // Virtual ports' claims, after the seeding (which reads them too):
+        // the engine is stepped only when they differ from those it has.
+        if claims_dirty {
+            claims_dirty = false;
+            refresh |= engine.set_virtual_claims(claims.by_port());
         }
         if !pending.is_empty() || refresh {
             // (An empty batch re-derives the configuration: new features.)
@@ -608,6 +620,76 @@ fn lsps_of_bindings(changes: &[ovsdb::monitor::RowChange], lsps: &NameIndex) -> 
         })
         .flat_map(|n| lsps.get(n))
         .collect()
+}
+
+/// The string in column `col` of `row`, if it has one.
+fn string_of<'a>(row: &'a ovsdb::Row, col: &str) -> Option<&'a str> {
+    match row.get(col) {
+        Some(Datum::Set(s)) => match s.iter().next() {
+            Some(Atom::String(n)) => Some(n),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The claim a binding records: (virtual port, parent) when its
+/// `virtual_parent` is not empty and it has a chassis (ovn-controller sets
+/// both when it claims a virtual port).
+fn claim_of(row: &ovsdb::Row) -> Option<(String, String)> {
+    let parent = string_of(row, "virtual_parent").filter(|p| !p.is_empty())?;
+    let has_chassis = matches!(row.get("chassis"), Some(Datum::Set(s)) if !s.is_empty());
+    has_chassis.then(|| Some((string_of(row, "logical_port")?.to_string(), parent.to_string()))).flatten()
+}
+
+/// Virtual ports' claims by binding, kept up to date from the monitor's
+/// row changes; `ensure` rebuilds them from the replica after
+/// `invalidate` (a reconnect). Claims name ports, not rows: one that comes
+/// before its port (or outlives a port deleted and added again) counts
+/// whenever the port exists.
+#[derive(Default)]
+struct Claims {
+    by_pb: std::collections::HashMap<Uuid, (String, String)>,
+    built: bool,
+}
+
+impl Claims {
+    fn invalidate(&mut self) {
+        self.built = false;
+        self.by_pb.clear();
+    }
+
+    /// Rebuilds from `db` if invalidated; returns whether it did.
+    fn ensure(&mut self, db: &Database) -> bool {
+        if self.built {
+            return false;
+        }
+        self.by_pb = db.rows("Port_Binding").filter_map(|(u, r)| claim_of(r).map(|c| (*u, c))).collect();
+        self.built = true;
+        true
+    }
+
+    /// Follows `changes`; returns whether some claim changed.
+    fn follow(&mut self, changes: &[ovsdb::monitor::RowChange]) -> bool {
+        if !self.built {
+            return false;
+        }
+        let mut changed = false;
+        for c in changes.iter().filter(|c| c.table == "Port_Binding") {
+            let new = c.new.as_ref().and_then(claim_of);
+            let old = match &new {
+                Some(n) => self.by_pb.insert(c.uuid, n.clone()),
+                None => self.by_pb.remove(&c.uuid),
+            };
+            changed |= old != new;
+        }
+        changed
+    }
+
+    /// Port name → parent name.
+    fn by_port(&self) -> BTreeMap<String, String> {
+        self.by_pb.values().cloned().collect()
+    }
 }
 
 /// Rows of one table by the string in one column, kept up to date from the

@@ -10,7 +10,8 @@
 //! good and bad addresses, distributed, stateless, port ranges, allowed and
 //! exempted external addresses, gateway port), its own load balancers
 //! (direct and through the group) and force-SNAT options; `router` ports
-//! announcing the router's NAT addresses):
+//! announcing the router's NAT addresses; and virtual ports' claims read
+//! from SB, `virtual_parent`, naming any port, existing or not):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
@@ -85,6 +86,9 @@ struct Model {
     router_lbs: u8,
     /// lr0's force-SNAT options: `FORCE_SNAT[i]` (lb, dnat).
     force_snat: usize,
+    /// Virtual ports' claims read from SB: port i claimed by port j (by
+    /// name, whatever their types and switches, existing or not).
+    claims: BTreeMap<usize, usize>,
 }
 
 /// A NAT rule of lr0: indexes into `NAT_EXT`, `NAT_LOGICAL`, `NAT_SETS`.
@@ -185,6 +189,8 @@ enum Op {
     Nat(usize, Option<Nat>),
     RouterLbs(u8),
     ForceSnat(usize),
+    /// SB `virtual_parent` of port i's binding set to port j, or cleared.
+    Claim(usize, Option<usize>),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -260,6 +266,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         (0..3usize, prop::option::weighted(0.8, arb_nat())).prop_map(|(i, n)| Op::Nat(i, n)),
         any::<u8>().prop_map(Op::RouterLbs),
         (0..FORCE_SNAT.len()).prop_map(Op::ForceSnat),
+        (0..PORTS, prop::option::of(0..PORTS)).prop_map(|(i, p)| Op::Claim(i, p)),
     ]
 }
 
@@ -291,7 +298,18 @@ impl Model {
             Op::Nat(i, n) => self.nats[*i] = n.clone(),
             Op::RouterLbs(l) => self.router_lbs = *l,
             Op::ForceSnat(f) => self.force_snat = *f,
+            Op::Claim(i, Some(p)) => {
+                self.claims.insert(*i, *p);
+            }
+            Op::Claim(i, None) => {
+                self.claims.remove(i);
+            }
         }
+    }
+
+    /// The claims as the engine takes them (port name → parent name).
+    fn claims(&self) -> BTreeMap<String, String> {
+        self.claims.iter().map(|(i, p)| (format!("p{i}"), format!("p{p}"))).collect()
     }
 
     fn addresses(i: usize, addr: usize) -> (BTreeSet<String>, Option<String>) {
@@ -713,9 +731,12 @@ proptest! {
             model.apply(op);
             let snap = model.snapshot();
             let before = keys(inc.state());
+            inc.set_virtual_claims(model.claims());
             inc.load(&snap);
+            inc2.set_virtual_claims(model.claims());
             inc2.load(&snap);
             let mut scratch = Engine::new(1);
+            scratch.set_virtual_claims(model.claims());
             scratch.load(&snap);
             prop_assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {:?}", op);
             // Two workers: the same state, keys included (allocation is
@@ -976,4 +997,47 @@ fn nat_and_router_lb_sequence() {
         }
     }
     assert_eq!(seen.len(), 6, "{seen:?}");
+}
+
+/// Virtual port p2 (VIP 10.0.0.52, behind router port lrp0) through its
+/// claims: made before the port and its parent exist, moved to a parent
+/// that does not exist yet, kept while that parent is deleted and added
+/// again, then dropped. `lr_in_arp_resolve` resolves the VIP to the
+/// claiming parent's MAC, to nothing while the parent is missing, to
+/// `00:00:00:00:00:00` unclaimed; incremental == from scratch throughout.
+#[test]
+fn virtual_port_claims_sequence() {
+    let port = |ty, addr| Some(Port { switch: 0, ty, addr, enabled: None, flags: 0 });
+    let resolved = "outport == \"lrp0\" && reg0 == 10.0.0.52), action=(eth.dst = ";
+    let steps: Vec<(Op, Option<&str>)> = vec![
+        (Op::Switch(0, Some(0)), None),
+        (Op::Claim(2, Some(3)), None),
+        (Op::Router(Some(0)), None),
+        (Op::Port(0, port(4, 4)), None),
+        (Op::Port(2, port(5, 0)), None),
+        (Op::Port(3, port(0, 0)), Some("00:00:00:00:00:04")),
+        (Op::Claim(2, Some(4)), None),
+        (Op::Port(4, port(0, 0)), Some("00:00:00:00:00:05")),
+        (Op::Port(4, None), None),
+        (Op::Port(4, port(0, 0)), Some("00:00:00:00:00:05")),
+        (Op::PortAddr(4, 5), None),
+        (Op::PortAddr(4, 0), Some("00:00:00:00:00:05")),
+        (Op::Claim(2, None), Some("00:00:00:00:00:00")),
+    ];
+    let mut model = Model::default();
+    let mut inc = Engine::new(1);
+    for (op, mac) in &steps {
+        model.apply(op);
+        let snap = model.snapshot();
+        inc.set_virtual_claims(model.claims());
+        inc.load(&snap);
+        let mut scratch = Engine::new(1);
+        scratch.set_virtual_claims(model.claims());
+        scratch.load(&snap);
+        assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {op:?}");
+        let listing = inc.state().lflow_listing();
+        let got: Vec<&str> = listing.lines().filter_map(|l| l.split(resolved).nth(1)).collect();
+        let want: Vec<String> = mac.iter().map(|m| format!("{m}; next;)")).collect();
+        assert_eq!(got, want, "after {op:?}");
+    }
 }

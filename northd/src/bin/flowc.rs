@@ -16,8 +16,8 @@ compile: compiles a Northbound database (an OVSDB standalone file; without
 one, the recorded ovn-kubernetes-shaped database built into the binary) into
 Southbound logical flows, printed exactly as `ovn-sbctl lflow-list` prints
 them, or with --format json the Southbound rows. --sb (a Southbound database
-file or JSON dump) supplies chassis feature flags and existing tunnel keys;
--w sets the number of dataflow workers.
+file or JSON dump) supplies chassis feature flags, existing tunnel keys and
+virtual ports' claims (virtual_parent); -w sets the number of dataflow workers.
 With --chassis, compiles a Southbound database (--sb, as above) into the
 OpenFlow flows of chassis NAME instead, whose local facts (VIF, tunnel and
 patch ofports, conntrack zones: see testdata/README.md) are read from

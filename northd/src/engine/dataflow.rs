@@ -49,6 +49,10 @@ pub(super) enum PortPart {
     VParent(String, Uuid),
     Key(u32),
     HaGroup(String),
+    /// The port is claimed (SB `virtual_parent`) by the parent so named.
+    ClaimedBy(String),
+    /// The row of that parent, when it is a port of the same switch.
+    ClaimParent(Arc<nb::LogicalSwitchPort>),
 }
 
 /// A load balancer's context and the problems found reading it.
@@ -166,6 +170,15 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         .join_core(port_names.clone(), |name, (ls, pu), (parent_ls, _, parent)| {
             (ls == parent_ls).then(|| (*pu, PortPart::VParent(name.clone(), *parent)))
         });
+    // Claimed virtual ports (SB `virtual_parent`): the claim, and the
+    // parent's row when it is a port of the same switch.
+    let claims = i.vclaims.join_core(port_names.clone(), |_, parent, (ls, _, vpu)| Some((parent.clone(), (*ls, *vpu))));
+    let claimed = claims.clone().map(|(parent, (_, vpu))| (vpu, PortPart::ClaimedBy(parent)));
+    let claim_parents = claims
+        .join_core(port_names.clone(), |_, (ls, vpu), (parent_ls, _, parent)| {
+            (ls == parent_ls).then_some((*parent, *vpu))
+        })
+        .join_core(lsps.clone(), |_, vpu, row| Some((*vpu, PortPart::ClaimParent(row.clone()))));
 
     // The HA chassis group (by name) of an external port.
     let port_ha = ports
@@ -178,7 +191,15 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     let port_ctx = ops::reduce(
         ports
             .map(|(pu, (ls, row))| (pu, PortPart::Base(ls, row)))
-            .concatenate([i.port_keys.map(|(pu, k)| (pu, PortPart::Key(k))), port_ha, dhcp, routed.peers, vparents])
+            .concatenate([
+                i.port_keys.map(|(pu, k)| (pu, PortPart::Key(k))),
+                port_ha,
+                dhcp,
+                routed.peers,
+                vparents,
+                claimed,
+                claim_parents,
+            ])
             .arrange_by_key(),
         "PortCtx",
         |pu, parts, out: &mut Vec<((Uuid, Arc<PortCtx>), isize)>| {
@@ -186,6 +207,7 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
             let (mut dhcpv4, mut dhcpv6, mut peer) = (None, None, None);
             let (mut tunnel_key, mut ha_chassis_group) = (None, None);
             let mut vparents = BTreeMap::new();
+            let (mut claimed_by, mut claim_parent) = (None, None);
             for (p, _) in parts {
                 match p {
                     PortPart::Base(ls, row) => base = Some((*ls, row.clone())),
@@ -197,10 +219,23 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
                     }
                     PortPart::Key(k) => tunnel_key = Some(*k),
                     PortPart::HaGroup(n) => ha_chassis_group = Some(n.clone()),
+                    PortPart::ClaimedBy(n) => claimed_by = Some(n.clone()),
+                    PortPart::ClaimParent(r) => claim_parent = Some(r.clone()),
                 }
             }
             if let Some((ls, lsp)) = base {
-                let ctx = PortCtx { uuid: *pu, lsp, dhcpv4, dhcpv6, peer, vparents, tunnel_key, ha_chassis_group };
+                let ctx = PortCtx {
+                    uuid: *pu,
+                    lsp,
+                    dhcpv4,
+                    dhcpv6,
+                    peer,
+                    vparents,
+                    tunnel_key,
+                    ha_chassis_group,
+                    claimed_by,
+                    claim_parent,
+                };
                 out.push(((ls, Arc::new(ctx)), 1));
             }
         },

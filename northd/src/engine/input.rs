@@ -1,5 +1,6 @@
 //! What goes into the dataflows: the Northbound rows they read, the global
-//! configuration, and the tunnel keys the driver allocated — as [`Fact`]s
+//! configuration, the tunnel keys the driver allocated and the virtual
+//! ports' claims read from SB — as [`Fact`]s
 //! from the driver, each fed to the input of its kind in the dataflows
 //! that read it ([`CoreInputs`] for the main one, [`PolicyInputs`]).
 
@@ -139,6 +140,10 @@ pub enum Fact {
     /// address sets (NAT rules name them), netted by the driver so that a
     /// change of a set's addresses does not step the main dataflow.
     AddressSetName(Uuid, String),
+    /// Virtual port `.0` is claimed by parent `.1` (both by name): the SB
+    /// `Port_Binding.virtual_parent` ovn-controller writes, counted only
+    /// while the binding also has a chassis.
+    VirtualClaim(String, String),
 }
 
 macro_rules! inputs {
@@ -216,6 +221,8 @@ inputs! {
         acl_flags: (Uuid, bool),
         /// Address set names by uuid.
         address_set_names: (Uuid, String),
+        /// (virtual port name, parent name) from SB `virtual_parent`.
+        vclaims: (String, String),
     }
 }
 
@@ -361,6 +368,10 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
         }
         Fact::AddressSetName(u, name) => {
             core.address_set_names.update((u, name), d);
+            to_core
+        }
+        Fact::VirtualClaim(p, parent) => {
+            core.vclaims.update((p, parent), d);
             to_core
         }
         Fact::Config(c) => {

@@ -92,6 +92,9 @@ pub struct Engine {
     /// options).
     sb_global_out: Option<(i64, bool, BTreeMap<String, String>)>,
     vxlan: bool,
+    /// Virtual ports' claims (port name → parent name) wanted, and fed.
+    claims: BTreeMap<String, String>,
+    claims_fed: BTreeMap<String, String>,
     keys: Keys,
     /// The records gathered from members the dataflow emits.
     grouped: Grouper,
@@ -167,6 +170,8 @@ impl Engine {
             sb_global: None,
             sb_global_out: None,
             vxlan: false,
+            claims: BTreeMap::new(),
+            claims_fed: BTreeMap::new(),
             keys: Keys::default(),
             grouped: Grouper::default(),
             state: SbState::default(),
@@ -196,6 +201,18 @@ impl Engine {
     /// call before the first [`Engine::apply`].
     pub fn set_vxlan_mode(&mut self, vxlan: bool) {
         self.vxlan = vxlan;
+    }
+
+    /// Sets the virtual ports claimed in SB (`Port_Binding.virtual_parent`
+    /// of a binding that has a chassis), port name → parent name; applied,
+    /// as the difference from what is fed, with the next [`Engine::apply`].
+    /// Returns whether they differ from the ones set before (the caller
+    /// then has something to apply, even with no NB change). A claim may
+    /// name ports that do not exist (yet): it counts once they do.
+    pub fn set_virtual_claims(&mut self, claims: BTreeMap<String, String>) -> bool {
+        let changed = claims != self.claims;
+        self.claims = claims;
+        changed
     }
 
     /// The `NB_Global.options` northd would write back (mac_prefix,
@@ -299,6 +316,7 @@ impl Engine {
             facts.extend(crate::sbstatic::records().into_iter().map(|r| (Fact::Static(Box::new(r)), 1)));
         }
         self.update_config(&mut facts);
+        self.update_claims(&mut facts);
         self.run_ipam(&touched_switches, &touched_ports, &touched_lrps, &mut facts);
         self.run_tags(&touched_ports, &mut facts);
         let touched = Touched {
@@ -600,6 +618,24 @@ impl Engine {
             }
             self.nb_writes.push(NbWrite::Tag(*p, tag));
         }
+    }
+
+    /// Feeds the difference between the claims set and those fed.
+    fn update_claims(&mut self, facts: &mut Vec<(Fact, isize)>) {
+        if self.claims == self.claims_fed {
+            return;
+        }
+        for (p, parent) in &self.claims_fed {
+            if self.claims.get(p) != Some(parent) {
+                facts.push((Fact::VirtualClaim(p.clone(), parent.clone()), -1));
+            }
+        }
+        for (p, parent) in &self.claims {
+            if self.claims_fed.get(p) != Some(parent) {
+                facts.push((Fact::VirtualClaim(p.clone(), parent.clone()), 1));
+            }
+        }
+        self.claims_fed = self.claims.clone();
     }
 
     fn update_config(&mut self, facts: &mut Vec<(Fact, isize)>) {

@@ -25,7 +25,8 @@
 //! - `resolve`: ARP resolution towards what sits behind the router ports.
 //!
 //! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
-//! router ports peered with router ports, `virtual_parent`. (SB
+//! router ports peered with router ports, virtual ports claimed by a
+//! parent in another switch. (SB
 //! `HA_Chassis_Group` rows: `engine::grouped` and `crate::ha`.)
 
 mod admission;

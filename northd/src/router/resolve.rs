@@ -59,9 +59,14 @@ pub fn switch_port_flows(sw: &SwitchCtx, op: &PortCtx) -> Vec<Lflow> {
     out
 }
 
-/// A virtual port not claimed by a parent (flowc does not read the SB
-/// `virtual_parent` ovn-controller writes): the next hop is resolved by
-/// the router itself, on the first router port whose network has it.
+/// A virtual port: resolved to the MAC of the parent that claimed it (SB
+/// `virtual_parent` with a chassis), on the first router port of the
+/// parent's switch whose network has the virtual IP; not claimed, resolved
+/// by the router itself (`00:00:00:00:00:00`), on the first router port
+/// whose network has it. flowc knows the claiming parent's switch only
+/// when it is the virtual port's (the ports it binds, `ls_in_arp_rsp`):
+/// a parent elsewhere gives no flow, where the reference would use the
+/// routers of the parent's switch.
 fn virtual_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Vec<Lflow>) {
     let (Some(vip), Some(_)) = (op.lsp.options.get("virtual-ip"), op.lsp.options.get("virtual-parents")) else {
         return;
@@ -71,13 +76,23 @@ fn virtual_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Ve
     if vip.contains('.') != ip.is_ipv4() {
         return;
     }
+    let mac = match (&op.claimed_by, &op.claim_parent) {
+        (None, _) => "00:00:00:00:00:00".to_string(),
+        // The first of the parent's address entries (the router port
+        // found does not depend on the entry).
+        (Some(_), Some(parent)) => match crate::switch::lsp_addrs_of(parent, None).first() {
+            Some(a) => a.mac.to_string(),
+            None => return,
+        },
+        (Some(_), None) => return,
+    };
     if let Some((peer, _)) = attached.iter().find(|(_, n)| member(n, ip)) {
         let reg = if ip.is_ipv4() { "reg0" } else { "xxreg0" };
         Flows::new(peer.router, out).hint(
             LrInArpResolve,
             100,
             format!("outport == {} && {reg} == {vip}", json_key(&peer.name)),
-            "eth.dst = 00:00:00:00:00:00; next;",
+            format!("eth.dst = {mac}; next;"),
             op.uuid,
         );
     }

@@ -268,6 +268,11 @@ pub struct PortCtx {
     pub tunnel_key: Option<u32>,
     /// For an external port: the name of its HA chassis group.
     pub ha_chassis_group: Option<String>,
+    /// For a virtual port claimed in SB (`virtual_parent`, with a chassis):
+    /// the parent's name.
+    pub claimed_by: Option<String>,
+    /// The claiming parent's row, when it is a port of the same switch.
+    pub claim_parent: Option<std::sync::Arc<nb::LogicalSwitchPort>>,
 }
 
 impl PortCtx {
@@ -327,38 +332,7 @@ impl PortCtx {
     /// `op->lsp_addrs`: static entries, then the router peer's networks
     /// (for "router"), then the dynamic addresses (for a dynamic entry).
     pub fn lsp_addrs(&self) -> Vec<LportAddresses> {
-        let mut out = Vec::new();
-        let mut has_dynamic = false;
-        let mut has_router = false;
-        for a in &self.lsp.addresses {
-            if a == "unknown" {
-                continue;
-            }
-            if a == "router" {
-                has_router = true;
-                continue;
-            }
-            if addrs::is_dynamic(a) {
-                has_dynamic = true;
-                continue;
-            }
-            if let Some(l) = addrs::parse_lport_addresses(a) {
-                out.push(l);
-            }
-        }
-        if has_router && self.is_router() {
-            if let Some(p) = &self.peer {
-                if let Some(l) = p.networks() {
-                    out.push(l);
-                }
-            }
-        }
-        if has_dynamic {
-            if let Some(l) = self.lsp.dynamic_addresses.as_deref().and_then(addrs::parse_lport_addresses) {
-                out.push(l);
-            }
-        }
-        out
+        lsp_addrs_of(&self.lsp, self.peer.as_ref())
     }
 
     /// What is wrong with the port's row, as (column, message): entries the
@@ -465,3 +439,40 @@ pub fn get_bool(map: &BTreeMap<String, String>, key: &str, default: bool) -> boo
 
 /// `debug_drop_action()`: northd's drop (debug counters are off).
 pub(crate) const DROP: &str = "drop;";
+
+/// The `lsp_addrs` of switch port `lsp` whose router peer (for a
+/// `router` port) is `peer`.
+pub fn lsp_addrs_of(lsp: &nb::LogicalSwitchPort, peer: Option<&Peer>) -> Vec<LportAddresses> {
+    let mut out = Vec::new();
+    let mut has_dynamic = false;
+    let mut has_router = false;
+    for a in &lsp.addresses {
+        if a == "unknown" {
+            continue;
+        }
+        if a == "router" {
+            has_router = true;
+            continue;
+        }
+        if addrs::is_dynamic(a) {
+            has_dynamic = true;
+            continue;
+        }
+        if let Some(l) = addrs::parse_lport_addresses(a) {
+            out.push(l);
+        }
+    }
+    if has_router && lsp.r#type == "router" {
+        if let Some(p) = peer {
+            if let Some(l) = p.networks() {
+                out.push(l);
+            }
+        }
+    }
+    if has_dynamic {
+        if let Some(l) = lsp.dynamic_addresses.as_deref().and_then(addrs::parse_lport_addresses) {
+            out.push(l);
+        }
+    }
+    out
+}
