@@ -51,8 +51,9 @@ pub(super) struct Outputs<'s> {
     pub emitted: Vec<Coll<'s, Emit>>,
     /// The router port each switch port of type `router` is attached to.
     pub peers: Coll<'s, (Uuid, PortPart)>,
-    /// Router contexts and (load balancer, router) pairs: what [`lb_flows`]
-    /// needs once load balancers' contexts exist.
+    /// Router contexts (without their VIP addresses) and (load balancer,
+    /// router) pairs: what [`lb_flows`] needs once load balancers' contexts
+    /// exist.
     pub routers: Arr<'s, Uuid, Arc<RouterCtx>>,
     pub lr_lbs: Coll<'s, (Uuid, Uuid)>,
 }
@@ -464,10 +465,24 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let peers = lsp_router
         .join_core(peer_info.arrange_by_key(), |_, (pu, _, _), peer| Some((*pu, PortPart::Peer(peer.clone()))));
 
+    // What load-balancer flows read of a router: its context less its VIP
+    // addresses (`lb_ips`, which they do not read), so that a VIP added to
+    // a load balancer of a group on every router does not recompute every
+    // (load balancer, router) pair: the contexts before and after are
+    // equal and cancel in the arrangement.
+    let lb_routers = router_ctx
+        .clone()
+        .flat_map_ref(|u, lr| {
+            let mut c = (**lr).clone();
+            c.lb_ips = Arc::default();
+            Some((*u, Arc::new(c)))
+        })
+        .arrange_by_key();
+
     Outputs {
         emitted: vec![router_flows, port_flows, mc_static, datapaths, bindings, vip_sets, diags],
         peers,
-        routers: router_ctx,
+        routers: lb_routers,
         lr_lbs,
     }
 }
