@@ -154,6 +154,15 @@ impl Checked<'_> {
     fn lport(&self) -> &str {
         self.rule.row.logical_port.as_deref().unwrap_or("")
     }
+    /// Where the rule's traffic is handled: the chassis of its logical
+    /// port when distributed, else the gateway port's chassis.
+    fn resident(&self) -> String {
+        if self.distributed {
+            format!("is_chassis_resident(\"{}\")", self.lport())
+        } else {
+            format!("is_chassis_resident({})", self.cr_key())
+        }
+    }
 }
 
 /// `find_lrp_member_ip`: `ip` (text) is in one of `nets`' subnets.
@@ -466,11 +475,7 @@ fn dnat_local(lr: &RouterCtx, c: &Checked, f: &mut Flows) {
     if lr.l3dgw_ports().is_empty() {
         return;
     }
-    let resident = if c.distributed {
-        format!("is_chassis_resident(\"{}\")", c.lport())
-    } else {
-        format!("is_chassis_resident({})", c.cr_key())
-    };
+    let resident = c.resident();
     f.hint(
         LrOutChkDnatLocal,
         50,
@@ -619,11 +624,7 @@ fn egress_loopback(lr: &RouterCtx, c: &Checked, f: &mut Flows) {
     if lr.l3dgw_ports().is_empty() {
         return;
     }
-    let resident = if c.distributed {
-        format!("is_chassis_resident(\"{}\")", c.lport())
-    } else {
-        format!("is_chassis_resident({})", c.cr_key())
-    };
+    let resident = c.resident();
     let regs: String = (0..10).map(|i| format!("reg{i} = 0; ")).collect();
     f.hint(
         LrOutEgrLoop,
