@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side by side with the reference (issue 10): for each size, real ovn-northd
-# 23.03 and flowc-northd (1 and 2 dataflow workers), each against fresh
+# 23.03 and flowc-northd (1 and 2 dataflow workers, and as a 2-process
+# timely cluster on loopback, one worker each), each against fresh
 # ovsdb-servers holding the same ovn-kubernetes-shaped NB
 # (flowc_benches::k8s_cluster, written as one OVSDB record by the gen_nb
 # example) and an SB with one chassis per node (registered as a real
@@ -10,6 +11,8 @@
 # - cold start to settled SB: wall time until `ovn-nbctl --wait=sb sync`
 #   returns, and northd's own CPU time (user + system) by then;
 # - peak RSS (VmHWM) of northd and of the SB ovsdb-server at the end;
+#   for the cluster (flowc-2p), northd's CPU and RSS are those of its two
+#   processes added up;
 # - SB rows (all tables; Logical_Flow apart);
 # - CHANGES single changes of each kind, each timed as one `ovn-nbctl
 #   --wait=sb` round trip through an ovn-nbctl daemon (so that ovn-nbctl
@@ -26,7 +29,7 @@
 # (100 x 50, 1,000, 500), large (500 x 100, 5,000, 2,000), or
 # NODESxPODSxSERVICESxPOLICIES; default: small medium. CHANGES (default 50)
 # sets the number of changes of each kind; NORTHDS (default "ovn-northd
-# flowc-1 flowc-2") which northds run. --save also writes the output
+# flowc-1 flowc-2 flowc-2p") which northds run. --save also writes the output
 # to benches/results/DATE-HOST.txt. Installs the Debian OVN packages if
 # they are missing; builds flowc-northd and gen_nb in release mode.
 set -euo pipefail
@@ -59,7 +62,7 @@ source testdata/oracle/daemons.sh
 cleanup() {
     local w
     for w in "$TOP"/*/*/; do
-        for d in nbctl northd nb sb; do stop_daemon "$w/$d.pid"; done
+        for d in nbctl northd worker nb sb; do stop_daemon "$w/$d.pid"; done
     done
     rm -rf "$TOP"
 }
@@ -69,8 +72,11 @@ RESULTS=$TOP/results.tsv
 : > "$RESULTS"
 
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", (b - a) * 1000 }'; }
-cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
-hwm_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+# cpu_s PID...: their CPU time (user + system) added up; hwm_mb PID...:
+# their peak RSS added up.
+cpu_s() { local p; for p; do cat "/proc/$p/stat"; done | awk -v t="$TICK" '{ s += $14 + $15 } END { printf "%.2f", s / t }'; }
+hwm_mb() { local p; for p; do cat "/proc/$p/status"; done | awk '/VmHWM/ { s += $2 } END { printf "%.0f", s / 1024 }'; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 record() { printf '%s\t%s\t%s\t%s\n' "$SIZE" "$1" "$2" "$3" >> "$RESULTS"; }
 
 # The chassis of every node, as one transaction.
@@ -121,7 +127,8 @@ timed() {
     printf '%s\n' "$(ms_since "$a")" >> "$W/$kind.ms"
 }
 
-# run NAME: one northd ("ovn-northd", "flowc-1", "flowc-2") on the size's NB.
+# run NAME: one northd ("ovn-northd", "flowc-1", "flowc-2", "flowc-2p") on
+# the size's NB.
 run() {
     local name=$1 i k sw n
     W=$TOP/$SIZE/$name
@@ -140,6 +147,15 @@ run() {
         ovn-northd)
             ovn-northd --detach --no-chdir --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
                 --unixctl="$W/northd.ctl" ;;
+        flowc-2p)
+            # Process 1 (workers only) first; process 0 (the northd) waits
+            # for it to connect.
+            local cluster
+            cluster=127.0.0.1:$(free_port),127.0.0.1:$(free_port)
+            "$FLOWC" --cluster="$cluster" --cluster-process=1 --n-threads=1 > "$W/worker.log" 2>&1 &
+            echo $! > "$W/worker.pid"
+            "$FLOWC" --detach --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
+                --unixctl="$W/northd.ctl" --cluster="$cluster" --n-threads=1 ;;
         flowc-*)
             "$FLOWC" --detach --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
                 --unixctl="$W/northd.ctl" --n-threads="${name#flowc-}" ;;
@@ -147,8 +163,10 @@ run() {
     ovn-nbctl --timeout=3600 --wait=sb sync
     local pid
     pid=$(cat "$W/northd.pid")
+    [ ! -f "$W/worker.pid" ] || pid="$pid $(cat "$W/worker.pid")"
     record "$name" "cold start, wall (s)" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
-    record "$name" "cold start, northd CPU (s)" "$(cpu_s "$pid")"
+    # shellcheck disable=SC2086 # one or two pids
+    record "$name" "cold start, northd CPU (s)" "$(cpu_s $pid)"
     read -r total lflows < <(sb_rows "$OVN_SB_DB")
     record "$name" "SB rows" "$total"
     record "$name" "SB Logical_Flow rows" "$lflows"
@@ -188,11 +206,13 @@ run() {
         record "$name" "$kind p50 (ms)" "$p50"
         record "$name" "$kind p99 (ms)" "$p99"
     done
-    record "$name" "northd CPU, all (s)" "$(cpu_s "$pid")"
-    record "$name" "northd peak RSS (MB)" "$(hwm_mb "$pid")"
+    # shellcheck disable=SC2086 # one or two pids
+    record "$name" "northd CPU, all (s)" "$(cpu_s $pid)"
+    # shellcheck disable=SC2086
+    record "$name" "northd peak RSS (MB)" "$(hwm_mb $pid)"
     record "$name" "SB ovsdb-server peak RSS (MB)" "$(hwm_mb "$(cat "$W/sb.pid")")"
     stop_daemon "$W/nbctl.pid"; unset OVN_NB_DAEMON
-    for d in northd nb sb; do stop_daemon "$W/$d.pid"; done
+    for d in northd worker nb sb; do stop_daemon "$W/$d.pid"; done
     grep -E '\|(ERR|EMER)\|' "$W/northd.log" | head -5 >&2 || true
 }
 
@@ -212,14 +232,14 @@ for SIZE in "${SIZES[@]}"; do
     read -r NODES PODS SERVICES POLICIES <<<"$dims"
     mkdir -p "$TOP/$SIZE"
     "$GEN" "$NODES" "$PODS" "$SERVICES" "$POLICIES" "$TOP/$SIZE/nb.db" >&2
-    for northd in ${NORTHDS:-ovn-northd flowc-1 flowc-2}; do
+    for northd in ${NORTHDS:-ovn-northd flowc-1 flowc-2 flowc-2p}; do
         echo "== $SIZE: $northd" >&2
         run "$northd"
     done
     python3 - "$RESULTS" "$SIZE" "$NODES x $PODS pods, $SERVICES services, $POLICIES policies" >> "$OUT" <<'PY'
 import sys
 path, size, dims = sys.argv[1:]
-rows, metrics, cols = {}, [], ["ovn-northd", "flowc-1", "flowc-2"]
+rows, metrics, cols = {}, [], ["ovn-northd", "flowc-1", "flowc-2", "flowc-2p"]
 for line in open(path):
     s, name, metric, value = line.rstrip("\n").split("\t")
     if s != size:
@@ -229,7 +249,7 @@ for line in open(path):
     rows[(name, metric)] = value
 print()
 print(f"{size}: {dims}")
-head = f"{'':34}{'ovn-northd':>12}{'flowc -n1':>12}{'ratio':>8}{'flowc -n2':>12}{'ratio':>8}"
+head = f"{'':34}{'ovn-northd':>12}{'flowc -n1':>12}{'ratio':>8}{'flowc -n2':>12}{'ratio':>8}{'2 procs':>12}{'ratio':>8}"
 print(head)
 for m in metrics:
     ref = rows.get(("ovn-northd", m))

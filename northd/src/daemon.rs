@@ -8,7 +8,7 @@
 //! A lost connection is re-established with backoff; the replicas resync
 //! and the next plan repairs whatever changed meanwhile.
 
-use crate::engine::{Engine, NbChange, NbRow, NbTable, NbWrite};
+use crate::engine::{Engine, NbChange, NbRow, NbTable, NbWrite, Workers};
 use crate::sbsync::{SbWrite, Syncer};
 use crate::unixctl;
 use logical_model::{nb, sb};
@@ -40,12 +40,29 @@ pub const COMMANDS: &[unixctl::Command] = &[
     unixctl::Command { name: "vlog/set", usage: "{spec | PATTERN:destination:pattern}", min: 0, max: usize::MAX },
 ];
 
+/// Replaces `engine` by a new one on `workers`. In cluster mode the old
+/// one ends first, so that the other processes can join the new one; if
+/// the cluster cannot start again, the new engine runs on one local
+/// worker (logged).
+fn renew(engine: &mut Engine, workers: &Workers, log: &mut Log) {
+    if let Workers::Threads(n) = workers {
+        *engine = Engine::new(*n);
+        return;
+    }
+    drop(std::mem::replace(engine, Engine::new(1)));
+    match Engine::start(workers) {
+        Ok(e) => *engine = e,
+        Err(e) => log.line("ERR", &format!("cluster: {e}; computing with one local worker")),
+    }
+}
+
 /// Command-line settings.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub nb: String,
     pub sb: String,
-    pub workers: usize,
+    /// Where the dataflow workers run (`-n`, `--cluster`).
+    pub workers: Workers,
     /// Start paused (`--dry-run`): compute but neither take the lock nor
     /// write, until `ovs-appctl resume`.
     pub dry_run: bool,
@@ -153,7 +170,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     let sb_remote = Remote::parse(&opts.sb).map_err(|e| e.to_string())?;
     let mut nbd = Db::new("OVN_Northbound", nb_remote);
     let mut sbd = Db::new("OVN_Southbound", sb_remote);
-    let mut engine = Engine::new(opts.workers);
+    let mut engine = Engine::start(&opts.workers)?;
     let mut pending: Vec<NbChange> = Vec::new();
     let mut features = None;
     let mut seeded = false;
@@ -174,7 +191,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     let mut claims_dirty = true;
     let mut refresh = false;
     let mut paused = opts.dry_run;
-    let mut workers = opts.workers;
+    let mut workers = opts.workers.clone();
     let ctl = match &opts.unixctl {
         Some(p) => Some(unixctl::Server::start(p, COMMANDS).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
@@ -237,13 +254,16 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 "nb-connection-status" => Ok(connected(&nbd)),
                 "sb-connection-status" => Ok(connected(&sbd)),
                 "nb-cluster-state-reset" | "sb-cluster-state-reset" => Ok(String::new()),
-                "parallel-build/get-n-threads" => Ok(format!("{workers}\n")),
+                "parallel-build/get-n-threads" => Ok(format!("{}\n", workers.total())),
                 "parallel-build/set-n-threads" => match req.args[0].parse::<usize>() {
+                    Ok(_) if matches!(workers, Workers::Cluster { .. }) => {
+                        Err("the number of threads is fixed in cluster mode\n".to_string())
+                    }
                     Ok(n) if (1..=256).contains(&n) => {
                         // A new engine with n dataflow workers, fed from the replicas.
-                        workers = n;
+                        workers = Workers::Threads(n);
                         if let Some(nbr) = nbd.replica() {
-                            engine = Engine::new(workers);
+                            renew(&mut engine, &workers, &mut log);
                             (features, seeded, refresh, claims_dirty) = (None, false, true, true);
                             syncer.reset();
                             pending = all_nb_changes(nbr, &mut log);
@@ -257,7 +277,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     // Everything from scratch: a new engine fed from the NB
                     // replica, keys from SB, then the SB re-planned in full.
                     if let Some(nbr) = nbd.replica() {
-                        engine = Engine::new(workers);
+                        renew(&mut engine, &workers, &mut log);
                         (features, seeded, refresh, claims_dirty) = (None, false, true, true);
                         syncer.reset();
                         pending = all_nb_changes(nbr, &mut log);

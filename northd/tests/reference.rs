@@ -705,3 +705,40 @@ fn ha_chassis_groups_are_compared() {
     // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3; hv1 and hv2 in 07 initial.
     assert_eq!((groups, refs), (10, 2));
 }
+
+/// Two free loopback addresses for a cluster.
+fn loopback_pair() -> Vec<String> {
+    let ls: Vec<_> = (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port")).collect();
+    ls.iter().map(|l| l.local_addr().expect("bound").to_string()).collect()
+}
+
+/// Timely's cluster mode: the engine in process 0 and the workers of
+/// process 1 (here a thread serving as a process would, over TCP on
+/// loopback), two threads each. Every scenario, cold then incremental,
+/// equals the reference as with local workers; process 1 ends with each
+/// engine and serves the next one (northd's recomputes).
+#[test]
+fn a_two_process_cluster_equals_the_reference() {
+    use northd::engine::{serve_cluster, Workers};
+    let addresses = loopback_pair();
+    let spec = |process| Workers::Cluster { threads: 2, process, addresses: addresses.clone() };
+    let scns = scenarios();
+    let serving = {
+        let (spec, n) = (spec(1), scns.len());
+        std::thread::spawn(move || (0..n).map(|_| serve_cluster(&spec)).collect::<Result<Vec<()>, String>>())
+    };
+    for scn in &scns {
+        let (nb0, sb0, _) = load(scn, "initial");
+        let (nb1, sb1, l1) = load(scn, "change");
+        let mut e = Engine::start(&spec(0)).expect("the cluster starts");
+        northd::compile::seed_from_sb(&mut e, &sb0);
+        e.load(&nb0);
+        e.set_chassis_features(northd::compile::features_of(&sb1));
+        e.set_virtual_claims(northd::compile::virtual_claims(&sb1));
+        e.load(&nb1);
+        assert_same_flows(&format!("{scn}/change incremental, 2 processes"), &l1, e.state());
+        assert_same_sb_rows(&format!("{scn}/change incremental, 2 processes"), &sb1, e.state());
+    }
+    let served = serving.join().expect("process 1 does not panic").expect("process 1 serves every engine");
+    assert_eq!(served.len(), scns.len());
+}

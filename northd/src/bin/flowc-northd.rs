@@ -6,10 +6,12 @@
 //! would write.
 
 use northd::daemon::{run_with, Options};
+use northd::engine::{serve_cluster, Workers};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: flowc-northd [--ovnnb-db=DB] [--ovnsb-db=DB] [--pidfile[=FILE]] [--log-file[=FILE]]
                     [--unixctl=SOCKET] [--detach] [-n N | --n-threads=N] [--dry-run]
+                    [--cluster=HOST:PORT,HOST:PORT... [--cluster-process=I]]
 
 DB is unix:PATH or tcp:HOST:PORT (ssl: is not supported yet). The defaults are
 $OVN_NB_DB / $OVN_SB_DB, else unix:$OVN_RUNDIR/ovnnb_db.sock and
@@ -20,7 +22,14 @@ defaults to $OVN_RUNDIR/ovn-northd.PID.ctl. --detach runs in the background
 once the control socket and pidfile are in place. -n sets the number of
 dataflow worker threads. --dry-run starts paused: it computes but neither
 takes the lock nor writes until `resume`. Options of ovn-northd that do not
-apply (--monitor, --no-chdir, -v...) are accepted and ignored.";
+apply (--monitor, --no-chdir, -v...) are accepted and ignored.
+
+--cluster runs the dataflow on timely's cluster mode: N workers in each of
+the processes at the addresses given (the same list, in the same order, in
+every process). Process 0 (the default --cluster-process) is the northd
+that talks to the databases, and waits for the others to connect; a process
+started with --cluster-process=I (I > 0) only runs workers, and serves one
+engine after another (northd's recomputes) until it is killed.";
 
 /// Set in the environment of the background process `--detach` starts.
 const DETACHED_ENV: &str = "FLOWC_NORTHD_DETACHED";
@@ -30,12 +39,15 @@ fn main() -> ExitCode {
     let mut opts = Options {
         nb: std::env::var("OVN_NB_DB").unwrap_or_else(|_| format!("unix:{rundir}/ovnnb_db.sock")),
         sb: std::env::var("OVN_SB_DB").unwrap_or_else(|_| format!("unix:{rundir}/ovnsb_db.sock")),
-        workers: 1,
+        workers: Workers::Threads(1),
         dry_run: false,
         log_file: None,
         run_for: None,
         unixctl: None,
     };
+    let mut threads = 1;
+    let mut cluster: Vec<String> = Vec::new();
+    let mut process = 0;
     let mut pidfile: Option<String> = None;
     let mut unixctl: Option<String> = None;
     let mut detach = false;
@@ -51,7 +63,11 @@ fn main() -> ExitCode {
             "--ovnsb-db" => val("--ovnsb-db").map(|v| opts.sb = v),
             "-n" | "--n-threads" => val("--n-threads")
                 .and_then(|v| v.parse().map_err(|_| format!("bad thread count \"{v}\"")))
-                .map(|n: usize| opts.workers = n.max(1)),
+                .map(|n: usize| threads = n.max(1)),
+            "--cluster" => val("--cluster").map(|v| cluster = v.split(',').map(str::to_string).collect()),
+            "--cluster-process" => val("--cluster-process")
+                .and_then(|v| v.parse().map_err(|_| format!("bad process number \"{v}\"")))
+                .map(|i| process = i),
             "--dry-run" | "--paused" => {
                 opts.dry_run = true;
                 Ok(())
@@ -95,6 +111,26 @@ fn main() -> ExitCode {
         if let Err(e) = r {
             eprintln!("flowc-northd: {e}\n{USAGE}");
             return ExitCode::from(2);
+        }
+    }
+    opts.workers = if cluster.is_empty() {
+        Workers::Threads(threads)
+    } else {
+        if process >= cluster.len() {
+            eprintln!("flowc-northd: --cluster-process={process} with {} addresses", cluster.len());
+            return ExitCode::from(2);
+        }
+        Workers::Cluster { threads, process, addresses: cluster }
+    };
+    if process > 0 {
+        // Only workers: one engine after another, as process 0 starts them
+        // (a process 0 that went away without ending its engine leaves
+        // this one to wait for the next).
+        loop {
+            if let Err(e) = serve_cluster(&opts.workers) {
+                eprintln!("flowc-northd: cluster process {process}: {e}");
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
         }
     }
     for (what, db) in [("--ovnnb-db", &opts.nb), ("--ovnsb-db", &opts.sb)] {

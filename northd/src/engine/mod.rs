@@ -6,7 +6,10 @@
 //! Worker 0 runs on the caller's thread, inside [`Engine::apply`]: it takes
 //! the batch, steps the dataflow (never parking) until the output is
 //! complete and collects it, so a change pays no thread hand-off. Any other
-//! workers run on their own threads, each told the epoch to reach.
+//! workers (threads of this process, or of other processes in timely's
+//! cluster mode, see [`Workers`]) close their inputs at once, since only
+//! worker 0 is given facts, and step, parking when idle, until worker 0's
+//! inputs close: the epochs are worker 0's alone.
 //!
 //! The driver side ([`Engine`]) keeps what must not live in the dataflow:
 //! the tunnel-key allocators (keys are stable while their entity exists;
@@ -34,7 +37,6 @@ use ovsdb::Uuid;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
-use std::sync::mpsc::{channel, Sender};
 use timely::communication::allocator::{AllocatorBuilder, Thread};
 use timely::communication::Allocator;
 use timely::dataflow::operators::capture::{Event, EventPusher};
@@ -54,16 +56,94 @@ pub enum NbWrite {
     Tag(Uuid, i64),
 }
 
-/// A worker thread other than worker 0: where to send the (dataflow,
-/// epoch) to reach, and its handle.
-type Helper = (Sender<(Df, u64)>, std::thread::JoinHandle<()>);
+/// Where the dataflow workers run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workers {
+    /// This many threads of this process (at least 1).
+    Threads(usize),
+    /// Timely's cluster mode: `threads` workers in each of the processes
+    /// listening at `addresses` (`host:port`, the same list in every
+    /// process, in process order); this one is number `process`. Process
+    /// 0 hosts the engine's driver; the others serve ([`serve_cluster`]).
+    Cluster { threads: usize, process: usize, addresses: Vec<String> },
+}
+
+impl Workers {
+    /// The number of workers in all.
+    pub fn total(&self) -> usize {
+        match self {
+            Workers::Threads(n) => (*n).max(1),
+            Workers::Cluster { threads, addresses, .. } => threads.max(&1) * addresses.len(),
+        }
+    }
+
+    /// Allocator builders for this process's workers, and what keeps the
+    /// cluster's network threads (to drop after the workers).
+    fn build(&self) -> Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>), String> {
+        match self {
+            Workers::Threads(n) if *n <= 1 => timely::CommunicationConfig::Thread.try_build(),
+            Workers::Threads(n) => timely::CommunicationConfig::Process(*n).try_build(),
+            Workers::Cluster { threads, process, addresses } => {
+                if *process >= addresses.len() {
+                    return Err(format!("process {process} of a cluster of {}", addresses.len()));
+                }
+                timely::CommunicationConfig::Cluster {
+                    threads: (*threads).max(1),
+                    process: *process,
+                    addresses: addresses.clone(),
+                    report: false,
+                    zerocopy: false,
+                }
+                .try_build()
+            }
+        }
+    }
+}
+
+/// The allocator `b` builds (on the thread that is to use it).
+fn allocator(b: AllocatorBuilder) -> Allocator {
+    match b {
+        AllocatorBuilder::Thread(_) => Allocator::Thread(Thread::default()),
+        AllocatorBuilder::Process(p) => Allocator::Process(p.build()),
+        AllocatorBuilder::Tcp(t) => Allocator::Tcp(t.build()),
+    }
+}
+
+/// Runs the workers of process `process` (not 0) of a cluster until the
+/// engine in process 0 ends (its workers close their inputs, or it goes).
+/// Blocks until every process of the cluster has connected.
+pub fn serve_cluster(workers: &Workers) -> Result<(), String> {
+    match workers {
+        Workers::Cluster { process, .. } if *process > 0 => {}
+        _ => return Err("serve_cluster: not a process other than 0 of a cluster".into()),
+    }
+    let (builders, guard) = workers.build()?;
+    let threads: Vec<_> = builders
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            std::thread::Builder::new()
+                .name(format!("northd:worker-{i}"))
+                .spawn(move || Runner::follow(allocator(b)))
+                .map_err(|e| format!("worker thread: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    for t in threads {
+        t.join().map_err(|_| "a dataflow worker panicked".to_string())?;
+    }
+    drop(guard);
+    Ok(())
+}
 
 /// A running engine.
 pub struct Engine {
     /// Worker 0, stepped on the caller's thread.
     worker: Runner,
-    /// The other workers' threads, each sent the epochs to reach.
-    helpers: Vec<Helper>,
+    /// The other workers' threads in this process.
+    helpers: Vec<std::thread::JoinHandle<()>>,
+    /// What keeps a cluster's network threads: declared after `worker`,
+    /// so dropped after it.
+    _network: Option<Box<dyn std::any::Any + Send>>,
     /// The last epoch of each dataflow (a dataflow's epoch advances only
     /// when it is given facts).
     epochs: [u64; 2],
@@ -122,38 +202,37 @@ impl Engine {
     /// Starts an engine with `workers` dataflow workers (at least 1): worker
     /// 0 on the calling thread, the others on threads of their own.
     pub fn new(workers: usize) -> Engine {
-        let workers = workers.max(1);
-        let (worker, helpers) = if workers == 1 {
-            (Runner::new(Allocator::Thread(Thread::default())), Vec::new())
-        } else {
-            let (builders, _) =
-                timely::CommunicationConfig::Process(workers).try_build().expect("intra-process allocators");
-            let mut allocators = builders.into_iter().map(|b| match b {
-                AllocatorBuilder::Process(p) => p,
-                _ => unreachable!("Config::Process builds process allocators"),
-            });
-            let first = allocators.next().expect("one allocator per worker");
-            let helpers = allocators
-                .enumerate()
-                .map(|(i, builder)| {
-                    let (tx, rx) = channel::<(Df, u64)>();
-                    let thread = std::thread::Builder::new()
-                        .name(format!("northd:worker-{}", i + 1))
-                        .spawn(move || {
-                            let mut worker = Runner::new(Allocator::Process(builder.build()));
-                            while let Ok((df, epoch)) = rx.recv() {
-                                worker.run(df, epoch);
-                            }
-                        })
-                        .expect("a dataflow worker thread starts");
-                    (tx, thread)
-                })
-                .collect();
-            (Runner::new(Allocator::Process(first.build())), helpers)
-        };
-        Engine {
+        Engine::start(&Workers::Threads(workers)).expect("intra-process allocators")
+    }
+
+    /// Starts an engine on `workers`: worker 0 on the calling thread, the
+    /// other workers of this process on threads of their own. In cluster
+    /// mode this must be process 0, and blocks until every process of the
+    /// cluster has connected.
+    pub fn start(workers: &Workers) -> Result<Engine, String> {
+        if let Workers::Cluster { process, .. } = workers {
+            if *process != 0 {
+                return Err(format!("the engine runs in process 0 of the cluster, not {process}"));
+            }
+        }
+        let (builders, guard) = workers.build()?;
+        let mut builders = builders.into_iter();
+        let first = builders.next().ok_or("no worker")?;
+        let helpers = builders
+            .enumerate()
+            .map(|(i, b)| {
+                std::thread::Builder::new()
+                    .name(format!("northd:worker-{}", i + 1))
+                    .spawn(move || Runner::follow(allocator(b)))
+                    .map_err(|e| format!("worker thread: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let worker = Runner::new(allocator(first));
+        let network = matches!(workers, Workers::Cluster { .. }).then_some(guard);
+        Ok(Engine {
             worker,
             helpers,
+            _network: network,
             epochs: [0; 2],
             batches: 0,
             rows: HashMap::new(),
@@ -177,7 +256,7 @@ impl Engine {
             state: SbState::default(),
             diagnostics: Vec::new(),
             row_diagnostics: BTreeMap::new(),
-        }
+        })
     }
 
     /// The current SB state.
@@ -378,9 +457,6 @@ impl Engine {
                 }
                 self.epochs[df as usize] += 1;
                 let epoch = self.epochs[df as usize];
-                for (tx, _) in &self.helpers {
-                    let _ = tx.send((df, epoch));
-                }
                 self.worker.run(df, epoch);
                 for (e, d) in self.worker.output(df) {
                     let fact = match e {
@@ -938,11 +1014,14 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        // Each helper leaves its loop once its channel closes.
-        for (tx, thread) in std::mem::take(&mut self.helpers) {
-            drop(tx);
+        // Closing worker 0's inputs completes the dataflows everywhere; the
+        // other workers then leave their loops.
+        self.worker.finish();
+        for thread in std::mem::take(&mut self.helpers) {
             let _ = thread.join();
         }
+        // `_network` goes with the fields, after `worker` (declared before
+        // it): its threads end once every worker's channels are gone.
     }
 }
 
@@ -983,8 +1062,8 @@ enum Df {
 /// operator less for every epoch to visit).
 struct Runner {
     worker: timely::worker::Worker,
-    core: CoreSessions,
-    policy: PolicySessions,
+    /// The inputs of the dataflows (`None` once closed).
+    inputs: Option<(CoreSessions, PolicySessions)>,
     /// The captured output of each dataflow.
     outputs: [Rc<RefCell<Captured>>; 2],
 }
@@ -1016,20 +1095,37 @@ impl Runner {
             capture(policy::build(inputs), &outputs[Df::Policy as usize]);
             sessions
         });
-        Runner { worker, core, policy, outputs }
+        Runner { worker, inputs: Some((core, policy)), outputs }
+    }
+
+    /// A worker other than 0: builds the dataflows (as every worker must),
+    /// closes its inputs and steps, parking when idle, until the dataflows
+    /// are complete (worker 0 closed its inputs).
+    fn follow(allocator: Allocator) {
+        let mut runner = Runner::new(allocator);
+        runner.finish();
+    }
+
+    /// Closes this worker's inputs and steps until the dataflows are
+    /// complete everywhere.
+    fn finish(&mut self) {
+        self.inputs = None;
+        while self.worker.step_or_park(None) {}
     }
 
     /// Feeds one fact to the dataflows that read it.
     fn feed(&mut self, fact: Fact, d: isize) -> Fed {
-        input::feed(&mut self.core, &mut self.policy, fact, d)
+        let (core, policy) = self.inputs.as_mut().expect("worker 0's inputs are open while the engine is");
+        input::feed(core, policy, fact, d)
     }
 
     /// Closes `epoch` of dataflow `df` and steps, without parking, until
     /// its output up to `epoch` is complete.
     fn run(&mut self, df: Df, epoch: u64) {
+        let (core, policy) = self.inputs.as_mut().expect("worker 0's inputs are open while the engine is");
         match df {
-            Df::Core => self.core.advance_to(epoch),
-            Df::Policy => self.policy.advance_to(epoch),
+            Df::Core => core.advance_to(epoch),
+            Df::Policy => policy.advance_to(epoch),
         }
         while self.outputs[df as usize].borrow().frontier.less_than(&epoch) {
             self.worker.step();
