@@ -161,7 +161,9 @@ initial() {
 change() {
     # Updates: a plain chassis (northd falls back to ct_label forms), the
     # option flipped both ways (e003 becomes the first symmetric member on
-    # ext2 of the default group), a second network on a linked port, and
+    # ext2 of the default group), a second IPv6 network on a linked port (a
+    # second IPv4 one would give two TTL-exceeded flows of one match, of
+    # which ovn-controller keeps the one its hash order meets first), and
     # lr1's side of the lr0-lr1 link no longer naming its peer.
     plain_chassis hv3 192.168.0.13
     nbctl set Logical_Router_Static_Route 00000000-0000-4000-8000-00000016e001 \
@@ -169,7 +171,7 @@ change() {
     nbctl set Logical_Router_Static_Route 00000000-0000-4000-8000-00000016e008 \
         options:ecmp_symmetric_reply=true
     nbctl set Logical_Router_Port gw0-lr0 \
-        networks='"100.64.16.2/24","100.64.17.2/24","fd00:64:16::2/64"'
+        networks='"100.64.16.2/24","fd00:64:16::2/64","fd00:64:17::2/64"'
     nbctl clear Logical_Router_Port lr1-lr0 peer
     # Deletions: group members (the /24 group becomes a single route),
     # lr1's route over the now one-sided link.
