@@ -223,6 +223,33 @@ mod tests {
         assert_eq!(order(&r), ["10.96.0.10", "10.96.100.10", "172.18.0.3", "10.96.0.1"]);
     }
 
+    /// `route_hash` of an ECMP group: the prefix as an `in6_addr` (IPv4
+    /// mapped), the prefix length as basis.
+    fn route_hash(prefix: &str, plen: u32) -> u32 {
+        let bytes = match prefix.parse::<std::net::IpAddr>().unwrap() {
+            std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            std::net::IpAddr::V6(a) => a.octets(),
+        };
+        hash_bytes(&bytes, plen)
+    }
+
+    #[test]
+    fn ecmp_groups_follow_the_recorded_order() {
+        // ovn-northd 23.03, scenario 16: a gateway router's ECMP groups
+        // 0.0.0.0/0, ::/0, 203.0.113.0/24 and 192.0.2.0/24 (created in
+        // that order) have symmetric routes through one port; the reply
+        // flows they share there carry the stage hint of the group the
+        // hash table visits first. Recorded when the chassis flavour
+        // changed at the start of the change phase and every reply flow
+        // was made anew: the ::/0 group's.
+        let mut m = Hmap::new();
+        for g in [("0.0.0.0", 0), ("::", 0), ("203.0.113.0", 24), ("192.0.2.0", 24)] {
+            m.insert(g.0, route_hash(g.0, g.1));
+        }
+        let first = m.iter().find(|g| ["0.0.0.0", "::", "203.0.113.0"].contains(g));
+        assert_eq!(first, Some(&"::"), "{:?}", m.iter().collect::<Vec<_>>());
+    }
+
     #[test]
     fn smap_of_many_keys() {
         // A router's only load balancer has VIPs 10.1.0.1:80 ... 10.1.0.9:80

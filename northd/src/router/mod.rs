@@ -25,8 +25,7 @@
 //! - `resolve`: ARP resolution towards what sits behind the router ports,
 //!   and on the router of a port's router peer.
 //!
-//! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
-//! router ports peered with router ports, virtual ports claimed by a
+//! Not yet (issue 9): BFD, IGMP relay groups, virtual ports claimed by a
 //! parent in another switch. (SB
 //! `HA_Chassis_Group` rows: `engine::grouped` and `crate::ha`.)
 

@@ -1,4 +1,7 @@
-//! Static routes (`lr_in_ip_routing`, `lr_in_ip_routing_ecmp`), routing
+//! Static routes (`lr_in_ip_routing`, `lr_in_ip_routing_ecmp`; on gateway
+//! routers, the symmetric replies of ECMP routes with
+//! `options:ecmp_symmetric_reply` in `lr_in_defrag`, `lr_in_ecmp_stateful`,
+//! `lr_in_ip_routing`, `lr_in_policy` and `lr_in_arp_resolve`), routing
 //! policies (`lr_in_policy`, `lr_in_policy_ecmp`) and the neighbor
 //! solicitations for IPv6 static-route next hops (`lr_in_arp_request`).
 //! They depend on the router's ports, routes and policies together (ECMP
@@ -292,7 +295,9 @@ fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
 
 /// The flows of symmetric ECMP replies (`add_ecmp_symmetric_reply_flows`),
 /// each added once per router: groups sharing a port share some of them,
-/// and the first group to add one names its route in the stage hint.
+/// and the first group to add one names its route in the stage hint (as
+/// the reference computes it; its SB row keeps the hint it was created
+/// with, and so does the SB writer).
 struct Replies<'a, 'f, 'o> {
     seen: HashSet<(Stage, u16, String, String)>,
     lr: &'a RouterCtx,
