@@ -105,6 +105,7 @@ initial() {
     nbctl lsp-add ext up1 -- lsp-set-addresses up1 "02:00:00:16:00:fe 172.16.16.254 fd00:172:16::fe"
     nbctl lsp-add ext up2 -- lsp-set-addresses up2 "02:00:00:16:00:fd 172.16.16.253 fd00:172:16::fd"
     nbctl lsp-add ext2 up3 -- lsp-set-addresses up3 "02:00:00:17:00:fe 172.16.17.254 fd00:172:17::fe"
+    nbctl lsp-add ext up4 -- lsp-set-addresses up4 "02:00:00:16:00:fc 172.16.16.248 fd00:172:16::fc"
 
     # Routes over the link, one with its output port.
     nbctl lr-route-add lr0 0.0.0.0/0 100.64.16.2
@@ -140,7 +141,9 @@ initial() {
 
     # A second distributed router, with a distributed gateway port on ext
     # and symmetric ECMP routes (no reply flows on such a router), linked
-    # to lr0.
+    # to lr0. Its IPv6 next hops are not gw0's: the neighbor solicitation
+    # flow of a next hop both have would be shared, with the stage hint of
+    # whichever router the reference happened to visit first.
     nbctl lr-add lr1
     nbctl ls-add sw2
     connect lr1 sw2 00:00:00:00:16:c1 10.0.162.1/24 fd00:162::1/64
@@ -149,8 +152,8 @@ initial() {
     nbctl lrp-set-gateway-chassis lr1-ext gw1 10
     symmetric 00000000-0000-4000-8000-00000016e00b lr1 0.0.0.0/0 172.16.16.254
     symmetric 00000000-0000-4000-8000-00000016e00c lr1 0.0.0.0/0 172.16.16.253
-    symmetric 00000000-0000-4000-8000-00000016e00d lr1 ::/0 fd00:172:16::fe
-    symmetric 00000000-0000-4000-8000-00000016e00e lr1 ::/0 fd00:172:16::fd
+    symmetric 00000000-0000-4000-8000-00000016e00d lr1 ::/0 fd00:172:16::fd
+    symmetric 00000000-0000-4000-8000-00000016e00e lr1 ::/0 fd00:172:16::fc
     link lr0 lr1 00:00:00:00:65:01 100.65.16.1/30 fd00:65:16::1/126
     link lr1 lr0 00:00:00:00:65:02 100.65.16.2/30 fd00:65:16::2/126
     nbctl lr-route-add lr0 10.0.162.0/24 100.65.16.2
