@@ -241,6 +241,15 @@ impl<'a> View<'a> {
         Some((u, self.sb.port_binding.get(&u.into())?))
     }
 
+    /// `get_binding_peer`: the port `pb`'s `options:peer` names, when it is
+    /// of the same type and names `pb` back (a router port peered with a
+    /// gateway router's port, or naming a port that does not name it, has
+    /// no physical peer).
+    pub fn binding_peer(&self, pb: &sb::PortBinding) -> Option<(Uuid, &'a sb::PortBinding)> {
+        let (u, peer) = pb.options.get("peer").and_then(|p| self.pb_named(p))?;
+        (peer.r#type == pb.r#type && peer.options.get("peer") == Some(&pb.logical_port)).then_some((u, peer))
+    }
+
     /// Whether `pb` is bound to this chassis.
     pub fn bound_here(&self, pb: &sb::PortBinding) -> bool {
         self.chassis.is_some() && pb.chassis.map(|c| c.uuid()) == self.chassis

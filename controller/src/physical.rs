@@ -184,7 +184,7 @@ pub(crate) fn port_binding(v: &View, u: Uuid, pb: &sb::PortBinding, out: &mut Fl
     let Some(ld) = v.local_dp(dp_key) else { return };
 
     if pb.r#type == "patch" || (pb.r#type == "l3gateway" && v.bound_here(pb)) {
-        let Some((_, peer)) = pb.options.get("peer").and_then(|p| v.pb_named(p)) else { return };
+        let Some((_, peer)) = v.binding_peer(pb) else { return };
         let z = zones(v, pb);
         local_common(v, u, pb, None, &z, out);
         let mut inner = vec![

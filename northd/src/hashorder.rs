@@ -11,14 +11,21 @@
 //! doubled (nodes re-inserted bucket by bucket) when the count exceeds
 //! twice the mask. Checked against orders recorded from ovn-northd 23.03.
 //!
+//! [`Hmap`] is the same table for nodes with hashes of their own (the ECMP
+//! route groups of a router, hashed by prefix: `hash_bytes`).
+//!
 //! Only the order is modelled; lookups are linear, which is fine for the
 //! handful of strings these sets hold.
 
 /// OVS's `hash_string(s, 0)`: murmur3 steps over the little-endian 32-bit
 /// words of the bytes (the last one zero-padded), finished with the length.
 pub fn hash_string(s: &str) -> u32 {
-    let b = s.as_bytes();
-    let mut h = 0u32;
+    hash_bytes(s.as_bytes(), 0)
+}
+
+/// OVS's `hash_bytes(p, n, basis)` (what `hash_string` is made of).
+pub fn hash_bytes(b: &[u8], basis: u32) -> u32 {
+    let mut h = basis;
     let mut chunks = b.chunks_exact(4);
     for c in &mut chunks {
         h = mhash_add(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
@@ -63,35 +70,25 @@ fn calc_mask(capacity: usize) -> usize {
     mask | ((mask & 1) << 1)
 }
 
-/// An OVS `sset` (equally an `smap`'s key order): distinct strings in hash
-/// table order.
+/// An OVS `hmap` whose nodes were inserted with the given hashes: its
+/// `HMAP_FOR_EACH` order.
 #[derive(Clone, Debug)]
-pub struct Sset {
-    /// Buckets, each with its nodes head first: (string, hash).
-    buckets: Vec<Vec<(String, u32)>>,
+pub struct Hmap<T> {
+    /// Buckets, each with its nodes head first: (item, hash).
+    buckets: Vec<Vec<(T, u32)>>,
     len: usize,
 }
 
-impl Default for Sset {
-    fn default() -> Sset {
-        Sset::new()
+impl<T> Default for Hmap<T> {
+    fn default() -> Hmap<T> {
+        Hmap::new()
     }
 }
 
-impl Sset {
-    pub fn new() -> Sset {
-        Sset { buckets: vec![Vec::new()], len: 0 }
-    }
-
-    /// `sset_clone`: a copy sized for the original's count up front, filled
-    /// in the original's order.
-    pub fn cloned(orig: &Sset) -> Sset {
-        let mut s = Sset::new();
-        s.resize(calc_mask(orig.len));
-        for k in orig.iter() {
-            s.insert(k);
-        }
-        s
+impl<T> Hmap<T> {
+    /// `HMAP_INITIALIZER`: one bucket.
+    pub fn new() -> Hmap<T> {
+        Hmap { buckets: vec![Vec::new()], len: 0 }
     }
 
     fn mask(&self) -> usize {
@@ -102,7 +99,9 @@ impl Sset {
         if mask <= self.mask() {
             return;
         }
-        let old = std::mem::replace(&mut self.buckets, vec![Vec::new(); mask + 1]);
+        let mut buckets = Vec::with_capacity(mask + 1);
+        buckets.resize_with(mask + 1, Vec::new);
+        let old = std::mem::replace(&mut self.buckets, buckets);
         for bucket in old {
             for (k, h) in bucket {
                 self.buckets[h as usize & mask].insert(0, (k, h));
@@ -110,23 +109,20 @@ impl Sset {
         }
     }
 
-    /// `sset_add`: adds `s` unless present.
-    pub fn insert(&mut self, s: &str) {
-        if self.contains(s) {
-            return;
-        }
-        let h = hash_string(s);
+    /// `hmap_insert`: at the head of its bucket, the table expanded when
+    /// the count exceeds twice the mask.
+    pub fn insert(&mut self, item: T, hash: u32) {
         let mask = self.mask();
-        self.buckets[h as usize & mask].insert(0, (s.to_string(), h));
+        self.buckets[hash as usize & mask].insert(0, (item, hash));
         self.len += 1;
         if self.len / 2 > mask {
             self.resize(calc_mask(self.len));
         }
     }
 
-    pub fn contains(&self, s: &str) -> bool {
-        let h = hash_string(s);
-        self.buckets[h as usize & self.mask()].iter().any(|(k, _)| k == s)
+    /// The nodes of bucket `hash & mask`, head first.
+    fn bucket(&self, hash: u32) -> impl Iterator<Item = &T> {
+        self.buckets[hash as usize & self.mask()].iter().map(|(k, _)| k)
     }
 
     pub fn len(&self) -> usize {
@@ -137,9 +133,57 @@ impl Sset {
         self.len == 0
     }
 
+    /// The nodes in `HMAP_FOR_EACH` order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.buckets.iter().flat_map(|b| b.iter().map(|(k, _)| k))
+    }
+}
+
+/// An OVS `sset` (equally an `smap`'s key order): distinct strings in hash
+/// table order.
+#[derive(Clone, Debug, Default)]
+pub struct Sset {
+    map: Hmap<String>,
+}
+
+impl Sset {
+    pub fn new() -> Sset {
+        Sset::default()
+    }
+
+    /// `sset_clone`: a copy sized for the original's count up front, filled
+    /// in the original's order.
+    pub fn cloned(orig: &Sset) -> Sset {
+        let mut s = Sset::new();
+        s.map.resize(calc_mask(orig.len()));
+        for k in orig.iter() {
+            s.insert(k);
+        }
+        s
+    }
+
+    /// `sset_add`: adds `s` unless present.
+    pub fn insert(&mut self, s: &str) {
+        if !self.contains(s) {
+            self.map.insert(s.to_string(), hash_string(s));
+        }
+    }
+
+    pub fn contains(&self, s: &str) -> bool {
+        self.map.bucket(hash_string(s)).any(|k| k == s)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// The members in `SSET_FOR_EACH` order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.buckets.iter().flat_map(|b| b.iter().map(|(k, _)| k.as_str()))
+        self.map.iter().map(String::as_str)
     }
 }
 
@@ -177,6 +221,33 @@ mod tests {
         let mut r = Sset::cloned(&g);
         r.insert("172.18.0.3");
         assert_eq!(order(&r), ["10.96.0.10", "10.96.100.10", "172.18.0.3", "10.96.0.1"]);
+    }
+
+    /// `route_hash` of an ECMP group: the prefix as an `in6_addr` (IPv4
+    /// mapped), the prefix length as basis.
+    fn route_hash(prefix: &str, plen: u32) -> u32 {
+        let bytes = match prefix.parse::<std::net::IpAddr>().unwrap() {
+            std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            std::net::IpAddr::V6(a) => a.octets(),
+        };
+        hash_bytes(&bytes, plen)
+    }
+
+    #[test]
+    fn ecmp_groups_follow_the_recorded_order() {
+        // ovn-northd 23.03, scenario 16: a gateway router's ECMP groups
+        // 0.0.0.0/0, ::/0, 203.0.113.0/24 and 192.0.2.0/24 (created in
+        // that order) have symmetric routes through one port; the reply
+        // flows they share there carry the stage hint of the group the
+        // hash table visits first. Recorded when the chassis flavour
+        // changed at the start of the change phase and every reply flow
+        // was made anew: the ::/0 group's.
+        let mut m = Hmap::new();
+        for g in [("0.0.0.0", 0), ("::", 0), ("203.0.113.0", 24), ("192.0.2.0", 24)] {
+            m.insert(g.0, route_hash(g.0, g.1));
+        }
+        let first = m.iter().find(|g| ["0.0.0.0", "::", "203.0.113.0"].contains(g));
+        assert_eq!(first, Some(&"::"), "{:?}", m.iter().collect::<Vec<_>>());
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! meters on a switch, and a router — plain, gateway, disabled, relaying
 //! multicast or with CoPP — with the `router` ports' peer, a second port
 //! (IPv4/IPv6/bad networks, gateway port, route table), static routes
-//! (ECMP, discard, source, route table), policies, NAT rules (every type,
+//! (ECMP, discard, source, route table, IPv6, a next hop behind a
+//! router-router link; `ecmp_symmetric_reply` on any of them), policies,
+//! a second router lr1 (plain or gateway) linked to lr0 by a router port
+//! pair whose `peer` columns name each other, one side only, or neither,
+//! the chassis' `ct-no-masked-label` flag, NAT rules (every type,
 //! good and bad addresses, distributed, stateless, port ranges, allowed and
 //! exempted external addresses, gateway port), its own load balancers
 //! (direct and through the group) and force-SNAT options; `router` ports
@@ -89,6 +93,26 @@ struct Model {
     /// Virtual ports' claims read from SB: port i claimed by port j (by
     /// name, whatever their types and switches, existing or not).
     claims: BTreeMap<usize, usize>,
+    /// Router lr1 and the router-router link lrp3 (of lr0) – lrp4 (of lr1).
+    link: Option<Link>,
+    /// lr0's static routes with `options:ecmp_symmetric_reply=true` (bit i:
+    /// `ROUTES[i]`).
+    symmetric: u8,
+    /// Some chassis lacks `ct-no-masked-label` (northd's `ct_label` forms).
+    legacy: bool,
+}
+
+/// Router lr1 and its link to lr0.
+#[derive(Clone, Debug)]
+struct Link {
+    /// lr1 is a gateway router.
+    gateway: bool,
+    /// lrp3's `peer` names lrp4.
+    lr0_names: bool,
+    /// lrp4's `peer` names lrp3.
+    lr1_names: bool,
+    /// The link has IPv6 networks too.
+    v6: bool,
 }
 
 /// A NAT rule of lr0: indexes into `NAT_EXT`, `NAT_LOGICAL`, `NAT_SETS`.
@@ -133,6 +157,8 @@ const ROUTES: &[(&str, &str, &str, bool)] = &[
     ("10.99.0.0/16", "discard", "", false),
     ("10.0.0.0/24", "10.9.0.254", "", true),
     ("::/0", "fd00:9::fe", "rtb1", false),
+    ("::/0", "fd00:9::fd", "rtb1", false),
+    ("10.77.0.0/16", "10.8.0.2", "", false),
 ];
 
 /// Policies: (priority, match, action, nexthops).
@@ -191,6 +217,9 @@ enum Op {
     ForceSnat(usize),
     /// SB `virtual_parent` of port i's binding set to port j, or cleared.
     Claim(usize, Option<usize>),
+    Link(Option<Link>),
+    Symmetric(u8),
+    Legacy(bool),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -267,6 +296,11 @@ fn arb_op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::RouterLbs),
         (0..FORCE_SNAT.len()).prop_map(Op::ForceSnat),
         (0..PORTS, prop::option::of(0..PORTS)).prop_map(|(i, p)| Op::Claim(i, p)),
+        prop::option::weighted(0.8, (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())).prop_map(|l| {
+            Op::Link(l.map(|(gateway, lr0_names, lr1_names, v6)| Link { gateway, lr0_names, lr1_names, v6 }))
+        }),
+        any::<u8>().prop_map(Op::Symmetric),
+        any::<bool>().prop_map(Op::Legacy),
     ]
 }
 
@@ -304,6 +338,19 @@ impl Model {
             Op::Claim(i, None) => {
                 self.claims.remove(i);
             }
+            Op::Link(l) => self.link = l.clone(),
+            Op::Symmetric(s) => self.symmetric = *s,
+            Op::Legacy(l) => self.legacy = *l,
+        }
+    }
+
+    /// The chassis features the engine is given.
+    fn features(&self) -> logical_model::options::ChassisFeatures {
+        logical_model::options::ChassisFeatures {
+            ct_no_masked_label: !self.legacy,
+            ct_lb_related: !self.legacy,
+            mac_binding_timestamp: !self.legacy,
+            port_up_notif: !self.legacy,
         }
     }
 
@@ -382,13 +429,16 @@ impl Model {
                 if self.routes & (1 << i) == 0 {
                     continue;
                 }
-                let route = nb::LogicalRouterStaticRoute {
+                let mut route = nb::LogicalRouterStaticRoute {
                     ip_prefix: prefix.to_string(),
                     nexthop: nexthop.to_string(),
                     route_table: table.to_string(),
                     policy: src.then_some(nb::LogicalRouterStaticRoutePolicy::SrcIp),
                     ..Default::default()
                 };
+                if self.symmetric & (1 << i) != 0 {
+                    route.options.insert("ecmp_symmetric_reply".into(), "true".into());
+                }
                 s.logical_router_static_route.insert(Id::new(uuid(19, i)), route);
                 r.static_routes.insert(Id::new(uuid(19, i)));
             }
@@ -457,7 +507,40 @@ impl Model {
             if let Some(v) = dnat_force {
                 r.options.insert("dnat_force_snat_ip".into(), v.into());
             }
+            if let Some(l) = &self.link {
+                let mut p = nb::LogicalRouterPort {
+                    name: "lrp3".into(),
+                    mac: "00:00:00:00:ff:03".into(),
+                    peer: l.lr0_names.then(|| "lrp4".into()),
+                    ..Default::default()
+                };
+                p.networks.insert("10.8.0.1/24".into());
+                if l.v6 {
+                    p.networks.insert("fd00:8::1/64".into());
+                }
+                s.logical_router_port.insert(Id::new(uuid(6, 3)), p);
+                r.ports.insert(Id::new(uuid(6, 3)));
+            }
             s.logical_router.insert(Id::new(uuid(21, 0)), r);
+        }
+        if let Some(l) = &self.link {
+            let mut r = nb::LogicalRouter { name: "lr1".into(), ..Default::default() };
+            if l.gateway {
+                r.options.insert("chassis".into(), "gw2".into());
+            }
+            let mut p = nb::LogicalRouterPort {
+                name: "lrp4".into(),
+                mac: "00:00:00:00:ff:04".into(),
+                peer: l.lr1_names.then(|| "lrp3".into()),
+                ..Default::default()
+            };
+            p.networks.insert("10.8.0.2/24".into());
+            if l.v6 {
+                p.networks.insert("fd00:8::2/64".into());
+            }
+            s.logical_router_port.insert(Id::new(uuid(6, 4)), p);
+            r.ports.insert(Id::new(uuid(6, 4)));
+            s.logical_router.insert(Id::new(uuid(21, 1)), r);
         }
 
         let mut pg = nb::PortGroup { name: "pg0".into(), ..Default::default() };
@@ -732,11 +815,14 @@ proptest! {
             let snap = model.snapshot();
             let before = keys(inc.state());
             inc.set_virtual_claims(model.claims());
+            inc.set_chassis_features(model.features());
             inc.load(&snap);
             inc2.set_virtual_claims(model.claims());
+            inc2.set_chassis_features(model.features());
             inc2.load(&snap);
             let mut scratch = Engine::new(1);
             scratch.set_virtual_claims(model.claims());
+            scratch.set_chassis_features(model.features());
             scratch.load(&snap);
             prop_assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {:?}", op);
             // Two workers: the same state, keys included (allocation is
@@ -895,6 +981,7 @@ proptest! {
         };
         for (op, tamper) in &steps {
             model.apply(op);
+            engine.set_chassis_features(model.features());
             let delta = engine.load(&model.snapshot());
             syncer.engine_delta(&delta);
             // Behind its back.
@@ -1040,4 +1127,58 @@ fn virtual_port_claims_sequence() {
         let want: Vec<String> = mac.iter().map(|m| format!("{m}; next;)")).collect();
         assert_eq!(got, want, "after {op:?}");
     }
+}
+
+/// A hand-picked sequence through router-router links and symmetric ECMP
+/// replies: lr0 a gateway router with IPv4 and IPv6 ECMP groups on lrp1,
+/// made symmetric, linked to lr1 (both sides naming each other, one side,
+/// lr1 a gateway router), a route over the link, the chassis flavour
+/// flipped, lr0 made a plain router (no reply flows). The generator's ops
+/// do reach the flows of both features, and incremental == from scratch
+/// at every step.
+#[test]
+fn router_link_and_symmetric_ecmp_sequence() {
+    let link = |gateway, lr0_names, lr1_names, v6| Some(Link { gateway, lr0_names, lr1_names, v6 });
+    let ops = [
+        Op::Router(Some(1)),
+        Op::Lrp1(Some((1, false))),
+        Op::Routes(0b0110_0110),
+        Op::Symmetric(0b0110_0110),
+        Op::Link(link(false, true, true, true)),
+        Op::Routes(0b1110_0110),
+        Op::Legacy(true),
+        Op::Link(link(false, true, false, true)),
+        Op::Link(link(true, true, true, false)),
+        Op::Symmetric(0b0000_0010),
+        Op::Legacy(false),
+        Op::Router(Some(0)),
+        Op::Link(None),
+    ];
+    let needles = [
+        "outport == \"lrp3\" && reg0== 10.8.0.2",
+        "outport == \"lrp3\" && xxreg0 == {fd00:8::2, fe80::200:ff:fe00:ff04}",
+        "outport == \"lrp4\" && reg0== 10.8.0.1",
+        "reg9[5] = chk_ecmp_nh_mac(); ct_next;",
+        "ct_mark.ecmp_reply_port == ",
+        "ct_label.ecmp_reply_port == ",
+        "commit_ecmp_nh(ipv6 = true, proto = tcp)",
+    ];
+    let mut model = Model::default();
+    let mut inc = Engine::new(1);
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut last = String::new();
+    for op in &ops {
+        model.apply(op);
+        let snap = model.snapshot();
+        inc.set_chassis_features(model.features());
+        inc.load(&snap);
+        let mut scratch = Engine::new(1);
+        scratch.set_chassis_features(model.features());
+        scratch.load(&snap);
+        assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {op:?}");
+        last = inc.state().lflow_listing();
+        seen.extend(needles.iter().copied().filter(|n| last.contains(*n)));
+    }
+    assert_eq!(seen.len(), needles.len(), "{seen:?}");
+    assert!(!last.contains("ecmp_reply_port") && !last.contains("reg0=="), "{last}");
 }

@@ -17,7 +17,8 @@ flowc-northd wrote, compared with the recording).  Sub-commands:
       ovn-trace parsed it, which shows port tunnel keys).  The summary
       names datapaths and ports, never tunnel keys, so it can be compared
       across northds whose keys differ; NB row uuids (random) are printed
-      as `<NAME>` (load balancers) or `<uuid>`.
+      as `<NAME>` (load balancers) or `<uuid>`; `chk_ecmp_nh()` and
+      `chk_ecmp_nh_mac()` as `chk_ecmp_nh*()` (see CHK_ECMP_RE).
 
   compare REFERENCE GOT NAME [KNOWN_FILE]
       Compares two ovn-trace.txt files packet by packet; prints the count
@@ -47,6 +48,20 @@ router port its first router-type port (by name) peers with.
               router port)
   nat-arp     per NAT rule with an IPv4 external IP, the same outside host
               asks for it (ARP)
+  peer-ip     per router port whose peer is a router port that names it back
+              (another router's, with no switch between: ovn-trace links a
+              one-sided pair or not depending on its reading order), the
+              first VIF of the first switch with one of the peer's router
+              pings the port's first address of each family
+  inbound     per router and static route with
+              options:ecmp_symmetric_reply=true (by prefix, then next hop),
+              a new TCP connection from the next hop's side: into the
+              router port whose network holds the next hop (through its
+              switch's localnet port when it has one), from the outside
+              address (or the route prefix's first address when the prefix
+              does not hold it) to the first VIF of that family of the
+              first two switches (by name) with one that are not on the
+              router
   lb          per load balancer and VIP (at most three VIPs), on every
               switch and router it applies to (directly or through a group;
               at most two of each): a new connection of the load balancer's
@@ -73,6 +88,11 @@ from ctlsetup import atom, select, smap  # noqa: E402
 NB = "OVN_Northbound"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", re.I)
+# A symmetric ECMP route's two lr_in_defrag flows have the same priority and
+# overlap (a packet entering the route's port towards a default route's
+# prefix matches both); ovn-trace picks either by its reading order and
+# executes neither action, so both are written the same.
+CHK_ECMP_RE = re.compile(r"\bchk_ecmp_nh(_mac)?\(\)")
 OUTSIDE = {4: "198.18.0.99", 6: "2001:db8:ffff::99"}
 EXTERNAL_MAC = "02:00:00:00:00:bb"
 UNKNOWN_MAC = "02:00:00:00:00:aa"
@@ -129,6 +149,7 @@ class Rport:
             except ValueError:
                 pass
         self.gateway = bool(uuids(row["gateway_chassis"])) or bool(uuids(row["ha_chassis_group"]))
+        self.peer = atom(row["peer"])
         self.router = None
         self.switch = None  # (switch, its router-type port name)
 
@@ -151,7 +172,7 @@ class Model:
         self.rports = {}
         rport_by_uuid = {}
         for r in rows("Logical_Router_Port", ["name", "mac", "networks", "gateway_chassis",
-                                               "ha_chassis_group"]):
+                                               "ha_chassis_group", "peer"]):
             p = Rport(r)
             self.rports[p.name] = p
             rport_by_uuid[r["_uuid"][1]] = p
@@ -159,6 +180,8 @@ class Model:
         groups = {r["_uuid"][1]: uuids(r["load_balancer"])
                   for r in rows("Load_Balancer_Group", ["load_balancer"])}
         nats = {r["_uuid"][1]: r for r in rows("NAT", ["type", "external_ip", "logical_ip"])}
+        routes = {r["_uuid"][1]: r for r in rows("Logical_Router_Static_Route",
+                                                 ["ip_prefix", "nexthop", "options"])}
 
         def lbs_of(r):
             out = set(uuids(r["load_balancer"]))
@@ -194,13 +217,17 @@ class Model:
 
         self.routers = []
         for r in sorted(rows("Logical_Router", ["name", "ports", "nat", "load_balancer",
-                                                "load_balancer_group"]),
+                                                "load_balancer_group", "static_routes"]),
                         key=lambda r: r["name"]):
             lr = {"name": r["name"], "lbs": lbs_of(r),
                   "ports": sorted((rport_by_uuid[u] for u in uuids(r["ports"])
                                    if u in rport_by_uuid), key=lambda p: p.name),
                   "nat": sorted((nats[u] for u in uuids(r["nat"]) if u in nats),
-                                key=lambda n: (n["type"], n["external_ip"], n["logical_ip"]))}
+                                key=lambda n: (n["type"], n["external_ip"], n["logical_ip"])),
+                  "symmetric": sorted((routes[u]["ip_prefix"], routes[u]["nexthop"])
+                                      for u in uuids(r["static_routes"])
+                                      if u in routes and smap(routes[u]["options"])
+                                      .get("ecmp_symmetric_reply", "").lower() == "true")}
             for p in lr["ports"]:
                 p.router = lr
             self.routers.append(lr)
@@ -254,6 +281,23 @@ def packets(m):
                         ping(fam, src.mac, sw["gw"], src.ip(fam), OUTSIDE[fam], src.name))
         for n in lr["nat"]:
             nat_packets(m, lr, n, add)
+    for lr in m.routers:
+        for p in lr["ports"]:
+            peer = m.rports.get(p.peer) if p.peer else None
+            if peer is None or peer.peer != p.name or peer.router is None or peer.router is lr:
+                continue
+            q = next((q for q in peer.router["ports"] if q.switch and q.switch[0]["vifs"]), None)
+            if q is None:
+                continue
+            sw = q.switch[0]
+            src = sw["vifs"][0]
+            for fam in (4, 6):
+                if src.ip(fam) and p.ip(fam):
+                    add("peer-ip", f"{src.name} -> {p.name} (ipv{fam})", sw["name"],
+                        ping(fam, src.mac, q.mac, src.ip(fam), p.ip(fam), src.name))
+    for lr in m.routers:
+        for prefix, nexthop in lr["symmetric"]:
+            inbound_packets(m, lr, prefix, nexthop, add)
     for uuid, lb in sorted(m.lbs.items(), key=lambda kv: (kv[1]["name"], kv[0])):
         lb_packets(m, lb, uuid, add)
     return out
@@ -287,6 +331,31 @@ def nat_packets(m, lr, n, add):
             f'inport == "{inport}" && eth.src == {EXTERNAL_MAC} && eth.dst == ff:ff:ff:ff:ff:ff'
             f" && arp.op == 1 && arp.sha == {EXTERNAL_MAC} && arp.spa == {spa}"
             f" && arp.tha == 00:00:00:00:00:00 && arp.tpa == {ext}")
+
+
+def inbound_packets(m, lr, prefix, nexthop, add):
+    try:
+        net = ipaddress.ip_network(prefix, strict=False)
+        hop = ipaddress.ip_address(nexthop)
+    except ValueError:
+        return
+    fam = net.version
+    gw = next((p for p in lr["ports"] if p.holds(hop)), None)
+    if gw is None or hop.version != fam:
+        return
+    if gw.switch and gw.switch[0]["localnet"]:
+        dp, inport = gw.switch[0]["name"], gw.switch[0]["localnet"]
+    else:
+        dp, inport = lr["name"], gw.name
+    src = ipaddress.ip_address(OUTSIDE[fam])
+    if src not in net:
+        src = net.network_address + (1 if net.num_addresses > 1 else 0)
+    mine = [p.switch[0]["name"] for p in lr["ports"] if p.switch]
+    dsts = [v for v in (next((v for v in sw["vifs"] if v.ip(fam)), None)
+                        for sw in m.switches if sw["name"] not in mine) if v][:2]
+    for v in dsts:
+        add("inbound", f"{lr['name']}: {prefix} via {nexthop}: {src} -> {v.name}", dp,
+            connect(fam, EXTERNAL_MAC, gw.mac, src, v.ip(fam), inport, "tcp", 80), NEW)
 
 
 def outside_port(lr, ip):
@@ -416,6 +485,7 @@ def trace_all(pkts, sb, names):
         if lines and lines[0].startswith("# "):
             lines = lines[1:]
         for line in lines:
+            line = CHK_ECMP_RE.sub("chk_ecmp_nh*()", line)
             print(UUID_RE.sub(lambda u: names.get(u.group(0), "<uuid>"), line.rstrip()))
         if res.returncode != 0:
             err = " ".join(res.stderr.split())

@@ -36,7 +36,10 @@ Sub-commands:
   compare REF_DIR NB_REMOTE SB_REMOTE
       Compare the live NB with REF_DIR/nb.db (same uuids; NB_Global's
       cfg counters and timestamps aside) and the live SB with
-      REF_DIR/sb.json (key-free, see above; SB_Global.nb_cfg aside), and
+      REF_DIR/sb.json (key-free, see above, the routers' VIP address sets
+      named by their datapath's content too; Logical_Flow
+      external_ids:stage-hint aside, which in the reference depends on the
+      order its flows were created in; SB_Global.nb_cfg aside), and
       check that the live tunnel keys are unique.  Exit 1 on a
       difference.
 """
@@ -145,7 +148,23 @@ class KeyFree:
             m = re.match(r"^(\d+)_(.*)$", a)
             if m and m.group(1) in self.dp_by_key:
                 return ["pg", self.row("Datapath_Binding", self.dp_by_key[m.group(1)]), m.group(2)]
+        # A router's VIP address sets are "_rtr_lb_<datapath key>_ip4/6",
+        # named so in flows' matches too: the key becomes the router.
+        if table == "Address_Set" and col == "name" and isinstance(a, str) and not self.keys:
+            m = re.match(r"^_rtr_lb_(\d+)_(ip[46])$", a)
+            if m and m.group(1) in self.dp_by_key:
+                return ["rtr_lb", self.router_of_key(m.group(1)), m.group(2)]
+        if table == "Logical_Flow" and col == "match" and isinstance(a, str) and not self.keys:
+            return re.sub(r"\$_rtr_lb_(\d+)_(ip[46])",
+                          lambda m: "$_rtr_lb_<%s>_%s" % (self.router_of_key(m.group(1)), m.group(2)), a)
         return a
+
+    def router_of_key(self, key):
+        """The NB router (external_ids:logical-router) of the datapath with
+        tunnel key `key`, or the key when there is none."""
+        u = self.dp_by_key.get(key)
+        ids = dict(self.db["Datapath_Binding"][u].get("external_ids", [])) if u else {}
+        return str(ids.get("logical-router", key))
 
     def row(self, table, u):
         key = (table, u)
@@ -157,7 +176,13 @@ class KeyFree:
             if not self.keys and ((table, c) in KEY_COLUMNS or (table, c) in SB_IGNORED):
                 continue
             if table == "Logical_Flow" and c == "external_ids":
-                d = [(k, v) for k, v in d if k != "source"]
+                # Key-free (a northd started on a filled NB): no stage-hint
+                # either. An SB flow keeps the hint it was created with, so
+                # the reference's hints depend on the order its flows
+                # appeared in (a flow several NB rows make names the first
+                # one's); and the hints of pinned rows, whose uuids share
+                # their first 8 hex digits, name one row for all of them.
+                d = [(k, v) for k, v in d if k != "source" and (self.keys or k != "stage-hint")]
             vals = []
             for x in d:
                 if isinstance(x, tuple):

@@ -84,7 +84,8 @@ enum RportPart {
     SwitchPeer(String, Uuid),
     /// The switch of that port has localnet ports (some with a VLAN).
     Localnet(bool),
-    RouterPeer(String),
+    /// The router port its `peer` column names, and that port's router.
+    RouterPeer(String, Uuid),
     HaGroup(String),
 }
 
@@ -136,7 +137,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .arrange_by_key();
     // (port, (router, row)) for the ports of routers that exist.
     let rports = members.clone().join_core(routers_arr.clone(), |lr, (p, row), _| Some((*p, (*lr, row.clone()))));
-    let rport_names = rports.clone().map(|(p, (_, row))| (row.name.clone(), p)).arrange_by_key();
+    // Router port name → (port, router).
+    let rport_names = rports.clone().map(|(p, (lr, row))| (row.name.clone(), (p, lr))).arrange_by_key();
 
     // Switch ports of type router, by the router port they name.
     let lsp_router = i
@@ -149,7 +151,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         })
         .arrange_by_key();
     let switch_peers =
-        lsp_router.clone().join_core(rport_names.clone(), |_, (_, ls, lsp), p| Some((*p, (lsp.clone(), *ls))));
+        lsp_router.clone().join_core(rport_names.clone(), |_, (_, ls, lsp), (p, _)| Some((*p, (lsp.clone(), *ls))));
     // Localnet summary of each switch: (has one with a VLAN tag request).
     let localnets = ops::reduce(
         i.switch_ports
@@ -168,7 +170,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let router_peers = rports
         .clone()
         .flat_map(|(p, (_, row))| row.peer.clone().map(|n| (n, p)))
-        .join_core(rport_names, |n, p, _| Some((*p, RportPart::RouterPeer(n.clone()))));
+        .join_core(rport_names, |n, p, (_, lr)| Some((*p, RportPart::RouterPeer(n.clone(), *lr))));
     let ha = rports
         .clone()
         .flat_map(|(p, (_, row))| row.ha_chassis_group.map(|g| (g.uuid(), p)))
@@ -205,7 +207,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                         switch_peer.get_or_insert((lsp.clone(), *ls));
                     }
                     RportPart::Localnet(vlan) => localnet = Some(*vlan),
-                    RportPart::RouterPeer(n) => router_peer = Some(n.clone()),
+                    RportPart::RouterPeer(n, lr) => router_peer = Some((n.clone(), *lr)),
                     RportPart::HaGroup(n) => ha_chassis_group = Some(n.clone()),
                 }
             }
@@ -219,7 +221,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     localnet: localnet.is_some(),
                     localnet_vlan: localnet == Some(true),
                 }),
-                (None, Some(n)) => Some(RportPeer::Router(n)),
+                (None, Some((name, router))) => Some(RportPeer::Router { name, router }),
                 (None, None) => None,
             };
             let ctx = RportCtx { uuid: *p, lrp, peer, tunnel_key, cr_key, ha_chassis_group };

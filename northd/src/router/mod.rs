@@ -22,10 +22,10 @@
 //! - `output`: ARP resolution, packet length checks (`gateway_mtu`),
 //!   gateway redirect, ARP requests and delivery;
 //! - `peer`: what a `router` switch port learns of its router port;
-//! - `resolve`: ARP resolution towards what sits behind the router ports.
+//! - `resolve`: ARP resolution towards what sits behind the router ports,
+//!   and on the router of a port's router peer.
 //!
-//! Not yet (issue 9): BFD, symmetric ECMP replies, IGMP relay groups,
-//! router ports peered with router ports, virtual ports claimed by a
+//! Not yet (issue 9): BFD, IGMP relay groups, virtual ports claimed by a
 //! parent in another switch. (SB
 //! `HA_Chassis_Group` rows: `engine::grouped` and `crate::ha`.)
 
@@ -74,6 +74,8 @@ pub struct RportFact {
     pub gw_mtu: GwMtu,
     /// `options:redirect-type` is `bridged` (any case).
     pub redirect_bridged: bool,
+    /// Its tunnel key (symmetric ECMP replies remember the port by it).
+    pub tunnel_key: Option<u32>,
 }
 
 /// A router port's `options:gateway_mtu` (0: none), the L2 header size of
@@ -219,8 +221,9 @@ pub enum RportPeer {
         /// Some localnet port of the switch has a `tag_request`.
         localnet_vlan: bool,
     },
-    /// The router port its `peer` column names.
-    Router(String),
+    /// The router port its `peer` column names (of a router that exists),
+    /// and that port's router.
+    Router { name: String, router: Uuid },
 }
 
 /// Everything the flows of one router port depend on, besides its router.
@@ -276,6 +279,7 @@ impl RportCtx {
             networks: self.lrp.networks.iter().cloned().collect(),
             gw_mtu: self.gw_mtu(),
             redirect_bridged: self.lrp.options.get("redirect-type").is_some_and(|t| t.eq_ignore_ascii_case("bridged")),
+            tunnel_key: self.tunnel_key,
         }
     }
     /// `options:gateway_mtu` with the header size and bypass that go with it.
@@ -327,6 +331,7 @@ pub fn port_flows(lr: &RouterCtx, op: &RportCtx) -> Vec<Lflow> {
     routing::port_flows(lr, op, &nets, &mut f);
     output::port_flows(lr, op, &nets, &mut f);
     nat::port_flows(lr, op, &nets, &mut f);
+    resolve::router_peer_flows(op, &nets, &mut out);
     out
 }
 
@@ -363,7 +368,7 @@ pub fn port_binding(lr: &RouterCtx, op: &RportCtx, key: u32) -> PortBinding {
     let mut options = BTreeMap::new();
     let peer = match &op.peer {
         Some(RportPeer::Switch { lsp, .. }) => Some(lsp.clone()),
-        Some(RportPeer::Router(p)) => Some(p.clone()),
+        Some(RportPeer::Router { name, .. }) => Some(name.clone()),
         None => None,
     };
     if let Some(p) = peer {

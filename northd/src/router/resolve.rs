@@ -4,9 +4,12 @@
 //! to its switch, mapping a next hop to the port's MAC. They are generated
 //! per switch port (they depend on it and on its switch's router
 //! attachments, [`SwitchFacts::routers`](crate::switch::SwitchFacts)) and
-//! land on the routers' datapaths.
+//! land on the routers' datapaths. Also the router-port half for ports
+//! peered with another router's port ([`router_peer_flows`]), which lands
+//! on that router.
 
 use super::{v4_networks, v6_networks};
+use super::{RportCtx, RportPeer};
 use crate::addrs::{self, LportAddresses};
 use crate::lflow::{json_key, Flows, Lflow};
 use crate::stages::Stage::{LrInArpResolve, LrInIpRouting};
@@ -164,5 +167,32 @@ fn routable_routes(sw: &SwitchCtx, op: &PortCtx, out: &mut Vec<Lflow>) {
                 peer.uuid,
             );
         }
+    }
+}
+
+/// A router port whose `peer` is another router's port: that router
+/// resolves the port's addresses to its MAC when sending out of the peer
+/// port. (The reference writes no space before `==` in the IPv4 match.)
+pub(super) fn router_peer_flows(op: &RportCtx, nets: &LportAddresses, out: &mut Vec<Lflow>) {
+    let Some(RportPeer::Router { name, router }) = &op.peer else { return };
+    let key = json_key(name);
+    let mut f = Flows::new(*router, out);
+    if !nets.ipv4.is_empty() {
+        f.hint(
+            LrInArpResolve,
+            100,
+            format!("outport == {key} && reg0== {}", v4_networks(nets, false)),
+            format!("eth.dst = {}; next;", nets.mac),
+            op.uuid,
+        );
+    }
+    if !nets.ipv6.is_empty() {
+        f.hint(
+            LrInArpResolve,
+            100,
+            format!("outport == {key} && xxreg0 == {}", v6_networks(nets)),
+            format!("eth.dst = {}; next;", nets.mac),
+            op.uuid,
+        );
     }
 }

@@ -1,4 +1,7 @@
-//! Static routes (`lr_in_ip_routing`, `lr_in_ip_routing_ecmp`), routing
+//! Static routes (`lr_in_ip_routing`, `lr_in_ip_routing_ecmp`; on gateway
+//! routers, the symmetric replies of ECMP routes with
+//! `options:ecmp_symmetric_reply` in `lr_in_defrag`, `lr_in_ecmp_stateful`,
+//! `lr_in_ip_routing`, `lr_in_policy` and `lr_in_arp_resolve`), routing
 //! policies (`lr_in_policy`, `lr_in_policy_ecmp`) and the neighbor
 //! solicitations for IPv6 static-route next hops (`lr_in_arp_request`).
 //! They depend on the router's ports, routes and policies together (ECMP
@@ -7,17 +10,20 @@
 
 use super::{is_lla, RouterCtx};
 use crate::addrs::{self, LportAddresses};
+use crate::hashorder;
 use crate::lflow::{json_key, Flows};
+use crate::stages::Stage;
 use crate::stages::Stage::*;
 use crate::switch::DROP;
 use logical_model::nb;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// A router port as routes see it: name and networks.
+/// A router port as routes see it: name, networks and tunnel key.
 struct Port<'a> {
     name: &'a str,
     nets: LportAddresses,
+    key: Option<u32>,
 }
 
 /// `ip46_parse_cidr`: an address with an optional prefix length.
@@ -80,6 +86,28 @@ impl Route<'_> {
             IpAddr::V6(a) => addrs::network6(a, self.plen).to_string(),
         }
     }
+    /// `route_hash`: OVS's `hash_bytes` of the (unmasked) prefix as an
+    /// `in6_addr` (IPv4 mapped), with the prefix length as basis.
+    fn hash(&self) -> u32 {
+        let bytes = match self.prefix {
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            IpAddr::V6(a) => a.octets(),
+        };
+        hashorder::hash_bytes(&bytes, self.plen as u32)
+    }
+    /// `options:ecmp_symmetric_reply`.
+    fn symmetric(&self) -> bool {
+        crate::switch::get_bool(&self.row.options, "ecmp_symmetric_reply", false)
+    }
+    /// `normalize_v46_prefix`: the masked prefix, without a full length.
+    fn cidr(&self) -> String {
+        let full = if self.prefix.is_ipv4() { 32 } else { 128 };
+        if self.plen == full {
+            self.prefix_s()
+        } else {
+            format!("{}/{}", self.prefix_s(), self.plen)
+        }
+    }
     fn offset(&self) -> u16 {
         if self.row.options.get("origin").is_some_and(|o| o == "connected") {
             2
@@ -131,7 +159,9 @@ pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
         .facts
         .ports
         .iter()
-        .filter_map(|p| addrs::lrp_networks(&p.mac, &p.networks).map(|nets| Port { name: &p.name, nets }))
+        .filter_map(|p| {
+            addrs::lrp_networks(&p.mac, &p.networks).map(|nets| Port { name: &p.name, nets, key: p.tunnel_key })
+        })
         .collect();
     static_routes(lr, &ports, f);
     policies(lr, &ports, f);
@@ -190,23 +220,35 @@ fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
             unique.push(r);
         }
     }
+    // Groups are visited in the order of the reference's hash table (which
+    // decides the stage hint of the reply flows groups share).
+    let mut order = hashorder::Hmap::new();
     for (gi, g) in groups.iter().enumerate() {
+        order.insert(gi, g[0].hash());
+    }
+    let mut replies = Replies { seen: HashSet::new(), lr, f };
+    for &gi in order.iter() {
+        let g = &groups[gi];
         let id = gi + 1;
         let first = g[0];
         let v4 = first.prefix.is_ipv4();
         let (m, prio) = route_match(first.table, &first.prefix_s(), first.plen, first.src, v4, first.offset());
         let members: Vec<String> = (1..=g.len()).map(|i| i.to_string()).collect();
-        f.add(
+        replies.f.add(
             LrInIpRouting,
             prio,
-            m,
+            m.clone(),
             format!("ip.ttl--; flags.loopback = 1; reg8[0..15] = {id}; reg8[16..31] = select({});", members.join(", ")),
         );
+        // Symmetric replies only on gateway routers, once per port.
+        let mut visited = BTreeSet::new();
         for (mi, r) in g.iter().enumerate() {
             let Some((p, addr)) = outport(ports, r.row, v4) else { continue };
-            // (Symmetric ECMP replies on gateway routers: issue 9.)
+            if lr.is_gw_router() && r.symmetric() && visited.insert(p.name) {
+                replies.add(r, p, &addr, &m);
+            }
             let (nh, src) = if v4 { ("reg0", "reg1") } else { ("xxreg0", "xxreg1") };
-            f.hint(
+            replies.f.hint(
                 LrInIpRoutingEcmp,
                 100,
                 format!("reg8[0..15] == {id} && reg8[16..31] == {}", mi + 1),
@@ -220,6 +262,7 @@ fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
             );
         }
     }
+    let f = replies.f;
     for r in unique {
         let v4 = r.prefix.is_ipv4();
         let (m, prio) = route_match(r.table, &r.prefix_s(), r.plen, r.src, v4, r.offset());
@@ -245,6 +288,82 @@ fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
                 p.nets.mac,
                 json_key(p.name)
             ),
+            r.uuid,
+        );
+    }
+}
+
+/// The flows of symmetric ECMP replies (`add_ecmp_symmetric_reply_flows`),
+/// each added once per router: groups sharing a port share some of them,
+/// and the first group to add one names its route in the stage hint (as
+/// the reference computes it; its SB row keeps the hint it was created
+/// with, and so does the SB writer).
+struct Replies<'a, 'f, 'o> {
+    seen: HashSet<(Stage, u16, String, String)>,
+    lr: &'a RouterCtx,
+    f: &'f mut Flows<'o>,
+}
+
+impl Replies<'_, '_, '_> {
+    fn once(&mut self, stage: Stage, prio: u16, m: String, a: String, hint: ovsdb::Uuid) {
+        if self.seen.insert((stage, prio, m.clone(), a.clone())) {
+            self.f.hint(stage, prio, m, a, hint);
+        }
+    }
+
+    /// Route `r`'s reply flows through port `p` (address `addr`); `route_m`
+    /// is its group's routing match.
+    fn add(&mut self, r: &Route, p: &Port, addr: &str, route_m: &str) {
+        let Some(key) = p.key else { return };
+        let v4 = r.prefix.is_ipv4();
+        let (fam, ipv6) = if v4 { ("4", "false") } else { ("6", "true") };
+        let reply_port = if self.lr.config.features.ct_no_masked_label {
+            "ct_mark.ecmp_reply_port"
+        } else {
+            "ct_label.ecmp_reply_port"
+        };
+        let port = json_key(p.name);
+        // Packets that arrive over an ECMP route, and those that leave by
+        // one, go through conntrack.
+        let base = format!("inport == {port} && ip{fam}.{} == {}", if r.src { "dst" } else { "src" }, r.cidr());
+        self.once(LrInDefrag, 100, base.clone(), "reg9[5] = chk_ecmp_nh_mac(); ct_next;".into(), r.uuid);
+        self.once(LrInDefrag, 100, route_m.to_string(), "reg9[5] = chk_ecmp_nh(); ct_next;".into(), r.uuid);
+        // New connections (and established ones whose next hop is not
+        // known yet) remember where they came from.
+        for (state, extra) in [("(ct.new && !ct.est)", ""), ("(!ct.rpl && ct.est)", " && reg9[5] == 0")] {
+            for proto in ["tcp", "udp", "sctp"] {
+                self.once(
+                    LrInEcmpStateful,
+                    100,
+                    format!("{base} && {state} && {proto}{extra}"),
+                    format!(
+                        "ct_commit {{ ct_label.ecmp_reply_eth = eth.src;  {reply_port} = {key};}}; \
+                         commit_ecmp_nh(ipv6 = {ipv6}, proto = {proto}); next;"
+                    ),
+                    r.uuid,
+                );
+            }
+        }
+        // Replies go back the way their connection came, skipping the
+        // routing policies, to the MAC it came from.
+        let reply = format!("ct.rpl && reg9[5] == 1 && {reply_port} == {key}");
+        self.once(
+            LrInIpRouting,
+            10300,
+            format!("{reply} && {route_m}"),
+            format!(
+                "ip.ttl--; flags.loopback = 1; eth.src = {}; {}reg1 = {addr}; outport = {port}; next;",
+                p.nets.mac,
+                if v4 { "" } else { "xx" }
+            ),
+            r.uuid,
+        );
+        self.once(LrInPolicy, 65535, reply.clone(), "next;".into(), r.uuid);
+        self.once(
+            LrInArpResolve,
+            200,
+            reply,
+            "push(xxreg1); xxreg1 = ct_label; eth.dst = xxreg1[32..79]; pop(xxreg1); next;".into(),
             r.uuid,
         );
     }
