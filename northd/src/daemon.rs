@@ -4,7 +4,9 @@
 //! row changes fed to the engine, the SB written with the minimal
 //! transaction `sbsync` plans (every write asserts the lock), and what the
 //! reference writes back to NB: `dynamic_addresses`, `Logical_Switch_Port.up`,
-//! `NB_Global` options, `sb_cfg` and `hv_cfg` (the `--wait=sb/hv` handshake).
+//! `BFD.status`, `NB_Global` options, `sb_cfg` and `hv_cfg` (the
+//! `--wait=sb/hv` handshake). SB `BFD.status`, which ovn-controller writes,
+//! is read back into the engine.
 //! A lost connection is re-established with backoff; the replicas resync
 //! and the next plan repairs whatever changed meanwhile.
 
@@ -153,7 +155,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     let sb_remote = Remote::parse(&opts.sb).map_err(|e| e.to_string())?;
     let mut nbd = Db::new("OVN_Northbound", nb_remote);
     let mut sbd = Db::new("OVN_Southbound", sb_remote);
-    let mut engine = Engine::new(opts.workers);
+    let mut engine = new_engine(opts.workers);
     let mut pending: Vec<NbChange> = Vec::new();
     let mut features = None;
     let mut seeded = false;
@@ -172,6 +174,8 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     // Virtual ports' claims in SB (fed to the engine when they change).
     let mut claims = Claims::default();
     let mut claims_dirty = true;
+    // SB BFD statuses (fed to the engine when they change).
+    let mut bfd_sb = BfdStatuses::default();
     let mut refresh = false;
     let mut paused = opts.dry_run;
     let mut workers = opts.workers;
@@ -243,8 +247,9 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                         // A new engine with n dataflow workers, fed from the replicas.
                         workers = n;
                         if let Some(nbr) = nbd.replica() {
-                            engine = Engine::new(workers);
+                            engine = new_engine(workers);
                             (features, seeded, refresh, claims_dirty) = (None, false, true, true);
+                            bfd_sb.invalidate();
                             syncer.reset();
                             pending = all_nb_changes(nbr, &mut log);
                             log.line("INFO", &format!("recomputing with {n} dataflow workers"));
@@ -257,8 +262,9 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     // Everything from scratch: a new engine fed from the NB
                     // replica, keys from SB, then the SB re-planned in full.
                     if let Some(nbr) = nbd.replica() {
-                        engine = Engine::new(workers);
+                        engine = new_engine(workers);
                         (features, seeded, refresh, claims_dirty) = (None, false, true, true);
+                        bfd_sb.invalidate();
                         syncer.reset();
                         pending = all_nb_changes(nbr, &mut log);
                         log.line("INFO", "full recompute (ovs-appctl inc-engine/recompute)");
@@ -342,6 +348,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                             sb_dirty = true;
                             pb_names.follow(&u.changes);
                             claims_dirty |= claims.follow(&u.changes);
+                            bfd_sb.follow(&u.changes);
                             chassis_dirty |= u.changes.iter().any(|c| c.table == "Chassis" || c.table == "Encap");
                             pb_changes.extend(u.changes.iter().filter(|c| c.table == "Port_Binding").cloned());
                             sb_rows.extend(u.changes);
@@ -382,6 +389,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 syncer.reset();
                 pb_names.invalidate();
                 claims.invalidate();
+                bfd_sb.invalidate();
                 chassis_dirty = true;
             } else {
                 lsp_names.invalidate();
@@ -413,7 +421,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
         if chassis_dirty || !seeded {
             let mut tables = vec!["Chassis", "Encap"];
             if !seeded {
-                tables.extend(["Datapath_Binding", "Port_Binding"]);
+                tables.extend(["Datapath_Binding", "Port_Binding", "BFD"]);
             }
             let mut part = Database::new(sbr.schema.clone());
             for t in tables {
@@ -439,6 +447,11 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
         if claims_dirty {
             claims_dirty = false;
             refresh |= engine.set_virtual_claims(claims.by_port());
+        }
+        // SB BFD statuses, likewise: the engine settles the sessions'
+        // statuses (and the routes they gate) with them before any plan.
+        if let Some(statuses) = sbd.replica().and_then(|r| bfd_sb.take_changed(r)) {
+            refresh |= engine.set_bfd_sb_status(statuses);
         }
         if !pending.is_empty() || refresh {
             // (An empty batch re-derives the configuration: new features.)
@@ -522,12 +535,87 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     txn.push(op);
                 }
             }
+            // BFD sessions' statuses as northd settles them.
+            let bfd_rows = nbr.tables.get("BFD");
+            for (u, status) in engine.bfd_nb_status() {
+                let want = Datum::scalar(Atom::String(status.to_string()));
+                if bfd_rows.and_then(|t| t.get(&u)).is_some_and(|r| r.get("status") != Some(&want)) {
+                    txn.push(Update::new("BFD").where_(Condition::uuid(u)).set("status", want));
+                }
+            }
             if !txn.ops.is_empty() {
                 if let Some(c) = nbd.conn.as_mut() {
                     nbd.txn = Some(c.session.transact(&txn));
                 }
             }
         }
+    }
+}
+
+/// A new engine whose BFD discriminators are drawn at random, as the
+/// reference draws them.
+fn new_engine(workers: usize) -> Engine {
+    use std::hash::{BuildHasher, Hasher};
+    let mut engine = Engine::new(workers);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    engine.set_bfd_disc_seed(h.finish());
+    engine
+}
+
+/// SB `BFD` statuses by row, kept up to date from the monitor's row
+/// changes; rebuilt from the replica after `invalidate` (a reconnect, a
+/// new engine).
+#[derive(Default)]
+struct BfdStatuses {
+    rows: BTreeMap<Uuid, ((String, String), String)>,
+    built: bool,
+    changed: bool,
+}
+
+impl BfdStatuses {
+    fn of(row: &ovsdb::Row) -> Option<((String, String), String)> {
+        let s = |c: &str| string_of(row, c).map(str::to_string);
+        Some(((s("logical_port")?, s("dst_ip")?), s("status")?))
+    }
+
+    fn invalidate(&mut self) {
+        self.built = false;
+        self.rows.clear();
+    }
+
+    fn follow(&mut self, changes: &[ovsdb::monitor::RowChange]) {
+        if !self.built {
+            return;
+        }
+        for c in changes.iter().filter(|c| c.table == "BFD") {
+            let new = c.new.as_ref().and_then(Self::of);
+            let old = match new {
+                Some(n) => self.rows.insert(c.uuid, n),
+                None => self.rows.remove(&c.uuid),
+            };
+            self.changed |= old.as_ref() != self.rows.get(&c.uuid);
+        }
+    }
+
+    /// The statuses by session (of several rows of one session, the first
+    /// by uuid, which is the one the SB writer keeps), when they changed
+    /// since the last call (or were rebuilt from `db`).
+    fn take_changed(&mut self, db: &Database) -> Option<BTreeMap<(String, String), String>> {
+        if !self.built {
+            self.rows = db.rows("BFD").filter_map(|(u, r)| Self::of(r).map(|v| (*u, v))).collect();
+            self.built = true;
+            self.changed = true;
+        }
+        if !std::mem::take(&mut self.changed) {
+            return None;
+        }
+        let mut out = BTreeMap::new();
+        for (session, status) in self.rows.values() {
+            out.entry(session.clone()).or_insert_with(|| status.clone());
+        }
+        Some(out)
     }
 }
 
