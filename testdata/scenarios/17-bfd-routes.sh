@@ -5,7 +5,7 @@
 # route uses; static routes referring to them: an ECMP pair of default
 # routes, unique routes (IPv4, IPv6, with an output port), one whose BFD
 # session is to another address (not gated). A second router (lr1) on the
-# provider switch has a routable distributed NAT address, which lr0 routes
+# provider switch has a routable NAT address, which lr0 routes
 # to through its BFD port, and a route gated by a session on lr0's port.
 # CoPP meters BFD on lr0.
 #
@@ -90,13 +90,17 @@ initial() {
     nbctl lrp-set-gateway-chassis lr0-pub gw1 10
     nbctl lsp-add sw0 vm1 -- lsp-set-addresses vm1 "00:00:00:00:17:10 10.0.0.10 fd00::10"
     nbctl lsp-add sw0 vm2 -- lsp-set-addresses vm2 "00:00:00:00:17:11 10.0.0.11"
-    # Two of the next hops are ports of the provider switch (their
-    # addresses are resolved without neighbor discovery).
-    nbctl lsp-add pub ext100 -- lsp-set-addresses ext100 "02:00:00:00:16:64 172.16.0.100 fd00:16::100"
-    nbctl lsp-add pub ext101 -- lsp-set-addresses ext101 "02:00:00:00:16:65 172.16.0.101 fd00:16::101"
+    # Two of the next hops are a port of the provider switch (resolved
+    # without neighbor discovery, whose multicast solicitations ovn-trace
+    # would send through same-priority flows in random order). Its name
+    # sorts after the VMs', so that the controller references bind it to
+    # hv2: the provider switch is not local to hv1.
+    nbctl lsp-add pub xpeer -- lsp-set-addresses xpeer \
+        "02:00:00:00:16:64 172.16.0.100 172.16.0.101 fd00:16::100 fd00:16::101"
 
-    # lr1: a distributed NAT address with add_route on its gateway port,
-    # on the same provider switch.
+    # lr1: a NAT address with add_route on its gateway port (centralized:
+    # a distributed one would make the provider switch local to hv1), on
+    # the same provider switch.
     nbctl lr-add lr1
     nbctl ls-add sw1
     connect lr1 sw1 00:00:00:00:18:01 10.1.0.1/24
@@ -104,8 +108,7 @@ initial() {
     nbctl lrp-set-gateway-chassis lr1-pub gw1 10
     nbctl lsp-add sw1 vm3 -- lsp-set-addresses vm3 "00:00:00:00:18:10 10.1.0.10"
     nbctl_pinned 00000000-0000-4000-8000-00000017a001 NAT Logical_Router lr1 nat \
-        type=dnat_and_snat external_ip='"172.16.0.50"' logical_ip='"10.1.0.10"' \
-        logical_port=vm3 external_mac='"0a:00:00:00:18:50"' options:add_route=true
+        type=dnat_and_snat external_ip='"172.16.0.50"' logical_ip='"10.1.0.10"' options:add_route=true
 
     # BFD sessions, one per call.
     bfd "$B1" lr0-pub 172.16.0.100 min_tx=300 min_rx=300 detect_mult=3
