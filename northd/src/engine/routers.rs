@@ -515,6 +515,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .flat_map_ref(|u, lr| {
             let mut c = (**lr).clone();
             c.lb_ips = Arc::default();
+            // (Nor do they read the BFD sessions of its routes.)
+            c.bfd = BTreeMap::new();
             Some((*u, Arc::new(c)))
         })
         .arrange_by_key();
