@@ -11,7 +11,9 @@
 //! The driver side ([`Engine`]) keeps what must not live in the dataflow:
 //! the tunnel-key allocators (keys are stable while their entity exists;
 //! DD-NOTES option A) and the current NB rows, so that an update can be
-//! fed as "retract old, insert new".
+//! fed as "retract old, insert new"; and BFD sessions (`bfd`: their SB
+//! rows, source ports and discriminators, and statuses, settled with what
+//! the dataflow says routes reference).
 
 pub mod bfd;
 mod dataflow;
