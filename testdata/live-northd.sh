@@ -29,14 +29,15 @@
 # localnet, routers with routes, policies and RA, gateway routers with NAT
 # and load balancers, distributed gateway ports and HA chassis groups:
 # HA_Chassis_Group/HA_Chassis rows with ref_chassis, virtual ports claimed
-# through SB virtual_parent), in both orders. DRIVEN lists scenarios only
+# through SB virtual_parent, BFD sessions with SB statuses read back and NB
+# statuses written back), in both orders. DRIVEN lists scenarios only
 # driven in the running order (the run must complete, every --wait=sb
 # returns, nb.db byte-identical, ovn-trace summaries compared, SB not
 # compared); none today.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
-SUPPORTED=(01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16)
+SUPPORTED=(01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17)
 DRIVEN=()
 ORDER=both
 ARGS=()

@@ -33,11 +33,27 @@ pub fn virtual_claims(sb: &sb::Snapshot) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Seeds `engine` with the features, tunnel keys and virtual ports' claims
-/// of `sb`.
+/// The SB `BFD` statuses by session (`logical_port`, `dst_ip`); of
+/// several rows of one session, the first by uuid.
+pub fn bfd_statuses(sb: &sb::Snapshot) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for b in sb.bfd.values() {
+        out.entry((b.logical_port.clone(), b.dst_ip.clone())).or_insert_with(|| b.status.as_str().to_string());
+    }
+    out
+}
+
+/// Seeds `engine` with the features, tunnel keys, virtual ports' claims
+/// and BFD sessions (source ports, discriminators, statuses) of `sb`.
 pub fn seed_from_sb(engine: &mut Engine, sb: &sb::Snapshot) {
     engine.set_chassis_features(features_of(sb));
     engine.set_virtual_claims(virtual_claims(sb));
+    engine.set_bfd_sb_status(bfd_statuses(sb));
+    engine.seed_bfd(sb.bfd.values().filter_map(|b| {
+        let port = u16::try_from(b.src_port).ok()?;
+        let disc = u32::try_from(b.disc).ok()?;
+        Some(((b.logical_port.clone(), b.dst_ip.clone()), port, disc))
+    }));
     engine.set_vxlan_mode(sb.encap.values().any(|e| e.r#type == sb::EncapType::Vxlan));
     let mut dp_nb = HashMap::new();
     let mut dps = Vec::new();

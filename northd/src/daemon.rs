@@ -4,7 +4,9 @@
 //! row changes fed to the engine, the SB written with the minimal
 //! transaction `sbsync` plans (every write asserts the lock), and what the
 //! reference writes back to NB: `dynamic_addresses`, `Logical_Switch_Port.up`,
-//! `NB_Global` options, `sb_cfg` and `hv_cfg` (the `--wait=sb/hv` handshake).
+//! `BFD.status`, `NB_Global` options, `sb_cfg` and `hv_cfg` (the
+//! `--wait=sb/hv` handshake). SB `BFD.status`, which ovn-controller writes,
+//! is read back into the engine.
 //! A lost connection is re-established with backoff; the replicas resync
 //! and the next plan repairs whatever changed meanwhile.
 
@@ -47,13 +49,14 @@ pub const COMMANDS: &[unixctl::Command] = &[
 fn renew(engine: &mut Engine, workers: &Workers, log: &mut Log) {
     if let Workers::Threads(n) = workers {
         *engine = Engine::new(*n);
-        return;
+    } else {
+        drop(std::mem::replace(engine, Engine::new(1)));
+        match Engine::start(workers) {
+            Ok(e) => *engine = e,
+            Err(e) => log.line("ERR", &format!("cluster: {e}; computing with one local worker")),
+        }
     }
-    drop(std::mem::replace(engine, Engine::new(1)));
-    match Engine::start(workers) {
-        Ok(e) => *engine = e,
-        Err(e) => log.line("ERR", &format!("cluster: {e}; computing with one local worker")),
-    }
+    seed_bfd(engine);
 }
 
 /// Command-line settings.
@@ -171,6 +174,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     let mut nbd = Db::new("OVN_Northbound", nb_remote);
     let mut sbd = Db::new("OVN_Southbound", sb_remote);
     let mut engine = Engine::start(&opts.workers)?;
+    seed_bfd(&mut engine);
     let mut pending: Vec<NbChange> = Vec::new();
     let mut features = None;
     let mut seeded = false;
@@ -189,6 +193,8 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     // Virtual ports' claims in SB (fed to the engine when they change).
     let mut claims = Claims::default();
     let mut claims_dirty = true;
+    // SB BFD statuses (fed to the engine when they change).
+    let mut bfd_sb = BfdStatuses::default();
     let mut refresh = false;
     let mut paused = opts.dry_run;
     let mut workers = opts.workers.clone();
@@ -265,6 +271,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                         if let Some(nbr) = nbd.replica() {
                             renew(&mut engine, &workers, &mut log);
                             (features, seeded, refresh, claims_dirty) = (None, false, true, true);
+                            bfd_sb.invalidate();
                             syncer.reset();
                             pending = all_nb_changes(nbr, &mut log);
                             log.line("INFO", &format!("recomputing with {n} dataflow workers"));
@@ -279,6 +286,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     if let Some(nbr) = nbd.replica() {
                         renew(&mut engine, &workers, &mut log);
                         (features, seeded, refresh, claims_dirty) = (None, false, true, true);
+                        bfd_sb.invalidate();
                         syncer.reset();
                         pending = all_nb_changes(nbr, &mut log);
                         log.line("INFO", "full recompute (ovs-appctl inc-engine/recompute)");
@@ -362,6 +370,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                             sb_dirty = true;
                             pb_names.follow(&u.changes);
                             claims_dirty |= claims.follow(&u.changes);
+                            bfd_sb.follow(&u.changes);
                             chassis_dirty |= u.changes.iter().any(|c| c.table == "Chassis" || c.table == "Encap");
                             pb_changes.extend(u.changes.iter().filter(|c| c.table == "Port_Binding").cloned());
                             sb_rows.extend(u.changes);
@@ -402,6 +411,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 syncer.reset();
                 pb_names.invalidate();
                 claims.invalidate();
+                bfd_sb.invalidate();
                 chassis_dirty = true;
             } else {
                 lsp_names.invalidate();
@@ -433,7 +443,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
         if chassis_dirty || !seeded {
             let mut tables = vec!["Chassis", "Encap"];
             if !seeded {
-                tables.extend(["Datapath_Binding", "Port_Binding"]);
+                tables.extend(["Datapath_Binding", "Port_Binding", "BFD"]);
             }
             let mut part = Database::new(sbr.schema.clone());
             for t in tables {
@@ -459,6 +469,11 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
         if claims_dirty {
             claims_dirty = false;
             refresh |= engine.set_virtual_claims(claims.by_port());
+        }
+        // SB BFD statuses, likewise: the engine settles the sessions'
+        // statuses (and the routes they gate) with them before any plan.
+        if let Some(statuses) = sbd.replica().and_then(|r| bfd_sb.take_changed(r)) {
+            refresh |= engine.set_bfd_sb_status(statuses);
         }
         if !pending.is_empty() || refresh {
             // (An empty batch re-derives the configuration: new features.)
@@ -542,12 +557,85 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     txn.push(op);
                 }
             }
+            // BFD sessions' statuses as northd settles them.
+            let bfd_rows = nbr.tables.get("BFD");
+            for (u, status) in engine.bfd_nb_status() {
+                let want = Datum::scalar(Atom::String(status.to_string()));
+                if bfd_rows.and_then(|t| t.get(&u)).is_some_and(|r| r.get("status") != Some(&want)) {
+                    txn.push(Update::new("BFD").where_(Condition::uuid(u)).set("status", want));
+                }
+            }
             if !txn.ops.is_empty() {
                 if let Some(c) = nbd.conn.as_mut() {
                     nbd.txn = Some(c.session.transact(&txn));
                 }
             }
         }
+    }
+}
+
+/// Draws the engine's BFD discriminators at random, as the reference
+/// draws them.
+fn seed_bfd(engine: &mut Engine) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    engine.set_bfd_disc_seed(h.finish());
+}
+
+/// SB `BFD` statuses by row, kept up to date from the monitor's row
+/// changes; rebuilt from the replica after `invalidate` (a reconnect, a
+/// new engine).
+#[derive(Default)]
+struct BfdStatuses {
+    rows: BTreeMap<Uuid, ((String, String), String)>,
+    built: bool,
+    changed: bool,
+}
+
+impl BfdStatuses {
+    fn of(row: &ovsdb::Row) -> Option<((String, String), String)> {
+        let s = |c: &str| string_of(row, c).map(str::to_string);
+        Some(((s("logical_port")?, s("dst_ip")?), s("status")?))
+    }
+
+    fn invalidate(&mut self) {
+        self.built = false;
+        self.rows.clear();
+    }
+
+    fn follow(&mut self, changes: &[ovsdb::monitor::RowChange]) {
+        if !self.built {
+            return;
+        }
+        for c in changes.iter().filter(|c| c.table == "BFD") {
+            let new = c.new.as_ref().and_then(Self::of);
+            let old = match new {
+                Some(n) => self.rows.insert(c.uuid, n),
+                None => self.rows.remove(&c.uuid),
+            };
+            self.changed |= old.as_ref() != self.rows.get(&c.uuid);
+        }
+    }
+
+    /// The statuses by session (of several rows of one session, the first
+    /// by uuid, which is the one the SB writer keeps), when they changed
+    /// since the last call (or were rebuilt from `db`).
+    fn take_changed(&mut self, db: &Database) -> Option<BTreeMap<(String, String), String>> {
+        if !self.built {
+            self.rows = db.rows("BFD").filter_map(|(u, r)| Self::of(r).map(|v| (*u, v))).collect();
+            self.built = true;
+            self.changed = true;
+        }
+        if !std::mem::take(&mut self.changed) {
+            return None;
+        }
+        let mut out = BTreeMap::new();
+        for (session, status) in self.rows.values() {
+            out.entry(session.clone()).or_insert_with(|| status.clone());
+        }
+        Some(out)
     }
 }
 

@@ -184,6 +184,13 @@ pub fn to_json(state: &SbState) -> Value {
                 json!({"ip": ip, "port": port, "protocol": protocol, "logical_port": logical_port,
                        "src_ip": src_ip, "src_mac": src_mac, "options": map(options)}),
             ),
+            SbRecord::Bfd { logical_port, dst_ip, src_port, disc, min_tx, min_rx, detect_mult, status } => (
+                "BFD",
+                uuid_of(&("BFD", logical_port, dst_ip)),
+                json!({"logical_port": logical_port, "dst_ip": dst_ip, "src_port": src_port, "disc": disc,
+                       "min_tx": min_tx, "min_rx": min_rx, "detect_mult": detect_mult, "status": status,
+                       "options": map(&BTreeMap::new()), "external_ids": map(&BTreeMap::new())}),
+            ),
             SbRecord::HaChassisGroup { name, chassis } => {
                 // (No `Chassis` here: each refers to its chassis by name only.)
                 let ids: Vec<Value> = chassis.iter().map(|c| uuid(uuid_of(&("HA_Chassis", name, c)))).collect();

@@ -142,6 +142,20 @@ pub enum SbRecord {
         unit: String,
         bands: BTreeSet<(String, i64, i64)>,
     },
+    /// `BFD`: a session of NB `BFD` row (`logical_port`, `dst_ip`), with the
+    /// UDP source port and discriminator the driver allocated for it, its
+    /// timers (NB's or the defaults) and its status as northd settles it
+    /// (ovn-controller writes it too: see `engine::bfd`).
+    Bfd {
+        logical_port: String,
+        dst_ip: String,
+        src_port: u16,
+        disc: u32,
+        min_tx: i64,
+        min_rx: i64,
+        detect_mult: i64,
+        status: String,
+    },
     /// `HA_Chassis_Group` `name`, used by some `Port_Binding`, with its
     /// `HA_Chassis` (chassis name, priority). (Last: the SB writer finds
     /// these at the end of the state.)
@@ -296,6 +310,7 @@ impl SbState {
                 SbRecord::Meter { .. } => "Meter",
                 SbRecord::LoadBalancer { .. } => "Load_Balancer",
                 SbRecord::ServiceMonitor { .. } => "Service_Monitor",
+                SbRecord::Bfd { .. } => "BFD",
                 SbRecord::HaChassisGroup { .. } => "HA_Chassis_Group",
             };
             *m.entry(k).or_default() += 1;

@@ -11,7 +11,7 @@
 //! by (datapath, name), `Logical_DP_Group` by its datapath set,
 //! `Logical_Flow` by (datapath or group, pipeline, table, priority, match,
 //! actions), `IP_Multicast` by datapath, `Address_Set`/`Port_Group` by name,
-//! `HA_Chassis_Group` by name (its `HA_Chassis` are owned rows, each
+//! `BFD` by (logical port, destination), `HA_Chassis_Group` by name (its `HA_Chassis` are owned rows, each
 //! referring to the `Chassis` of its name if there is one; `ref_chassis`
 //! comes from [`crate::ha`]), `SB_Global` is the single row. Only the columns northd owns are written:
 //! what ovn-controller writes (`Port_Binding.chassis`, `up` once set,
@@ -112,6 +112,9 @@ enum Ident {
     LbGroup(Vec<Uuid>),
     /// A `Service_Monitor` by (ip, logical port, port, protocol), its index.
     ServiceMonitor(String, String, i64, String),
+    /// A `BFD` session by (logical port, destination), as the reference
+    /// finds it.
+    Bfd(String, String),
     /// An `HA_Chassis_Group` by name. (Last: see [`Want::ha_groups`].)
     HaGroup(String),
 }
@@ -137,6 +140,7 @@ impl Ident {
             Ident::Lb(_) => "Load_Balancer",
             Ident::LbGroup(_) => "Logical_DP_Group",
             Ident::ServiceMonitor(..) => "Service_Monitor",
+            Ident::Bfd(..) => "BFD",
             Ident::HaGroup(_) => "HA_Chassis_Group",
         }
     }
@@ -181,6 +185,7 @@ const OWNED_TABLES: &[&str] = &[
     "Meter",
     "Load_Balancer",
     "Service_Monitor",
+    "BFD",
     "HA_Chassis_Group",
 ];
 
@@ -391,6 +396,21 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                     ],
                 ));
             }
+            SbRecord::Bfd { logical_port, dst_ip, src_port, disc, min_tx, min_rx, detect_mult, status } => {
+                out.push((
+                    Ident::Bfd(logical_port.clone(), dst_ip.clone()),
+                    vec![
+                        ("logical_port", s(logical_port)),
+                        ("dst_ip", s(dst_ip)),
+                        ("src_port", int(*src_port as i64)),
+                        ("disc", int(*disc as i64)),
+                        ("min_tx", int(*min_tx)),
+                        ("min_rx", int(*min_rx)),
+                        ("detect_mult", int(*detect_mult)),
+                        ("status", s(status)),
+                    ],
+                ));
+            }
             SbRecord::Meter { name, unit, bands } => {
                 let rows = bands
                     .iter()
@@ -532,6 +552,7 @@ fn ident_of_row(
             int_of(row, "port")?,
             string_of(row, "protocol").unwrap_or_else(|| "tcp".into()),
         )),
+        "BFD" => Some(Ident::Bfd(string_of(row, "logical_port")?, string_of(row, "dst_ip")?)),
         _ => None,
     }
 }

@@ -14,12 +14,17 @@
 //! good and bad addresses, distributed, stateless, port ranges, allowed and
 //! exempted external addresses, gateway port), its own load balancers
 //! (direct and through the group) and force-SNAT options; `router` ports
-//! announcing the router's NAT addresses; and virtual ports' claims read
-//! from SB, `virtual_parent`, naming any port, existing or not):
+//! announcing the router's NAT addresses; virtual ports' claims read
+//! from SB, `virtual_parent`, naming any port, existing or not; BFD
+//! sessions on the router's ports (and on a port that does not exist),
+//! with NB statuses and timers, routes referring to them, and the SB
+//! statuses ovn-controller writes):
 //! - incremental == from scratch: after every step, the SB state reached by
 //!   applying the changes one batch at a time equals compiling that NB from
 //!   scratch (tunnel-key values aside), and equals it with 2 workers;
 //! - stable tunnel keys: a switch or port that survives a step keeps its key;
+//!   a BFD session that survives keeps its UDP source port and
+//!   discriminator (unique among live sessions, nonzero, in range);
 //! - incremental SB sync == full sync: a `Syncer` fed the engine's deltas and
 //!   the SB's row changes (including rows deleted or edited behind its back)
 //!   leaves the SB exactly where a from-scratch plan would (after each step
@@ -100,6 +105,14 @@ struct Model {
     symmetric: u8,
     /// Some chassis lacks `ct-no-masked-label` (northd's `ct_label` forms).
     legacy: bool,
+    /// BFD rows bfd0..bfd2.
+    bfds: [Option<Bfd>; 3],
+    /// Static route i (of `ROUTES`) refers to BFD row j (set while the row
+    /// exists: the reference is weak).
+    route_bfd: BTreeMap<usize, usize>,
+    /// SB statuses by session (`BFD_PORTS`, `BFD_DSTS` indexes): what
+    /// ovn-controller (or northd) wrote.
+    sb_status: BTreeMap<(usize, usize), usize>,
 }
 
 /// Router lr1 and its link to lr0.
@@ -114,6 +127,22 @@ struct Link {
     /// The link has IPv6 networks too.
     v6: bool,
 }
+
+/// A BFD row: indexes into `BFD_PORTS`, `BFD_DSTS`, `BFD_STATUSES`, and
+/// whether it has timers of its own.
+#[derive(Clone, Debug)]
+struct Bfd {
+    port: usize,
+    dst: usize,
+    status: Option<usize>,
+    timers: bool,
+}
+
+const BFD_PORTS: &[&str] = &["lrp1", "lrp0", "nosuch"];
+/// Next hops of `ROUTES` (and one of none).
+const BFD_DSTS: &[&str] = &["10.9.0.254", "10.9.0.253", "fd00:9::fe", "10.0.0.10", "10.9.0.99"];
+const BFD_STATUSES: &[nb::BfdStatus] =
+    &[nb::BfdStatus::Down, nb::BfdStatus::Init, nb::BfdStatus::Up, nb::BfdStatus::AdminDown];
 
 /// A NAT rule of lr0: indexes into `NAT_EXT`, `NAT_LOGICAL`, `NAT_SETS`.
 #[derive(Clone, Debug)]
@@ -220,6 +249,11 @@ enum Op {
     Link(Option<Link>),
     Symmetric(u8),
     Legacy(bool),
+    Bfd(usize, Option<Bfd>),
+    /// Route i's `bfd` set to BFD row j, or cleared.
+    RouteBfd(usize, Option<usize>),
+    /// The SB status of a session set (or its row gone).
+    SbStatus((usize, usize), Option<usize>),
 }
 
 const ACTIONS: &[nb::AclAction] = &[
@@ -301,7 +335,16 @@ fn arb_op() -> impl Strategy<Value = Op> {
         }),
         any::<u8>().prop_map(Op::Symmetric),
         any::<bool>().prop_map(Op::Legacy),
+        (0..3usize, prop::option::weighted(0.8, arb_bfd())).prop_map(|(i, b)| Op::Bfd(i, b)),
+        (0..ROUTES.len(), prop::option::weighted(0.8, 0..3usize)).prop_map(|(i, b)| Op::RouteBfd(i, b)),
+        ((0..BFD_PORTS.len(), 0..BFD_DSTS.len()), prop::option::of(0..BFD_STATUSES.len()))
+            .prop_map(|(s, st)| Op::SbStatus(s, st)),
     ]
+}
+
+fn arb_bfd() -> impl Strategy<Value = Bfd> {
+    (0..BFD_PORTS.len(), 0..BFD_DSTS.len(), prop::option::of(0..BFD_STATUSES.len()), any::<bool>())
+        .prop_map(|(port, dst, status, timers)| Bfd { port, dst, status, timers })
 }
 
 impl Model {
@@ -341,6 +384,19 @@ impl Model {
             Op::Link(l) => self.link = l.clone(),
             Op::Symmetric(s) => self.symmetric = *s,
             Op::Legacy(l) => self.legacy = *l,
+            Op::Bfd(i, b) => self.bfds[*i] = b.clone(),
+            Op::RouteBfd(i, Some(b)) => {
+                self.route_bfd.insert(*i, *b);
+            }
+            Op::RouteBfd(i, None) => {
+                self.route_bfd.remove(i);
+            }
+            Op::SbStatus(s, Some(st)) => {
+                self.sb_status.insert(*s, *st);
+            }
+            Op::SbStatus(s, None) => {
+                self.sb_status.remove(s);
+            }
         }
     }
 
@@ -352,6 +408,28 @@ impl Model {
             mac_binding_timestamp: !self.legacy,
             port_up_notif: !self.legacy,
         }
+    }
+
+    /// The BFD rows that exist (NB keeps one per session: a duplicate is
+    /// left out).
+    fn bfd_rows(&self) -> Vec<(usize, &Bfd)> {
+        let mut sessions = BTreeSet::new();
+        self.bfds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.as_ref().map(|b| (i, b)))
+            .filter(|(_, b)| sessions.insert((b.port, b.dst)))
+            .collect()
+    }
+
+    /// The SB statuses as the engine takes them.
+    fn sb_statuses(&self) -> BTreeMap<(String, String), String> {
+        self.sb_status
+            .iter()
+            .map(|((p, d), st)| {
+                ((BFD_PORTS[*p].to_string(), BFD_DSTS[*d].to_string()), BFD_STATUSES[*st].as_str().to_string())
+            })
+            .collect()
     }
 
     /// The claims as the engine takes them (port name → parent name).
@@ -434,6 +512,11 @@ impl Model {
                     nexthop: nexthop.to_string(),
                     route_table: table.to_string(),
                     policy: src.then_some(nb::LogicalRouterStaticRoutePolicy::SrcIp),
+                    bfd: self
+                        .route_bfd
+                        .get(&i)
+                        .filter(|b| self.bfd_rows().iter().any(|(j, _)| j == *b))
+                        .map(|b| Id::new(uuid(23, *b))),
                     ..Default::default()
                 };
                 if self.symmetric & (1 << i) != 0 {
@@ -543,6 +626,18 @@ impl Model {
             s.logical_router.insert(Id::new(uuid(21, 1)), r);
         }
 
+        for (i, b) in self.bfd_rows() {
+            let row = nb::Bfd {
+                logical_port: BFD_PORTS[b.port].into(),
+                dst_ip: BFD_DSTS[b.dst].into(),
+                status: b.status.map(|s| BFD_STATUSES[s]),
+                min_tx: b.timers.then_some(300),
+                min_rx: b.timers.then_some(0),
+                detect_mult: b.timers.then_some(3),
+                ..Default::default()
+            };
+            s.bfd.insert(Id::new(uuid(23, i)), row);
+        }
         let mut pg = nb::PortGroup { name: "pg0".into(), ..Default::default() };
         for (j, p) in self.ports.iter().enumerate() {
             if p.is_some() && self.pg_members & (1 << j) != 0 {
@@ -780,9 +875,28 @@ fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
                 }
             }
             SbRecord::AddressSet { name, addresses } => SbRecord::AddressSet { name: rename(name), addresses },
+            SbRecord::Bfd { logical_port, dst_ip, min_tx, min_rx, detect_mult, status, .. } => {
+                SbRecord::Bfd { logical_port, dst_ip, src_port: 0, disc: 0, min_tx, min_rx, detect_mult, status }
+            }
             r => r,
         })
         .collect()
+}
+
+/// BFD sessions' source ports and discriminators, checked unique, nonzero
+/// and in range.
+fn bfd_values(s: &SbState) -> BTreeMap<(String, String), (u16, u32)> {
+    let mut out = BTreeMap::new();
+    let (mut ports, mut discs) = (BTreeSet::new(), BTreeSet::new());
+    for r in &s.records {
+        if let SbRecord::Bfd { logical_port, dst_ip, src_port, disc, .. } = r {
+            assert!((49152..65535).contains(src_port), "BFD source port {src_port}");
+            assert!(ports.insert(*src_port), "duplicate BFD source port {src_port}");
+            assert!(*disc != 0 && discs.insert(*disc), "BFD discriminator {disc} zero or duplicate");
+            out.insert((logical_port.clone(), dst_ip.clone()), (*src_port, *disc));
+        }
+    }
+    out
 }
 
 fn keys(s: &SbState) -> (BTreeMap<Uuid, u32>, BTreeMap<(Uuid, String), u32>) {
@@ -814,16 +928,24 @@ proptest! {
             model.apply(op);
             let snap = model.snapshot();
             let before = keys(inc.state());
+            let bfd_before = bfd_values(inc.state());
             inc.set_virtual_claims(model.claims());
             inc.set_chassis_features(model.features());
+            inc.set_bfd_sb_status(model.sb_statuses());
             inc.load(&snap);
             inc2.set_virtual_claims(model.claims());
             inc2.set_chassis_features(model.features());
+            inc2.set_bfd_sb_status(model.sb_statuses());
             inc2.load(&snap);
             let mut scratch = Engine::new(1);
             scratch.set_virtual_claims(model.claims());
             scratch.set_chassis_features(model.features());
+            scratch.set_bfd_sb_status(model.sb_statuses());
             scratch.load(&snap);
+            // NB statuses written back: the same incrementally as from scratch.
+            let nb_inc: Vec<(Uuid, String)> = inc.bfd_nb_status().map(|(u, s)| (u, s.to_string())).collect();
+            let nb_scratch: Vec<(Uuid, String)> = scratch.bfd_nb_status().map(|(u, s)| (u, s.to_string())).collect();
+            prop_assert_eq!(nb_inc, nb_scratch, "NB BFD statuses after {:?}", op);
             prop_assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {:?}", op);
             // Two workers: the same state, keys included (allocation is
             // outside the dataflow).
@@ -840,6 +962,14 @@ proptest! {
                     prop_assert_eq!(k, k2, "port {:?} changed key after {:?}", p, op);
                 }
             }
+            // Surviving BFD sessions keep their source port and discriminator.
+            let bfd_after = bfd_values(inc.state());
+            for (s, v) in &bfd_before {
+                if let Some(v2) = bfd_after.get(s) {
+                    prop_assert_eq!(v, v2, "BFD session {:?} changed source port/discriminator after {:?}", s, op);
+                }
+            }
+            bfd_values(scratch.state());
         }
     }
 }
@@ -989,7 +1119,7 @@ proptest! {
             match tamper {
                 Tamper::None => {}
                 Tamper::Delete(t, r) => {
-                    let owned = ["Port_Binding", "Logical_Flow", "Multicast_Group", "Address_Set", "Port_Group", "IP_Multicast", "Logical_DP_Group", "Load_Balancer", "Service_Monitor"];
+                    let owned = ["Port_Binding", "Logical_Flow", "Multicast_Group", "Address_Set", "Port_Group", "IP_Multicast", "Logical_DP_Group", "Load_Balancer", "Service_Monitor", "BFD"];
                     let table = owned[t % owned.len()];
                     let victim = db.tables.get(table).and_then(|rows| rows.keys().nth(r % rows.len().max(1)).copied());
                     if let Some(u) = victim {
@@ -1181,4 +1311,86 @@ fn router_link_and_symmetric_ecmp_sequence() {
     }
     assert_eq!(seen.len(), needles.len(), "{seen:?}");
     assert!(!last.contains("ecmp_reply_port") && !last.contains("reg0=="), "{last}");
+}
+
+/// A hand-picked sequence through BFD sessions, route references and SB
+/// statuses (the generator's ops reach them too, more rarely): at every
+/// step incremental == from scratch, the gated default route is in the
+/// ECMP group only while its session is up, the BFD flows follow the ports
+/// sessions name, the SB statuses and NB write-backs are the settled ones,
+/// and surviving sessions keep their source ports and discriminators.
+#[test]
+fn bfd_sequence() {
+    let bfd = |port, dst, status: Option<usize>| Some(Bfd { port, dst, status, timers: false });
+    let (down, up, admin_down) = (Some(0), Some(2), Some(3));
+    // (op, the default routes an ECMP pair, lrp1 has BFD flows, SB status
+    // of session lrp1/10.9.0.254 if any, NB status written back if any)
+    type Expect = (bool, bool, Option<&'static str>, Option<&'static str>);
+    let steps: Vec<(Op, Expect)> = vec![
+        (Op::Switch(0, Some(0)), (false, false, None, None)),
+        (Op::Port(0, Some(Port { switch: 0, ty: 4, addr: 4, enabled: None, flags: 0 })), (false, false, None, None)),
+        (Op::Router(Some(0)), (false, false, None, None)),
+        (Op::Lrp1(Some((1, false))), (false, false, None, None)),
+        (Op::Routes(0b10_0111), (true, false, None, None)),
+        // A session no route uses: admin_down; lrp1 has BFD flows.
+        (Op::Bfd(0, bfd(0, 0, None)), (true, true, Some("admin_down"), Some("admin_down"))),
+        (Op::Bfd(0, bfd(0, 0, admin_down)), (true, true, Some("admin_down"), None)),
+        // The route via 10.9.0.254 refers to it: down, out of the group.
+        (Op::RouteBfd(2, Some(0)), (false, true, Some("down"), Some("down"))),
+        (Op::Bfd(0, bfd(0, 0, down)), (false, true, Some("down"), None)),
+        // ovn-controller: up (NB takes it), init, then down again.
+        (Op::SbStatus((0, 0), up), (true, true, Some("up"), Some("up"))),
+        (Op::Bfd(0, bfd(0, 0, up)), (true, true, Some("up"), None)),
+        (Op::SbStatus((0, 0), Some(1)), (true, true, Some("init"), Some("init"))),
+        (Op::SbStatus((0, 0), down), (false, true, Some("down"), Some("down"))),
+        (Op::Bfd(0, bfd(0, 0, down)), (false, true, Some("down"), None)),
+        // NB admin_down wins over SB's up.
+        (Op::SbStatus((0, 0), up), (true, true, Some("up"), Some("up"))),
+        (Op::Bfd(0, bfd(0, 0, admin_down)), (false, true, Some("down"), Some("down"))),
+        // Another session (on lrp0, for 192.168.0.0/16) and its route.
+        (Op::Bfd(1, bfd(1, 3, None)), (false, true, Some("down"), Some("down"))),
+        (Op::RouteBfd(0, Some(1)), (false, true, Some("down"), Some("down"))),
+        // The reference cleared: no longer gated; the session is unused.
+        (Op::RouteBfd(2, None), (true, true, Some("admin_down"), None)),
+        // The session deleted: lrp1 has no BFD left.
+        (Op::Bfd(0, None), (true, false, None, None)),
+        // A session moved: a new SB row.
+        (Op::Bfd(1, bfd(0, 1, None)), (true, true, None, None)),
+        (Op::Bfd(2, bfd(2, 4, None)), (true, true, None, None)),
+    ];
+    let mut model = Model::default();
+    let mut inc = Engine::new(1);
+    let mut seen_3784 = false;
+    for (op, (ecmp, lrp1_bfd, sb, nb_write)) in &steps {
+        model.apply(op);
+        let snap = model.snapshot();
+        let before = bfd_values(inc.state());
+        inc.set_bfd_sb_status(model.sb_statuses());
+        inc.load(&snap);
+        let mut scratch = Engine::new(1);
+        scratch.set_bfd_sb_status(model.sb_statuses());
+        scratch.load(&snap);
+        assert_eq!(without_keys(inc.state()), without_keys(scratch.state()), "after {op:?}");
+        let after = bfd_values(inc.state());
+        for (s, v) in &before {
+            if let Some(v2) = after.get(s) {
+                assert_eq!(v, v2, "session {s:?} after {op:?}");
+            }
+        }
+        let listing = inc.state().lflow_listing();
+        assert_eq!(listing.contains("reg8[16..31] = select(1, 2)"), *ecmp, "ECMP after {op:?}");
+        let bfd_input = "match=(ip4.dst == 10.9.0.1 && udp.dst == 3784), action=(handle_bfd_msg(); )";
+        assert_eq!(listing.contains(bfd_input), *lrp1_bfd, "lrp1 BFD flows after {op:?}");
+        seen_3784 |= listing.contains("ip4.dst == 10.9.0.0/24 && udp.dst == 3784");
+        let status = inc.state().records.iter().find_map(|r| match r {
+            SbRecord::Bfd { logical_port, dst_ip, status, .. } if logical_port == "lrp1" && dst_ip == "10.9.0.254" => {
+                Some(status.as_str())
+            }
+            _ => None,
+        });
+        assert_eq!(status, *sb, "SB status after {op:?}");
+        let write = inc.bfd_nb_status().find(|(u, _)| *u == uuid(23, 0)).map(|(_, s)| s);
+        assert_eq!(write, *nb_write, "NB write-back after {op:?}");
+    }
+    assert!(seen_3784, "no BFD twin of lrp1's connected route");
 }

@@ -147,6 +147,7 @@ fn check_scenarios(select: impl Fn(&nb::Snapshot) -> bool) -> usize {
             e.load(&nb0);
             e.set_chassis_features(northd::compile::features_of(&sb1));
             e.set_virtual_claims(northd::compile::virtual_claims(&sb1));
+            e.set_bfd_sb_status(northd::compile::bfd_statuses(&sb1));
             e.load(&nb1);
             assert_same_flows(&format!("{scn}/change incremental, {workers} workers"), &l1, e.state());
             assert_same_sb_rows(&format!("{scn}/change incremental"), &sb1, e.state());
@@ -197,6 +198,10 @@ struct Rows {
     /// priority, the `Chassis` it refers to by name) and `ref_chassis` (by
     /// name).
     ha: BTreeMap<String, HaGroupRow>,
+    /// `BFD` by (logical port, destination): timers, status, options and
+    /// external_ids (source port and discriminator are allocated: their
+    /// values are not compared, see `assert_bfd_allocations`).
+    bfd: BTreeMap<(String, String), String>,
 }
 
 type HaGroupRow = (BTreeSet<(String, i64, Option<String>)>, BTreeSet<String>);
@@ -325,6 +330,20 @@ fn reference_rows(sb: &sb::Snapshot) -> Rows {
         let refs = g.ref_chassis.iter().map(|c| sb.chassis[c].name.clone()).collect();
         r.ha.insert(g.name.clone(), (members, refs));
     }
+    for b in sb.bfd.values() {
+        r.bfd.insert(
+            (b.logical_port.clone(), b.dst_ip.clone()),
+            format!(
+                "min_tx={} min_rx={} detect_mult={} status={} options={:?} ids={:?}",
+                b.min_tx,
+                b.min_rx,
+                b.detect_mult,
+                b.status.as_str(),
+                b.options,
+                b.external_ids
+            ),
+        );
+    }
     r
 }
 
@@ -431,6 +450,16 @@ fn our_rows(state: &SbState, sb: &sb::Snapshot) -> Rows {
             SbRecord::RbacRole { name, tables } => {
                 r.others.insert(format!("ROLE {name} {:?}", tables.iter().collect::<Vec<_>>()));
             }
+            SbRecord::Bfd { logical_port, dst_ip, min_tx, min_rx, detect_mult, status, .. } => {
+                let none = BTreeMap::<String, String>::new();
+                r.bfd.insert(
+                    (logical_port.clone(), dst_ip.clone()),
+                    format!(
+                        "min_tx={min_tx} min_rx={min_rx} detect_mult={detect_mult} status={status} options={none:?} \
+                         ids={none:?}"
+                    ),
+                );
+            }
             SbRecord::HaChassisGroup { name, chassis: members } => {
                 let members = members
                     .iter()
@@ -480,6 +509,8 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
     same!(global);
     same!(others);
     same!(ha);
+    same!(bfd);
+    assert_bfd_allocations(what, state);
     // Tunnel keys: unique and in range.
     let dp_keys: Vec<u32> = state
         .records
@@ -495,6 +526,19 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
         if let SbRecord::Port(p) = r {
             assert!((1..32768).contains(&p.tunnel_key), "{what}: port key {}", p.tunnel_key);
             assert!(port_keys.insert((p.datapath, p.tunnel_key)), "{what}: duplicate port key {}", p.tunnel_key);
+        }
+    }
+}
+
+/// BFD source ports unique and in RFC 5881's range, discriminators unique
+/// and nonzero.
+fn assert_bfd_allocations(what: &str, state: &SbState) {
+    let (mut ports, mut discs) = (BTreeSet::new(), BTreeSet::new());
+    for r in &state.records {
+        if let SbRecord::Bfd { src_port, disc, .. } = r {
+            assert!((49152..65535).contains(src_port), "{what}: BFD source port {src_port}");
+            assert!(ports.insert(*src_port), "{what}: duplicate BFD source port {src_port}");
+            assert!(*disc != 0 && discs.insert(*disc), "{what}: BFD discriminator {disc} zero or duplicate");
         }
     }
 }
@@ -601,7 +645,7 @@ const EXACT_ROUTER_STAGES: &[&str] = &[
 ];
 
 /// Router scenarios whose every stage is exact (scenario prefixes).
-const EXACT_SCENARIOS: &[&str] = &["05-", "06-", "07-", "09-", "11-", "12-", "13-", "15-", "16-"];
+const EXACT_SCENARIOS: &[&str] = &["05-", "06-", "07-", "09-", "11-", "12-", "13-", "15-", "16-", "17-"];
 
 /// A listing as (stage, line without uuids) multisets per stage.
 fn by_stage(listing: &str) -> BTreeMap<String, Vec<String>> {
@@ -642,6 +686,7 @@ fn router_scenarios_flows_per_stage() {
         inc.load(&nb0);
         inc.set_chassis_features(northd::compile::features_of(&sb1));
         inc.set_virtual_claims(northd::compile::virtual_claims(&sb1));
+        inc.set_bfd_sb_status(northd::compile::bfd_statuses(&sb1));
         inc.load(&nb1);
         for (what, reference, state) in [
             (format!("{scn}/initial"), &l0, cold0.state()),
@@ -686,7 +731,7 @@ fn router_scenarios_flows_per_stage() {
 
 /// The HA chassis groups (compared in every scenario above) are there
 /// where the reference has them: from an NB group on a gateway port (07),
-/// from `Gateway_Chassis` (15, 16) and on external ports (13), with
+/// from `Gateway_Chassis` (15, 16, 17) and on external ports (13), with
 /// `ref_chassis` where a group has more than one chassis (07 initial).
 #[test]
 fn ha_chassis_groups_are_compared() {
@@ -702,9 +747,9 @@ fn ha_chassis_groups_are_compared() {
             refs += ours.ha.values().map(|(_, r)| r.len()).sum::<usize>();
         }
     }
-    // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3, 16: 1 + 1; hv1 and hv2 in 07
-    // initial.
-    assert_eq!((groups, refs), (12, 2));
+    // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3, 16: 1 + 1, 17: 2 + 2; hv1 and hv2
+    // in 07 initial.
+    assert_eq!((groups, refs), (16, 2));
 }
 
 /// Two free loopback addresses for a cluster.
@@ -736,10 +781,59 @@ fn a_two_process_cluster_equals_the_reference() {
         e.load(&nb0);
         e.set_chassis_features(northd::compile::features_of(&sb1));
         e.set_virtual_claims(northd::compile::virtual_claims(&sb1));
+        e.set_bfd_sb_status(northd::compile::bfd_statuses(&sb1));
         e.load(&nb1);
         assert_same_flows(&format!("{scn}/change incremental, 2 processes"), &l1, e.state());
         assert_same_sb_rows(&format!("{scn}/change incremental, 2 processes"), &sb1, e.state());
     }
     let served = serving.join().expect("process 1 does not panic").expect("process 1 serves every engine");
     assert_eq!(served.len(), scns.len());
+}
+
+/// BFD (17): the sessions' SB rows are the reference's (timers, statuses;
+/// source ports and discriminators unique), and every recorded NB is where
+/// northd leaves it: compiled from scratch with the recorded SB statuses,
+/// and incrementally from the initial phase, flowc wants no NB `BFD.status`
+/// written back. The source ports read back from SB are kept.
+#[test]
+fn bfd_sessions_equal_the_reference_and_nb_statuses_are_settled() {
+    let mut sessions = 0;
+    for scn in scenarios() {
+        let (nb0, sb0, _) = load(&scn, "initial");
+        let (nb1, sb1, _) = load(&scn, "change");
+        if nb0.bfd.is_empty() && nb1.bfd.is_empty() {
+            continue;
+        }
+        for (phase, nb, sb) in [("initial", &nb0, &sb0), ("change", &nb1, &sb1)] {
+            let mut e = engine_for(sb, 1);
+            e.load(nb);
+            let writes: Vec<_> = e.bfd_nb_status().collect();
+            assert!(writes.is_empty(), "{scn}/{phase}: NB BFD statuses written back: {writes:?}");
+            assert_same_sb_rows(&format!("{scn}/{phase} (BFD)"), sb, e.state());
+            // Seeded from the recorded SB: the recorded source ports.
+            let recorded: BTreeMap<(String, String), i64> =
+                sb.bfd.values().map(|b| ((b.logical_port.clone(), b.dst_ip.clone()), b.src_port)).collect();
+            let ours: BTreeMap<(String, String), i64> = e
+                .state()
+                .records
+                .iter()
+                .filter_map(|r| match r {
+                    SbRecord::Bfd { logical_port, dst_ip, src_port, .. } => {
+                        Some(((logical_port.clone(), dst_ip.clone()), *src_port as i64))
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(recorded, ours, "{scn}/{phase}: BFD source ports");
+            sessions += ours.len();
+        }
+        let mut e = engine_for(&sb0, 1);
+        e.load(&nb0);
+        e.set_bfd_sb_status(northd::compile::bfd_statuses(&sb1));
+        e.load(&nb1);
+        let writes: Vec<_> = e.bfd_nb_status().collect();
+        assert!(writes.is_empty(), "{scn}/change incremental: NB BFD statuses written back: {writes:?}");
+        assert_same_sb_rows(&format!("{scn}/change incremental (BFD)"), &sb1, e.state());
+    }
+    assert!(sessions >= 12, "{sessions} BFD sessions compared");
 }

@@ -69,6 +69,15 @@ router port its first router-type port (by name) peers with.
               router's first switch with one) and, on a router, from
               outside as for dnat; the first backend chosen (--lb-dst),
               every ct_next reporting a new connection
+  bfd         per BFD session (by logical port, then destination) on a
+              router port with a switch: a BFD control packet (UDP 49152 ->
+              3784) from the session's destination to the port's first
+              address of that family, from the switch's localnet port (else
+              its first VIF); then per router and static route with a BFD
+              session (by prefix, then next hop): a ping from the first VIF
+              of that family on the router's switches (in router port order)
+              to the route's prefix (the outside address when the prefix
+              holds it, else the prefix's first address after the network's)
 """
 
 import ipaddress
@@ -181,7 +190,8 @@ class Model:
                   for r in rows("Load_Balancer_Group", ["load_balancer"])}
         nats = {r["_uuid"][1]: r for r in rows("NAT", ["type", "external_ip", "logical_ip"])}
         routes = {r["_uuid"][1]: r for r in rows("Logical_Router_Static_Route",
-                                                 ["ip_prefix", "nexthop", "options"])}
+                                                 ["ip_prefix", "nexthop", "options", "bfd"])}
+        self.bfd = sorted(((r["logical_port"], r["dst_ip"]) for r in rows("BFD", ["logical_port", "dst_ip"])))
 
         def lbs_of(r):
             out = set(uuids(r["load_balancer"]))
@@ -220,6 +230,9 @@ class Model:
                                                 "load_balancer_group", "static_routes"]),
                         key=lambda r: r["name"]):
             lr = {"name": r["name"], "lbs": lbs_of(r),
+                  "bfd_routes": sorted((routes[u]["ip_prefix"], routes[u]["nexthop"])
+                                       for u in uuids(r["static_routes"])
+                                       if u in routes and uuids(routes[u]["bfd"])),
                   "ports": sorted((rport_by_uuid[u] for u in uuids(r["ports"])
                                    if u in rport_by_uuid), key=lambda p: p.name),
                   "nat": sorted((nats[u] for u in uuids(r["nat"]) if u in nats),
@@ -300,7 +313,46 @@ def packets(m):
             inbound_packets(m, lr, prefix, nexthop, add)
     for uuid, lb in sorted(m.lbs.items(), key=lambda kv: (kv[1]["name"], kv[0])):
         lb_packets(m, lb, uuid, add)
+    bfd_packets(m, add)
     return out
+
+
+def bfd_packets(m, add):
+    for port, dst in m.bfd:
+        p = m.rports.get(port)
+        try:
+            peer = ipaddress.ip_address(dst)
+        except ValueError:
+            continue
+        fam = peer.version
+        if p is None or not p.switch or not p.ip(fam):
+            continue
+        sw = p.switch[0]
+        inport = sw["localnet"] or (sw["vifs"][0].name if sw["vifs"] else None)
+        if inport is None:
+            continue
+        l3 = (f"ip4.src == {peer} && ip4.dst == {p.ip(4)}" if fam == 4
+              else f"ip6.src == {peer} && ip6.dst == {p.ip(6)}")
+        add("bfd", f"{port}: {peer} -> {p.ip(fam)}", sw["name"],
+            f'inport == "{inport}" && eth.src == {EXTERNAL_MAC} && eth.dst == {p.mac} && {l3}'
+            " && ip.ttl == 255 && udp.src == 49152 && udp.dst == 3784")
+    for lr in m.routers:
+        for prefix, nexthop in lr["bfd_routes"]:
+            try:
+                net = ipaddress.ip_network(prefix, strict=False)
+            except ValueError:
+                continue
+            fam = net.version
+            dst = ipaddress.ip_address(OUTSIDE[fam])
+            if dst not in net:
+                dst = net.network_address + (1 if net.num_addresses > 1 else 0)
+            way = next(((p, v) for p in lr["ports"] if p.switch
+                        for v in p.switch[0]["vifs"] if v.ip(fam)), None)
+            if way is None:
+                continue
+            p, v = way
+            add("bfd", f"{lr['name']}: {v.name} -> {dst} (route {prefix} via {nexthop})",
+                p.switch[0]["name"], ping(fam, v.mac, p.mac, v.ip(fam), dst, v.name))
 
 
 def nat_packets(m, lr, n, add):

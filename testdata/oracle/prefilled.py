@@ -59,8 +59,12 @@ UNSUPPORTED_INPUTS = ["MAC_Binding", "FDB", "IGMP_Group", "Controller_Event"]
 # Port_Binding columns ovn-controller writes.
 CONTROLLER_COLUMNS = ["chassis", "encap", "up", "additional_chassis",
                       "additional_encap", "virtual_parent"]
-# Tunnel keys: allocated by northd, their values may differ.
-KEY_COLUMNS = {("Datapath_Binding", "tunnel_key"), ("Port_Binding", "tunnel_key")}
+# Tunnel keys: allocated by northd, their values may differ. So may those
+# of the other numbers northd allocates: a BFD session's UDP source port
+# (the lowest free one when northd meets the session) and discriminator
+# (random).
+KEY_COLUMNS = {("Datapath_Binding", "tunnel_key"), ("Port_Binding", "tunnel_key"),
+               ("BFD", "src_port"), ("BFD", "disc")}
 # Counters that move with the extra `--wait=sb sync` of the check.
 NB_IGNORED = {("NB_Global", c) for c in (
     "nb_cfg", "sb_cfg", "hv_cfg", "nb_cfg_timestamp", "sb_cfg_timestamp",
@@ -218,6 +222,17 @@ def compare_sb(ref, live, keys=False):
     ports = [(str(r["datapath"]), tuple(r["tunnel_key"])) for r in live.get("Port_Binding", {}).values()]
     if len(ports) != len(set(ports)):
         print("SB Port_Binding: duplicate tunnel keys within a datapath")
+        bad = 1
+    # BFD: source ports unique and in RFC 5881's range, discriminators
+    # unique (and nonzero when not normalized away).
+    bfd = live.get("BFD", {}).values()
+    src_ports = [k for r in bfd for k in r["src_port"]]
+    if len(src_ports) != len(set(src_ports)) or any(not 49152 <= p <= 65535 for p in src_ports):
+        print("SB BFD: source ports not unique or out of range: %s" % sorted(src_ports))
+        bad = 1
+    discs = [k for r in bfd for k in r["disc"]]
+    if not keys and (len(discs) != len(set(discs)) or 0 in discs):
+        print("SB BFD: discriminators not unique and nonzero: %s" % sorted(discs))
         bad = 1
     return bad
 

@@ -37,6 +37,9 @@ pub(super) enum Emit {
     /// Switch `.0` has ACLs (some stateful if `.1`): from the policy
     /// dataflow, which the driver feeds to the main one.
     AclFlag(Uuid, bool),
+    /// A valid static route references BFD session `.0` (once per route):
+    /// the driver settles sessions' statuses with it (`engine::bfd`).
+    BfdRef(Uuid),
 }
 
 /// Pieces a port's context is assembled from.
@@ -149,6 +152,7 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         lbs: lbs.clone(),
         lb_groups: i.lb_groups.clone(),
         address_sets: i.address_set_names.arrange_by_key(),
+        bfds: i.bfds,
     });
     // Port name → (switch, enabled, uuid), for every switch port.
     let port_names =

@@ -96,6 +96,7 @@ nb_rows! {
     GatewayChassis: GatewayChassis => gateway_chassis,
     Meter: Meter => meter,
     MeterBand: MeterBand => meter_band,
+    Bfd: Bfd => bfd,
 }
 
 /// One change of the Northbound database.
@@ -144,6 +145,18 @@ pub enum Fact {
     /// `Port_Binding.virtual_parent` ovn-controller writes, counted only
     /// while the binding also has a chassis.
     VirtualClaim(String, String),
+    /// BFD session `.0` (NB uuid), as routes see it (`engine::bfd`).
+    Bfd(Uuid, BfdFact),
+}
+
+/// What the dataflow reads of a BFD session (an NB `BFD` row, with its
+/// status settled by the driver).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BfdFact {
+    pub logical_port: String,
+    pub dst_ip: String,
+    /// The routes it gates are kept.
+    pub up: bool,
 }
 
 macro_rules! inputs {
@@ -223,6 +236,8 @@ inputs! {
         address_set_names: (Uuid, String),
         /// (virtual port name, parent name) from SB `virtual_parent`.
         vclaims: (String, String),
+        /// BFD sessions by NB uuid.
+        bfds: (Uuid, BfdFact),
     }
 }
 
@@ -258,8 +273,9 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
         (Fed { core: true, policy: false }, Fed { core: false, policy: true }, Fed { core: true, policy: true });
     match fact {
         Fact::Row(row) => match row {
-            // Read by the driver only.
-            NbRow::NbGlobal(..) => Fed::default(),
+            // Read by the driver only (BFD rows reach the dataflow as
+            // `Fact::Bfd`).
+            NbRow::NbGlobal(..) | NbRow::Bfd(..) => Fed::default(),
             NbRow::Switch(u, r) => {
                 policy.switches.update((u, r.clone()), d);
                 core.switches.update((u, r), d);
@@ -372,6 +388,10 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
         }
         Fact::VirtualClaim(p, parent) => {
             core.vclaims.update((p, parent), d);
+            to_core
+        }
+        Fact::Bfd(u, b) => {
+            core.bfds.update((u, b), d);
             to_core
         }
         Fact::Config(c) => {

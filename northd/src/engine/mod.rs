@@ -14,8 +14,11 @@
 //! The driver side ([`Engine`]) keeps what must not live in the dataflow:
 //! the tunnel-key allocators (keys are stable while their entity exists;
 //! DD-NOTES option A) and the current NB rows, so that an update can be
-//! fed as "retract old, insert new".
+//! fed as "retract old, insert new"; and BFD sessions (`bfd`: their SB
+//! rows, source ports and discriminators, and statuses, settled with what
+//! the dataflow says routes reference).
 
+pub mod bfd;
 mod dataflow;
 mod grouped;
 pub mod input;
@@ -175,6 +178,8 @@ pub struct Engine {
     /// Virtual ports' claims (port name → parent name) wanted, and fed.
     claims: BTreeMap<String, String>,
     claims_fed: BTreeMap<String, String>,
+    /// BFD sessions: SB rows, statuses, source ports and discriminators.
+    bfd: bfd::Bfd,
     keys: Keys,
     /// The records gathered from members the dataflow emits.
     grouped: Grouper,
@@ -251,6 +256,7 @@ impl Engine {
             vxlan: false,
             claims: BTreeMap::new(),
             claims_fed: BTreeMap::new(),
+            bfd: bfd::Bfd::new(0x6266_6400),
             keys: Keys::default(),
             grouped: Grouper::default(),
             state: SbState::default(),
@@ -292,6 +298,33 @@ impl Engine {
         let changed = claims != self.claims;
         self.claims = claims;
         changed
+    }
+
+    /// Sets the SB `BFD` statuses (what ovn-controller and northd wrote) by
+    /// session (`logical_port`, `dst_ip`); applied with the next
+    /// [`Engine::apply`]. Returns whether they differ from those set before.
+    pub fn set_bfd_sb_status(&mut self, statuses: BTreeMap<bfd::Session, String>) -> bool {
+        self.bfd.set_sb_status(statuses)
+    }
+
+    /// BFD sessions found in SB with their UDP source port and
+    /// discriminator, kept by the sessions that still exist at the next
+    /// [`Engine::apply`] (call before the first).
+    pub fn seed_bfd(&mut self, found: impl IntoIterator<Item = (bfd::Session, u16, u32)>) {
+        self.bfd.alloc.seed(found);
+    }
+
+    /// Draws BFD discriminators from `seed` (the reference draws them at
+    /// random; a new engine uses a fixed seed). Call before the first
+    /// [`Engine::apply`].
+    pub fn set_bfd_disc_seed(&mut self, seed: u64) {
+        self.bfd.alloc.set_seed(seed);
+    }
+
+    /// The NB `BFD` rows whose `status` northd writes back, with the
+    /// status (until the row says so).
+    pub fn bfd_nb_status(&self) -> impl Iterator<Item = (Uuid, &str)> {
+        self.bfd.nb_status()
     }
 
     /// The `NB_Global.options` northd would write back (mac_prefix,
@@ -383,6 +416,7 @@ impl Engine {
                             self.globals.remove(u);
                         }
                     }
+                    NbRow::Bfd(u, b) => self.bfd.row(*u, add.then_some(b)),
                     _ => {}
                 }
             }
@@ -405,6 +439,8 @@ impl Engine {
             lrps: &touched_lrps,
         };
         self.update_keys(touched, &mut facts);
+        self.bfd.feed(&mut facts);
+        self.diagnostics.append(&mut self.bfd.diagnostics);
         self.batches += 1;
         let changes = self.run(facts);
         let mut sb = Vec::with_capacity(changes.len());
@@ -414,12 +450,14 @@ impl Engine {
                 Emit::Sb(r) => sb.push((r, d)),
                 Emit::Diag(g) => *self.row_diagnostics.entry(g).or_default() += d,
                 Emit::Part(g, m) => parts.push((g, m, d)),
+                Emit::BfdRef(u) => self.bfd.reference(u, d),
                 // Fed back to the dataflows by `run`.
                 Emit::SwitchCtx(..) | Emit::AclFlag(..) => {}
             }
         }
         self.row_diagnostics.retain(|_, n| *n > 0);
         sb.extend(self.grouped.apply(parts));
+        self.bfd.records(&mut sb);
         self.state.apply(sb)
     }
 

@@ -7,10 +7,11 @@
 
 use super::dataflow::{Emit, PortPart};
 use super::grouped::{self, Group, Member};
+use super::input::BfdFact;
 use super::ops::{self, Arr, Coll, Set};
 use crate::lflow::Lflow;
 use crate::router::lb::{LbAddrs, LbGroupAddrs};
-use crate::router::{self, NatRule, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
+use crate::router::{self, BfdSession, NatRule, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
 use crate::sbrec::{Diagnostic, SbRecord};
 use crate::switch::{Config, LbCtx, Peer};
 use logical_model::nb;
@@ -43,6 +44,8 @@ pub(super) struct Inputs<'s> {
     pub lb_groups: Coll<'s, (Uuid, Arc<nb::LoadBalancerGroup>)>,
     /// Address set names, by uuid.
     pub address_sets: Arr<'s, Uuid, String>,
+    /// BFD sessions, by NB uuid.
+    pub bfds: Coll<'s, (Uuid, BfdFact)>,
 }
 
 /// What the routers' part produces.
@@ -87,6 +90,8 @@ enum RportPart {
     /// The router port its `peer` column names, and that port's router.
     RouterPeer(String, Uuid),
     HaGroup(String),
+    /// Some BFD session names it.
+    Bfd,
 }
 
 /// Pieces a router's context is assembled from.
@@ -104,6 +109,8 @@ enum RouterPart {
     Lb(Arc<LbAddrs>),
     /// One of its load-balancer groups.
     LbGroup(Uuid, Arc<LbGroupAddrs>),
+    /// A BFD session one of its static routes refers to.
+    Bfd(Uuid, BfdSession),
 }
 
 /// Pieces a NAT rule is assembled from.
@@ -170,11 +177,16 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let router_peers = rports
         .clone()
         .flat_map(|(p, (_, row))| row.peer.clone().map(|n| (n, p)))
-        .join_core(rport_names, |n, p, (_, lr)| Some((*p, RportPart::RouterPeer(n.clone(), *lr))));
+        .join_core(rport_names.clone(), |n, p, (_, lr)| Some((*p, RportPart::RouterPeer(n.clone(), *lr))));
     let ha = rports
         .clone()
         .flat_map(|(p, (_, row))| row.ha_chassis_group.map(|g| (g.uuid(), p)))
         .join_core(i.ha_groups, |_, p, g| Some((*p, RportPart::HaGroup(g.name.clone()))));
+    // Router ports some BFD session names (`has_bfd`).
+    let bfd_ports =
+        rport_names.clone().join_core(ops::distinct(i.bfds.clone().map(|(_, b)| b.logical_port)), |_, (p, _), _| {
+            Some((*p, RportPart::Bfd))
+        });
 
     // Router port uuid → (router, context).
     let rport_ctx = ops::reduce(
@@ -187,6 +199,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 peer_localnet,
                 router_peers,
                 ha,
+                bfd_ports,
             ])
             .arrange_by_key(),
         "RportCtx",
@@ -194,6 +207,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             let mut base = None;
             let (mut tunnel_key, mut cr_key, mut ha_chassis_group) = (None, None, None);
             let (mut switch_peer, mut localnet, mut router_peer) = (None, None, None);
+            let mut has_bfd = false;
             for (part, n) in parts {
                 if *n <= 0 {
                     continue;
@@ -209,6 +223,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     RportPart::Localnet(vlan) => localnet = Some(*vlan),
                     RportPart::RouterPeer(n, lr) => router_peer = Some((n.clone(), *lr)),
                     RportPart::HaGroup(n) => ha_chassis_group = Some(n.clone()),
+                    RportPart::Bfd => has_bfd = true,
                 }
             }
             let Some((lr, lrp)) = base else { return };
@@ -224,7 +239,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 (None, Some((name, router))) => Some(RportPeer::Router { name, router }),
                 (None, None) => None,
             };
-            let ctx = RportCtx { uuid: *p, lrp, peer, tunnel_key, cr_key, ha_chassis_group };
+            let ctx = RportCtx { uuid: *p, lrp, peer, tunnel_key, cr_key, ha_chassis_group, has_bfd };
             out.push(((lr, Arc::new(ctx)), 1));
         },
     );
@@ -236,10 +251,18 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .flat_map(|(lr, row)| row.copp.map(|c| (c.uuid(), lr)))
         .join_core(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
         .join_core(i.meter_names, |m, (lr, p), _| Some((*lr, RouterPart::Copp(p.clone(), m.clone()))));
-    let route_parts = routers
+    let routes = routers
         .clone()
         .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
-        .join_core(i.routes.arrange_by_key(), |u, lr, r| Some((*lr, RouterPart::Route(*u, r.clone()))));
+        .join_core(i.routes.arrange_by_key(), |u, lr, r| Some((*lr, (*u, r.clone()))));
+    // The BFD sessions routes refer to.
+    let route_bfd = routes
+        .clone()
+        .flat_map(|(lr, (_, r))| r.bfd.map(|b| (b.uuid(), lr)))
+        .join_core(i.bfds.arrange_by_key(), |b, lr, f| {
+            Some((*lr, RouterPart::Bfd(*b, BfdSession { dst_ip: f.dst_ip.clone(), up: f.up })))
+        });
+    let route_parts = routes.map(|(lr, (u, r))| (lr, RouterPart::Route(u, r)));
     let policy_parts = routers
         .clone()
         .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
@@ -342,7 +365,17 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     // Router uuid → context.
     let router_ctx = ops::reduce(
         router_base
-            .concatenate([port_facts, copp, route_parts, policy_parts, key_parts, nat_parts, lb_parts, group_parts])
+            .concatenate([
+                port_facts,
+                copp,
+                route_parts,
+                route_bfd,
+                policy_parts,
+                key_parts,
+                nat_parts,
+                lb_parts,
+                group_parts,
+            ])
             .arrange_by_key(),
         "RouterCtx",
         |u, parts, out: &mut Vec<(Arc<RouterCtx>, isize)>| {
@@ -351,6 +384,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             let mut copp = BTreeMap::new();
             let (mut routes, mut policies, mut nats) = (Vec::new(), Vec::new(), Vec::new());
             let (mut tunnel_key, mut lbs, mut groups) = (None, Vec::new(), Vec::new());
+            let mut bfd = BTreeMap::new();
             for (part, n) in parts {
                 if *n <= 0 {
                     continue;
@@ -367,6 +401,9 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     RouterPart::Nat(r) => nats.push(r.clone()),
                     RouterPart::Lb(a) => lbs.push(a.clone()),
                     RouterPart::LbGroup(_, g) => groups.push(g.clone()),
+                    RouterPart::Bfd(b, s) => {
+                        bfd.insert(*b, s.clone());
+                    }
                 }
             }
             facts.ports.sort_by_key(|p| p.uuid);
@@ -394,6 +431,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                         tunnel_key,
                         nats,
                         lb_ips,
+                        bfd,
                     }),
                     1,
                 ));
@@ -401,7 +439,10 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         },
     );
 
-    let router_flows = router_ctx.clone().flat_map_ref(|_, lr| router::router_flows(lr).into_iter().map(grouped::flow));
+    let router_flows = router_ctx.clone().flat_map_ref(|_, lr| {
+        let flows = router::router_flows(lr).into_iter().map(grouped::flow);
+        flows.chain(router::bfd_refs(lr).into_iter().map(Emit::BfdRef)).collect::<Vec<_>>()
+    });
     let diags = router_ctx.clone().flat_map_ref(|_, lr| {
         router::nat_problems(lr)
             .into_iter()
@@ -477,6 +518,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .flat_map_ref(|u, lr| {
             let mut c = (**lr).clone();
             c.lb_ips = Arc::default();
+            // (Nor do they read the BFD sessions of its routes.)
+            c.bfd = BTreeMap::new();
             Some((*u, Arc::new(c)))
         })
         .arrange_by_key();

@@ -98,7 +98,27 @@ fn nd_reply(lr: &RouterCtx, f: &mut Flows, op: &RportCtx, ip: &str, sn: &str, ex
     f.metered(lr.copp("nd-na"), |f| f.hint(LrInIpInput, 90, m, a, op.uuid));
 }
 
+/// `build_lrouter_bfd_flows`: BFD control packets from the port's own
+/// addresses go on; those to them go to ovn-controller (metered by CoPP's
+/// `bfd`). Only on ports some NB `BFD` row names.
+fn bfd(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, f: &mut Flows) {
+    if !op.has_bfd {
+        return;
+    }
+    let families = [
+        (!nets.ipv4.is_empty()).then(|| ("ip4", v4_networks(nets, false))),
+        (!nets.ipv6.is_empty()).then(|| ("ip6", v6_networks(nets))),
+    ];
+    for (ip, list) in families.into_iter().flatten() {
+        f.hint(LrInIpInput, 110, format!("{ip}.src == {list} && udp.dst == 3784"), "next; ", op.uuid);
+        f.metered(lr.copp("bfd"), |f| {
+            f.hint(LrInIpInput, 110, format!("{ip}.dst == {list} && udp.dst == 3784"), "handle_bfd_msg(); ", op.uuid)
+        });
+    }
+}
+
 pub(super) fn port_flows(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, f: &mut Flows) {
+    bfd(lr, op, nets, f);
     let key = op.key();
     let l3dgw = op.is_l3dgw(lr);
     let unreachable = !lr.is_gw_router() && lr.l3dgw_ports().is_empty();

@@ -25,7 +25,14 @@
 //! - `resolve`: ARP resolution towards what sits behind the router ports,
 //!   and on the router of a port's router peer.
 //!
-//! Not yet (issue 9): BFD, IGMP relay groups, virtual ports claimed by a
+//! BFD (`build_bfd_table` and the flows of routers with BFD sessions):
+//! the sessions' SB rows and statuses are the engine driver's
+//! (`engine::bfd`); here, a port's `has_bfd` (some NB `BFD` row names it:
+//! `lr_in_ip_input` BFD flows, and the `udp.dst == 3784` twin of each route
+//! through it) and the static routes a session's status keeps out
+//! ([`bfd_refs`] tells the driver which sessions routes use).
+//!
+//! Not yet (issue 9): IGMP relay groups, virtual ports claimed by a
 //! parent in another switch. (SB
 //! `HA_Chassis_Group` rows: `engine::grouped` and `crate::ha`.)
 
@@ -43,6 +50,7 @@ pub use lb::{lb_flows, LbIps};
 pub use nat::problems as nat_problems;
 pub use peer::{lsp_nat_addresses, peer};
 pub use resolve::switch_port_flows;
+pub use routes::bfd_refs;
 
 use crate::addrs::{self, LportAddresses};
 use crate::lflow::{json_key, Flows, Lflow};
@@ -76,6 +84,8 @@ pub struct RportFact {
     pub redirect_bridged: bool,
     /// Its tunnel key (symmetric ECMP replies remember the port by it).
     pub tunnel_key: Option<u32>,
+    /// Some NB `BFD` row names it (`has_bfd`).
+    pub has_bfd: bool,
 }
 
 /// A router port's `options:gateway_mtu` (0: none), the L2 header size of
@@ -135,6 +145,17 @@ pub struct NatRule {
     pub virtual_port: bool,
 }
 
+/// What a router's static routes need of a BFD session they refer to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BfdSession {
+    /// `dst_ip`: a route is gated by the session when its `nexthop` is
+    /// this very string.
+    pub dst_ip: String,
+    /// Routes through it are kept: its status, as northd settles it when
+    /// the run starts, is neither `down` nor `admin_down`.
+    pub up: bool,
+}
+
 /// Everything the flows of one router depend on.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RouterCtx {
@@ -155,6 +176,8 @@ pub struct RouterCtx {
     pub nats: Vec<Arc<NatRule>>,
     /// The addresses of its load balancers' VIPs.
     pub lb_ips: Arc<LbIps>,
+    /// The BFD sessions its static routes refer to, by NB uuid.
+    pub bfd: BTreeMap<Uuid, BfdSession>,
 }
 
 impl RouterCtx {
@@ -238,6 +261,8 @@ pub struct RportCtx {
     pub cr_key: Option<u32>,
     /// The name of its HA chassis group (NB), if any.
     pub ha_chassis_group: Option<String>,
+    /// Some NB `BFD` row names it (`has_bfd`).
+    pub has_bfd: bool,
 }
 
 impl RportCtx {
@@ -280,6 +305,7 @@ impl RportCtx {
             gw_mtu: self.gw_mtu(),
             redirect_bridged: self.lrp.options.get("redirect-type").is_some_and(|t| t.eq_ignore_ascii_case("bridged")),
             tunnel_key: self.tunnel_key,
+            has_bfd: self.has_bfd,
         }
     }
     /// `options:gateway_mtu` with the header size and bypass that go with it.

@@ -135,6 +135,7 @@ fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
         garp_resident,
         port_garp,
         port_garp_when,
+        has_bfd: op.has_bfd,
     }
 }
 

@@ -152,20 +152,22 @@ fn routable_routes(sw: &SwitchCtx, op: &PortCtx, out: &mut Vec<Lflow>) {
     let Some(nets) = peer.networks() else { return };
     let Some(src) = nets.ipv4.first() else { return };
     let key = json_key(&peer.name);
+    let has_bfd = peer.nat.as_ref().is_some_and(|n| n.has_bfd);
     let mut f = Flows::new(peer.router, out);
     for other in sw.facts.routers.iter().filter(|p| p.uuid != peer.uuid) {
         for ip in other.routables.iter().flat_map(|(_, ips)| ips) {
-            f.hint(
-                LrInIpRouting,
-                32 * 3 + 2,
+            let (m, common) = (
                 format!("ip4.dst == {ip}/32"),
                 format!(
-                    "ip.ttl--; reg8[0..15] = 0; reg0 = ip4.dst; reg1 = {}; eth.src = {}; outport = {key}; \
-                     flags.loopback = 1; next;",
+                    "reg8[0..15] = 0; reg0 = ip4.dst; reg1 = {}; eth.src = {}; outport = {key}; flags.loopback = 1; \
+                     next;",
                     src.addr, nets.mac
                 ),
-                peer.uuid,
             );
+            if has_bfd {
+                f.hint(LrInIpRouting, 32 * 3 + 3, format!("{m} && udp.dst == 3784"), common.clone(), peer.uuid);
+            }
+            f.hint(LrInIpRouting, 32 * 3 + 2, m, format!("ip.ttl--; {common}"), peer.uuid);
         }
     }
 }

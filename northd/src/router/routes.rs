@@ -6,7 +6,10 @@
 //! solicitations for IPv6 static-route next hops (`lr_in_arp_request`).
 //! They depend on the router's ports, routes and policies together (ECMP
 //! groups and route-table ids are numbered across them), so they are
-//! router-level flows.
+//! router-level flows. A route whose BFD session is down is left out (and
+//! takes no route-table id); a unique route out of a port with BFD
+//! sessions has a `udp.dst == 3784` twin one priority higher that does not
+//! decrement the TTL (BFD control packets leave with TTL 255).
 
 use super::{is_lla, RouterCtx};
 use crate::addrs::{self, LportAddresses};
@@ -19,11 +22,13 @@ use logical_model::nb;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// A router port as routes see it: name, networks and tunnel key.
+/// A router port as routes see it: name, networks, tunnel key, BFD
+/// sessions.
 struct Port<'a> {
     name: &'a str,
     nets: LportAddresses,
     key: Option<u32>,
+    has_bfd: bool,
 }
 
 /// `ip46_parse_cidr`: an address with an optional prefix length.
@@ -73,6 +78,18 @@ struct Route<'a> {
     src: bool,
     table: u32,
     discard: bool,
+}
+
+/// A static route that passes validation, before its BFD session is
+/// looked at: the route, its prefix, and the session gating it (its NB
+/// uuid, and whether it keeps the route), if any.
+struct Valid<'a> {
+    uuid: ovsdb::Uuid,
+    row: &'a nb::LogicalRouterStaticRoute,
+    prefix: IpAddr,
+    plen: u8,
+    discard: bool,
+    bfd: Option<(ovsdb::Uuid, bool)>,
 }
 
 impl Route<'_> {
@@ -154,30 +171,33 @@ fn route_match(table: u32, prefix: &str, plen: u8, src: bool, v4: bool, ofs: u16
     (m, plen as u16 * 3 + ofs)
 }
 
-pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
-    let ports: Vec<Port> = lr
-        .facts
+fn ports(lr: &RouterCtx) -> Vec<Port<'_>> {
+    lr.facts
         .ports
         .iter()
         .filter_map(|p| {
-            addrs::lrp_networks(&p.mac, &p.networks).map(|nets| Port { name: &p.name, nets, key: p.tunnel_key })
+            addrs::lrp_networks(&p.mac, &p.networks).map(|nets| Port {
+                name: &p.name,
+                nets,
+                key: p.tunnel_key,
+                has_bfd: p.has_bfd,
+            })
         })
-        .collect();
+        .collect()
+}
+
+pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
+    let ports = ports(lr);
     static_routes(lr, &ports, f);
     policies(lr, &ports, f);
     nexthop_solicitations(lr, f);
 }
 
-fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
-    let mut tables: BTreeMap<String, u32> = lr.route_tables().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let mut table_id = |name: &str| -> u32 {
-        if name.is_empty() {
-            return 0;
-        }
-        let next = tables.len() as u32 + 1;
-        *tables.entry(name.to_string()).or_insert(next)
-    };
-    let mut parsed = Vec::new();
+/// `parsed_routes_add` up to the BFD check: the routes of `lr` that are
+/// valid (next hop, prefix, same family, an output port), in NB order, with
+/// the BFD session gating each (one whose `dst_ip` is the route's next hop).
+fn valid_routes<'a>(lr: &'a RouterCtx, ports: &[Port]) -> Vec<Valid<'a>> {
+    let mut out = Vec::new();
     for (uuid, row) in &lr.routes {
         let discard = row.nexthop == "discard";
         let nexthop = if !row.nexthop.is_empty() && !discard {
@@ -195,15 +215,46 @@ fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
         if !discard && outport(ports, row, prefix.is_ipv4()).is_none() {
             continue;
         }
-        // (BFD-monitored routes whose session is down: issue 9.)
+        let bfd = row.bfd.and_then(|b| {
+            let s = lr.bfd.get(&b.uuid()).filter(|s| s.dst_ip == row.nexthop)?;
+            Some((b.uuid(), s.up))
+        });
+        out.push(Valid { uuid: *uuid, row, prefix, plen, discard, bfd });
+    }
+    out
+}
+
+/// The BFD sessions (NB uuids) that valid static routes of `lr` use, once
+/// per route: northd marks them referenced (a referenced session that is
+/// `admin_down` becomes `down`; an unreferenced one becomes `admin_down`).
+pub fn bfd_refs(lr: &RouterCtx) -> Vec<ovsdb::Uuid> {
+    if lr.bfd.is_empty() {
+        return Vec::new();
+    }
+    valid_routes(lr, &ports(lr)).into_iter().filter_map(|r| r.bfd.map(|(b, _)| b)).collect()
+}
+
+fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
+    let mut tables: BTreeMap<String, u32> = lr.route_tables().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut table_id = |name: &str| -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let next = tables.len() as u32 + 1;
+        *tables.entry(name.to_string()).or_insert(next)
+    };
+    let mut parsed = Vec::new();
+    // Routes whose BFD session is down are left out before they get a
+    // route-table id.
+    for v in valid_routes(lr, ports).into_iter().filter(|v| v.bfd.is_none_or(|(_, up)| up)) {
         parsed.push(Route {
-            uuid: *uuid,
-            row,
-            prefix,
-            plen,
-            src: row.policy.is_some_and(|p| p.as_str() == "src-ip"),
-            table: table_id(&row.route_table),
-            discard,
+            uuid: v.uuid,
+            row: v.row,
+            prefix: v.prefix,
+            plen: v.plen,
+            src: v.row.policy.is_some_and(|p| p.as_str() == "src-ip"),
+            table: table_id(&v.row.route_table),
+            discard: v.discard,
         });
     }
     // ECMP groups: routes sharing (prefix, plen, policy, table), numbered
@@ -278,18 +329,15 @@ fn static_routes(lr: &RouterCtx, ports: &[Port], f: &mut Flows) {
         };
         let (nh, src, dst) = if v4 { ("reg0", "reg1", "ip4.dst") } else { ("xxreg0", "xxreg1", "ip6.dst") };
         let gw = if r.row.nexthop.is_empty() { dst } else { r.row.nexthop.as_str() };
-        f.hint(
-            LrInIpRouting,
-            prio,
-            m,
-            format!(
-                "ip.ttl--; reg8[0..15] = 0; {nh} = {gw}; {src} = {addr}; eth.src = {}; outport = {}; \
-                 flags.loopback = 1; next;",
-                p.nets.mac,
-                json_key(p.name)
-            ),
-            r.uuid,
+        let common = format!(
+            "reg8[0..15] = 0; {nh} = {gw}; {src} = {addr}; eth.src = {}; outport = {}; flags.loopback = 1; next;",
+            p.nets.mac,
+            json_key(p.name)
         );
+        if p.has_bfd {
+            f.hint(LrInIpRouting, prio + 1, format!("{m} && udp.dst == 3784"), common.clone(), r.uuid);
+        }
+        f.hint(LrInIpRouting, prio, m, format!("ip.ttl--; {common}"), r.uuid);
     }
 }
 

@@ -54,37 +54,40 @@ pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
 
 pub(super) fn port_flows(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses, f: &mut Flows) {
     nd_ra(lr, op, nets, f);
-    // Connected networks (`add_route`, ROUTE_PRIO_OFFSET_CONNECTED).
+    // Connected networks (`add_route`, ROUTE_PRIO_OFFSET_CONNECTED), each
+    // with its BFD twin (no TTL decrement) when the port has BFD sessions.
     let key = op.key();
     let mac = nets.mac;
+    let mut route = |prio: u16, m: String, common: String| {
+        if op.has_bfd {
+            f.hint(LrInIpRouting, prio + 1, format!("{m} && udp.dst == 3784"), common.clone(), op.uuid);
+        }
+        f.hint(LrInIpRouting, prio, m, format!("ip.ttl--; {common}"), op.uuid);
+    };
     for a in &nets.ipv4 {
         let net = addrs::network4(a.addr, a.plen);
-        f.hint(
-            LrInIpRouting,
+        route(
             a.plen as u16 * 3 + 2,
             format!("ip4.dst == {net}/{}", a.plen),
             format!(
-                "ip.ttl--; reg8[0..15] = 0; reg0 = ip4.dst; reg1 = {}; eth.src = {mac}; outport = {key}; \
-                 flags.loopback = 1; next;",
+                "reg8[0..15] = 0; reg0 = ip4.dst; reg1 = {}; eth.src = {mac}; outport = {key}; flags.loopback = 1; \
+                 next;",
                 a.addr
             ),
-            op.uuid,
         );
     }
     for a in &nets.ipv6 {
         let net = addrs::network6(a.addr, a.plen);
         // Link-local networks are scoped to their port.
         let scope = if is_lla(&net) { format!("inport == {key} && ") } else { String::new() };
-        f.hint(
-            LrInIpRouting,
+        route(
             a.plen as u16 * 3 + 2,
             format!("{scope}ip6.dst == {net}/{}", a.plen),
             format!(
-                "ip.ttl--; reg8[0..15] = 0; xxreg0 = ip6.dst; xxreg1 = {}; eth.src = {mac}; outport = {key}; \
+                "reg8[0..15] = 0; xxreg0 = ip6.dst; xxreg1 = {}; eth.src = {mac}; outport = {key}; \
                  flags.loopback = 1; next;",
                 a.addr
             ),
-            op.uuid,
         );
     }
 }

@@ -241,6 +241,11 @@ pub struct PeerNat {
     /// when it is announced.
     pub port_garp: String,
     pub port_garp_when: GarpWhen,
+    /// The router port has BFD sessions (`has_bfd`): its routes to the
+    /// switch's other routers' routable addresses have BFD twins. (Here,
+    /// not in [`Peer`], so that a session added or removed touches this
+    /// port only.)
+    pub has_bfd: bool,
 }
 
 /// When the router port's own addresses are announced in `nat_addresses`.
