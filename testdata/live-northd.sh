@@ -37,7 +37,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin LC_ALL=C
-SUPPORTED=(01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17)
+SUPPORTED=(01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18)
 DRIVEN=()
 ORDER=both
 ARGS=()

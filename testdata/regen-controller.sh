@@ -172,11 +172,12 @@ run_phase() {
         ovn-northd --detach --no-chdir --pidfile="$W/northd.pid" --log-file="$W/northd.log" \
             --unixctl="$W/northd.ctl" --ovnnb-db="$NB_DB" --ovnsb-db="$SB_DB"
         ovn-nbctl --timeout=60 --wait=sb sync
-        local name ip mappings flagged
-        while read -r name ip mappings flagged; do
+        local name ip mappings macs flagged
+        while read -r name ip mappings macs flagged; do
             [ "$mappings" = - ] && mappings=
+            [ "$macs" = - ] && macs=
             if [ "$flagged" = 1 ]; then
-                chassis_add "$name" "$ip" "$mappings"
+                chassis_add "$name" "$ip" "$mappings" "$macs"
             else
                 ovn-sbctl --timeout=60 chassis-add "$name" geneve "$ip"
             fi
@@ -217,6 +218,11 @@ run_phase() {
         external_ids:ovn-encap-ip="$ENCAP_IP" external_ids:ovn-bridge=br-int \
         external_ids:ovn-bridge-datapath-type=dummy external_ids:ovn-monitor-all=true
     [ -n "$maps" ] && vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings="$maps"
+    # hv1's chassis MACs, as the recorded phase gives them (ovn-controller
+    # publishes them in its Chassis row).
+    local macs
+    macs=$("$PYTHON" "$SETUP" local-macs "$ref/sb.json")
+    [ -n "$macs" ] && vsctl set Open_vSwitch . external_ids:ovn-chassis-mac-mappings="\"$macs\""
     if [ "$CHECK" -eq 1 ]; then
         # The committed conntrack zones, where ovn-controller keeps them
         # across restarts (br-int external_ids:ct-zone-NAME): which zone it

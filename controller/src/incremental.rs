@@ -122,8 +122,8 @@ pub enum Dep {
     PortGroup(String),
     /// The HA chassis groups (and which tunnels have BFD up).
     Ha,
-    /// Every patch and l3gateway port and the set of local datapaths
-    /// (what [`View::peer_ports`] walks).
+    /// Every patch and l3gateway port, the set of local datapaths and
+    /// their peer ports in order (what [`View::peer_ports`] gives).
     Patches,
     /// Every VTEP port binding (VXLAN ramp switches).
     Vtep,
@@ -775,7 +775,7 @@ fn facts(v: &View, sets: &Sets, pb_rows: &[u64]) -> HashMap<Dep, u64> {
     let patches: Vec<_> =
         sb.port_binding.iter().filter(|(_, p)| p.r#type == "patch" || p.r#type == "l3gateway").collect();
     let local_dps: Vec<_> = v.dps.values().map(|d| (d.uuid, d.key)).collect();
-    f.insert(Dep::Patches, hash_of(&(patches, local_dps)));
+    f.insert(Dep::Patches, hash_of(&(patches, local_dps, v.all_peer_ports())));
     let vtep: Vec<_> = sb.port_binding.iter().filter(|(_, p)| p.r#type == "vtep").collect();
     f.insert(Dep::Vtep, hash_of(&vtep));
     f.insert(Dep::Dhcp, hash_of(&(&sb.dhcp_options, &sb.dhcpv6_options)));

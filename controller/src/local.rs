@@ -180,6 +180,9 @@ pub struct View<'a> {
     pub pb_by_name: BTreeMap<&'a str, Uuid>,
     /// Local datapaths by tunnel key.
     pub dps: BTreeMap<u32, LocalDp>,
+    /// Local datapath uuid → its peer ports (`local_datapath.peer_ports`):
+    /// (its port binding, the peer's), in the order the walk added them.
+    peers: BTreeMap<Uuid, Vec<(Uuid, Uuid)>>,
     /// Datapath uuid → tunnel key, for every datapath.
     pub dp_key: BTreeMap<Uuid, u32>,
     /// (datapath key, port key) of the related logical ports.
@@ -203,6 +206,7 @@ impl<'a> View<'a> {
             chassis,
             pb_by_name,
             dps: BTreeMap::new(),
+            peers: BTreeMap::new(),
             dp_key,
             related: BTreeSet::new(),
             rec: RefCell::new(None),
@@ -275,46 +279,46 @@ impl<'a> View<'a> {
         self.dp_key.get(&pb.datapath.uuid()).copied().unwrap_or(0)
     }
 
+    /// The local datapaths and their peer ports, as `binding_run` and
+    /// `add_local_datapath` find them: for each port binding that puts its
+    /// datapath here (bound to this chassis, or an external port of one of
+    /// our HA chassis groups), in uuid order, a depth-first walk from its
+    /// datapath. The walk visits a datapath's ports in uuid order (the
+    /// reference's by-datapath index); crossing a patch or l3gateway port
+    /// ([`View::need_peer`]) first walks the peer's datapath, if new, and
+    /// then adds the pair to both ends' peer ports (once per port). So a
+    /// switch's peer ports are in the uuid order of its own ports (when
+    /// the datapaths form a tree), whichever side the walk came from.
+    /// Beyond depth 100 datapaths are added but not walked ("datapaths
+    /// nested too deep").
+    ///
+    /// The reference starts from its bindings in the hash order of its SB
+    /// table, not uuid order; that only shows when datapaths form a cycle.
     fn find_local_datapaths(&mut self) {
-        // Seeds: datapaths with a port bound to this chassis.
-        let mut seeds = BTreeSet::new();
+        let mut by_dp: BTreeMap<Uuid, Vec<(Uuid, &sb::PortBinding)>> = BTreeMap::new();
+        for (u, pb) in &self.sb.port_binding {
+            by_dp.entry(pb.datapath.uuid()).or_default().push((u.uuid(), pb));
+        }
+        let mut walk = Walk { by_dp: &by_dp, local: BTreeSet::new(), peers: BTreeMap::new() };
         for pb in self.sb.port_binding.values() {
             if self.bound_here(pb) || self.ha_external_here(pb) {
-                seeds.insert(pb.datapath.uuid());
+                walk.add_datapath(self, pb.datapath.uuid(), 0);
             }
         }
-        let mut by_dp: BTreeMap<Uuid, Vec<&sb::PortBinding>> = BTreeMap::new();
-        for pb in self.sb.port_binding.values() {
-            by_dp.entry(pb.datapath.uuid()).or_default().push(pb);
-        }
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<Uuid> = seeds.into_iter().collect();
-        while let Some(dp) = stack.pop() {
-            if !seen.insert(dp) {
-                continue;
-            }
-            for pb in by_dp.get(&dp).map(Vec::as_slice).unwrap_or(&[]) {
-                if pb.r#type != "patch" && pb.r#type != "l3gateway" {
-                    continue;
-                }
-                let Some((_, peer)) = pb.options.get("peer").and_then(|p| self.pb_named(p)) else { continue };
-                if self.need_peer(pb) && !seen.contains(&peer.datapath.uuid()) {
-                    stack.push(peer.datapath.uuid());
-                }
-            }
-        }
-        for dp in seen {
+        let Walk { local, peers, .. } = walk;
+        for dp in local {
             let Some(row) = self.sb.datapath_binding.get(&dp.into()) else { continue };
             let localnet = by_dp
                 .get(&dp)
                 .into_iter()
                 .flatten()
-                .find(|pb| pb.r#type == "localnet" && self.local.patches.contains_key(&pb.logical_port))
-                .and_then(|pb| self.pb_by_name.get(pb.logical_port.as_str()).copied());
+                .find(|(_, pb)| pb.r#type == "localnet" && self.local.patches.contains_key(&pb.logical_port))
+                .and_then(|(_, pb)| self.pb_by_name.get(pb.logical_port.as_str()).copied());
             let is_switch = row.external_ids.contains_key("logical-switch");
             self.dps
                 .insert(row.tunnel_key as u32, LocalDp { uuid: dp, key: row.tunnel_key as u32, is_switch, localnet });
         }
+        self.peers = peers;
     }
 
     /// A multicast group of a datapath, by name → its tunnel key.
@@ -436,32 +440,30 @@ impl<'a> View<'a> {
     }
 
     /// The `peer_ports` of local datapath `dp` (`local_datapath`): for each
-    /// logical patch (or local l3gateway) port whose crossing made a
-    /// datapath local, the pair (its end in `dp`, the other end), in SB
-    /// order, one pair per end in `dp`.
+    /// logical patch (or local l3gateway) port crossed by the walk that
+    /// made the datapaths local, with one end in `dp`, the pair (its end in
+    /// `dp`, the other end), once per end in `dp`, in the reference's order
+    /// (see [`View::find_local_datapaths`]).
     ///
     /// Reads: `Port_Binding` (`type`, `options:peer`, `datapath`,
     /// `chassis`, the `chassis-redirect-port`'s `options:always-redirect`
-    /// and HA chassis group), `HA_Chassis_Group`/`HA_Chassis`; local
-    /// datapaths.
+    /// and HA chassis group), `HA_Chassis_Group`/`HA_Chassis`; the local
+    /// datapaths and the walk's order ([`Dep::Patches`]).
     pub fn peer_ports(&self, dp: Uuid) -> Vec<(&'a sb::PortBinding, &'a sb::PortBinding)> {
-        let is_local = |d: Uuid| self.dp_key.get(&d).is_some_and(|k| self.dps.contains_key(k));
-        let mut out: Vec<(&sb::PortBinding, &sb::PortBinding)> = Vec::new();
-        for pb in self.sb.port_binding.values() {
-            if pb.r#type != "patch" && pb.r#type != "l3gateway" {
-                continue;
-            }
-            let Some((_, peer)) = pb.options.get("peer").and_then(|p| self.pb_named(p)) else { continue };
-            if !is_local(pb.datapath.uuid()) || !self.need_peer(pb) {
-                continue;
-            }
-            for (here, there) in [(pb, peer), (peer, pb)] {
-                if here.datapath.uuid() == dp && !out.iter().any(|(l, _)| l.logical_port == here.logical_port) {
-                    out.push((here, there));
-                }
-            }
-        }
-        out
+        self.note(|| Dep::Patches);
+        let row = |u: Uuid| self.sb.port_binding.get(&u.into());
+        self.peers
+            .get(&dp)
+            .into_iter()
+            .flatten()
+            .filter_map(|(here, there)| Some((row(*here)?, row(*there)?)))
+            .collect()
+    }
+
+    /// Every local datapath's peer ports, as port binding uuids (for the
+    /// incremental compiler's fingerprint of [`Dep::Patches`]).
+    pub(crate) fn all_peer_ports(&self) -> &BTreeMap<Uuid, Vec<(Uuid, Uuid)>> {
+        &self.peers
     }
 
     /// `need_add_peer_to_local`: whether crossing this patch (or gateway)
@@ -476,5 +478,44 @@ impl<'a> View<'a> {
             return true;
         }
         crp.ha_chassis_group.is_some_and(|g| self.ha_group_contains(g.uuid()))
+    }
+}
+
+/// The state of [`View::find_local_datapaths`]'s walk.
+struct Walk<'w, 'a> {
+    /// Each datapath's port bindings, in uuid order.
+    by_dp: &'w BTreeMap<Uuid, Vec<(Uuid, &'a sb::PortBinding)>>,
+    /// The datapaths made local so far.
+    local: BTreeSet<Uuid>,
+    /// Their peer ports so far.
+    peers: BTreeMap<Uuid, Vec<(Uuid, Uuid)>>,
+}
+
+impl Walk<'_, '_> {
+    /// `add_local_datapath__`.
+    fn add_datapath(&mut self, v: &View, dp: Uuid, depth: u32) {
+        if !self.local.insert(dp) || depth >= 100 {
+            return;
+        }
+        let by_dp = self.by_dp;
+        for (u, pb) in by_dp.get(&dp).map(Vec::as_slice).unwrap_or(&[]) {
+            if pb.r#type != "patch" && pb.r#type != "l3gateway" {
+                continue;
+            }
+            let Some((pu, peer)) = pb.options.get("peer").and_then(|p| v.pb_named(p)) else { continue };
+            if v.need_peer(pb) {
+                self.add_datapath(v, peer.datapath.uuid(), depth + 1);
+                self.add_peer(peer.datapath.uuid(), pu, *u);
+                self.add_peer(dp, *u, pu);
+            }
+        }
+    }
+
+    /// `local_datapath_peer_port_add`: appended, unless `here` is there.
+    fn add_peer(&mut self, dp: Uuid, here: Uuid, there: Uuid) {
+        let list = self.peers.entry(dp).or_default();
+        if !list.iter().any(|(h, _)| *h == here) {
+            list.push((here, there));
+        }
     }
 }

@@ -73,7 +73,7 @@ fn recorded_scenarios() {
         }
     }
     phases.sort();
-    assert!(phases.len() >= 28, "expected 14 scenarios x 2 phases, found {}", phases.len());
+    assert!(phases.len() >= 36, "expected 18 scenarios x 2 phases, found {}", phases.len());
     let mut failures = Vec::new();
     for p in &phases {
         let name = format!(

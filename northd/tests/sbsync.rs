@@ -160,8 +160,8 @@ fn taking_over_from_the_reference_keeps_its_ha_chassis_groups() {
             groups += db.tables.get("HA_Chassis_Group").map_or(0, |t| t.len());
         }
     }
-    // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3, 16: 1 + 1, 17: 2 + 2.
-    assert_eq!(groups, 16);
+    // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3, 16: 1 + 1, 17: 2 + 2, 18: 2 + 2.
+    assert_eq!(groups, 18);
 }
 
 /// Taking over BFD sessions from the reference (17): their rows, source

@@ -6,13 +6,18 @@ Sub-commands:
 
   chassis REF_SB_JSON
       The chassis rows to register before the real ovn-controller runs,
-      one `NAME IP BRIDGE_MAPPINGS FLAGGED` line each (BRIDGE_MAPPINGS `-`
-      when empty; FLAGGED 1 for a chassis registered like ovn-controller
-      does, with feature flags, 0 for a plain `ovn-sbctl chassis-add`):
-      every Chassis of the recorded phase except `hv1` (the real
-      ovn-controller registers that one itself), plus `hv2` when the
-      phase has none, flagged unless some recorded chassis is plain (so
-      that a scenario of plain chassis stays one).
+      one `NAME IP BRIDGE_MAPPINGS CHASSIS_MAC_MAPPINGS FLAGGED` line each
+      (the mappings `-` when empty; FLAGGED 1 for a chassis registered
+      like ovn-controller does, with feature flags, 0 for a plain
+      `ovn-sbctl chassis-add`): every Chassis of the recorded phase except
+      `hv1` (the real ovn-controller registers that one itself), plus `hv2`
+      when the phase has none, flagged unless some recorded chassis is
+      plain (so that a scenario of plain chassis stays one).
+
+  local-macs REF_SB_JSON
+      The `ovn-chassis-mac-mappings` the recorded phase gives `hv1` (its
+      Chassis other_config), empty if none: what hv1's Open_vSwitch
+      external_ids get, from which the real ovn-controller publishes them.
 
   plan SB_REMOTE
       The fixed binding rule applied to the live SB (see
@@ -77,15 +82,25 @@ def cmd_chassis(ref_sb):
         ips = sorted(encap[u]["ip"] for u in uuids if u in encap)
         oc = smap(r["other_config"])
         flagged = "port-up-notif" in oc
-        rows.append((r["name"], ips[0] if ips else "", oc.get("ovn-bridge-mappings", ""), flagged))
+        rows.append((r["name"], ips[0] if ips else "", oc.get("ovn-bridge-mappings", ""),
+                     oc.get("ovn-chassis-mac-mappings", ""), flagged))
     names = {r[0] for r in rows}
     if REMOTE_CHASSIS not in names:
-        flagged = all(r[3] for r in rows) if rows else True
-        rows.append((REMOTE_CHASSIS, REMOTE_IP, "", flagged))
-    for name, ip, mappings, flagged in sorted(rows):
+        flagged = all(r[4] for r in rows) if rows else True
+        rows.append((REMOTE_CHASSIS, REMOTE_IP, "", "", flagged))
+    for name, ip, mappings, macs, flagged in sorted(rows):
         if name == LOCAL_CHASSIS:
             continue
-        print(name, ip, mappings or "-", int(flagged))
+        print(name, ip, mappings or "-", macs or "-", int(flagged))
+
+
+def cmd_local_macs(ref_sb):
+    sb = json.load(open(ref_sb))
+    for r in sb.get("Chassis", {}).values():
+        if r["name"] == LOCAL_CHASSIS:
+            print(smap(r["other_config"]).get("ovn-chassis-mac-mappings", ""))
+            return
+    print("")
 
 
 def cmd_plan(sb_remote):
@@ -198,7 +213,7 @@ def cmd_ofport_fixes(ovs_remote, sb_remote, chassis_txt):
 
 
 def main(argv):
-    cmds = {"chassis": (cmd_chassis, 1), "plan": (cmd_plan, 1),
+    cmds = {"chassis": (cmd_chassis, 1), "local-macs": (cmd_local_macs, 1), "plan": (cmd_plan, 1),
             "chassis-txt": (cmd_chassis_txt, 3), "ofport-fixes": (cmd_ofport_fixes, 3)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) != 2 + cmds[argv[1]][1]:
         sys.exit(__doc__)

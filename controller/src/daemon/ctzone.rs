@@ -1,7 +1,9 @@
 //! Conntrack zones, as ovn-controller 23.03 assigns them
 //! (`update_ct_zones`, `restore_ct_zones`): one zone per local logical
 //! port (VIF `iface-id`s on the integration bridge, localnet ports, ports
-//! claimed here) and two per local datapath (`<uuid>_dnat`,
+//! claimed here: containers of local VIFs, l2/l3 gateway ports of this
+//! chassis, chassisredirect and external ports active here) and two per
+//! local datapath (`<uuid>_dnat`,
 //! `<uuid>_snat`; a datapath's `external_ids:snat-ct-zone` requests its
 //! SNAT zone). Zone 0 is reserved; a new user gets the lowest free zone.
 //! Zones are persisted in the integration bridge's
@@ -113,6 +115,10 @@ pub fn users(view: &View, vifs: &BTreeMap<String, Interface>) -> (BTreeSet<Strin
             "localnet" => true,
             "l2gateway" => gw("l2gateway-chassis"),
             "l3gateway" => gw("l3gateway-chassis"),
+            // `consider_ha_lport`: active here in its HA chassis group.
+            "chassisredirect" | "external" => pb
+                .ha_chassis_group
+                .is_some_and(|g| view.ha_group_contains(g.uuid()) && view.ha_group_active_here(g.uuid())),
             "" => pb.parent_port.as_deref().is_some_and(|p| vifs.contains_key(p)) && view.bound_here(pb),
             _ => false,
         };

@@ -108,7 +108,9 @@ pub(super) fn remote_chassis_mac_flows(v: &View, out: &mut Flows) {
 /// (VLAN `tag`, 0 for none): clause 2 (its VLAN), and the conjunction's
 /// flow, which enters the switch through the localnet port with the
 /// router port's MAC as source. One pair per router port across the
-/// switch's patch ports.
+/// switch's patch ports; as those conjunction flows share their match,
+/// only the first peer port's is installed (the first of
+/// [`View::peer_ports`], in `ovn-controller`'s order).
 ///
 /// Reads: the localnet `Port_Binding` (`datapath`, `tunnel_key`, `tag`),
 /// the local datapath's peer ports ([`View::peer_ports`]) and their `mac`;
