@@ -749,7 +749,7 @@ fn ha_chassis_groups_are_compared() {
     }
     // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3, 16: 1 + 1, 17: 2 + 2, 18: 2 + 2; hv1 and hv2
     // in 07 initial.
-    assert_eq!((groups, refs), (18, 2));
+    assert_eq!((groups, refs), (20, 2));
 }
 
 /// Two free loopback addresses for a cluster.

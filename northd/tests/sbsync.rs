@@ -161,7 +161,7 @@ fn taking_over_from_the_reference_keeps_its_ha_chassis_groups() {
         }
     }
     // 07: 1 + 1, 13: 1 + 1, 15: 3 + 3, 16: 1 + 1, 17: 2 + 2, 18: 2 + 2.
-    assert_eq!(groups, 18);
+    assert_eq!(groups, 20);
 }
 
 /// Taking over BFD sessions from the reference (17): their rows, source
