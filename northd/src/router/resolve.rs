@@ -111,24 +111,7 @@ fn router_port(op: &PortCtx, attached: &[(&Peer, LportAddresses)], out: &mut Vec
     let key = json_key(&peer.name);
     for (other, nets) in attached.iter().filter(|(p, _)| p.uuid != peer.uuid) {
         let mut f = Flows::new(peer.router, out);
-        if !nets.ipv4.is_empty() {
-            f.hint(
-                LrInArpResolve,
-                100,
-                format!("outport == {key} && reg0 == {}", v4_networks(nets, false)),
-                format!("eth.dst = {}; next;", nets.mac),
-                op.uuid,
-            );
-        }
-        if !nets.ipv6.is_empty() {
-            f.hint(
-                LrInArpResolve,
-                100,
-                format!("outport == {key} && xxreg0 == {}", v6_networks(nets)),
-                format!("eth.dst = {}; next;", nets.mac),
-                op.uuid,
-            );
-        }
+        resolve_to_mac(&mut f, &key, nets, "reg0 ==", op.uuid);
         // The other router's routable NAT and VIP addresses, if this
         // router is a gateway.
         if peer.chassis.is_some() || peer.l3dgw {
@@ -179,13 +162,19 @@ pub(super) fn router_peer_flows(op: &RportCtx, nets: &LportAddresses, out: &mut 
     let Some(RportPeer::Router { name, router }) = &op.peer else { return };
     let key = json_key(name);
     let mut f = Flows::new(*router, out);
+    resolve_to_mac(&mut f, &key, nets, "reg0==", op.uuid);
+}
+
+/// `lr_in_arp_resolve` on output port `key`: the addresses of `nets` (IPv4
+/// compared with `reg0_eq`, the reference's spelling there) to their MAC.
+fn resolve_to_mac(f: &mut Flows, key: &str, nets: &LportAddresses, reg0_eq: &str, hint: ovsdb::Uuid) {
     if !nets.ipv4.is_empty() {
         f.hint(
             LrInArpResolve,
             100,
-            format!("outport == {key} && reg0== {}", v4_networks(nets, false)),
+            format!("outport == {key} && {reg0_eq} {}", v4_networks(nets, false)),
             format!("eth.dst = {}; next;", nets.mac),
-            op.uuid,
+            hint,
         );
     }
     if !nets.ipv6.is_empty() {
@@ -194,7 +183,7 @@ pub(super) fn router_peer_flows(op: &RportCtx, nets: &LportAddresses, out: &mut 
             100,
             format!("outport == {key} && xxreg0 == {}", v6_networks(nets)),
             format!("eth.dst = {}; next;", nets.mac),
-            op.uuid,
+            hint,
         );
     }
 }
