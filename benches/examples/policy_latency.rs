@@ -5,7 +5,7 @@
 //! disturbs less. For profiling, `perf record` after the "loaded" line.
 //!
 //! Usage: `policy_latency [ROUNDS [WORKERS [ONLY]]]` (ONLY: `as`, `pg`,
-//! `pod` or `empty`); sizes from FLOWC_BENCH_NODES, FLOWC_BENCH_PODS,
+//! `pod`, `vip` or `empty`); sizes from FLOWC_BENCH_NODES, FLOWC_BENCH_PODS,
 //! FLOWC_BENCH_SERVICES, FLOWC_BENCH_POLICIES (default 100, 50, 1000, 500:
 //! issue 10's medium size). FLOWC_BENCH_TOPOLOGY=cluster takes the whole
 //! cluster (`k8s_cluster`: routers, gateway routers, NAT) rather than the
@@ -68,6 +68,7 @@ fn main() {
             },
         ),
         ("pod", "pod", flowc_benches::pod_toggle(&nb)),
+        ("vip", "service VIP", flowc_benches::vip_toggle(&nb)),
     ];
     let mut time = |changes: &[NbChange]| {
         let (t, c) = (Instant::now(), cpu_time());

@@ -245,6 +245,21 @@ pub fn pod_toggle(nb: &nb::Snapshot) -> Toggle {
     Toggle { add, remove }
 }
 
+/// On a [`k8s_switches`] or [`k8s_cluster`] database: one more VIP
+/// (`172.31.0.1:80`, new to it) on the middle service's load balancer, as
+/// the side-by-side script's add-vip changes do.
+pub fn vip_toggle(nb: &nb::Snapshot) -> Toggle {
+    use northd::engine::{NbChange, NbRow};
+    let services: Vec<_> = nb.load_balancer.iter().filter(|(_, l)| l.name.starts_with("Service_")).collect();
+    let (id, lb) = services.get(services.len() / 2).map(|(i, l)| (**i, (*l).clone())).expect("services");
+    let mut with = lb.clone();
+    with.vips.insert("172.31.0.1:80".into(), "10.0.0.2:8080".into());
+    Toggle {
+        add: vec![NbChange::Upsert(NbRow::Lb(id.uuid(), with.into()))],
+        remove: vec![NbChange::Upsert(NbRow::Lb(id.uuid(), lb.into()))],
+    }
+}
+
 /// The sizes of issue 10: (nodes, pods per node, services, policies).
 pub const SIZES: [(&str, [u64; 4]); 3] =
     [("small", [10, 30, 100, 50]), ("medium", [100, 50, 1000, 500]), ("large", [500, 100, 5000, 2000])];

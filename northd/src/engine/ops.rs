@@ -7,6 +7,8 @@
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::trace::implementations::{KeyBuilder, KeySpine, ValBuilder, ValSpine};
 use differential_dataflow::{ExchangeData, Hashable, VecCollection};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A collection of the engine's dataflow (epochs as times).
 pub(super) type Coll<'s, D> = VecCollection<'s, u64, D, isize>;
@@ -50,4 +52,59 @@ where
             vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
         },
     )
+}
+
+/// An `Arc` whose comparisons start with the pointers: two copies of one
+/// allocation are equal without a look inside. For large values that many
+/// records share (a load-balancer group's addresses in every router's
+/// parts), which differential dataflow compares whenever it consolidates or
+/// merges the batches holding them: a deep comparison of two copies of the
+/// same value costs as much as the value is large. Otherwise it orders, and
+/// hashes, as the value does, so that the order stays total and
+/// consistent with equality.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Shared<T>(pub Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl<T: Eq> Eq for Shared<T> {}
+
+impl<T: Ord> PartialOrd for Shared<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> Ord for Shared<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl<T: std::hash::Hash> std::hash::Hash for Shared<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
 }

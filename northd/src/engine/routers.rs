@@ -2,18 +2,18 @@
 //! routers, peers and keys into [`RportCtx`]s, per-router facts and
 //! [`RouterCtx`]s, then router flows (`crate::router`) and the SB rows of
 //! routers and their ports. Also what switch ports of type `router` need
-//! from their router port ([`Peer`]). Closures are total, as everywhere in
-//! the dataflow.
+//! from their router port ([`Peer`](crate::switch::Peer)). Closures are
+//! total, as everywhere in the dataflow.
 
 use super::dataflow::{Emit, PortPart};
 use super::grouped::{self, Group, Member};
 use super::input::BfdFact;
-use super::ops::{self, Arr, Coll, Set};
+use super::ops::{self, Arr, Coll, Set, Shared};
 use crate::lflow::Lflow;
-use crate::router::lb::{LbAddrs, LbGroupAddrs};
+use crate::router::lb::{LbAddrs, LbGroupAddrs, LbIps, LbSummary};
 use crate::router::{self, BfdSession, NatRule, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
 use crate::sbrec::{Diagnostic, SbRecord};
-use crate::switch::{Config, LbCtx, Peer};
+use crate::switch::{Config, LbCtx};
 use logical_model::nb;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -105,10 +105,12 @@ enum RouterPart {
     Policy(Uuid, Arc<nb::LogicalRouterPolicy>),
     Key(u32),
     Nat(Arc<NatRule>),
-    /// One of its load balancers.
+    /// One of its load balancers (for its [`LbIps`] only).
     Lb(Arc<LbAddrs>),
-    /// One of its load-balancer groups.
-    LbGroup(Uuid, Arc<LbGroupAddrs>),
+    /// One of its load-balancer groups (for its [`LbIps`] only).
+    LbGroup(Uuid, Shared<LbGroupAddrs>),
+    /// What its flows read of its [`LbIps`].
+    LbSummary(LbSummary),
     /// A BFD session one of its static routes refers to.
     Bfd(Uuid, BfdSession),
 }
@@ -153,12 +155,15 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .clone()
         .flat_map(|(pu, (ls, row))| {
             (row.r#type == "router")
-                .then(|| row.options.get("router-port").map(|n| (n.clone(), (pu, ls, row.name.clone()))))
+                .then(|| {
+                    let want = router::NatWant::of(&row.options);
+                    row.options.get("router-port").map(|n| (n.clone(), (pu, ls, row.name.clone(), want)))
+                })
                 .flatten()
         })
         .arrange_by_key();
     let switch_peers =
-        lsp_router.clone().join_core(rport_names.clone(), |_, (_, ls, lsp), (p, _)| Some((*p, (lsp.clone(), *ls))));
+        lsp_router.clone().join_core(rport_names.clone(), |_, (_, ls, lsp, _), (p, _)| Some((*p, (lsp.clone(), *ls))));
     // Localnet summary of each switch: (has one with a VLAN tag request).
     let localnets = ops::reduce(
         i.switch_ports
@@ -332,7 +337,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             .concat(group_refs.clone().join_core(lb_addrs.clone(), |_, g, a| Some((*g, GroupPart::Lb(a.clone())))))
             .arrange_by_key(),
         "LbGroupAddrs",
-        |_, parts, out: &mut Vec<(Arc<LbGroupAddrs>, isize)>| {
+        |_, parts, out: &mut Vec<(Shared<LbGroupAddrs>, isize)>| {
             let mut g = LbGroupAddrs::default();
             for (part, n) in parts {
                 match part {
@@ -341,7 +346,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     GroupPart::Lb(a) => g.lbs.push(a.clone()),
                 }
             }
-            out.push((Arc::new(g), 1));
+            out.push((Shared(Arc::new(g.seal())), 1));
         },
     );
     let direct_lbs =
@@ -359,23 +364,37 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         ))
         .as_collection(|k, _| *k);
 
+    // Router uuid → its VIP addresses, and what its flows read of them
+    // (which a VIP added to a load balancer seldom changes).
+    let lb_ips = ops::reduce(
+        port_facts.clone().concatenate([lb_parts, group_parts]).arrange_by_key(),
+        "RouterLbIps",
+        |_, parts, out: &mut Vec<((Shared<LbIps>, LbSummary), isize)>| {
+            let (mut ports, mut lbs, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+            for (part, n) in parts {
+                match part {
+                    _ if *n <= 0 => {}
+                    RouterPart::Port(f) => ports.push(f),
+                    RouterPart::Lb(a) => lbs.push(a.clone()),
+                    RouterPart::LbGroup(_, g) => groups.push(g.0.clone()),
+                    _ => {}
+                }
+            }
+            let nets: Vec<_> = ports.iter().filter_map(|p| crate::addrs::lrp_networks(&p.mac, &p.networks)).collect();
+            let ips = router::lb::router_lb_ips(&groups, &lbs, &nets);
+            let summary = LbSummary::of(&ips, &nets);
+            out.push(((Shared(Arc::new(ips)), summary), 1));
+        },
+    );
+    let lb_summary = lb_ips.clone().as_collection(|u, (_, s)| (*u, RouterPart::LbSummary(s.clone())));
+
     let router_base = routers
         .map(|(u, row)| ((), (u, row)))
         .join_core(i.config, |_, (u, row), config| Some((*u, RouterPart::Base(row.clone(), config.clone()))));
     // Router uuid → context.
     let router_ctx = ops::reduce(
         router_base
-            .concatenate([
-                port_facts,
-                copp,
-                route_parts,
-                route_bfd,
-                policy_parts,
-                key_parts,
-                nat_parts,
-                lb_parts,
-                group_parts,
-            ])
+            .concatenate([port_facts, copp, route_parts, route_bfd, policy_parts, key_parts, nat_parts, lb_summary])
             .arrange_by_key(),
         "RouterCtx",
         |u, parts, out: &mut Vec<(Arc<RouterCtx>, isize)>| {
@@ -383,7 +402,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             let mut facts = RouterFacts::default();
             let mut copp = BTreeMap::new();
             let (mut routes, mut policies, mut nats) = (Vec::new(), Vec::new(), Vec::new());
-            let (mut tunnel_key, mut lbs, mut groups) = (None, Vec::new(), Vec::new());
+            let (mut tunnel_key, mut lb) = (None, LbSummary::default());
             let mut bfd = BTreeMap::new();
             for (part, n) in parts {
                 if *n <= 0 {
@@ -399,8 +418,8 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     RouterPart::Policy(u, p) => policies.push((*u, p.clone())),
                     RouterPart::Key(k) => tunnel_key = Some(*k),
                     RouterPart::Nat(r) => nats.push(r.clone()),
-                    RouterPart::Lb(a) => lbs.push(a.clone()),
-                    RouterPart::LbGroup(_, g) => groups.push(g.clone()),
+                    RouterPart::LbSummary(s) => lb = s.clone(),
+                    RouterPart::Lb(_) | RouterPart::LbGroup(..) => {}
                     RouterPart::Bfd(b, s) => {
                         bfd.insert(*b, s.clone());
                     }
@@ -414,9 +433,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                     && r.row.external_mac.is_some()
                     && r.ext_addr().is_some()
             });
-            let nets: Vec<_> =
-                facts.ports.iter().filter_map(|p| crate::addrs::lrp_networks(&p.mac, &p.networks)).collect();
-            let lb_ips = Arc::new(router::lb::router_lb_ips(&groups, &lbs, &nets));
             if let Some((row, config)) = base {
                 out.push((
                     Arc::new(RouterCtx {
@@ -430,7 +446,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                         policies,
                         tunnel_key,
                         nats,
-                        lb_ips,
+                        lb,
                         bfd,
                     }),
                     1,
@@ -461,7 +477,6 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
             if let Some(k) = p.cr_key.filter(|_| p.is_l3dgw(lr)) {
                 v.push(RportOut::Record(SbRecord::Port(router::cr_binding(lr, p, k))));
             }
-            v.push(RportOut::Peer(p.name().to_string(), router::peer(lr, p)));
             v
         },
     );
@@ -479,16 +494,19 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         Some(Emit::Sb(SbRecord::Datapath { nb: *u, tunnel_key: *key, external_ids: router::datapath_ids(*u, row) }))
     });
     // `_MC_static` of routers with ports flooding multicast.
-    let mc_static = rport_ctx.flat_map_ref(|_, (lr, p)| {
+    let mc_static = rport_ctx.clone().flat_map_ref(|_, (lr, p)| {
         let group = || Group::Mcast(*lr, "_MC_static".to_string(), 32771);
         p.fact().mcast_flood.then(|| Emit::Part(group(), Member::Port(p.name().to_string())))
     });
 
+    // Router contexts with their VIP addresses.
+    let with_ips =
+        router_ctx.clone().join_core(lb_ips, |u, lr, (ips, _)| Some((*u, (lr.clone(), ips.clone())))).arrange_by_key();
     // The address sets of routers' reachable VIPs.
-    let vip_sets = router_ctx.clone().flat_map_ref(|_, lr| {
+    let vip_sets = with_ips.clone().flat_map_ref(|_, (lr, ips)| {
         let mut v = Vec::new();
         if let Some(key) = lr.tunnel_key {
-            for (set, v6) in [(&lr.lb_ips.v4_reachable, false), (&lr.lb_ips.v6_reachable, true)] {
+            for (set, v6) in [(&ips.v4_reachable, false), (&ips.v6_reachable, true)] {
                 if !set.is_empty() {
                     v.push(Emit::Sb(SbRecord::AddressSet {
                         name: router::lb::address_set_name(key, v6),
@@ -501,23 +519,27 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     });
 
     // What a switch port of type router learns of its router port.
-    let peer_info = per_port.flat_map(|o| match o {
-        RportOut::Peer(name, peer) => Some((name, peer)),
-        _ => None,
+    let peer_info = rport_ctx.clone().flat_map_ref(|_, (lr, p)| Some((*lr, p.clone()))).arrange_by_key().join_core(
+        with_ips,
+        |_, p: &Arc<RportCtx>, (lr, ips): &(Arc<RouterCtx>, Shared<LbIps>)| {
+            Some((p.name().to_string(), router::peer(lr, ips, p)))
+        },
+    );
+    // (Each with the `nat_addresses` lists it prints only.)
+    let peers = lsp_router.join_core(peer_info.arrange_by_key(), |_, (pu, _, _, want), peer| {
+        Some((*pu, PortPart::Peer(router::peer_for(peer, *want))))
     });
-    let peers = lsp_router
-        .join_core(peer_info.arrange_by_key(), |_, (pu, _, _), peer| Some((*pu, PortPart::Peer(peer.clone()))));
 
-    // What load-balancer flows read of a router: its context less its VIP
-    // addresses (`lb_ips`, which they do not read), so that a VIP added to
-    // a load balancer of a group on every router does not recompute every
-    // (load balancer, router) pair: the contexts before and after are
-    // equal and cancel in the arrangement.
+    // What load-balancer flows read of a router: its context less what it
+    // reads of its VIP addresses (`lb`, which they do not read), so that a
+    // VIP that changes it does not recompute every (load balancer, router)
+    // pair: the contexts before and after are equal and cancel in the
+    // arrangement.
     let lb_routers = router_ctx
         .clone()
         .flat_map_ref(|u, lr| {
             let mut c = (**lr).clone();
-            c.lb_ips = Arc::default();
+            c.lb = LbSummary::default();
             // (Nor do they read the BFD sessions of its routes.)
             c.bfd = BTreeMap::new();
             Some((*u, Arc::new(c)))
@@ -537,6 +559,4 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
 enum RportOut {
     Flow(Lflow),
     Record(SbRecord),
-    /// What switch ports naming this router port (by name) learn of it.
-    Peer(String, Peer),
 }

@@ -59,7 +59,7 @@ fn vip_replies(lr: &RouterCtx, op: &RportCtx, f: &mut Flows) {
         if op.is_l3dgw(lr) { format!(" && is_chassis_resident({})", op.cr_json_key()) } else { String::new() };
     let mac = "xreg0[0..47]";
     let key = op.key();
-    if !lr.lb_ips.v4_reachable.is_empty() {
+    if lr.lb.v4_reachable {
         let set = super::lb::address_set_name(dp_key, false);
         f.add(
             LrInIpInput,
@@ -71,7 +71,7 @@ fn vip_replies(lr: &RouterCtx, op: &RportCtx, f: &mut Flows) {
             ),
         );
     }
-    if !lr.lb_ips.v6_reachable.is_empty() {
+    if lr.lb.v6_reachable {
         let set = super::lb::address_set_name(dp_key, true);
         let a = format!(
             "nd_na {{ eth.src = {mac}; ip6.src = nd.target; nd.tll = {mac}; outport = inport; flags.loopback = 1; \
@@ -315,15 +315,15 @@ pub(super) fn drop_own_dest(
     drop_snat_ip: bool,
 ) {
     let snat_ips = lr.snat_ips();
-    let nat_or_lb = |ip: String, lb: &[String]| {
-        let hit = snat_ips.contains_key(&ip) || lb.contains(&ip);
+    let nat_or_lb = |ip: String| {
+        let hit = snat_ips.contains_key(&ip) || lr.lb.port_vips.contains(&ip);
         (hit == drop_snat_ip).then_some(ip)
     };
-    let v4: Vec<String> = nets.ipv4.iter().filter_map(|a| nat_or_lb(a.addr.to_string(), &lr.lb_ips.v4)).collect();
+    let v4: Vec<String> = nets.ipv4.iter().filter_map(|a| nat_or_lb(a.addr.to_string())).collect();
     if !v4.is_empty() {
         f.hint(stage, prio, format!("ip4.dst == {{{}}}", v4.join(", ")), DROP, op.uuid);
     }
-    let v6: Vec<String> = nets.ipv6.iter().filter_map(|a| nat_or_lb(a.addr.to_string(), &lr.lb_ips.v6)).collect();
+    let v6: Vec<String> = nets.ipv6.iter().filter_map(|a| nat_or_lb(a.addr.to_string())).collect();
     if !v6.is_empty() {
         f.hint(stage, prio, format!("ip6.dst == {{{}}}", v6.join(", ")), DROP, op.uuid);
     }

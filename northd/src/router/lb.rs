@@ -39,6 +39,42 @@ pub struct LbIps {
     /// Those the router answers ARP/ND for (`neighbor_responder`).
     pub v4_reachable: BTreeSet<String>,
     pub v6_reachable: BTreeSet<String>,
+    /// Those in the network of one of its ports (whatever the load
+    /// balancer's `neighbor_responder`), in the order of `v4` then `v6`,
+    /// with `true` for IPv6.
+    pub near: Vec<(String, bool)>,
+}
+
+/// What a router's own flows read of its [`LbIps`]: a VIP added to a
+/// load balancer of a group on every router seldom changes it, so that
+/// the routers' contexts, and the flows of all their ports, stay as they
+/// are; only what reads the addresses themselves (the VIP address sets,
+/// what switch ports learn of router ports) is redone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LbSummary {
+    /// [`LbIps::has_vips`].
+    pub has_vips: bool,
+    /// [`LbIps::v4_reachable`] and [`LbIps::v6_reachable`] are not empty.
+    pub v4_reachable: bool,
+    pub v6_reachable: bool,
+    /// The addresses of the router's ports that are also VIPs.
+    pub port_vips: BTreeSet<String>,
+}
+
+impl LbSummary {
+    /// The summary of `ips` on a router whose ports have `ports`.
+    pub fn of(ips: &LbIps, ports: &[LportAddresses]) -> LbSummary {
+        // (A router has few port addresses and may have many VIPs.)
+        let own = ports
+            .iter()
+            .flat_map(|n| n.ipv4.iter().map(|a| a.addr.to_string()).chain(n.ipv6.iter().map(|a| a.addr.to_string())));
+        LbSummary {
+            has_vips: ips.has_vips,
+            v4_reachable: !ips.v4_reachable.is_empty(),
+            v6_reachable: !ips.v6_reachable.is_empty(),
+            port_vips: own.filter(|a| ips.v4.contains(a) || ips.v6.contains(a)).collect(),
+        }
+    }
 }
 
 /// What the router's address sets need of one load balancer.
@@ -46,9 +82,11 @@ pub struct LbIps {
 pub struct LbAddrs {
     pub uuid: Uuid,
     pub has_vips: bool,
-    /// Its VIP addresses in its own sets' order.
+    /// Its VIP addresses in its own sets' order, and each parsed.
     pub v4: Vec<String>,
     pub v6: Vec<String>,
+    pub v4_ip: Vec<Option<IpAddr>>,
+    pub v6_ip: Vec<Option<IpAddr>>,
     pub routable: bool,
     pub neigh_mode: NeighMode,
 }
@@ -60,6 +98,8 @@ impl LbAddrs {
             has_vips: lb.has_vips,
             v4: lb.ips_v4.clone(),
             v6: lb.ips_v6.clone(),
+            v4_ip: lb.ips_v4.iter().map(|a| a.parse().ok()).collect(),
+            v6_ip: lb.ips_v6.iter().map(|a| a.parse().ok()).collect(),
             routable: lb.routable,
             neigh_mode: lb.neigh_mode,
         }
@@ -70,13 +110,83 @@ impl LbAddrs {
 /// the addresses of the load balancers that exist, by uuid.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LbGroupAddrs {
+    /// A hash of the rest, first so that two versions of a group (which
+    /// every router of the group holds a part of) differ at once rather
+    /// than after a walk through all their addresses: see [`Self::seal`].
+    pub fingerprint: u64,
     pub n_load_balancer: usize,
     pub lbs: Vec<Arc<LbAddrs>>,
+    /// The group's addresses as a router holding it first starts its own
+    /// sets with them: made once for all those routers.
+    #[serde(skip)]
+    pub sets: GroupSets,
+}
+
+/// The sets a router's [`IpSets`] start from when the group comes first
+/// (filled on first use). It is derived from the rest of
+/// [`LbGroupAddrs`], so it takes no part in comparisons.
+#[derive(Clone, Default)]
+pub struct GroupSets(Arc<std::sync::OnceLock<IpSets>>);
+
+impl GroupSets {
+    fn get(&self, lbs: &[Arc<LbAddrs>]) -> &IpSets {
+        self.0.get_or_init(|| {
+            let mut own = IpSets::default();
+            for lb in lbs {
+                own.add(lb);
+            }
+            // (`ovn_lb_ip_set_clone`: a copy built by inserting the
+            // original's addresses in its order.)
+            own.cloned()
+        })
+    }
+}
+
+impl std::fmt::Debug for GroupSets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupSets")
+    }
+}
+
+impl PartialEq for GroupSets {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for GroupSets {}
+
+impl PartialOrd for GroupSets {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GroupSets {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl std::hash::Hash for GroupSets {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl LbGroupAddrs {
+    /// Sets [`Self::fingerprint`] once the rest is filled in.
+    pub fn seal(mut self) -> LbGroupAddrs {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.n_load_balancer.hash(&mut h);
+        self.lbs.hash(&mut h);
+        self.fingerprint = h.finish();
+        self
+    }
 }
 
 /// Four sets filled together, as `ovn_lb_ip_set` is.
-#[derive(Default)]
-struct IpSets {
+#[derive(Clone, Default)]
+pub struct IpSets {
     v4: Sset,
     v6: Sset,
     v4_routable: Sset,
@@ -129,13 +239,7 @@ pub fn router_lb_ips(groups: &[Arc<LbGroupAddrs>], direct: &[Arc<LbAddrs>], port
     for i in 0..groups.len() {
         let g = &groups[(i + largest) % groups.len()];
         match &mut sets {
-            None => {
-                let mut own = IpSets::default();
-                for lb in &g.lbs {
-                    own.add(lb);
-                }
-                sets = Some(own.cloned());
-            }
+            None => sets = Some(g.sets.get(&g.lbs).clone()),
             Some(s) => {
                 for lb in &g.lbs {
                     s.add(lb);
@@ -147,27 +251,43 @@ pub fn router_lb_ips(groups: &[Arc<LbGroupAddrs>], direct: &[Arc<LbAddrs>], port
     for lb in direct {
         sets.add(lb);
     }
+    let all = || direct.iter().chain(groups.iter().flat_map(|g| g.lbs.iter()));
     let mut out = LbIps {
-        has_vips: direct.iter().chain(groups.iter().flat_map(|g| g.lbs.iter())).any(|l| l.has_vips),
+        has_vips: all().any(|l| l.has_vips),
         v4: list(&sets.v4),
         v6: list(&sets.v6),
         v4_routable: list(&sets.v4_routable),
         v6_routable: list(&sets.v6_routable),
         ..LbIps::default()
     };
-    for lb in direct.iter().chain(groups.iter().flat_map(|g| g.lbs.iter())) {
-        for (ips, reachable) in [(&lb.v4, &mut out.v4_reachable), (&lb.v6, &mut out.v6_reachable)] {
-            for ip in ips {
+    let mut nears = BTreeSet::new();
+    for lb in all() {
+        for (ips, parsed, reachable) in
+            [(&lb.v4, &lb.v4_ip, &mut out.v4_reachable), (&lb.v6, &lb.v6_ip, &mut out.v6_reachable)]
+        {
+            for (ip, a) in ips.iter().zip(parsed) {
+                let near = a.is_some_and(|a| ports.iter().any(|n| reaches(n, a)));
                 let keep = match lb.neigh_mode {
                     NeighMode::None => false,
                     NeighMode::All => true,
-                    NeighMode::Reachable => ip.parse::<IpAddr>().is_ok_and(|a| ports.iter().any(|n| reaches(n, a))),
+                    NeighMode::Reachable => near,
                 };
                 if keep {
                     reachable.insert(ip.clone());
                 }
+                if near {
+                    nears.insert(ip.as_str());
+                }
             }
         }
+    }
+    if !nears.is_empty() {
+        let v4 = out.v4.iter().map(|a| (a, false));
+        out.near = v4
+            .chain(out.v6.iter().map(|a| (a, true)))
+            .filter(|(a, _)| nears.contains(a.as_str()))
+            .map(|(a, v6)| (a.clone(), v6))
+            .collect();
     }
     out
 }

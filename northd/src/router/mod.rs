@@ -46,9 +46,9 @@ mod resolve;
 mod routes;
 mod routing;
 
-pub use lb::{lb_flows, LbIps};
+pub use lb::{lb_flows, LbIps, LbSummary};
 pub use nat::problems as nat_problems;
-pub use peer::{lsp_nat_addresses, peer};
+pub use peer::{lsp_nat_addresses, peer, peer_for, NatWant};
 pub use resolve::switch_port_flows;
 pub use routes::bfd_refs;
 
@@ -174,8 +174,9 @@ pub struct RouterCtx {
     pub tunnel_key: Option<u32>,
     /// Its NAT rules, by uuid.
     pub nats: Vec<Arc<NatRule>>,
-    /// The addresses of its load balancers' VIPs.
-    pub lb_ips: Arc<LbIps>,
+    /// What its flows read of its load balancers' VIP addresses (the
+    /// addresses themselves, [`LbIps`], are kept apart).
+    pub lb: LbSummary,
     /// The BFD sessions its static routes refer to, by NB uuid.
     pub bfd: BTreeMap<Uuid, BfdSession>,
 }

@@ -320,7 +320,7 @@ pub(super) fn router_flows(lr: &RouterCtx, f: &mut Flows) {
     f.add(LrInEcmpStateful, 0, "1", "next;");
 
     let ct = if lr.config.features.ct_no_masked_label { "ct_mark" } else { "ct_label" };
-    let has_lb_vip = lr.lb_ips.has_vips;
+    let has_lb_vip = lr.lb.has_vips;
     if has_lb_vip && lr.config.features.ct_lb_related {
         let m = "ct.rel && !ct.est && !ct.new";
         f.add(LrInDnat, 70, format!("{m} && {ct}.skip_snat == 1"), "flags.skip_snat_for_lb = 1; ct_commit_nat;");

@@ -6,19 +6,21 @@
 //! router's context; [`lsp_nat_addresses`] finishes `nat_addresses` with
 //! what only the switch port knows.
 
-use super::{cr_name, RouterCtx, RportCtx};
+use super::{cr_name, LbIps, RouterCtx, RportCtx};
 use crate::addrs::{self, LportAddresses};
 use crate::hashorder::Sset;
 use crate::ipam::text::{cstr, ip_parse_masked};
 use crate::lflow::json_key;
 use crate::switch::{get_bool, GarpWhen, Peer, PeerNat, PortCtx, SwitchCtx};
 use logical_model::nb::NatType;
-use std::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The [`Peer`] of router port `op` of router `lr`.
-pub fn peer(lr: &RouterCtx, op: &RportCtx) -> Peer {
+/// The [`Peer`] of router port `op` of router `lr`, whose VIP addresses
+/// are `ips`.
+pub fn peer(lr: &RouterCtx, ips: &LbIps, op: &RportCtx) -> Peer {
     let row = &op.lrp;
     Peer {
         uuid: op.uuid,
@@ -32,25 +34,64 @@ pub fn peer(lr: &RouterCtx, op: &RportCtx) -> Peer {
         relay: lr.mcast_relay(),
         dynamic_neigh: get_bool(&lr.options, "dynamic_neigh_routers", false),
         l3dgw: op.is_l3dgw(lr),
-        routables: op.networks().map_or_else(Vec::new, |nets| routables(lr, op, &nets)),
-        nat: op.networks().map(|nets| Arc::new(peer_nat(lr, op, &nets))),
+        routables: op.networks().map_or_else(Vec::new, |nets| routables(lr, ips, op, &nets)),
+        nat: op.networks().map(|nets| Arc::new(peer_nat(lr, ips, op, &nets))),
     }
+}
+
+/// Which of its router port's `nat_addresses` lists a switch port of type
+/// `router` prints ([`lsp_nat_addresses`]), by its options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum NatWant {
+    Neither,
+    /// `nat-addresses=router`.
+    All,
+    /// `nat-addresses=router` with `exclude-lb-vips-from-garp`.
+    NoLb,
+}
+
+impl NatWant {
+    pub fn of(options: &BTreeMap<String, String>) -> NatWant {
+        match options.get("nat-addresses").map(String::as_str) {
+            Some("router") if get_bool(options, "exclude-lb-vips-from-garp", false) => NatWant::NoLb,
+            Some("router") => NatWant::All,
+            _ => NatWant::Neither,
+        }
+    }
+}
+
+/// `peer` as a switch port printing `want` sees it: without the list(s)
+/// it does not print, so that a VIP added to a router's load balancers
+/// (which all its ports' lists carry) changes only the ports that print
+/// them.
+pub fn peer_for(peer: &Peer, want: NatWant) -> Peer {
+    let mut p = peer.clone();
+    if let Some(nat) = &mut p.nat {
+        let mut n = PeerNat::clone(nat);
+        match want {
+            NatWant::Neither => (n.nat_addresses, n.nat_addresses_no_lb) = (Vec::new(), Vec::new()),
+            NatWant::All => n.nat_addresses_no_lb = Vec::new(),
+            NatWant::NoLb => n.nat_addresses = Vec::new(),
+        }
+        *nat = Arc::new(n);
+    }
+    p
 }
 
 /// `assign_routable_addresses`: a distributed gateway port's routable NAT
 /// and VIP addresses (`add_route`), as (MAC, IPv4 addresses) entries.
-fn routables(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> Vec<(String, Vec<String>)> {
+fn routables(lr: &RouterCtx, ips: &LbIps, op: &RportCtx, nets: &LportAddresses) -> Vec<(String, Vec<String>)> {
     if !op.is_l3dgw(lr) {
         return Vec::new();
     }
-    get_nat_addresses(lr, op, nets, true, true)
+    get_nat_addresses(lr, ips, op, nets, true, true)
         .iter()
         .filter_map(|a| addrs::parse_lport_addresses(a))
         .map(|a| (a.mac.to_string(), a.ipv4.iter().map(|i| i.addr.to_string()).collect()))
         .collect()
 }
 
-fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
+fn peer_nat(lr: &RouterCtx, lb_ips: &LbIps, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
     let dgws = lr.l3dgw_ports();
     let l3dgw = op.is_l3dgw(lr);
     let reside = get_bool(&op.lrp.options, "reside-on-redirect-chassis", false) && dgws.len() == 1;
@@ -76,17 +117,17 @@ fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
 
     // ARP requests for VIPs and NAT addresses go to this port only.
     let mut arp_targets = Vec::new();
-    for (ips, v6) in [(&lr.lb_ips.v4, false), (&lr.lb_ips.v6, true)] {
-        for ip in ips {
-            if ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6() == v6 && super::lb::reaches(nets, a)) {
-                arp_targets.push((ip.clone(), v6));
-            }
+    // (Only VIPs in the network of one of the router's ports, `near`, can
+    // be in this port's.)
+    for (ip, v6) in &lb_ips.near {
+        if ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6() == *v6 && super::lb::reaches(nets, a)) {
+            arp_targets.push((ip.clone(), *v6));
         }
     }
     let dnat_rules =
         || lr.nats.iter().filter(|n| n.row.r#type != NatType::Snat).filter_map(|n| Some((n, n.ext_addr()?)));
     for (n, a) in dnat_rules() {
-        let lb = if a.is_ipv6() { &lr.lb_ips.v6 } else { &lr.lb_ips.v4 };
+        let lb = if a.is_ipv6() { &lb_ips.v6 } else { &lb_ips.v4 };
         if !lb.contains(&n.row.external_ip) {
             arp_targets.push((n.row.external_ip.clone(), a.is_ipv6()));
         }
@@ -129,8 +170,8 @@ fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
         nat_macs,
         arp_targets,
         self_macs: macs.iter().map(str::to_string).collect(),
-        nat_addresses: get_nat_addresses(lr, op, nets, false, true),
-        nat_addresses_no_lb: get_nat_addresses(lr, op, nets, false, false),
+        nat_addresses: get_nat_addresses(lr, lb_ips, op, nets, false, true),
+        nat_addresses_no_lb: get_nat_addresses(lr, lb_ips, op, nets, false, false),
         gateway: lr.is_gw_router() || !dgws.is_empty(),
         garp_resident,
         port_garp,
@@ -145,12 +186,13 @@ fn peer_nat(lr: &RouterCtx, op: &RportCtx, nets: &LportAddresses) -> PeerNat {
 /// `routable_only`.
 fn get_nat_addresses(
     lr: &RouterCtx,
+    lb_ips: &LbIps,
     op: &RportCtx,
     nets: &LportAddresses,
     routable_only: bool,
     include_lb_ips: bool,
 ) -> Vec<String> {
-    if lr.nats.is_empty() && !lr.lb_ips.has_vips {
+    if lr.nats.is_empty() && !lb_ips.has_vips {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -182,12 +224,13 @@ fn get_nat_addresses(
     }
     if include_lb_ips {
         let ips = if routable_only {
-            lr.lb_ips.v4_routable.iter().chain(&lr.lb_ips.v6_routable)
+            lb_ips.v4_routable.iter().chain(&lb_ips.v6_routable)
         } else {
-            lr.lb_ips.v4.iter().chain(&lr.lb_ips.v6)
+            lb_ips.v4.iter().chain(&lb_ips.v6)
         };
         for ip in ips {
-            central.push_str(&format!(" {ip}"));
+            central.push(' ');
+            central.push_str(ip);
             any_central = true;
         }
     }
