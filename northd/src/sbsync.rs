@@ -18,7 +18,7 @@
 //! `IP_Multicast.seq_no`…) is left alone.
 
 use crate::sbrec::{SbDelta, SbRecord, SbState};
-use ovsdb::{Atom, Database, Datum, Row, Uuid};
+use ovsdb::{Atom, AtomMap, AtomSet, Database, Datum, Row, Uuid};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The write that brings the SB to the wanted state.
@@ -925,7 +925,7 @@ fn plan_for(
                                 ("priority".to_string(), Datum::scalar(Atom::Integer(*priority))),
                                 (
                                     "external_ids".to_string(),
-                                    Datum::Map(BTreeMap::from([(
+                                    Datum::Map(AtomMap::from([(
                                         Atom::String("chassis-name".into()),
                                         Atom::String(name.clone()),
                                     )])),
@@ -967,14 +967,14 @@ fn plan_for(
                         row.insert(c.to_string(), d);
                     }
                     _ => {
-                        let mut refs = BTreeSet::new();
+                        let mut refs = Vec::new();
                         for r in rows {
                             let name = format!("owned{owned_n}");
                             owned_n += 1;
                             write.inserts.push((table.to_string(), name.clone(), r.clone()));
-                            refs.insert(Atom::NamedUuid(name));
+                            refs.push(Atom::NamedUuid(name));
                         }
-                        row.insert(c.to_string(), Datum::Set(refs));
+                        row.insert(c.to_string(), Datum::Set(AtomSet::from_vec(refs)));
                     }
                 }
                 continue;
@@ -996,7 +996,7 @@ fn plan_for(
                 Val::RefMap(m) => {
                     Datum::Map(m.iter().filter_map(|(k, i)| atom_of(i).map(|a| (Atom::String(k.clone()), a))).collect())
                 }
-                Val::NoRef => Datum::Set(BTreeSet::new()),
+                Val::NoRef => Datum::Set(AtomSet::new()),
             };
             row.insert(c.to_string(), d);
         }
