@@ -22,7 +22,7 @@ pub mod txn;
 pub mod uuid;
 
 pub use data::{Atom, AtomMap, AtomSet, Datum, Real};
-pub use database::{row_from_json, row_to_json, Database, Row, TableRows};
+pub use database::{row_from_json, row_to_json, Columns, Database, Row, TableRows};
 pub use error::{Error, ErrorKind, Location, ServerError};
 pub use schema::{AtomicType, BaseType, ColumnSchema, ColumnType, RefType, Schema, TableSchema};
 pub use uuid::Uuid;
