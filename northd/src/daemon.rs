@@ -544,8 +544,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             }
             if let Some((gu, g)) = nbr.rows("NB_Global").next() {
                 if let Some(opts) = engine.nb_global_options() {
-                    let m: ovsdb::AtomMap =
-                        opts.into_iter().map(|(k, v)| (Atom::String(k), Atom::String(v))).collect();
+                    let m: ovsdb::AtomMap = opts.into_iter().map(|(k, v)| (Atom::String(k), Atom::String(v))).collect();
                     if g.get("options") != Some(&Datum::Map(m.clone())) {
                         txn.push(Update::new("NB_Global").where_(Condition::uuid(*gu)).set("options", Datum::Map(m)));
                     }

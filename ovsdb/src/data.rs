@@ -3,12 +3,12 @@
 //! constraint of the schema; encoding produces exactly what ovsdb-server
 //! emits (a one-element set as the bare atom, sets and maps sorted).
 
+pub use crate::atoms::{AtomMap, AtomSet};
 use crate::error::{snippet, Error, ErrorKind};
 use crate::schema::{AtomicType, BaseType, ColumnType};
 use crate::Uuid;
 use serde_json::Value;
 use std::cmp::Ordering;
-pub use crate::atoms::{AtomMap, AtomSet};
 use std::hash::{Hash, Hasher};
 
 /// A `real` atom with a total order (by `f64::total_cmp`), so that atoms can
@@ -169,9 +169,7 @@ impl Datum {
             (None, 0) => Datum::Set(AtomSet::new()),
             (None, _) => Datum::scalar(Atom::default_for(t.key.atomic)),
             (Some(_), 0) => Datum::Map(AtomMap::new()),
-            (Some(v), _) => {
-                Datum::Map(AtomMap::from([(Atom::default_for(t.key.atomic), Atom::default_for(v.atomic))]))
-            }
+            (Some(v), _) => Datum::Map(AtomMap::from([(Atom::default_for(t.key.atomic), Atom::default_for(v.atomic))])),
         }
     }
 
