@@ -3,7 +3,7 @@
 //! `scalar` (exactly one), `optional` (zero or one), `set`, `map`.
 
 use crate::Id;
-use ovsdb::{Atom, Datum, Error, ErrorKind, Real, Row, Uuid};
+use ovsdb::{Atom, AtomSet, Datum, Error, ErrorKind, Real, Row, Uuid};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A Rust type that one OVSDB atom converts to and from.
@@ -55,7 +55,7 @@ fn datum<'a>(row: &'a Row, col: &str) -> Result<&'a Datum, Error> {
         .ok_or_else(|| Error::from(ErrorKind::Constraint("column is missing from the row".into())).in_column(col))
 }
 
-fn atoms<'a>(row: &'a Row, col: &str) -> Result<&'a BTreeSet<Atom>, Error> {
+fn atoms<'a>(row: &'a Row, col: &str) -> Result<&'a AtomSet, Error> {
     match datum(row, col)? {
         Datum::Set(s) => Ok(s),
         Datum::Map(_) => {

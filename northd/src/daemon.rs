@@ -522,7 +522,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 }
                 if !w.is_empty() {
                     log.line("INFO", &format!("SB: writing {} rows", w.len()));
-                    sb_txn = Some(sb_transaction(&w));
+                    sb_txn = Some(sb_transaction(w));
                 }
             }
         }
@@ -544,8 +544,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
             }
             if let Some((gu, g)) = nbr.rows("NB_Global").next() {
                 if let Some(opts) = engine.nb_global_options() {
-                    let m: BTreeMap<Atom, Atom> =
-                        opts.into_iter().map(|(k, v)| (Atom::String(k), Atom::String(v))).collect();
+                    let m: ovsdb::AtomMap = opts.into_iter().map(|(k, v)| (Atom::String(k), Atom::String(v))).collect();
                     if g.get("options") != Some(&Datum::Map(m.clone())) {
                         txn.push(Update::new("NB_Global").where_(Condition::uuid(*gu)).set("options", Datum::Map(m)));
                     }
@@ -906,25 +905,23 @@ fn lsp_up_update(u: Uuid, nbr: &Database, sbr: &Database, pbs: &NameIndex) -> Op
         .then(|| Update::new("Logical_Switch_Port").where_(Condition::uuid(u)).set("up", want).into())
 }
 
-/// The SB transaction of a planned write, guarded by the lock.
-pub fn sb_transaction(w: &SbWrite) -> Transaction {
+/// The SB transaction of a planned write, guarded by the lock. (The rows
+/// move into it: the first write holds the whole SB.)
+pub fn sb_transaction(w: SbWrite) -> Transaction {
     let mut txn = Transaction::new("OVN_Southbound");
+    txn.ops.reserve(1 + w.len());
     txn.push(Op::Assert { lock: LOCK.into() });
-    for (t, u) in &w.deletes {
-        txn.push(Delete::new(t.clone()).where_(Condition::uuid(*u)));
+    for (t, u) in w.deletes {
+        txn.push(Delete::new(t).where_(Condition::uuid(u)));
     }
-    for (t, name, row) in &w.inserts {
-        let mut op = Insert::new(t.clone()).named(name.clone());
-        for (c, d) in row {
-            op = op.set(c.clone(), d.clone());
-        }
+    for (t, name, row) in w.inserts {
+        let mut op = Insert::new(t).named(name);
+        op.row = row.into_columns();
         txn.push(op);
     }
-    for (t, u, row) in &w.updates {
-        let mut op = Update::new(t.clone()).where_(Condition::uuid(*u));
-        for (c, d) in row {
-            op = op.set(c.clone(), d.clone());
-        }
+    for (t, u, row) in w.updates {
+        let mut op = Update::new(t).where_(Condition::uuid(u));
+        op.row = row.into_columns();
         txn.push(op);
     }
     txn

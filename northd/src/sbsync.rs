@@ -18,8 +18,9 @@
 //! `IP_Multicast.seq_no`…) is left alone.
 
 use crate::sbrec::{SbDelta, SbRecord, SbState};
-use ovsdb::{Atom, Database, Datum, Row, Uuid};
+use ovsdb::{Atom, AtomMap, AtomSet, Database, Datum, Row, Uuid};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The write that brings the SB to the wanted state.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -564,8 +565,10 @@ fn owned_table(t: &str) -> Option<&'static str> {
 /// The wanted rows, kept up to date from the engine's deltas.
 #[derive(Debug, Default)]
 struct Want {
-    /// Identity → (number of records wanting it, columns).
-    rows: BTreeMap<Ident, (usize, Cols)>,
+    /// Identity → (number of records wanting it, the last of them). The
+    /// columns are made from the record when a plan needs them ([`Want::cols`]):
+    /// kept for every row, they were the biggest part of the daemon's memory.
+    rows: BTreeMap<Ident, (usize, SbRecord)>,
     /// Datapath tunnel keys (port group names) and the datapaths wanted.
     keys: BTreeMap<Uuid, u32>,
 }
@@ -574,13 +577,22 @@ impl Want {
     fn build(state: &SbState) -> Want {
         let mut w = Want { rows: BTreeMap::new(), keys: state.datapath_keys() };
         for r in &state.records {
-            for (id, cols) in entries(r, &w.keys) {
-                let e = w.rows.entry(id).or_insert((0, Vec::new()));
-                e.0 += 1;
-                e.1 = cols;
+            for (id, _) in entries(r, &w.keys) {
+                match w.rows.get_mut(&id) {
+                    Some(e) => *e = (e.0 + 1, r.clone()),
+                    None => {
+                        w.rows.insert(id, (1, r.clone()));
+                    }
+                }
             }
         }
         w
+    }
+
+    /// The columns of wanted identity `id`.
+    fn cols(&self, id: &Ident) -> Option<Cols> {
+        let (_, r) = self.rows.get(id)?;
+        entries(r, &self.keys).into_iter().find(|(i, _)| i == id).map(|(_, c)| c)
     }
 
     fn live(&self) -> BTreeSet<Uuid> {
@@ -598,8 +610,10 @@ impl Want {
 struct SbIndex {
     /// SB `Datapath_Binding` uuid → its NB row.
     dp: BTreeMap<Uuid, Uuid>,
-    ident_of: BTreeMap<(&'static str, Uuid), Option<Ident>>,
-    rows: BTreeMap<Ident, BTreeSet<Uuid>>,
+    /// Each row's identity, shared with `rows` (one allocation each).
+    ident_of: BTreeMap<(&'static str, Uuid), Option<Arc<Ident>>>,
+    /// The rows of each identity (sorted; almost always one).
+    rows: BTreeMap<Arc<Ident>, Vec<Uuid>>,
     /// Rows of owned tables with no identity (deleted by the next plan).
     orphans: BTreeSet<(&'static str, Uuid)>,
     /// `Logical_DP_Group` rows referenced by load balancers (how many).
@@ -629,28 +643,37 @@ impl SbIndex {
 
     fn add(&mut self, t: &'static str, u: Uuid, row: &Row, live: &BTreeSet<Uuid>) -> Option<Ident> {
         let id = ident_of_row(t, row, &self.dp, live, self.lb_refs.contains_key(&u));
-        match &id {
+        let shared = match &id {
             Some(i) => {
-                self.rows.entry(i.clone()).or_default().insert(u);
+                let key = match self.rows.get_key_value(i) {
+                    Some((k, _)) => k.clone(),
+                    None => Arc::new(i.clone()),
+                };
+                let uuids = self.rows.entry(key.clone()).or_default();
+                if let Err(at) = uuids.binary_search(&u) {
+                    uuids.insert(at, u);
+                }
+                Some(key)
             }
             None => {
                 self.orphans.insert((t, u));
+                None
             }
-        }
-        self.ident_of.insert((t, u), id.clone());
+        };
+        self.ident_of.insert((t, u), shared);
         id
     }
 
     fn remove(&mut self, t: &'static str, u: Uuid) -> Option<Ident> {
         self.orphans.remove(&(t, u));
         let id = self.ident_of.remove(&(t, u)).flatten()?;
-        if let Some(set) = self.rows.get_mut(&id) {
-            set.remove(&u);
-            if set.is_empty() {
-                self.rows.remove(&id);
+        if let Some(v) = self.rows.get_mut(&*id) {
+            v.retain(|x| *x != u);
+            if v.is_empty() {
+                self.rows.remove(&*id);
             }
         }
-        Some(id)
+        Some(Ident::clone(&id))
     }
 }
 
@@ -715,10 +738,13 @@ impl Syncer {
             }
         }
         for r in &delta.added {
-            for (id, cols) in entries(r, &want.keys) {
-                let e = want.rows.entry(id.clone()).or_insert((0, Vec::new()));
-                e.0 += 1;
-                e.1 = cols;
+            for (id, _) in entries(r, &want.keys) {
+                match want.rows.get_mut(&id) {
+                    Some(e) => *e = (e.0 + 1, r.clone()),
+                    None => {
+                        want.rows.insert(id.clone(), (1, r.clone()));
+                    }
+                }
                 self.dirty.insert(id);
             }
         }
@@ -804,14 +830,18 @@ impl Syncer {
     /// what changed since the last plan when it can.
     pub fn plan(&mut self, state: &SbState, db: &Database) -> SbWrite {
         if let (Some(want), Some(ix)) = (&self.want, &self.index) {
-            if let Some(w) = plan_for(state, want, ix, db, std::mem::take(&mut self.dirty), false) {
+            let dirty = std::mem::take(&mut self.dirty);
+            if let Some(w) = plan_for(state, want, ix, db, dirty.iter().collect(), false) {
                 return w;
             }
         }
+        // (The old state goes first: two of them at once would be the
+        // daemon's peak of memory.)
+        (self.want, self.index) = (None, None);
         let want = Want::build(state);
         let ix = SbIndex::build(db, &want.live());
-        let all: BTreeSet<Ident> = want.rows.keys().chain(ix.rows.keys()).cloned().collect();
-        let w = plan_for(state, &want, &ix, db, all, true).unwrap_or_default();
+        let all: BTreeSet<&Ident> = want.rows.keys().chain(ix.rows.keys().map(|k| &**k)).collect();
+        let w = plan_for(state, &want, &ix, db, all.into_iter().collect(), true).unwrap_or_default();
         self.want = Some(want);
         self.index = Some(ix);
         self.dirty.clear();
@@ -841,19 +871,19 @@ fn refs_of(cols: &Cols) -> impl Iterator<Item = &Ident> {
 /// wanted row they refer to that the SB lacks. `None` when an incremental
 /// plan cannot be made (a duplicate row to delete, whose referrers would
 /// need rewriting too).
-fn plan_for(
+fn plan_for<'a>(
     state: &SbState,
-    want: &Want,
-    ix: &SbIndex,
+    want: &'a Want,
+    ix: &'a SbIndex,
     db: &Database,
-    dirty: BTreeSet<Ident>,
+    dirty: Vec<&'a Ident>,
     full: bool,
 ) -> Option<SbWrite> {
     let mut write = SbWrite::default();
     let mut kept: BTreeMap<&Ident, Uuid> = BTreeMap::new();
     let mut names: BTreeMap<&Ident, String> = BTreeMap::new();
     let mut seen: BTreeSet<&Ident> = BTreeSet::new();
-    let mut todo: Vec<&Ident> = dirty.iter().collect();
+    let mut todo = dirty;
     todo.reverse();
     while let Some(id) = todo.pop() {
         if !seen.insert(id) {
@@ -861,7 +891,7 @@ fn plan_for(
         }
         let existing = ix.rows.get(id).into_iter().flatten();
         match want.rows.get_key_value(id) {
-            Some((wid, (_, cols))) => {
+            Some((wid, _)) => {
                 let mut existing = existing;
                 match existing.next() {
                     // Keep one existing row per wanted identity (the
@@ -879,8 +909,11 @@ fn plan_for(
                     }
                     write.deletes.push((id.table().to_string(), *u));
                 }
-                for r in refs_of(cols) {
-                    if !seen.contains(r) && !ix.rows.contains_key(r) && want.rows.contains_key(r) {
+                for r in want.cols(wid).iter().flat_map(refs_of) {
+                    if seen.contains(r) || ix.rows.contains_key(r) {
+                        continue;
+                    }
+                    if let Some((r, _)) = want.rows.get_key_value(r) {
                         todo.push(r);
                     }
                 }
@@ -906,9 +939,9 @@ fn plan_for(
     let mut chassis: Option<BTreeMap<String, Uuid>> = None;
     let mut refs: Option<BTreeMap<String, BTreeSet<Uuid>>> = None;
     for id in &seen {
-        let Some((_, cols)) = want.rows.get(*id) else { continue };
+        let Some(cols) = want.cols(id) else { continue };
         let mut row = Row::new();
-        for (c, v) in cols {
+        for (c, v) in &cols {
             let ha_rows;
             let owned = match v {
                 Val::Owned(table, rows) => Some((*table, rows)),
@@ -925,7 +958,7 @@ fn plan_for(
                                 ("priority".to_string(), Datum::scalar(Atom::Integer(*priority))),
                                 (
                                     "external_ids".to_string(),
-                                    Datum::Map(BTreeMap::from([(
+                                    Datum::Map(AtomMap::from([(
                                         Atom::String("chassis-name".into()),
                                         Atom::String(name.clone()),
                                     )])),
@@ -967,14 +1000,14 @@ fn plan_for(
                         row.insert(c.to_string(), d);
                     }
                     _ => {
-                        let mut refs = BTreeSet::new();
+                        let mut refs = Vec::new();
                         for r in rows {
                             let name = format!("owned{owned_n}");
                             owned_n += 1;
                             write.inserts.push((table.to_string(), name.clone(), r.clone()));
-                            refs.insert(Atom::NamedUuid(name));
+                            refs.push(Atom::NamedUuid(name));
                         }
-                        row.insert(c.to_string(), Datum::Set(refs));
+                        row.insert(c.to_string(), Datum::Set(AtomSet::from_vec(refs)));
                     }
                 }
                 continue;
@@ -996,7 +1029,7 @@ fn plan_for(
                 Val::RefMap(m) => {
                     Datum::Map(m.iter().filter_map(|(k, i)| atom_of(i).map(|a| (Atom::String(k.clone()), a))).collect())
                 }
-                Val::NoRef => Datum::Set(BTreeSet::new()),
+                Val::NoRef => Datum::Set(AtomSet::new()),
             };
             row.insert(c.to_string(), d);
         }

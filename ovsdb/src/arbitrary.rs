@@ -67,9 +67,11 @@ pub fn arb_datum(t: &ColumnType) -> BoxedStrategy<Datum> {
     let min = t.min.min(max) as usize;
     let max = max as usize;
     match &t.value {
-        None => proptest::collection::btree_set(arb_atom(&t.key), min..=max).prop_map(Datum::Set).boxed(),
-        Some(v) => {
-            proptest::collection::btree_map(arb_atom(&t.key), arb_atom(v), min..=max).prop_map(Datum::Map).boxed()
-        }
+        None => proptest::collection::btree_set(arb_atom(&t.key), min..=max)
+            .prop_map(|s| Datum::Set(s.into_iter().collect()))
+            .boxed(),
+        Some(v) => proptest::collection::btree_map(arb_atom(&t.key), arb_atom(v), min..=max)
+            .prop_map(|m| Datum::Map(m.into_iter().collect()))
+            .boxed(),
     }
 }

@@ -33,10 +33,11 @@
 use crate::database::Database;
 use crate::error::{snippet, Error, ErrorKind, ServerError};
 use crate::jsonrpc::{encode, Decoder, Message, DEFAULT_MAX_MESSAGE};
-use crate::monitor::{apply_updates2, diff_databases, MonitorRequest, RowChange};
+use crate::monitor::{apply_table_updates, diff_databases, MonitorRequest, RowChange, TableUpdates};
 use crate::schema::Schema;
 use crate::txn::{parse_reply, Transaction, TxnError, TxnReply, TxnShape};
 use crate::Uuid;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -70,11 +71,16 @@ pub struct Config {
     pub probe_interval: u64,
     /// Longest message accepted from the server.
     pub max_message_size: usize,
+    /// Update notifications and monitor replies at least this long are
+    /// read without a JSON tree of the whole message (rows are decoded one
+    /// at a time from its text): the initial contents of a big database
+    /// take a fraction of the memory. The outcome is the same either way.
+    pub lazy_min: usize,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { probe_interval: 5000, max_message_size: DEFAULT_MAX_MESSAGE }
+        Config { probe_interval: 5000, max_message_size: DEFAULT_MAX_MESSAGE, lazy_min: 64 << 10 }
     }
 }
 
@@ -308,14 +314,69 @@ impl Session {
         self.last_activity = now;
         self.probe_sent = None;
         self.decoder.feed(bytes);
-        while let Some(m) = self.decoder.next_message() {
-            match m {
-                Ok(msg) => self.handle_message(msg),
+        while let Some(t) = self.decoder.next_text() {
+            match t {
+                Ok((start, text)) => {
+                    if text.len() < self.config.lazy_min || !self.handle_big_message(&text) {
+                        match self.decoder.parse(start, &text) {
+                            Ok(msg) => self.handle_message(msg),
+                            Err(e) => self.die(e),
+                        }
+                    }
+                }
                 Err(e) => self.die(e),
             }
             if self.dead {
                 return;
             }
+        }
+    }
+
+    /// Handles a big message without making a JSON tree of it, if it is an
+    /// update notification or a monitor reply (their rows are decoded one
+    /// at a time); returns false for anything else, and for anything not
+    /// of the usual shape, which the caller parses as usual (and reports
+    /// as usual if it is wrong).
+    fn handle_big_message(&mut self, text: &[u8]) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Shallow<'a> {
+            #[serde(default)]
+            id: Value,
+            method: Option<String>,
+            #[serde(borrow)]
+            params: Option<Vec<&'a RawValue>>,
+            #[serde(borrow)]
+            result: Option<&'a RawValue>,
+            error: Option<Value>,
+        }
+        let Ok(m) = serde_json::from_slice::<Shallow<'_>>(text) else { return false };
+        match (m.method.as_deref(), m.params.as_deref(), m.result, &m.error) {
+            (Some(method @ ("update3" | "update2")), Some(params), None, None) if m.id.is_null() => {
+                let what = format!("{method} notification");
+                let (mid, last, updates) = match (method, params) {
+                    ("update3", [mid, last, updates]) => {
+                        let Ok(last) = serde_json::from_str::<String>(last.get()) else { return false };
+                        let Ok(last) = last.parse::<Uuid>() else { return false };
+                        (mid, Some(last), updates)
+                    }
+                    ("update2", [mid, updates]) => (mid, None, updates),
+                    _ => return false,
+                };
+                let Ok(mid) = serde_json::from_str::<Value>(mid.get()) else { return false };
+                if let Err(e) = self.handle_update(&mid, last, TableUpdates::Text(updates)) {
+                    self.die(e.in_message(what));
+                }
+                true
+            }
+            (None, None, Some(result), None) => {
+                let Some(n) = m.id.as_u64() else { return false };
+                let Some(Pending::Monitor { db, method }) = self.pending.get(&n) else { return false };
+                let (db, method) = (db.clone(), *method);
+                self.pending.remove(&n);
+                self.handle_monitor_reply(RequestId(n), &db, method, MonitorResult::Text(result));
+                true
+            }
+            _ => false,
         }
     }
 
@@ -412,7 +473,11 @@ impl Session {
 
     /// Sends a transaction; its outcome comes as [`Event::Transacted`].
     pub fn transact(&mut self, txn: &Transaction) -> RequestId {
-        self.start(Pending::Transact { shape: txn.shape() }, "transact", txn.params())
+        let id = self.next_id;
+        self.next_id += 1;
+        txn.write_request(id, &mut self.out);
+        self.pending.insert(id, Pending::Transact { shape: txn.shape() });
+        RequestId(id)
     }
 
     /// Asks for `lock`, waiting in line if another session holds it.
@@ -493,28 +558,7 @@ impl Session {
                     ("update3", _) => return Err(bad("[<monitor-id>, <last-txn-id>, <table-updates2>]").into()),
                     _ => return Err(bad("[<monitor-id>, <table-updates2>]").into()),
                 };
-                let Some((db, state)) =
-                    self.dbs.iter_mut().find(|(_, s)| s.monitor.as_ref().is_some_and(|m| &m.id == mid))
-                else {
-                    return Ok(()); // A monitor canceled meanwhile.
-                };
-                if !state.monitor.as_ref().is_some_and(|m| m.active) {
-                    return Err(ErrorKind::Protocol(format!("update for monitor {mid} before its reply")).into());
-                }
-                let Some(replica) = state.replica.as_mut() else {
-                    return Err(ErrorKind::Protocol(format!("update for monitor {mid} without a replica")).into());
-                };
-                let changes = apply_updates2(replica, updates)?;
-                if let Some(l) = last {
-                    state.last_txn_id = l;
-                }
-                let update = Update {
-                    db: db.clone(),
-                    source: UpdateSource::Notification,
-                    changes,
-                    last_txn_id: state.last_txn_id,
-                };
-                self.events.push_back(Event::Update(update));
+                self.handle_update(mid, last, TableUpdates::Tree(updates))?;
             }
             "locked" | "stolen" => {
                 let [Value::String(lock)] = params else { return Err(bad("[<lock-name>]").into()) };
@@ -543,6 +587,43 @@ impl Session {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Applies an `update3` (`last`: its transaction id) or `update2` of
+    /// monitor `mid`.
+    fn handle_update(&mut self, mid: &Value, last: Option<Uuid>, updates: TableUpdates<'_>) -> Result<(), Error> {
+        let Some((db, state)) = self.dbs.iter_mut().find(|(_, s)| s.monitor.as_ref().is_some_and(|m| &m.id == mid))
+        else {
+            return Ok(()); // A monitor canceled meanwhile.
+        };
+        if !state.monitor.as_ref().is_some_and(|m| m.active) {
+            return Err(ErrorKind::Protocol(format!("update for monitor {mid} before its reply")).into());
+        }
+        let Some(replica) = state.replica.as_mut() else {
+            return Err(ErrorKind::Protocol(format!("update for monitor {mid} without a replica")).into());
+        };
+        let changes = apply_table_updates(replica, updates)?;
+        if let Some(l) = last {
+            state.last_txn_id = l;
+        }
+        let update =
+            Update { db: db.clone(), source: UpdateSource::Notification, changes, last_txn_id: state.last_txn_id };
+        self.events.push_back(Event::Update(update));
+        Ok(())
+    }
+
+    /// Applies the (successful) reply to monitor request `id` of `db`; an
+    /// error ends the session.
+    fn handle_monitor_reply(&mut self, id: RequestId, db: &str, m: MonitorMethod, result: MonitorResult<'_>) {
+        if let Err(e) = self.monitor_reply(id, db, m, result) {
+            if let Some(s) = self.dbs.get_mut(db) {
+                s.monitor = None;
+            }
+            let e = e.in_message(format!("reply to {} request {}", m.name(), id.0));
+            self.events.push_back(Event::Failed { id, method: m.name().to_string(), error: e.clone() });
+            // The server now sends updates to a replica we could not build.
+            self.die(e);
+        }
     }
 
     fn handle_reply(&mut self, id: RequestId, p: Pending, result: Value, error: Option<Value>) {
@@ -589,17 +670,7 @@ impl Session {
                 }
                 Err(e) => self.events.push_back(fail(e)),
             },
-            Pending::Monitor { db, method: m } => {
-                if let Err(e) = self.monitor_reply(id, &db, m, &result) {
-                    if let Some(s) = self.dbs.get_mut(&db) {
-                        s.monitor = None;
-                    }
-                    let e = e.in_message(where_.clone());
-                    self.events.push_back(fail(e.clone()));
-                    // The server now sends updates to a replica we could not build.
-                    self.die(e);
-                }
-            }
+            Pending::Monitor { db, method: m } => self.handle_monitor_reply(id, &db, m, MonitorResult::Tree(&result)),
             Pending::MonitorCancel { db } => self.events.push_back(Event::MonitorCanceled { db, id: Some(id) }),
             Pending::Lock { lock, .. } => match result.get("locked").and_then(Value::as_bool) {
                 Some(true) => {
@@ -625,22 +696,41 @@ impl Session {
         self.start(Pending::Monitor { db: db.to_string(), method: MonitorMethod::Cond }, "monitor_cond", params);
     }
 
-    fn monitor_reply(&mut self, id: RequestId, db: &str, method: MonitorMethod, result: &Value) -> Result<(), Error> {
-        let (found, last, updates) = match method {
-            MonitorMethod::CondSince => match result.as_array().map(Vec::as_slice) {
+    fn monitor_reply(
+        &mut self,
+        id: RequestId,
+        db: &str,
+        method: MonitorMethod,
+        result: MonitorResult<'_>,
+    ) -> Result<(), Error> {
+        let shape = |result: &Value| {
+            ErrorKind::Protocol(format!(
+                "expected [<found>, <last-txn-id>, <table-updates2>], found {}",
+                snippet(result)
+            ))
+        };
+        let (found, last, updates) = match (method, result) {
+            (MonitorMethod::CondSince, MonitorResult::Tree(result)) => match result.as_array().map(Vec::as_slice) {
                 Some([Value::Bool(found), Value::String(last), updates]) => {
                     let last = last.parse::<Uuid>().map_err(|_| ErrorKind::BadUuid(last.clone()))?;
-                    (*found, last, updates)
+                    (*found, last, TableUpdates::Tree(updates))
                 }
-                _ => {
-                    return Err(ErrorKind::Protocol(format!(
-                        "expected [<found>, <last-txn-id>, <table-updates2>], found {}",
-                        snippet(result)
-                    ))
-                    .into())
-                }
+                _ => return Err(shape(result).into()),
             },
-            MonitorMethod::Cond => (false, Uuid::ZERO, result),
+            (MonitorMethod::CondSince, MonitorResult::Text(raw)) => {
+                match serde_json::from_str::<(bool, String, &RawValue)>(raw.get()) {
+                    Ok((found, last, updates)) => {
+                        let last = last.parse::<Uuid>().map_err(|_| ErrorKind::BadUuid(last.clone()))?;
+                        (found, last, TableUpdates::Text(updates))
+                    }
+                    Err(_) => {
+                        let v: Value = serde_json::from_str(raw.get()).map_err(|e| ErrorKind::Syntax(e.to_string()))?;
+                        return self.monitor_reply(id, db, method, MonitorResult::Tree(&v));
+                    }
+                }
+            }
+            (MonitorMethod::Cond, MonitorResult::Tree(result)) => (false, Uuid::ZERO, TableUpdates::Tree(result)),
+            (MonitorMethod::Cond, MonitorResult::Text(raw)) => (false, Uuid::ZERO, TableUpdates::Text(raw)),
         };
         let Some(state) = self.dbs.get_mut(db) else { return Ok(()) };
         let Some(schema) = state.schema.clone() else { return Ok(()) };
@@ -649,10 +739,10 @@ impl Session {
             _ => return Ok(()), // Canceled before the reply came.
         }
         let changes = match (&mut state.replica, found) {
-            (Some(replica), true) => apply_updates2(replica, updates)?,
+            (Some(replica), true) => apply_table_updates(replica, updates)?,
             (old, _) => {
                 let mut fresh = Database::new(schema.clone());
-                apply_updates2(&mut fresh, updates)?;
+                apply_table_updates(&mut fresh, updates)?;
                 let changes = match old {
                     Some(old) => diff_databases(old, &fresh),
                     None => diff_databases(&Database::new(schema), &fresh),
@@ -669,6 +759,13 @@ impl Session {
         self.events.push_back(Event::Update(Update { db: db.to_string(), source, changes, last_txn_id: last }));
         Ok(())
     }
+}
+
+/// A monitor reply's `result`: a tree, or (a big one) its text.
+#[derive(Debug, Clone, Copy)]
+enum MonitorResult<'a> {
+    Tree(&'a Value),
+    Text(&'a RawValue),
 }
 
 /// Reads a `get_schema` result and checks it against what the caller expects.

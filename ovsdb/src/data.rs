@@ -3,12 +3,12 @@
 //! constraint of the schema; encoding produces exactly what ovsdb-server
 //! emits (a one-element set as the bare atom, sets and maps sorted).
 
+pub use crate::atoms::{AtomMap, AtomSet};
 use crate::error::{snippet, Error, ErrorKind};
 use crate::schema::{AtomicType, BaseType, ColumnType};
 use crate::Uuid;
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 /// A `real` atom with a total order (by `f64::total_cmp`), so that atoms can
@@ -150,28 +150,26 @@ fn is_id(s: &str) -> bool {
 }
 
 /// The value of a column: a set of atoms, or a map between atoms. A scalar
-/// column holds a one-element set.
+/// column holds a one-element set (stored inline: see [`AtomSet`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Datum {
-    Set(BTreeSet<Atom>),
-    Map(BTreeMap<Atom, Atom>),
+    Set(AtomSet),
+    Map(AtomMap),
 }
 
 impl Datum {
     /// A one-element set.
     pub fn scalar(a: Atom) -> Datum {
-        Datum::Set(BTreeSet::from([a]))
+        Datum::Set(AtomSet::one(a))
     }
 
     /// The value a column of type `t` has when nothing set it.
     pub fn default_for(t: &ColumnType) -> Datum {
         match (&t.value, t.min) {
-            (None, 0) => Datum::Set(BTreeSet::new()),
+            (None, 0) => Datum::Set(AtomSet::new()),
             (None, _) => Datum::scalar(Atom::default_for(t.key.atomic)),
-            (Some(_), 0) => Datum::Map(BTreeMap::new()),
-            (Some(v), _) => {
-                Datum::Map(BTreeMap::from([(Atom::default_for(t.key.atomic), Atom::default_for(v.atomic))]))
-            }
+            (Some(_), 0) => Datum::Map(AtomMap::new()),
+            (Some(v), _) => Datum::Map(AtomMap::from([(Atom::default_for(t.key.atomic), Atom::default_for(v.atomic))])),
         }
     }
 
@@ -190,7 +188,7 @@ impl Datum {
     /// Encodes exactly as ovsdb-server does.
     pub fn to_json(&self) -> Value {
         match self {
-            Datum::Set(s) if s.len() == 1 => s.iter().next().map(Atom::to_json).unwrap_or(Value::Null),
+            Datum::Set(s) if s.len() == 1 => s.first().map(Atom::to_json).unwrap_or(Value::Null),
             Datum::Set(s) => Value::Array(vec!["set".into(), Value::Array(s.iter().map(Atom::to_json).collect())]),
             Datum::Map(m) => Value::Array(vec![
                 "map".into(),
@@ -234,7 +232,7 @@ impl Datum {
             let pairs = tagged("map")
                 .and_then(Value::as_array)
                 .ok_or_else(|| ErrorKind::Type { expected: "[\"map\", [...]]".into(), found: snippet(v) })?;
-            let mut m = BTreeMap::new();
+            let mut m = Vec::with_capacity(pairs.len());
             for p in pairs {
                 let kv = p
                     .as_array()
@@ -242,24 +240,29 @@ impl Datum {
                     .ok_or_else(|| ErrorKind::Type { expected: "a [key, value] pair".into(), found: snippet(p) })?;
                 let k = Atom::decode(&kv[0], &t.key, named)?;
                 let val = Atom::decode(&kv[1], vt, named)?;
-                if m.insert(k.clone(), val).is_some() {
-                    return Err(ErrorKind::Constraint(format!("map has duplicate key {}", k.to_json())).into());
-                }
+                m.push((k, val));
             }
-            return Ok(Datum::Map(m));
+            // Sorted by key (stable: of equal keys the first one in the
+            // JSON comes first), so that a duplicate sits next to its twin.
+            m.sort_by(|a, b| a.0.cmp(&b.0));
+            if let Some(w) = m.windows(2).find(|w| w[0].0 == w[1].0) {
+                return Err(ErrorKind::Constraint(format!("map has duplicate key {}", w[0].0.to_json())).into());
+            }
+            return Ok(Datum::Map(AtomMap::from_vec(m)));
         }
         if let Some(elems) = tagged("set") {
             let elems = elems
                 .as_array()
                 .ok_or_else(|| ErrorKind::Type { expected: "[\"set\", [...]]".into(), found: snippet(v) })?;
-            let mut s = BTreeSet::new();
+            let mut s = Vec::with_capacity(elems.len());
             for e in elems {
-                let a = Atom::decode(e, &t.key, named)?;
-                if !s.insert(a.clone()) {
-                    return Err(ErrorKind::Constraint(format!("set has duplicate element {}", a.to_json())).into());
-                }
+                s.push(Atom::decode(e, &t.key, named)?);
             }
-            return Ok(Datum::Set(s));
+            s.sort();
+            if let Some(w) = s.windows(2).find(|w| w[0] == w[1]) {
+                return Err(ErrorKind::Constraint(format!("set has duplicate element {}", w[0].to_json())).into());
+            }
+            return Ok(Datum::Set(AtomSet::from_vec(s)));
         }
         Ok(Datum::scalar(Atom::decode(v, &t.key, named)?))
     }
@@ -283,13 +286,14 @@ impl Datum {
             return Ok(());
         }
         match (self, diff) {
-            (Datum::Set(s), Datum::Set(d)) => {
+            (Datum::Set(s), Datum::Set(d)) if d.len() <= 8 => {
                 for a in d {
                     if !s.remove(a) {
                         s.insert(a.clone());
                     }
                 }
             }
+            (Datum::Set(s), Datum::Set(d)) => *s = s.symmetric_difference(d).cloned().collect(),
             (Datum::Map(m), Datum::Map(d)) => {
                 for (k, v) in d {
                     match m.get(k) {
@@ -315,24 +319,20 @@ impl Datum {
         match (old, new) {
             (Datum::Set(a), Datum::Set(b)) => Datum::Set(a.symmetric_difference(b).cloned().collect()),
             (Datum::Map(a), Datum::Map(b)) => {
-                let mut d = BTreeMap::new();
+                let mut d = Vec::new();
                 for (k, v) in a {
                     match b.get(k) {
-                        None => {
-                            d.insert(k.clone(), v.clone());
-                        }
-                        Some(nv) if nv != v => {
-                            d.insert(k.clone(), nv.clone());
-                        }
+                        None => d.push((k.clone(), v.clone())),
+                        Some(nv) if nv != v => d.push((k.clone(), nv.clone())),
                         _ => {}
                     }
                 }
                 for (k, v) in b {
                     if !a.contains_key(k) {
-                        d.insert(k.clone(), v.clone());
+                        d.push((k.clone(), v.clone()));
                     }
                 }
-                Datum::Map(d)
+                Datum::Map(AtomMap::from_vec(d))
             }
             _ => new.clone(),
         }

@@ -9,8 +9,86 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A row: every column of its table, by name.
-pub type Row = BTreeMap<String, Datum>;
+/// The columns of a row, by name.
+pub type Columns = BTreeMap<String, Datum>;
+
+/// A row: every column of its table, by name ([`Columns`], which it derefs
+/// to). Clones share the columns (copy on write: changing a shared row
+/// copies it first), so that a replica and the row changes it reports hold
+/// one copy of each row.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Row(Arc<Columns>);
+
+impl Row {
+    /// A row without columns.
+    pub fn new() -> Row {
+        Row::default()
+    }
+
+    /// The columns, copied only if shared.
+    pub fn into_columns(self) -> Columns {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl std::ops::Deref for Row {
+    type Target = Columns;
+    fn deref(&self) -> &Columns {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Row {
+    fn deref_mut(&mut self) -> &mut Columns {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<Columns> for Row {
+    fn from(c: Columns) -> Row {
+        Row(Arc::new(c))
+    }
+}
+
+impl<const N: usize> From<[(String, Datum); N]> for Row {
+    fn from(a: [(String, Datum); N]) -> Row {
+        Row(Arc::new(Columns::from(a)))
+    }
+}
+
+impl FromIterator<(String, Datum)> for Row {
+    fn from_iter<I: IntoIterator<Item = (String, Datum)>>(it: I) -> Row {
+        Row(Arc::new(it.into_iter().collect()))
+    }
+}
+
+impl Extend<(String, Datum)> for Row {
+    fn extend<I: IntoIterator<Item = (String, Datum)>>(&mut self, it: I) {
+        Arc::make_mut(&mut self.0).extend(it)
+    }
+}
+
+impl<'a> IntoIterator for &'a Row {
+    type Item = (&'a String, &'a Datum);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, Datum>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Row {
+    type Item = (String, Datum);
+    type IntoIter = std::collections::btree_map::IntoIter<String, Datum>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_columns().into_iter()
+    }
+}
 
 /// The rows of one table, by uuid.
 pub type TableRows = BTreeMap<Uuid, Row>;

@@ -244,23 +244,32 @@ impl Decoder {
     /// The next complete message, if any. After an error it returns `None`
     /// for good.
     pub fn next_message(&mut self) -> Option<Result<Message, Error>> {
-        let (start, text) = match self.ready.pop_front()? {
-            Ok(t) => t,
-            Err(e) => return Some(Err(e)),
-        };
-        let parsed = serde_json::from_slice::<Value>(&text).map_err(|e| {
-            let at = start + json_error_offset(&text, &e);
+        Some(self.next_text()?.and_then(|(start, text)| self.parse(start, &text)))
+    }
+
+    /// The next complete message's text and the stream offset it starts
+    /// at, unparsed (for a caller that reads big messages its own way and
+    /// [`Decoder::parse`]s the others). After an error it returns `None`
+    /// for good.
+    pub fn next_text(&mut self) -> Option<Result<(u64, Vec<u8>), Error>> {
+        self.ready.pop_front()
+    }
+
+    /// Parses a text [`Decoder::next_text`] gave (starting at stream offset
+    /// `start`); an error ends decoding.
+    pub fn parse(&mut self, start: u64, text: &[u8]) -> Result<Message, Error> {
+        let parsed = serde_json::from_slice::<Value>(text).map_err(|e| {
+            let at = start + json_error_offset(text, &e);
             Error::from(ErrorKind::Syntax(e.to_string())).at_offset(at)
         });
         let result = parsed.and_then(|v| Message::from_json(v).map_err(|e| e.at_offset(start)));
-        if let Err(e) = result {
+        if result.is_err() {
             // Framing was fine, but a peer that sends this cannot be trusted.
             self.failed = true;
             self.ready.clear();
             self.buf = Vec::new();
-            return Some(Err(e));
         }
-        result.ok().map(Ok)
+        result
     }
 }
 

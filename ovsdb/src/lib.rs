@@ -8,6 +8,7 @@
 
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
+pub mod atoms;
 pub mod client;
 pub mod data;
 pub mod database;
@@ -20,8 +21,8 @@ pub mod stream;
 pub mod txn;
 pub mod uuid;
 
-pub use data::{Atom, Datum, Real};
-pub use database::{row_from_json, row_to_json, Database, Row, TableRows};
+pub use data::{Atom, AtomMap, AtomSet, Datum, Real};
+pub use database::{row_from_json, row_to_json, Columns, Database, Row, TableRows};
 pub use error::{Error, ErrorKind, Location, ServerError};
 pub use schema::{AtomicType, BaseType, ColumnSchema, ColumnType, RefType, Schema, TableSchema};
 pub use uuid::Uuid;

@@ -14,6 +14,7 @@ use crate::error::{snippet, Error, ErrorKind};
 use crate::schema::Schema;
 use crate::txn::Condition;
 use crate::Uuid;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,6 +101,15 @@ pub struct RowChange {
     pub new: Option<Row>,
 }
 
+/// A `<table-updates2>`: a JSON tree, or the text of one, which is decoded
+/// a row at a time (a big update, such as the initial contents of a
+/// Southbound database, never exists as one tree).
+#[derive(Debug, Clone, Copy)]
+pub enum TableUpdates<'a> {
+    Tree(&'a Value),
+    Text(&'a RawValue),
+}
+
 /// Applies a `<table-updates2>` object to `db` atomically and returns the
 /// changed rows (in table, then uuid order).
 pub fn apply_updates2(db: &mut Database, updates: &Value) -> Result<Vec<RowChange>, Error> {
@@ -108,61 +118,92 @@ pub fn apply_updates2(db: &mut Database, updates: &Value) -> Result<Vec<RowChang
     })?;
     let mut changes = Vec::new();
     for (tname, rows) in tables {
-        let ts = db.schema.table(tname)?;
+        db.schema.table(tname)?;
         let at = |e: Error| e.in_table(tname);
         let rows = rows.as_object().ok_or_else(|| {
             at(ErrorKind::Type { expected: "an object of <row-update2>s".into(), found: snippet(rows) }.into())
         })?;
-        let current = db.tables.get(tname);
         for (id, ru) in rows {
-            let uuid: Uuid = id.parse().map_err(|_| at(ErrorKind::BadUuid(id.clone()).into()))?;
-            let at = |e: Error| e.in_row(uuid).in_table(tname);
-            let old = current.and_then(|t| t.get(&uuid));
-            let (kind, v) = match ru.as_object().map(|o| o.iter().collect::<Vec<_>>()).as_deref() {
-                Some([(k, v)]) => (k.as_str(), *v),
-                _ => {
-                    return Err(at(ErrorKind::Type {
-                        expected: "a <row-update2> with one of initial, insert, modify, delete".into(),
-                        found: snippet(ru),
-                    }
-                    .into()))
-                }
-            };
-            let new = match (kind, old) {
-                ("initial" | "insert", None) => Some(row_from_json(ts, v).map_err(at)?),
-                ("initial" | "insert", Some(_)) => {
-                    return Err(at(ErrorKind::Protocol(format!("\"{kind}\" of a row the replica already has")).into()))
-                }
-                ("modify", Some(old)) => Some(modify_row(ts, old, v).map_err(at)?),
-                ("delete", Some(_)) if v.is_null() => None,
-                ("delete", Some(_)) => {
-                    return Err(at(
-                        ErrorKind::Type { expected: "null after \"delete\"".into(), found: snippet(v) }.into()
-                    ))
-                }
-                ("modify" | "delete", None) => {
-                    return Err(
-                        at(ErrorKind::Protocol(format!("\"{kind}\" of a row the replica does not have")).into()),
-                    )
-                }
-                (other, _) => {
-                    return Err(at(ErrorKind::Protocol(format!(
-                        "unknown <row-update2> member \"{other}\" (expected initial, insert, modify or delete)"
-                    ))
-                    .into()))
-                }
-            };
-            changes.push(RowChange { table: tname.clone(), uuid, old: old.cloned(), new });
+            changes.push(row_change(db, tname, id, ru)?);
         }
     }
-    for c in &changes {
+    commit(db, &changes);
+    Ok(changes)
+}
+
+/// [`apply_updates2`] of a tree or a text.
+pub fn apply_table_updates(db: &mut Database, updates: TableUpdates<'_>) -> Result<Vec<RowChange>, Error> {
+    let raw = match updates {
+        TableUpdates::Tree(v) => return apply_updates2(db, v),
+        TableUpdates::Text(raw) => raw,
+    };
+    type Tables<'a> = BTreeMap<String, BTreeMap<String, &'a RawValue>>;
+    let Ok(tables) = serde_json::from_str::<Tables<'_>>(raw.get()) else {
+        // Not of the usual shape: the tree says what is wrong.
+        let v: Value = serde_json::from_str(raw.get()).map_err(|e| ErrorKind::Syntax(e.to_string()))?;
+        return apply_updates2(db, &v);
+    };
+    let mut changes = Vec::new();
+    for (tname, rows) in &tables {
+        db.schema.table(tname)?;
+        for (id, ru) in rows {
+            let ru: Value = serde_json::from_str(ru.get()).map_err(|e| ErrorKind::Syntax(e.to_string()))?;
+            changes.push(row_change(db, tname, id, &ru)?);
+        }
+    }
+    commit(db, &changes);
+    Ok(changes)
+}
+
+/// The change `<row-update2>` `ru` of row `id` of table `tname` makes to
+/// `db` (which it leaves as it is).
+fn row_change(db: &Database, tname: &str, id: &str, ru: &Value) -> Result<RowChange, Error> {
+    let ts = db.schema.table(tname)?;
+    let uuid: Uuid = id.parse().map_err(|_| Error::from(ErrorKind::BadUuid(id.to_string())).in_table(tname))?;
+    let at = |e: Error| e.in_row(uuid).in_table(tname);
+    let old = db.tables.get(tname).and_then(|t| t.get(&uuid));
+    let (kind, v) = match ru.as_object().map(|o| o.iter().collect::<Vec<_>>()).as_deref() {
+        Some([(k, v)]) => (k.as_str(), *v),
+        _ => {
+            return Err(at(ErrorKind::Type {
+                expected: "a <row-update2> with one of initial, insert, modify, delete".into(),
+                found: snippet(ru),
+            }
+            .into()))
+        }
+    };
+    let new = match (kind, old) {
+        ("initial" | "insert", None) => Some(row_from_json(ts, v).map_err(at)?),
+        ("initial" | "insert", Some(_)) => {
+            return Err(at(ErrorKind::Protocol(format!("\"{kind}\" of a row the replica already has")).into()))
+        }
+        ("modify", Some(old)) => Some(modify_row(ts, old, v).map_err(at)?),
+        ("delete", Some(_)) if v.is_null() => None,
+        ("delete", Some(_)) => {
+            return Err(at(ErrorKind::Type { expected: "null after \"delete\"".into(), found: snippet(v) }.into()))
+        }
+        ("modify" | "delete", None) => {
+            return Err(at(ErrorKind::Protocol(format!("\"{kind}\" of a row the replica does not have")).into()))
+        }
+        (other, _) => {
+            return Err(at(ErrorKind::Protocol(format!(
+                "unknown <row-update2> member \"{other}\" (expected initial, insert, modify or delete)"
+            ))
+            .into()))
+        }
+    };
+    Ok(RowChange { table: tname.to_string(), uuid, old: old.cloned(), new })
+}
+
+/// Applies checked changes (rows are shared with them, not copied).
+fn commit(db: &mut Database, changes: &[RowChange]) {
+    for c in changes {
         let rows = db.tables.entry(c.table.clone()).or_default();
         match &c.new {
             Some(r) => rows.insert(c.uuid, r.clone()),
             None => rows.remove(&c.uuid),
         };
     }
-    Ok(changes)
 }
 
 fn modify_row(ts: &crate::TableSchema, old: &Row, v: &Value) -> Result<Row, Error> {

@@ -283,7 +283,7 @@ fn parse_base(v: &Value) -> Result<BaseType, Error> {
             if let Some(e) = obj.get("enum") {
                 let set_ty = ColumnType { key: BaseType::plain(atomic), value: None, min: 0, max: None };
                 match Datum::from_json(e, &set_ty)? {
-                    Datum::Set(s) => base.enum_values = Some(s),
+                    Datum::Set(s) => base.enum_values = Some(s.into_iter().collect()),
                     Datum::Map(_) => return Err(schema_err("enum must be a set")),
                 }
             }

@@ -427,6 +427,23 @@ impl Transaction {
     pub fn params(&self) -> Vec<Value> {
         std::iter::once(Value::String(self.db.clone())).chain(self.ops.iter().map(Op::to_json)).collect()
     }
+    /// Appends the whole `transact` request with id `id` to `out`, one
+    /// operation at a time: a big transaction (northd's first, tens of
+    /// thousands of rows) never exists as one JSON tree. The bytes are those
+    /// of [`crate::jsonrpc::encode`] of the request with [`Transaction::params`].
+    pub fn write_request(&self, id: u64, out: &mut Vec<u8>) {
+        let json = |out: &mut Vec<u8>, v: &Value| {
+            // Writing a `Value` into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, v);
+        };
+        out.extend_from_slice(format!("{{\"id\":{id},\"method\":\"transact\",\"params\":[").as_bytes());
+        json(out, &Value::String(self.db.clone()));
+        for op in &self.ops {
+            out.push(b',');
+            json(out, &op.to_json());
+        }
+        out.extend_from_slice(b"]}");
+    }
     /// What the reply parser needs to know of each operation.
     pub fn shape(&self) -> TxnShape {
         TxnShape {
@@ -623,6 +640,12 @@ mod tests {
             {"op": "abort"}
         ]);
         assert_eq!(Value::Array(txn.params()), want);
+        // Written operation by operation, the request is the one encoded
+        // from the params.
+        let mut out = b"[]".to_vec();
+        txn.write_request(7, &mut out);
+        let req = crate::jsonrpc::Message::Request { id: json!(7), method: "transact".into(), params: txn.params() };
+        assert_eq!(out[2..], crate::jsonrpc::encode(&req)[..]);
     }
 
     fn shape(ops: &[(&'static str, Option<&str>)]) -> TxnShape {

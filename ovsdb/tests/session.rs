@@ -30,6 +30,20 @@ fn uuid(s: &str) -> Uuid {
     s.parse().unwrap()
 }
 
+thread_local! {
+    /// `Config::lazy_min` of the sessions `Wire::new` makes.
+    static LAZY_MIN: std::cell::Cell<usize> = std::cell::Cell::new(Config::default().lazy_min);
+}
+
+/// Runs `f` as is, then with every update notification and monitor reply
+/// read from its text (as big ones are): the outcome must be the same.
+fn both_ways(f: impl Fn()) {
+    f();
+    LAZY_MIN.with(|l| l.set(0));
+    f();
+    LAZY_MIN.with(|l| l.set(Config::default().lazy_min));
+}
+
 /// A session and the server's end of the wire.
 struct Wire {
     s: Session,
@@ -40,7 +54,10 @@ struct Wire {
 impl Wire {
     fn new(probe: u64) -> Wire {
         Wire {
-            s: Session::new(Config { probe_interval: probe, ..Config::default() }, Instant(0)),
+            s: Session::new(
+                Config { probe_interval: probe, lazy_min: LAZY_MIN.with(|l| l.get()), ..Config::default() },
+                Instant(0),
+            ),
             now: 0,
             from_client: Decoder::new(1 << 20),
         }
@@ -219,6 +236,10 @@ fn change_summary(ev: &Event) -> Vec<(String, String, bool, bool)> {
 
 #[test]
 fn monitor_cond_since_and_updates() {
+    both_ways(monitor_cond_since_and_updates_);
+}
+
+fn monitor_cond_since_and_updates_() {
     let mut w = Wire::new(0);
     let rid = w.monitoring();
     w.reply(
@@ -307,6 +328,10 @@ fn monitor_request_on_the_wire() {
 
 #[test]
 fn falls_back_to_monitor_cond() {
+    both_ways(falls_back_to_monitor_cond_);
+}
+
+fn falls_back_to_monitor_cond_() {
     let mut w = Wire::new(0);
     let rid = w.monitoring();
     w.recv(Message::Response { id: rid, result: Value::Null, error: Some(json!("unknown method")) });
@@ -331,6 +356,10 @@ fn falls_back_to_monitor_cond() {
 
 #[test]
 fn reconnect_resumes_from_the_last_txn_id_or_rebuilds() {
+    both_ways(reconnect_resumes_from_the_last_txn_id_or_rebuilds_);
+}
+
+fn reconnect_resumes_from_the_last_txn_id_or_rebuilds_() {
     let mut w = Wire::new(0);
     let rid = w.monitoring();
     w.reply(
@@ -522,6 +551,10 @@ fn raw_requests_and_monitor_cancel() {
 
 #[test]
 fn bad_updates_end_the_session_and_leave_the_replica() {
+    both_ways(bad_updates_end_the_session_and_leave_the_replica_);
+}
+
+fn bad_updates_end_the_session_and_leave_the_replica_() {
     let mut w = Wire::new(0);
     let rid = w.monitoring();
     w.reply(rid, json!([false, T1, {"Logical_Switch": {LS: {"initial": {"name": "sw0"}}}}]));
@@ -545,6 +578,10 @@ fn bad_updates_end_the_session_and_leave_the_replica() {
 
 #[test]
 fn protocol_violations_are_named() {
+    both_ways(protocol_violations_are_named_);
+}
+
+fn protocol_violations_are_named_() {
     for (m, want) in [
         (
             json!({"id": null, "method": "update3", "params": ["nb", T1]}),
