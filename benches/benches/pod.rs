@@ -18,7 +18,7 @@
 //! FLOWC_BENCH_POLICIES; the large size is
 //! `FLOWC_BENCH_NODES=500 FLOWC_BENCH_PODS=100 FLOWC_BENCH_SERVICES=5000
 //! FLOWC_BENCH_POLICIES=2000`. Measured on the 2-core, 24 GB machine:
-//! medium loads in ~2 s (~0.5 GB peak RSS); large in 50-75 s and needs
+//! medium loads in ~1.5-2.5 s (~0.5 GB peak RSS); large in 40-85 s and needs
 //! ~9 GB of memory.
 
 use logical_model::nb;
@@ -81,6 +81,8 @@ fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> R {
 /// it, untimed, before the next sample and at the end (one input per
 /// sample: `sample_size` must stay 1).
 fn one_change(bencher: divan::Bencher, timed: &[NbChange], undo: &[NbChange]) {
+    // Loaded before the first sample, untimed.
+    with_engine(|_| ());
     let changed = std::cell::Cell::new(false);
     let restore = || {
         if changed.replace(false) {
