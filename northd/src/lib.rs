@@ -18,6 +18,7 @@ pub mod sbjson;
 pub mod sbrec;
 pub mod sbstatic;
 pub mod sbsync;
+pub mod sharedset;
 pub mod stages;
 pub mod summary;
 pub mod switch;

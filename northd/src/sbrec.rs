@@ -3,6 +3,7 @@
 //! materialized SB state a driver keeps.
 
 use crate::lflow::{write_listing, ListedDatapath};
+use crate::sharedset::SharedSet;
 use crate::stages::Stage;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -73,10 +74,11 @@ pub enum SbRecord {
         controller_meter: Option<String>,
     },
     IpMulticast(IpMulticast),
-    /// `Address_Set`.
+    /// `Address_Set` (the addresses shared: a set of every pod's address
+    /// is copied and changed by one address in far less than O(pods)).
     AddressSet {
         name: String,
-        addresses: BTreeSet<String>,
+        addresses: SharedSet,
     },
     /// `Port_Group` `<datapath key>_<name>`: `dp` is the switch.
     PortGroup {

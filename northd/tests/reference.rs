@@ -405,7 +405,7 @@ fn our_rows(state: &SbState, sb: &sb::Snapshot) -> Rows {
                 );
             }
             SbRecord::AddressSet { name, addresses } => {
-                r.address_sets.insert(name.clone(), addresses.clone());
+                r.address_sets.insert(name.clone(), addresses.iter().cloned().collect());
             }
             SbRecord::PortGroup { name, dp, ports } => {
                 r.port_groups.insert(format!("{}_{name}", names[dp]), ports.clone());

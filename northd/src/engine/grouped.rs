@@ -7,10 +7,17 @@
 //! touches. Grouping in the dataflow cost three operators (arrange, reduce,
 //! flatten) that every epoch visits, and a timely step on every path to
 //! the output.
+//!
+//! Address sets are not rebuilt but updated: `clusterPortGroup_ip4` holds
+//! every pod's address (50,000 in a large cluster), and a pod added must
+//! cost O(log n), not O(n). Their [`SharedSet`]s are kept as last emitted,
+//! changed by the members that appeared or went, and emitted again (a
+//! shared copy).
 
 use super::dataflow::Emit;
 use crate::lflow::Lflow;
 use crate::sbrec::SbRecord;
+use crate::sharedset::SharedSet;
 use crate::stages::Stage;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
@@ -74,6 +81,28 @@ pub(super) fn binding(b: crate::sbrec::PortBinding) -> Vec<Emit> {
 #[derive(Default)]
 pub(super) struct Grouper {
     groups: HashMap<Group, BTreeMap<Member, isize>>,
+    /// The address sets, by name, as last emitted.
+    sets: HashMap<String, AddressSet>,
+}
+
+/// An address set's record as it stands: how many members of each source
+/// are present, and the addresses of the highest source present.
+#[derive(Default)]
+struct AddressSet {
+    sources: BTreeMap<u8, usize>,
+    addresses: SharedSet,
+}
+
+impl AddressSet {
+    /// The source whose addresses the set has.
+    fn top(&self) -> Option<u8> {
+        self.sources.keys().next_back().copied()
+    }
+
+    /// Its record, if any member is present.
+    fn record(&self, name: &str) -> Option<SbRecord> {
+        self.top().map(|_| SbRecord::AddressSet { name: name.to_string(), addresses: self.addresses.clone() })
+    }
 }
 
 impl Grouper {
@@ -85,25 +114,108 @@ impl Grouper {
         }
         let mut out = Vec::new();
         for (g, changes) in touched {
-            let members = self.groups.entry(g.clone()).or_default();
-            let old = records(&g, present(members));
-            for (m, d) in changes {
-                let n = members.entry(m.clone()).or_default();
-                *n += d;
-                if *n == 0 {
-                    members.remove(&m);
+            let (old, new) = match g {
+                Group::AddressSet(name) => self.address_set(name, changes),
+                g => {
+                    let members = self.groups.entry(g.clone()).or_default();
+                    let old = records(&g, present(members));
+                    for (m, d) in changes {
+                        count(members, m, d);
+                    }
+                    let new = records(&g, present(members));
+                    if members.is_empty() {
+                        self.groups.remove(&g);
+                    }
+                    (old, new)
                 }
-            }
-            let new = records(&g, present(members));
-            if members.is_empty() {
-                self.groups.remove(&g);
-            }
+            };
             if old != new {
                 out.extend(old.into_iter().map(|r| (r, -1)));
                 out.extend(new.into_iter().map(|r| (r, 1)));
             }
         }
         out
+    }
+
+    /// Applies member changes to address set `name`: the old and new
+    /// records. Only the members that appear or go touch the addresses,
+    /// unless the highest source present changes (rare: an NB set named
+    /// as a port group's).
+    fn address_set(&mut self, name: String, changes: Vec<(Member, isize)>) -> (Vec<SbRecord>, Vec<SbRecord>) {
+        let group = Group::AddressSet(name.clone());
+        let members = self.groups.entry(group.clone()).or_default();
+        let set = self.sets.entry(name.clone()).or_default();
+        let old = set.record(&name);
+        let top = set.top();
+        let mut flips = Vec::new();
+        for (m, d) in changes {
+            let (was, is) = count(members, m.clone(), d);
+            if was == is {
+                continue;
+            }
+            if let Member::Address(source, _) = &m {
+                let n = set.sources.entry(*source).or_default();
+                if is {
+                    *n += 1;
+                } else {
+                    *n -= 1;
+                    if *n == 0 {
+                        set.sources.remove(source);
+                    }
+                }
+            }
+            flips.push((m, is));
+        }
+        match set.top() {
+            t if t != top => {
+                set.addresses = members
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .filter_map(|(m, _)| match m {
+                        Member::Address(s, a) if Some(*s) == t => a.clone(),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            t => {
+                for (m, is) in flips {
+                    match m {
+                        Member::Address(s, Some(a)) if Some(s) == t && is => set.addresses.insert(a),
+                        Member::Address(s, Some(a)) if Some(s) == t => set.addresses.remove(&a),
+                        _ => false,
+                    };
+                }
+            }
+        }
+        let new = set.record(&name);
+        if members.is_empty() {
+            self.groups.remove(&group);
+            self.sets.remove(&name);
+        }
+        (old.into_iter().collect(), new.into_iter().collect())
+    }
+}
+
+/// Adds `d` to the count of `m` among `members`; returns whether it was
+/// present (a positive count) before and after.
+fn count(members: &mut BTreeMap<Member, isize>, m: Member, d: isize) -> (bool, bool) {
+    use std::collections::btree_map::Entry;
+    match members.entry(m) {
+        Entry::Vacant(v) => {
+            if d != 0 {
+                v.insert(d);
+            }
+            (false, d > 0)
+        }
+        Entry::Occupied(mut o) => {
+            let was = *o.get() > 0;
+            *o.get_mut() += d;
+            let is = *o.get() > 0;
+            if *o.get() == 0 {
+                o.remove();
+            }
+            (was, is)
+        }
     }
 }
 
@@ -160,17 +272,8 @@ fn records<'a>(group: &Group, members: impl Iterator<Item = &'a Member>) -> Vec<
             });
             pg.into_iter().collect()
         }
-        Group::AddressSet(name) => {
-            let sources: Vec<(u8, Option<&String>)> = members
-                .filter_map(|m| match m {
-                    Member::Address(p, a) => Some((*p, a.as_ref())),
-                    _ => None,
-                })
-                .collect();
-            let Some(top) = sources.iter().map(|(p, _)| *p).max() else { return Vec::new() };
-            let addresses = sources.into_iter().filter(|(p, _)| *p == top).filter_map(|(_, a)| a.cloned()).collect();
-            vec![SbRecord::AddressSet { name: name.clone(), addresses }]
-        }
+        // Kept up to date rather than rebuilt (`Grouper::address_set`).
+        Group::AddressSet(_) => Vec::new(),
         Group::Dns(nb) => {
             let mut records = None;
             let mut datapaths = Vec::new();

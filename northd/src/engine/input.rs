@@ -129,6 +129,9 @@ pub enum Fact {
     /// Router port `.1` is in router `.0` (`Logical_Router.ports`, fed
     /// apart from the router row, as for switches).
     RouterPort(Uuid, Uuid),
+    /// Port `.1` is in port group `.0` (`Port_Group.ports`, fed apart
+    /// from the group row, as for switches).
+    PortGroupPort(Uuid, Uuid),
     /// Tunnel key of the chassisredirect port (`cr-NAME`) derived from
     /// distributed gateway port `.0`.
     CrPortKey(Uuid, u32),
@@ -249,7 +252,10 @@ inputs! {
         /// (port, switch) from `Logical_Switch.ports`.
         switch_ports: (Uuid, Uuid),
         acls: (Uuid, Arc<nb::Acl>),
+        /// Port groups without their ports.
         pgs: (Uuid, Arc<nb::PortGroup>),
+        /// (port group, port) from `Port_Group.ports`.
+        pg_ports: (Uuid, Uuid),
         address_sets: (Uuid, Arc<nb::AddressSet>),
         meters: (Uuid, Arc<nb::Meter>),
         meter_bands: (Uuid, Arc<nb::MeterBand>),
@@ -373,6 +379,10 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
             policy.switch_ports.update((p, ls), d);
             core.switch_ports.update((p, ls), d);
             both
+        }
+        Fact::PortGroupPort(pg, p) => {
+            policy.pg_ports.update((pg, p), d);
+            to_policy
         }
         Fact::SwitchCtx(ls, c) => {
             policy.switch_ctx.update((ls, c), d);

@@ -27,12 +27,14 @@ pub(super) fn build<'s>(i: PolicyInputs<'s>) -> Coll<'s, Emit> {
     let ports =
         port_ls.clone().join_core(lsps.clone(), |pu, ls, row| Some((*pu, (*ls, row.name.clone())))).arrange_by_key();
     // Port groups: (member port, (group, group name, its ACLs)).
+    // (The members come apart from the rows: a member's change costs
+    // O(1), not O(members).)
     let pg_ports = i
-        .pgs
-        .clone()
-        .flat_map(|(pg, row)| {
+        .pg_ports
+        .arrange_by_key()
+        .join_core(i.pgs.clone().arrange_by_key(), |pg, p, row| {
             let acls: Vec<Uuid> = row.acls.iter().map(|a| a.uuid()).collect();
-            row.ports.iter().map(|p| (p.uuid(), (pg, row.name.clone(), acls.clone()))).collect::<Vec<_>>()
+            Some((*p, (*pg, row.name.clone(), acls)))
         })
         .arrange_by_key();
 

@@ -510,7 +510,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 if !set.is_empty() {
                     v.push(Emit::Sb(SbRecord::AddressSet {
                         name: router::lb::address_set_name(key, v6),
-                        addresses: set.clone(),
+                        addresses: set.iter().cloned().collect(),
                     }));
                 }
             }
