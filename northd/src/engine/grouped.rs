@@ -80,15 +80,22 @@ pub(super) fn binding(b: crate::sbrec::PortBinding) -> Vec<Emit> {
 /// contribute counts once for each).
 #[derive(Default)]
 pub(super) struct Grouper {
-    groups: HashMap<Group, BTreeMap<Member, isize>>,
+    /// Every group but the address sets. Most have one member, the rest
+    /// at most one for each datapath: a sorted vector takes a fraction of
+    /// a B-tree's nodes (a flow on one datapath: 72 bytes rather than a
+    /// ~800-byte leaf), and is changed in time linear in a few hundred.
+    groups: HashMap<Group, Vec<(Member, isize)>>,
     /// The address sets, by name, as last emitted.
     sets: HashMap<String, AddressSet>,
 }
 
-/// An address set's record as it stands: how many members of each source
-/// are present, and the addresses of the highest source present.
+/// An address set's record as it stands: its members (one for each
+/// address of each source: tens of thousands for a set of every pod, so a
+/// B-tree), how many of each source are present, and the addresses of the
+/// highest source present.
 #[derive(Default)]
 struct AddressSet {
+    members: BTreeMap<Member, isize>,
     sources: BTreeMap<u8, usize>,
     addresses: SharedSet,
 }
@@ -106,12 +113,9 @@ impl AddressSet {
 }
 
 impl Grouper {
-    /// Applies member changes; returns the changes of the records.
-    pub(super) fn apply(&mut self, parts: Vec<(Group, Member, isize)>) -> Vec<(SbRecord, isize)> {
-        let mut touched: HashMap<Group, Vec<(Member, isize)>> = HashMap::new();
-        for (g, m, d) in parts {
-            touched.entry(g).or_default().push((m, d));
-        }
+    /// Applies member changes, by group; returns the changes of the
+    /// records.
+    pub(super) fn apply(&mut self, touched: HashMap<Group, Vec<(Member, isize)>>) -> Vec<(SbRecord, isize)> {
         let mut out = Vec::new();
         for (g, changes) in touched {
             let (old, new) = match g {
@@ -120,11 +124,13 @@ impl Grouper {
                     let members = self.groups.entry(g.clone()).or_default();
                     let old = records(&g, present(members));
                     for (m, d) in changes {
-                        count(members, m, d);
+                        count_sorted(members, m, d);
                     }
                     let new = records(&g, present(members));
                     if members.is_empty() {
                         self.groups.remove(&g);
+                    } else if members.capacity() > members.len() + members.len() / 4 + 1 {
+                        members.shrink_to_fit();
                     }
                     (old, new)
                 }
@@ -142,14 +148,12 @@ impl Grouper {
     /// unless the highest source present changes (rare: an NB set named
     /// as a port group's).
     fn address_set(&mut self, name: String, changes: Vec<(Member, isize)>) -> (Vec<SbRecord>, Vec<SbRecord>) {
-        let group = Group::AddressSet(name.clone());
-        let members = self.groups.entry(group.clone()).or_default();
         let set = self.sets.entry(name.clone()).or_default();
         let old = set.record(&name);
         let top = set.top();
         let mut flips = Vec::new();
         for (m, d) in changes {
-            let (was, is) = count(members, m.clone(), d);
+            let (was, is) = count(&mut set.members, m.clone(), d);
             if was == is {
                 continue;
             }
@@ -168,7 +172,8 @@ impl Grouper {
         }
         match set.top() {
             t if t != top => {
-                set.addresses = members
+                set.addresses = set
+                    .members
                     .iter()
                     .filter(|(_, n)| **n > 0)
                     .filter_map(|(m, _)| match m {
@@ -188,8 +193,7 @@ impl Grouper {
             }
         }
         let new = set.record(&name);
-        if members.is_empty() {
-            self.groups.remove(&group);
+        if set.members.is_empty() {
             self.sets.remove(&name);
         }
         (old.into_iter().collect(), new.into_iter().collect())
@@ -219,9 +223,31 @@ fn count(members: &mut BTreeMap<Member, isize>, m: Member, d: isize) -> (bool, b
     }
 }
 
+/// [`count`] for members in a sorted vector.
+fn count_sorted(members: &mut Vec<(Member, isize)>, m: Member, d: isize) -> (bool, bool) {
+    match members.binary_search_by(|(x, _)| x.cmp(&m)) {
+        Err(i) => {
+            if d != 0 {
+                members.insert(i, (m, d));
+            }
+            (false, d > 0)
+        }
+        Ok(i) => {
+            let n = &mut members[i].1;
+            let was = *n > 0;
+            *n += d;
+            let is = *n > 0;
+            if *n == 0 {
+                members.remove(i);
+            }
+            (was, is)
+        }
+    }
+}
+
 /// The members with a positive count, in order.
-fn present(members: &BTreeMap<Member, isize>) -> impl Iterator<Item = &Member> {
-    members.iter().filter(|(_, n)| **n > 0).map(|(m, _)| m)
+fn present(members: &[(Member, isize)]) -> impl Iterator<Item = &Member> {
+    members.iter().filter(|(_, n)| *n > 0).map(|(m, _)| m)
 }
 
 /// The records of `group` (none, one, or a meter and its copies).

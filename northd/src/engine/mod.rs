@@ -28,11 +28,11 @@ mod routers;
 
 pub use input::{rows_of, NbChange, NbRow, NbTable};
 
-use crate::sbrec::{Diagnostic, SbDelta, SbState};
+use crate::sbrec::{Diagnostic, SbDelta, SbRecord, SbState};
 use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
 use dataflow::Emit;
-use grouped::Grouper;
+use grouped::{Group, Grouper, Member};
 use input::{CoreSessions, Fact, Fed, PolicySessions};
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
@@ -446,17 +446,14 @@ impl Engine {
         self.bfd.feed(&mut facts);
         self.diagnostics.append(&mut self.bfd.diagnostics);
         self.batches += 1;
-        let changes = self.run(facts);
-        let mut sb = Vec::with_capacity(changes.len());
-        let mut parts = Vec::new();
-        for (o, d) in changes {
+        let Out { mut sb, parts, other } = self.run(facts);
+        for (o, d) in other {
             match o {
-                Emit::Sb(r) => sb.push((r, d)),
                 Emit::Diag(g) => *self.row_diagnostics.entry(g).or_default() += d,
-                Emit::Part(g, m) => parts.push((g, m, d)),
                 Emit::BfdRef(u) => self.bfd.reference(u, d),
-                // Fed back to the dataflows by `run`.
-                Emit::SwitchCtx(..) | Emit::AclFlag(..) => {}
+                // Sorted apart by `Out::push`; fed back to the dataflows by
+                // `run`.
+                Emit::Sb(..) | Emit::Part(..) | Emit::SwitchCtx(..) | Emit::AclFlag(..) => {}
             }
         }
         self.row_diagnostics.retain(|_, n| *n > 0);
@@ -468,7 +465,7 @@ impl Engine {
     /// Runs the dataflows that `facts` concern, and then those that what
     /// they emit for each other concerns, until none has anything new;
     /// returns what they emitted for the driver.
-    fn run(&mut self, facts: Vec<(Fact, isize)>) -> Vec<(Emit, isize)> {
+    fn run(&mut self, facts: Vec<(Fact, isize)>) -> Out {
         let mut fed = Fed::default();
         // Address set names, netted: a set whose name stays is no change
         // for the main dataflow.
@@ -484,7 +481,7 @@ impl Engine {
             fed.core |= to.core;
             fed.policy |= to.policy;
         }
-        let mut out = Vec::new();
+        let mut out = Out::default();
         // The policy dataflow first: its ACL flags go to the main one,
         // whose switch contexts may then go back (the flags do not depend
         // on them, so this ends).
@@ -500,12 +497,21 @@ impl Engine {
                 self.epochs[df as usize] += 1;
                 let epoch = self.epochs[df as usize];
                 self.worker.run(df, epoch);
-                for (e, d) in self.worker.output(df) {
+                let Out { sb, parts, other } = self.worker.output(df);
+                out.sb.extend(sb);
+                if out.parts.is_empty() {
+                    out.parts = parts;
+                } else {
+                    for (g, mut m) in parts {
+                        out.parts.entry(g).or_default().append(&mut m);
+                    }
+                }
+                for (e, d) in other {
                     let fact = match e {
                         Emit::SwitchCtx(ls, c) => Fact::SwitchCtx(ls, c),
                         Emit::AclFlag(ls, stateful) => Fact::AclFlag(ls, stateful),
                         e => {
-                            out.push((e, d));
+                            out.other.push((e, d));
                             continue;
                         }
                     };
@@ -1133,10 +1139,33 @@ impl Drop for Engine {
     }
 }
 
+/// What the dataflows emitted, sorted as it arrives: at a cold start
+/// there are hundreds of thousands of flow parts (one per datapath of
+/// each flow), which are grouped at once, each group's key kept once,
+/// rather than held in one vector of [`Emit`]s and then copied.
+#[derive(Default)]
+struct Out {
+    sb: Vec<(SbRecord, isize)>,
+    /// By group: the members' changes ([`grouped::Grouped::apply`]).
+    parts: HashMap<Group, Vec<(Member, isize)>>,
+    /// Everything else.
+    other: Vec<(Emit, isize)>,
+}
+
+impl Out {
+    fn push(&mut self, e: Emit, d: isize) {
+        match e {
+            Emit::Sb(r) => self.sb.push((r, d)),
+            Emit::Part(g, m) => self.parts.entry(g).or_default().push((m, d)),
+            e => self.other.push((e, d)),
+        }
+    }
+}
+
 /// What the dataflow's output capture has received: the output (worker
 /// 0's, that is all of it) not yet taken, and how far it is complete.
 struct Captured {
-    changes: Vec<(Emit, isize)>,
+    out: Out,
     frontier: MutableAntichain<u64>,
 }
 
@@ -1147,7 +1176,11 @@ impl EventPusher<u64, Vec<(Emit, u64, isize)>> for Sink {
     fn push(&mut self, event: Event<u64, Vec<(Emit, u64, isize)>>) {
         let mut c = self.0.borrow_mut();
         match event {
-            Event::Messages(_, v) => c.changes.extend(v.into_iter().map(|(d, _, r)| (d, r))),
+            Event::Messages(_, v) => {
+                for (e, _, d) in v {
+                    c.out.push(e, d);
+                }
+            }
             Event::Progress(p) => {
                 c.frontier.update_iter(p);
             }
@@ -1186,7 +1219,7 @@ impl Runner {
             timely::worker::Worker::new(timely::WorkerConfig::default(), allocator, Some(std::time::Instant::now()));
         let peers = worker.peers();
         let captured =
-            || Rc::new(RefCell::new(Captured { changes: Vec::new(), frontier: MutableAntichain::from_elem(0) }));
+            || Rc::new(RefCell::new(Captured { out: Out::default(), frontier: MutableAntichain::from_elem(0) }));
         let outputs = [captured(), captured()];
         // Everything to worker 0, captured there.
         let capture = move |out: ops::Coll<'_, Emit>, to: &Rc<RefCell<Captured>>| {
@@ -1241,7 +1274,7 @@ impl Runner {
     }
 
     /// What dataflow `df` produced since the last call (worker 0's: all).
-    fn output(&self, df: Df) -> Vec<(Emit, isize)> {
-        std::mem::take(&mut self.outputs[df as usize].borrow_mut().changes)
+    fn output(&self, df: Df) -> Out {
+        std::mem::take(&mut self.outputs[df as usize].borrow_mut().out)
     }
 }
