@@ -35,7 +35,7 @@ use crate::error::{snippet, Error, ErrorKind, ServerError};
 use crate::jsonrpc::{encode, Decoder, Message, DEFAULT_MAX_MESSAGE};
 use crate::monitor::{apply_table_updates, diff_databases, MonitorRequest, RowChange, TableUpdates};
 use crate::schema::Schema;
-use crate::txn::{parse_reply, Transaction, TxnError, TxnReply, TxnShape};
+use crate::txn::{parse_reply, parse_results, Transaction, TxnError, TxnReply, TxnShape};
 use crate::Uuid;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -366,6 +366,23 @@ impl Session {
                 if let Err(e) = self.handle_update(&mid, last, TableUpdates::Text(updates)) {
                     self.die(e.in_message(what));
                 }
+                true
+            }
+            (None, None, Some(result), None)
+                if m.id.as_u64().is_some_and(|n| matches!(self.pending.get(&n), Some(Pending::Transact { .. }))) =>
+            {
+                // A big transaction's reply (one result per operation):
+                // each result read on its own.
+                let Ok(results) = serde_json::from_str::<Vec<&RawValue>>(result.get()) else { return false };
+                let n = m.id.as_u64().unwrap_or_default();
+                let Some(Pending::Transact { shape }) = self.pending.remove(&n) else { return false };
+                let id = RequestId(n);
+                let parsed = results.iter().map(|r| serde_json::from_str::<Value>(r.get()).unwrap_or(Value::Null));
+                let result = parse_results(&shape, parsed).map_err(|e| match e {
+                    TxnError::BadReply(b) => TxnError::BadReply(b.in_message(format!("reply to transact request {n}"))),
+                    e => e,
+                });
+                self.events.push_back(Event::Transacted { id, result });
                 true
             }
             (None, None, Some(result), None) => {

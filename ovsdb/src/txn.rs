@@ -527,15 +527,30 @@ pub fn parse_reply(shape: &TxnShape, result: &Value, error: Option<&Value>) -> R
     if let Some(e) = error {
         return Err(TxnError::Request(ServerError::from_json(e)));
     }
+    let results = result.as_array().ok_or_else(|| {
+        TxnError::BadReply(Error::from(ErrorKind::Protocol(format!(
+            "result is not an array of results: {}",
+            snippet(result)
+        ))))
+    })?;
+    parse_results(shape, results.iter())
+}
+
+/// [`parse_reply`] of a reply without error whose result is an array, its
+/// operations' results given one at a time (a big transaction's reply is
+/// read without making one JSON tree of it all).
+pub fn parse_results<V: std::borrow::Borrow<Value>>(
+    shape: &TxnShape,
+    results: impl ExactSizeIterator<Item = V>,
+) -> Result<TxnReply, TxnError> {
     let bad = |msg: String| TxnError::BadReply(Error::from(ErrorKind::Protocol(msg)));
-    let results =
-        result.as_array().ok_or_else(|| bad(format!("result is not an array of results: {}", snippet(result))))?;
     let n = shape.ops.len();
     if results.len() < n || results.len() > n + 1 {
         return Err(bad(format!("{} results for {n} operations", results.len())));
     }
     let mut reply = TxnReply::default();
-    for (index, r) in results.iter().enumerate() {
+    for (index, r) in results.enumerate() {
+        let r = r.borrow();
         if r.as_object().is_some_and(|o| o.contains_key("error")) {
             let error = ServerError::from_json(r);
             return Err(match shape.ops.get(index) {

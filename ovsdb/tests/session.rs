@@ -35,8 +35,9 @@ thread_local! {
     static LAZY_MIN: std::cell::Cell<usize> = std::cell::Cell::new(Config::default().lazy_min);
 }
 
-/// Runs `f` as is, then with every update notification and monitor reply
-/// read from its text (as big ones are): the outcome must be the same.
+/// Runs `f` as is, then with every update notification, monitor reply and
+/// transaction reply read from its text (as big ones are): the outcome
+/// must be the same.
 fn both_ways(f: impl Fn()) {
     f();
     LAZY_MIN.with(|l| l.set(0));
@@ -415,6 +416,10 @@ fn reconnect_resumes_from_the_last_txn_id_or_rebuilds_() {
 
 #[test]
 fn transactions() {
+    both_ways(transactions_);
+}
+
+fn transactions_() {
     let mut w = Wire::new(0);
     let txn = Transaction::new(DB).op(Insert::new("Logical_Switch_Port").named("p").set("name", "p1")).op(Mutate::new(
         "Logical_Switch",
