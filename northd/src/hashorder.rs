@@ -181,6 +181,44 @@ impl Sset {
         self.map.is_empty()
     }
 
+    /// The members `SSET_FOR_EACH` would give after `sset_add` of each of
+    /// `extra` in turn to a copy of this set (`Clone`, not [`Sset::cloned`]),
+    /// made without the copy; `None` if those inserts would grow the table
+    /// (which reorders it) or if there are too many of them to look for
+    /// duplicates among them.
+    pub fn list_with(&self, extra: &[&str]) -> Option<Vec<String>> {
+        const MAX: usize = 64;
+        let mask = self.map.mask();
+        let mut added: Vec<(usize, &str)> = Vec::new();
+        let mut len = self.len();
+        for &s in extra {
+            let h = hash_string(s);
+            if self.map.bucket(h).any(|k| k == s) || added.iter().any(|(_, a)| *a == s) {
+                continue;
+            }
+            if added.len() == MAX {
+                return None;
+            }
+            added.push((h as usize & mask, s));
+            len += 1;
+            if len / 2 > mask {
+                return None;
+            }
+        }
+        // Each at the head of its bucket: the latest first.
+        added.reverse();
+        added.sort_by_key(|(b, _)| *b);
+        let mut added = added.into_iter().peekable();
+        let mut out = Vec::with_capacity(len);
+        for (b, bucket) in self.map.buckets.iter().enumerate() {
+            while let Some((_, s)) = added.next_if(|(ab, _)| *ab == b) {
+                out.push(s.to_string());
+            }
+            out.extend(bucket.iter().map(|(k, _)| k.clone()));
+        }
+        Some(out)
+    }
+
     /// The members in `SSET_FOR_EACH` order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.map.iter().map(String::as_str)
@@ -211,6 +249,32 @@ mod tests {
         // VIPs are 10.96.0.1, 10.96.0.10, 10.96.100.10, then 172.18.0.2.
         let s: Sset = ["10.96.0.1", "10.96.0.10", "10.96.100.10", "172.18.0.2"].into_iter().collect();
         assert_eq!(order(&s), ["10.96.100.10", "10.96.0.10", "10.96.0.1", "172.18.0.2"]);
+    }
+
+    proptest::proptest! {
+        /// `list_with` is the order of a copy with the extra members
+        /// inserted, whenever it gives one; it gives one unless the
+        /// inserts grow the table.
+        #[test]
+        fn list_with_is_a_copy_with_inserts(
+            base in proptest::collection::vec(0u16..600, 0..200),
+            extra in proptest::collection::vec(0u16..600, 0..12),
+        ) {
+            let name = |i: &u16| format!("10.{}.0.{}", i / 250, i % 250);
+            let base: Vec<String> = base.iter().map(name).collect();
+            let extra: Vec<String> = extra.iter().map(name).collect();
+            let set: Sset = base.iter().map(String::as_str).collect();
+            let mut copy = set.clone();
+            let mask = copy.map.mask();
+            for e in &extra {
+                copy.insert(e);
+            }
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            match set.list_with(&extra) {
+                Some(l) => proptest::prop_assert_eq!(l, order(&copy)),
+                None => proptest::prop_assert!(copy.map.mask() != mask),
+            }
+        }
     }
 
     #[test]

@@ -30,12 +30,14 @@ pub struct LbIps {
     /// Some load balancer of the router has a non-empty `vips`
     /// (`od->has_lb_vip`).
     pub has_vips: bool,
-    /// All VIP addresses, in hash-set order.
-    pub v4: Vec<String>,
-    pub v6: Vec<String>,
+    /// All VIP addresses, in hash-set order. (Shared: every router that
+    /// has one load-balancer group and no load balancer of its own has
+    /// the group's lists.)
+    pub v4: Arc<Vec<String>>,
+    pub v6: Arc<Vec<String>>,
     /// Those of load balancers with `options:add_route`, in hash-set order.
-    pub v4_routable: Vec<String>,
-    pub v6_routable: Vec<String>,
+    pub v4_routable: Arc<Vec<String>>,
+    pub v6_routable: Arc<Vec<String>>,
     /// Those the router answers ARP/ND for (`neighbor_responder`).
     pub v4_reachable: BTreeSet<String>,
     pub v6_reachable: BTreeSet<String>,
@@ -122,14 +124,24 @@ pub struct LbGroupAddrs {
     pub sets: GroupSets,
 }
 
-/// The sets a router's [`IpSets`] start from when the group comes first
-/// (filled on first use). It is derived from the rest of
-/// [`LbGroupAddrs`], so it takes no part in comparisons.
+/// The sets a router's [`IpSets`] start from when the group comes first,
+/// and the lists of a router with only this group (both filled on first
+/// use). It is derived from the rest of [`LbGroupAddrs`], so it takes no
+/// part in comparisons.
 #[derive(Clone, Default)]
-pub struct GroupSets(Arc<std::sync::OnceLock<IpSets>>);
+pub struct GroupSets(Arc<std::sync::OnceLock<(IpSets, VipLists)>>);
+
+/// [`LbIps::v4`], `v6`, `v4_routable`, `v6_routable`.
+type VipLists = [Arc<Vec<String>>; 4];
+
+impl IpSets {
+    fn lists(&self) -> VipLists {
+        [&self.v4, &self.v6, &self.v4_routable, &self.v6_routable].map(|s| Arc::new(list(s)))
+    }
+}
 
 impl GroupSets {
-    fn get(&self, lbs: &[Arc<LbAddrs>]) -> &IpSets {
+    fn get(&self, lbs: &[Arc<LbAddrs>]) -> &(IpSets, VipLists) {
         self.0.get_or_init(|| {
             let mut own = IpSets::default();
             for lb in lbs {
@@ -137,7 +149,9 @@ impl GroupSets {
             }
             // (`ovn_lb_ip_set_clone`: a copy built by inserting the
             // original's addresses in its order.)
-            own.cloned()
+            let sets = own.cloned();
+            let lists = sets.lists();
+            (sets, lists)
         })
     }
 }
@@ -224,6 +238,33 @@ fn list(s: &Sset) -> Vec<String> {
     s.iter().map(str::to_string).collect()
 }
 
+/// A router's lists when its only group's are `group` and it has the
+/// load balancers `direct` of its own (as [`IpSets::add`] of each to a
+/// copy of the group's sets); `None` if that would grow a set.
+fn with_direct((sets, lists): &(IpSets, VipLists), direct: &[Arc<LbAddrs>]) -> Option<VipLists> {
+    let extra = |v6: bool, routable_only: bool| -> Vec<&str> {
+        direct
+            .iter()
+            .filter(|lb| lb.routable || !routable_only)
+            .flat_map(|lb| if v6 { &lb.v6 } else { &lb.v4 })
+            .map(String::as_str)
+            .collect()
+    };
+    let one = |set: &Sset, list: &Arc<Vec<String>>, v6: bool, routable_only: bool| {
+        let extra = extra(v6, routable_only);
+        if extra.is_empty() {
+            return Some(list.clone());
+        }
+        set.list_with(&extra).map(Arc::new)
+    };
+    Some([
+        one(&sets.v4, &lists[0], false, false)?,
+        one(&sets.v6, &lists[1], true, false)?,
+        one(&sets.v4_routable, &lists[2], false, true)?,
+        one(&sets.v6_routable, &lists[3], true, true)?,
+    ])
+}
+
 /// `build_lbs` for one router: its groups (by uuid; the largest first, the
 /// first group's set cloned) then its own load balancers (by uuid), and
 /// the reachable VIPs of each (`build_lrouter_lbs_reachable_ips`) given
@@ -235,31 +276,40 @@ pub fn router_lb_ips(groups: &[Arc<LbGroupAddrs>], direct: &[Arc<LbAddrs>], port
             largest = i;
         }
     }
-    let mut sets: Option<IpSets> = None;
-    for i in 0..groups.len() {
-        let g = &groups[(i + largest) % groups.len()];
-        match &mut sets {
-            None => sets = Some(g.sets.get(&g.lbs).clone()),
-            Some(s) => {
-                for lb in &g.lbs {
-                    s.add(lb);
+    let shared = match (groups, direct) {
+        // The common case (an ovn-kubernetes gateway router): the group's
+        // lists as they are.
+        ([g], []) => Some(g.sets.get(&g.lbs).1.clone()),
+        // One group and a few load balancers of its own (a gateway
+        // router and its node-port one): the group's lists with their
+        // addresses put in place, without copying the group's sets.
+        ([g], _) => with_direct(g.sets.get(&g.lbs), direct),
+        _ => None,
+    };
+    let [v4, v6, v4_routable, v6_routable] = match shared {
+        Some(lists) => lists,
+        None => {
+            let mut sets: Option<IpSets> = None;
+            for i in 0..groups.len() {
+                let g = &groups[(i + largest) % groups.len()];
+                match &mut sets {
+                    None => sets = Some(g.sets.get(&g.lbs).0.clone()),
+                    Some(s) => {
+                        for lb in &g.lbs {
+                            s.add(lb);
+                        }
+                    }
                 }
             }
+            let mut sets = sets.unwrap_or_default();
+            for lb in direct {
+                sets.add(lb);
+            }
+            sets.lists()
         }
-    }
-    let mut sets = sets.unwrap_or_default();
-    for lb in direct {
-        sets.add(lb);
-    }
-    let all = || direct.iter().chain(groups.iter().flat_map(|g| g.lbs.iter()));
-    let mut out = LbIps {
-        has_vips: all().any(|l| l.has_vips),
-        v4: list(&sets.v4),
-        v6: list(&sets.v6),
-        v4_routable: list(&sets.v4_routable),
-        v6_routable: list(&sets.v6_routable),
-        ..LbIps::default()
     };
+    let all = || direct.iter().chain(groups.iter().flat_map(|g| g.lbs.iter()));
+    let mut out = LbIps { has_vips: all().any(|l| l.has_vips), v4, v6, v4_routable, v6_routable, ..LbIps::default() };
     let mut nears = BTreeSet::new();
     for lb in all() {
         for (ips, parsed, reachable) in

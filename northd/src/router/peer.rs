@@ -224,9 +224,9 @@ fn get_nat_addresses(
     }
     if include_lb_ips {
         let ips = if routable_only {
-            lb_ips.v4_routable.iter().chain(&lb_ips.v6_routable)
+            lb_ips.v4_routable.iter().chain(lb_ips.v6_routable.iter())
         } else {
-            lb_ips.v4.iter().chain(&lb_ips.v6)
+            lb_ips.v4.iter().chain(lb_ips.v6.iter())
         };
         for ip in ips {
             central.push(' ');
