@@ -376,34 +376,33 @@ impl Engine {
                 }
                 continue;
             }
+            // Membership: only the members that came or went (a port that
+            // stays in its switch keeps its datapath, and IPAM runs the
+            // whole switch anyway), O(1) for a pod added to a node switch.
+            for (f, d) in &row_changes {
+                let (u, p, member_of, touched) = match f {
+                    Fact::SwitchPort(u, p) => (u, p, &mut self.member_of, &mut touched_ports),
+                    Fact::RouterPort(u, p) => (u, p, &mut self.lrp_member_of, &mut touched_lrps),
+                    _ => continue,
+                };
+                touched.insert(*p);
+                let set = member_of.entry(*p).or_default();
+                if *d > 0 {
+                    set.insert(*u);
+                } else {
+                    set.remove(u);
+                }
+            }
             for (r, add) in old.iter().map(|r| (r, false)).chain(new.iter().map(|r| (r, true))) {
                 match r {
-                    NbRow::Switch(u, row) => {
+                    NbRow::Switch(u, _) => {
                         touched_switches.insert(*u);
-                        for p in &row.ports {
-                            touched_ports.insert(p.uuid());
-                            let set = self.member_of.entry(p.uuid()).or_default();
-                            if add {
-                                set.insert(*u);
-                            } else {
-                                set.remove(u);
-                            }
-                        }
                     }
                     NbRow::Lsp(u, _) => {
                         touched_ports.insert(*u);
                     }
-                    NbRow::Router(u, row) => {
+                    NbRow::Router(u, _) => {
                         touched_routers.insert(*u);
-                        for p in &row.ports {
-                            touched_lrps.insert(p.uuid());
-                            let set = self.lrp_member_of.entry(p.uuid()).or_default();
-                            if add {
-                                set.insert(*u);
-                            } else {
-                                set.remove(u);
-                            }
-                        }
                     }
                     NbRow::Lrp(u, r) => {
                         touched_lrps.insert(*u);
@@ -643,6 +642,23 @@ impl Engine {
                 continue;
             }
             let mut ports_in = Vec::new();
+            // A run gives addresses only to ports with a dynamic entry, and
+            // clears only ports' `dynamic_addresses`: with neither among
+            // its ports (the switch of a pod, whose addresses are static)
+            // it has nothing to do for them, and the ports' static
+            // addresses need not be read (only the switch's own problems
+            // are reported again).
+            let dynamic = |p: &nb::LogicalSwitchPort| {
+                p.dynamic_addresses.is_some() || p.addresses.iter().any(|a| a.contains("dynamic"))
+            };
+            let any_dynamic = ls.ports.iter().any(|p| match self.rows.get(&(NbTable::Lsp, p.uuid())) {
+                Some(NbRow::Lsp(_, row)) => dynamic(row),
+                _ => false,
+            });
+            if !any_dynamic {
+                todo.push((sw, ls, ports_in));
+                continue;
+            }
             for p in &ls.ports {
                 let Some(NbRow::Lsp(_, row)) = self.rows.get(&(NbTable::Lsp, p.uuid())) else { continue };
                 let lrp = (row.r#type == "router")
