@@ -26,7 +26,7 @@ mod ops;
 mod policy;
 mod routers;
 
-pub use input::{rows_of, NbChange, NbRow, NbTable};
+pub use input::{rows_of, MemberDelta, NbChange, NbRow, NbTable};
 
 use crate::sbrec::{Diagnostic, SbDelta, SbState};
 use crate::switch::Config;
@@ -361,15 +361,16 @@ impl Engine {
         let mut touched_lrps = BTreeSet::new();
         let mut touched_routers = BTreeSet::new();
         for c in changes {
-            let (key, new) = match c {
-                NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row)),
-                NbChange::Delete(t, u) => ((t, u), None),
+            let (key, new, delta) = match c {
+                NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row), None),
+                NbChange::UpsertMembers(row, d) => ((row.table(), row.uuid()), Some(row), Some(d)),
+                NbChange::Delete(t, u) => ((t, u), None, None),
             };
             let old = self.rows.remove(&key);
             // No facts if and only if the row is the same (found without
             // comparing the rows first: for a port group of every pod that
             // is a second pass over its members).
-            let row_changes = row_facts(old.as_ref(), new.as_ref());
+            let row_changes = row_facts(old.as_ref(), new.as_ref(), delta.as_ref());
             if row_changes.is_empty() {
                 if let Some(o) = old {
                     self.rows.insert(key, o);
@@ -525,7 +526,7 @@ impl Engine {
             self.rows.keys().filter(|k| !new_keys.contains(k)).map(|(t, u)| NbChange::Delete(*t, *u)).collect();
         changes.sort_by_key(|c| match c {
             NbChange::Delete(t, u) => (*t, *u),
-            NbChange::Upsert(r) => (r.table(), r.uuid()),
+            NbChange::Upsert(r) | NbChange::UpsertMembers(r, _) => (r.table(), r.uuid()),
         });
         changes.extend(new_rows.into_iter().map(NbChange::Upsert));
         self.apply(changes)
@@ -635,7 +636,7 @@ impl Engine {
                     ipam.update_port(p, Some(&row));
                     let new = NbRow::Lsp(p, std::sync::Arc::new(row));
                     if let Some(old) = self.rows.insert(key, new.clone()) {
-                        facts.extend(row_facts(Some(&old), Some(&new)));
+                        facts.extend(row_facts(Some(&old), Some(&new), None));
                     }
                     self.nb_writes.push(NbWrite::DynamicAddresses(p, None));
                 }
@@ -700,7 +701,7 @@ impl Engine {
             ipam.update_port(u, Some(&row));
             let new = NbRow::Lsp(u, std::sync::Arc::new(row));
             if let Some(old) = self.rows.insert(key, new.clone()) {
-                facts.extend(row_facts(Some(&old), Some(&new)));
+                facts.extend(row_facts(Some(&old), Some(&new), None));
             }
             self.nb_writes.push(NbWrite::DynamicAddresses(u, v));
         }
@@ -748,7 +749,7 @@ impl Engine {
             new_row.tag = Some(tag);
             let new = NbRow::Lsp(*p, std::sync::Arc::new(new_row));
             if let Some(old) = self.rows.insert(key, new.clone()) {
-                facts.extend(row_facts(Some(&old), Some(&new)));
+                facts.extend(row_facts(Some(&old), Some(&new), None));
             }
             self.nb_writes.push(NbWrite::Tag(*p, tag));
         }
@@ -1036,8 +1037,9 @@ impl PortId {
 /// (ports), a router (ports) or a port group (ports) are fed as one fact
 /// per member apart from the bare row, and only the members that changed:
 /// adding a pod to `clusterPortGroup` (every pod) feeds one fact, not
-/// O(members) (finding it is one merge of the two sorted member lists).
-fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
+/// O(members). Those are `delta` when it is given and adds up (O(delta)),
+/// else found in one merge of the two sorted member lists (O(members)).
+fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>, delta: Option<&MemberDelta>) -> Vec<(Fact, isize)> {
     use std::sync::Arc;
     let bare = |r: Option<&NbRow>| match r {
         Some(NbRow::Switch(u, row)) => {
@@ -1071,13 +1073,13 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
     let none_r = BTreeSet::new();
     match (old, new) {
         (Some(NbRow::Switch(o, a)), Some(NbRow::Switch(n, b))) if o == n => {
-            member_diff(&a.ports, &b.ports, |p, d| out.push((Fact::SwitchPort(*o, p), d)))
+            members(&a.ports, &b.ports, delta, |p, d| out.push((Fact::SwitchPort(*o, p), d)))
         }
         (Some(NbRow::Router(o, a)), Some(NbRow::Router(n, b))) if o == n => {
-            member_diff(&a.ports, &b.ports, |p, d| out.push((Fact::RouterPort(*o, p), d)))
+            members(&a.ports, &b.ports, delta, |p, d| out.push((Fact::RouterPort(*o, p), d)))
         }
         (Some(NbRow::PortGroup(o, a)), Some(NbRow::PortGroup(n, b))) if o == n => {
-            member_diff(&a.ports, &b.ports, |p, d| out.push((Fact::PortGroupPort(*o, p), d)))
+            members(&a.ports, &b.ports, delta, |p, d| out.push((Fact::PortGroupPort(*o, p), d)))
         }
         _ => {
             for (r, sign) in [(old, -1), (new, 1)] {
@@ -1097,6 +1099,31 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
         }
     }
     out
+}
+
+/// Calls `f` with each member of `old` not in `new` (-1) and of `new` not
+/// in `old` (+1): those of `delta` if it adds up (each removed member is in
+/// `old` and not in `new`, each added one the reverse, and the counts
+/// match), else [`member_diff`]'s.
+fn members<T>(
+    old: &BTreeSet<logical_model::Id<T>>,
+    new: &BTreeSet<logical_model::Id<T>>,
+    delta: Option<&MemberDelta>,
+    mut f: impl FnMut(Uuid, isize),
+) {
+    use logical_model::Id;
+    let fits = |d: &MemberDelta| {
+        old.len() + d.added.len() == new.len() + d.removed.len()
+            && d.removed.iter().all(|p| old.contains(&Id::new(*p)) && !new.contains(&Id::new(*p)))
+            && d.added.iter().all(|p| new.contains(&Id::new(*p)) && !old.contains(&Id::new(*p)))
+    };
+    match delta.filter(|d| fits(d)) {
+        Some(d) => {
+            d.removed.iter().for_each(|p| f(*p, -1));
+            d.added.iter().for_each(|p| f(*p, 1));
+        }
+        None => member_diff(old, new, f),
+    }
 }
 
 /// Calls `f` with each member of `old` not in `new` (-1) and of `new` not
