@@ -380,6 +380,7 @@ impl Engine {
             // Membership: only the members that came or went (a port that
             // stays in its switch keeps its datapath, and IPAM runs the
             // whole switch anyway), O(1) for a pod added to a node switch.
+            // (A router's ports are all touched below.)
             for (f, d) in &row_changes {
                 let (u, p, member_of, touched) = match f {
                     Fact::SwitchPort(u, p) => (u, p, &mut self.member_of, &mut touched_ports),
@@ -402,8 +403,12 @@ impl Engine {
                     NbRow::Lsp(u, _) => {
                         touched_ports.insert(*u);
                     }
-                    NbRow::Router(u, _) => {
+                    NbRow::Router(u, row) => {
                         touched_routers.insert(*u);
+                        // Whether its ports get keys (and chassisredirect
+                        // ports) depends on the router row (enabled, gateway
+                        // chassis): all of them, a few.
+                        touched_lrps.extend(row.ports.iter().map(|p| p.uuid()));
                     }
                     NbRow::Lrp(u, r) => {
                         touched_lrps.insert(*u);
