@@ -192,9 +192,10 @@ pub fn port_group_toggle(nb: &nb::Snapshot) -> Toggle {
     let extra = *nb.logical_switch_port.keys().find(|p| !pg.ports.contains(p)).expect("a pod outside the group");
     let mut with = pg.clone();
     with.ports.insert(extra);
+    let (plus, minus) = member_toggle(extra.uuid());
     Toggle {
-        add: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), with.into()))],
-        remove: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), pg.into()))],
+        add: vec![NbChange::UpsertMembers(NbRow::PortGroup(id.uuid(), with.into()), plus)],
+        remove: vec![NbChange::UpsertMembers(NbRow::PortGroup(id.uuid(), pg.into()), minus)],
     }
 }
 
@@ -208,10 +209,18 @@ pub fn named_port_group_toggle(nb: &nb::Snapshot, name: &str) -> Option<Toggle> 
     let mut without = pg.clone();
     let member = *without.ports.iter().next()?;
     without.ports.remove(&member);
+    let (plus, minus) = member_toggle(member.uuid());
     Some(Toggle {
-        add: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), pg.clone().into()))],
-        remove: vec![NbChange::Upsert(NbRow::PortGroup(id.uuid(), without.into()))],
+        add: vec![NbChange::UpsertMembers(NbRow::PortGroup(id.uuid(), pg.clone().into()), plus)],
+        remove: vec![NbChange::UpsertMembers(NbRow::PortGroup(id.uuid(), without.into()), minus)],
     })
+}
+
+/// The member deltas of adding `member` to a list and of taking it out
+/// again, as flowc-northd passes member lists on (its replica's delta).
+fn member_toggle(member: ovsdb::Uuid) -> (northd::engine::MemberDelta, northd::engine::MemberDelta) {
+    use northd::engine::MemberDelta;
+    (MemberDelta { removed: vec![], added: vec![member] }, MemberDelta { removed: vec![member], added: vec![] })
 }
 
 /// One more pod as ovn-kubernetes adds it: a VIF port on the middle node
@@ -230,17 +239,22 @@ pub fn pod_toggle(nb: &nb::Snapshot) -> Toggle {
     let id = Id::new(uuid(2, sw * 1_000_000 + 999));
     let mut with = ls.clone();
     with.ports.insert(id);
+    // The member lists change as flowc-northd passes them on: with the
+    // delta its replica reports.
+    let (plus, minus) = member_toggle(id.uuid());
     let mut add = vec![
         NbChange::Upsert(NbRow::Lsp(id.uuid(), port(sw, 250).into())),
-        NbChange::Upsert(NbRow::Switch(ls_id.uuid(), with.into())),
+        NbChange::UpsertMembers(NbRow::Switch(ls_id.uuid(), with.into()), plus.clone()),
     ];
-    let mut remove =
-        vec![NbChange::Upsert(NbRow::Switch(ls_id.uuid(), ls.into())), NbChange::Delete(NbTable::Lsp, id.uuid())];
+    let mut remove = vec![
+        NbChange::UpsertMembers(NbRow::Switch(ls_id.uuid(), ls.into()), minus.clone()),
+        NbChange::Delete(NbTable::Lsp, id.uuid()),
+    ];
     if let Some((pg_id, pg)) = nb.port_group.iter().find(|(_, p)| p.name == "clusterPortGroup") {
         let mut with = pg.clone();
         with.ports.insert(id);
-        add.push(NbChange::Upsert(NbRow::PortGroup(pg_id.uuid(), with.into())));
-        remove.insert(0, NbChange::Upsert(NbRow::PortGroup(pg_id.uuid(), pg.clone().into())));
+        add.push(NbChange::UpsertMembers(NbRow::PortGroup(pg_id.uuid(), with.into()), plus));
+        remove.insert(0, NbChange::UpsertMembers(NbRow::PortGroup(pg_id.uuid(), pg.clone().into()), minus));
     }
     Toggle { add, remove }
 }

@@ -10,7 +10,7 @@
 //! A lost connection is re-established with backoff; the replicas resync
 //! and the next plan repairs whatever changed meanwhile.
 
-use crate::engine::{Engine, NbChange, NbRow, NbTable, NbWrite, Workers};
+use crate::engine::{Engine, MemberDelta, NbChange, NbRow, NbTable, NbWrite, Workers};
 use crate::sbsync::{SbWrite, Syncer};
 use crate::unixctl;
 use logical_model::{nb, sb};
@@ -358,7 +358,14 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                                 match &ch.new {
                                     None => pending.push(NbChange::Delete(t, ch.uuid)),
                                     Some(row) => match NbRow::from_row(t, ch.uuid, row) {
-                                        Ok(r) => pending.push(NbChange::Upsert(r)),
+                                        // A switch's, router's or port group's
+                                        // members: the replica's delta.
+                                        Ok(r) => pending.push(
+                                            match ch.old.as_ref().and_then(|old| MemberDelta::between(t, old, row)) {
+                                                Some(d) => NbChange::UpsertMembers(r, d),
+                                                None => NbChange::Upsert(r),
+                                            },
+                                        ),
                                         Err(e) => {
                                             log.line("ERR", &format!("{} {}: {e}; row skipped", ch.table, ch.uuid));
                                             pending.push(NbChange::Delete(t, ch.uuid));

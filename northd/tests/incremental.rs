@@ -31,7 +31,7 @@
 //!   a full plan has nothing left to write).
 
 use logical_model::{nb, Id};
-use northd::engine::Engine;
+use northd::engine::{rows_of, Engine, MemberDelta, NbChange, NbTable};
 use northd::sbrec::{SbRecord, SbState};
 use ovsdb::Uuid;
 use proptest::prelude::*;
@@ -924,6 +924,9 @@ proptest! {
         let mut model = Model::default();
         let mut inc = Engine::new(1);
         let mut inc2 = Engine::new(2);
+        // Fed as flowc-northd feeds it: member lists with their delta.
+        let mut inc3 = Engine::new(1);
+        let mut rows3 = BTreeMap::new();
         for op in &ops {
             model.apply(op);
             let snap = model.snapshot();
@@ -937,6 +940,10 @@ proptest! {
             inc2.set_chassis_features(model.features());
             inc2.set_bfd_sb_status(model.sb_statuses());
             inc2.load(&snap);
+            inc3.set_virtual_claims(model.claims());
+            inc3.set_chassis_features(model.features());
+            inc3.set_bfd_sb_status(model.sb_statuses());
+            inc3.apply(daemon_changes(&mut rows3, &snap));
             let mut scratch = Engine::new(1);
             scratch.set_virtual_claims(model.claims());
             scratch.set_chassis_features(model.features());
@@ -950,6 +957,7 @@ proptest! {
             // Two workers: the same state, keys included (allocation is
             // outside the dataflow).
             prop_assert_eq!(inc.state(), inc2.state(), "2 workers, after {:?}", op);
+            prop_assert_eq!(inc.state(), inc3.state(), "member deltas, after {:?}", op);
             // Survivors keep their keys.
             let after = keys(inc.state());
             for (dp, k) in &before.0 {
@@ -1000,6 +1008,28 @@ fn requested_tunnel_keys_are_honoured_and_conflicts_reported() {
         "{:?}",
         e.diagnostics
     );
+}
+
+/// The changes taking the rows of `rows` to those of `snap`, in the order
+/// `Engine::load` gives them, but as flowc-northd passes them on: a
+/// switch's, router's or port group's members with the delta between the
+/// untyped rows (`MemberDelta::between`). `rows` becomes `snap`'s.
+fn daemon_changes(rows: &mut BTreeMap<(NbTable, Uuid), ovsdb::Row>, snap: &nb::Snapshot) -> Vec<NbChange> {
+    let new = rows_of(snap);
+    let keys: BTreeSet<(NbTable, Uuid)> = new.iter().map(|r| (r.table(), r.uuid())).collect();
+    let mut out: Vec<NbChange> =
+        rows.keys().filter(|k| !keys.contains(k)).map(|(t, u)| NbChange::Delete(*t, *u)).collect();
+    rows.retain(|k, _| keys.contains(k));
+    for r in new {
+        let (key, row) = ((r.table(), r.uuid()), r.to_row());
+        let delta = rows.get(&key).and_then(|old| MemberDelta::between(key.0, old, &row));
+        rows.insert(key, row);
+        out.push(match delta {
+            Some(d) => NbChange::UpsertMembers(r, d),
+            None => NbChange::Upsert(r),
+        });
+    }
+    out
 }
 
 /// The row changes a monitor would report between two states of a replica.

@@ -26,7 +26,7 @@ mod ops;
 mod policy;
 mod routers;
 
-pub use input::{rows_of, NbChange, NbRow, NbTable};
+pub use input::{rows_of, MemberDelta, NbChange, NbRow, NbTable};
 
 use crate::sbrec::{Diagnostic, SbDelta, SbRecord, SbState};
 use crate::switch::Config;
@@ -361,49 +361,54 @@ impl Engine {
         let mut touched_lrps = BTreeSet::new();
         let mut touched_routers = BTreeSet::new();
         for c in changes {
-            let (key, new) = match c {
-                NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row)),
-                NbChange::Delete(t, u) => ((t, u), None),
+            let (key, new, delta) = match c {
+                NbChange::Upsert(row) => ((row.table(), row.uuid()), Some(row), None),
+                NbChange::UpsertMembers(row, d) => ((row.table(), row.uuid()), Some(row), Some(d)),
+                NbChange::Delete(t, u) => ((t, u), None, None),
             };
             let old = self.rows.remove(&key);
             // No facts if and only if the row is the same (found without
             // comparing the rows first: for a port group of every pod that
             // is a second pass over its members).
-            let row_changes = row_facts(old.as_ref(), new.as_ref());
+            let row_changes = row_facts(old.as_ref(), new.as_ref(), delta.as_ref());
             if row_changes.is_empty() {
                 if let Some(o) = old {
                     self.rows.insert(key, o);
                 }
                 continue;
             }
+            // Membership: only the members that came or went (a port that
+            // stays in its switch keeps its datapath, and IPAM runs the
+            // whole switch anyway), O(1) for a pod added to a node switch.
+            // (A router's ports are all touched below.)
+            for (f, d) in &row_changes {
+                let (u, p, member_of, touched) = match f {
+                    Fact::SwitchPort(u, p) => (u, p, &mut self.member_of, &mut touched_ports),
+                    Fact::RouterPort(u, p) => (u, p, &mut self.lrp_member_of, &mut touched_lrps),
+                    _ => continue,
+                };
+                touched.insert(*p);
+                let set = member_of.entry(*p).or_default();
+                if *d > 0 {
+                    set.insert(*u);
+                } else {
+                    set.remove(u);
+                }
+            }
             for (r, add) in old.iter().map(|r| (r, false)).chain(new.iter().map(|r| (r, true))) {
                 match r {
-                    NbRow::Switch(u, row) => {
+                    NbRow::Switch(u, _) => {
                         touched_switches.insert(*u);
-                        for p in &row.ports {
-                            touched_ports.insert(p.uuid());
-                            let set = self.member_of.entry(p.uuid()).or_default();
-                            if add {
-                                set.insert(*u);
-                            } else {
-                                set.remove(u);
-                            }
-                        }
                     }
                     NbRow::Lsp(u, _) => {
                         touched_ports.insert(*u);
                     }
                     NbRow::Router(u, row) => {
                         touched_routers.insert(*u);
-                        for p in &row.ports {
-                            touched_lrps.insert(p.uuid());
-                            let set = self.lrp_member_of.entry(p.uuid()).or_default();
-                            if add {
-                                set.insert(*u);
-                            } else {
-                                set.remove(u);
-                            }
-                        }
+                        // Whether its ports get keys (and chassisredirect
+                        // ports) depends on the router row (enabled, gateway
+                        // chassis): all of them, a few.
+                        touched_lrps.extend(row.ports.iter().map(|p| p.uuid()));
                     }
                     NbRow::Lrp(u, r) => {
                         touched_lrps.insert(*u);
@@ -532,7 +537,7 @@ impl Engine {
             self.rows.keys().filter(|k| !new_keys.contains(k)).map(|(t, u)| NbChange::Delete(*t, *u)).collect();
         changes.sort_by_key(|c| match c {
             NbChange::Delete(t, u) => (*t, *u),
-            NbChange::Upsert(r) => (r.table(), r.uuid()),
+            NbChange::Upsert(r) | NbChange::UpsertMembers(r, _) => (r.table(), r.uuid()),
         });
         changes.extend(new_rows.into_iter().map(NbChange::Upsert));
         self.apply(changes)
@@ -642,13 +647,30 @@ impl Engine {
                     ipam.update_port(p, Some(&row));
                     let new = NbRow::Lsp(p, std::sync::Arc::new(row));
                     if let Some(old) = self.rows.insert(key, new.clone()) {
-                        facts.extend(row_facts(Some(&old), Some(&new)));
+                        facts.extend(row_facts(Some(&old), Some(&new), None));
                     }
                     self.nb_writes.push(NbWrite::DynamicAddresses(p, None));
                 }
                 continue;
             }
             let mut ports_in = Vec::new();
+            // A run gives addresses only to ports with a dynamic entry, and
+            // clears only ports' `dynamic_addresses`: with neither among
+            // its ports (the switch of a pod, whose addresses are static)
+            // it has nothing to do for them, and the ports' static
+            // addresses need not be read (only the switch's own problems
+            // are reported again).
+            let dynamic = |p: &nb::LogicalSwitchPort| {
+                p.dynamic_addresses.is_some() || p.addresses.iter().any(|a| a.contains("dynamic"))
+            };
+            let any_dynamic = ls.ports.iter().any(|p| match self.rows.get(&(NbTable::Lsp, p.uuid())) {
+                Some(NbRow::Lsp(_, row)) => dynamic(row),
+                _ => false,
+            });
+            if !any_dynamic {
+                todo.push((sw, ls, ports_in));
+                continue;
+            }
             for p in &ls.ports {
                 let Some(NbRow::Lsp(_, row)) = self.rows.get(&(NbTable::Lsp, p.uuid())) else { continue };
                 let lrp = (row.r#type == "router")
@@ -690,7 +712,7 @@ impl Engine {
             ipam.update_port(u, Some(&row));
             let new = NbRow::Lsp(u, std::sync::Arc::new(row));
             if let Some(old) = self.rows.insert(key, new.clone()) {
-                facts.extend(row_facts(Some(&old), Some(&new)));
+                facts.extend(row_facts(Some(&old), Some(&new), None));
             }
             self.nb_writes.push(NbWrite::DynamicAddresses(u, v));
         }
@@ -738,7 +760,7 @@ impl Engine {
             new_row.tag = Some(tag);
             let new = NbRow::Lsp(*p, std::sync::Arc::new(new_row));
             if let Some(old) = self.rows.insert(key, new.clone()) {
-                facts.extend(row_facts(Some(&old), Some(&new)));
+                facts.extend(row_facts(Some(&old), Some(&new), None));
             }
             self.nb_writes.push(NbWrite::Tag(*p, tag));
         }
@@ -1026,8 +1048,9 @@ impl PortId {
 /// (ports), a router (ports) or a port group (ports) are fed as one fact
 /// per member apart from the bare row, and only the members that changed:
 /// adding a pod to `clusterPortGroup` (every pod) feeds one fact, not
-/// O(members) (finding it is one merge of the two sorted member lists).
-fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
+/// O(members). Those are `delta` when it is given and adds up (O(delta)),
+/// else found in one merge of the two sorted member lists (O(members)).
+fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>, delta: Option<&MemberDelta>) -> Vec<(Fact, isize)> {
     use std::sync::Arc;
     let bare = |r: Option<&NbRow>| match r {
         Some(NbRow::Switch(u, row)) => {
@@ -1061,13 +1084,13 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
     let none_r = BTreeSet::new();
     match (old, new) {
         (Some(NbRow::Switch(o, a)), Some(NbRow::Switch(n, b))) if o == n => {
-            member_diff(&a.ports, &b.ports, |p, d| out.push((Fact::SwitchPort(*o, p), d)))
+            members(&a.ports, &b.ports, delta, |p, d| out.push((Fact::SwitchPort(*o, p), d)))
         }
         (Some(NbRow::Router(o, a)), Some(NbRow::Router(n, b))) if o == n => {
-            member_diff(&a.ports, &b.ports, |p, d| out.push((Fact::RouterPort(*o, p), d)))
+            members(&a.ports, &b.ports, delta, |p, d| out.push((Fact::RouterPort(*o, p), d)))
         }
         (Some(NbRow::PortGroup(o, a)), Some(NbRow::PortGroup(n, b))) if o == n => {
-            member_diff(&a.ports, &b.ports, |p, d| out.push((Fact::PortGroupPort(*o, p), d)))
+            members(&a.ports, &b.ports, delta, |p, d| out.push((Fact::PortGroupPort(*o, p), d)))
         }
         _ => {
             for (r, sign) in [(old, -1), (new, 1)] {
@@ -1087,6 +1110,31 @@ fn row_facts(old: Option<&NbRow>, new: Option<&NbRow>) -> Vec<(Fact, isize)> {
         }
     }
     out
+}
+
+/// Calls `f` with each member of `old` not in `new` (-1) and of `new` not
+/// in `old` (+1): those of `delta` if it adds up (each removed member is in
+/// `old` and not in `new`, each added one the reverse, and the counts
+/// match), else [`member_diff`]'s.
+fn members<T>(
+    old: &BTreeSet<logical_model::Id<T>>,
+    new: &BTreeSet<logical_model::Id<T>>,
+    delta: Option<&MemberDelta>,
+    mut f: impl FnMut(Uuid, isize),
+) {
+    use logical_model::Id;
+    let fits = |d: &MemberDelta| {
+        old.len() + d.added.len() == new.len() + d.removed.len()
+            && d.removed.iter().all(|p| old.contains(&Id::new(*p)) && !new.contains(&Id::new(*p)))
+            && d.added.iter().all(|p| new.contains(&Id::new(*p)) && !old.contains(&Id::new(*p)))
+    };
+    match delta.filter(|d| fits(d)) {
+        Some(d) => {
+            d.removed.iter().for_each(|p| f(*p, -1));
+            d.added.iter().for_each(|p| f(*p, 1));
+        }
+        None => member_diff(old, new, f),
+    }
 }
 
 /// Calls `f` with each member of `old` not in `new` (-1) and of `new` not
