@@ -1194,7 +1194,7 @@ impl Drop for Engine {
 #[derive(Default)]
 struct Out {
     sb: Vec<(SbRecord, isize)>,
-    /// By group: the members' changes ([`grouped::Grouped::apply`]).
+    /// By group: the members' changes ([`Grouper::apply`]).
     parts: HashMap<Group, Vec<(Member, isize)>>,
     /// Everything else.
     other: Vec<(Emit, isize)>,
