@@ -18,6 +18,15 @@ if [ "$need_pkgs" = 1 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ovn-central ovn-host openvswitch-switch >/dev/null
 fi
+# jemalloc (the binaries' allocator, built from source by tikv-jemalloc-sys)
+# needs a C compiler and make.
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+  echo "== installing make gcc (Debian) =="
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq make gcc >/dev/null
+fi
 
 echo "== cargo test (workspace, live tests required) =="
 FLOWC_REQUIRE_LIVE=1 cargo test --workspace --locked

@@ -4,6 +4,9 @@
 //! `cargo bench -p flowc-benches --bench engine` (release). Sizes can be
 //! changed with FLOWC_BENCH_SWITCHES / FLOWC_BENCH_PORTS.
 
+// The allocator flowc-northd runs with (`northd::alloc`).
+northd::use_jemalloc!();
+
 use logical_model::Id;
 use northd::engine::{Engine, NbChange, NbRow, NbTable};
 

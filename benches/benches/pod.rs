@@ -21,6 +21,9 @@
 //! medium loads in ~1.5-2.5 s (~0.5 GB peak RSS); large in 40-85 s and needs
 //! ~9 GB of memory.
 
+// The allocator flowc-northd runs with (`northd::alloc`).
+northd::use_jemalloc!();
+
 use logical_model::nb;
 use northd::engine::{Engine, NbChange};
 use std::cell::RefCell;

@@ -14,6 +14,9 @@
 //! FLOWC_BENCH_NODES, FLOWC_BENCH_PODS, FLOWC_BENCH_SERVICES,
 //! FLOWC_BENCH_POLICIES.
 
+// The allocator flowc-northd runs with (`northd::alloc`).
+northd::use_jemalloc!();
+
 use logical_model::nb;
 use northd::engine::{Engine, NbChange};
 use std::cell::{Cell, RefCell};

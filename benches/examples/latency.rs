@@ -1,5 +1,8 @@
 //! Prints the latency of single-port changes after a cold load (for
 //! profiling: `perf record --delay`). Usage: latency [SWITCHES PORTS ROUNDS]
+// The allocator flowc-northd runs with (`northd::alloc`).
+northd::use_jemalloc!();
+
 use logical_model::Id;
 use northd::engine::{Engine, NbChange, NbRow, NbTable};
 use std::time::Instant;

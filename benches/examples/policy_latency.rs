@@ -16,6 +16,9 @@
 //! Instruction counts, which no other load disturbs:
 //! `valgrind --tool=callgrind --toggle-collect=policy_latency::measured
 //! policy_latency 20 1 pg` counts only the measured applies.
+// The allocator flowc-northd runs with (`northd::alloc`).
+northd::use_jemalloc!();
+
 use northd::engine::{Engine, NbChange};
 use northd::sbrec::SbDelta;
 use std::time::{Duration, Instant};

@@ -6,6 +6,7 @@
 //! "the dataflow never panics on input, and a bad row becomes a diagnostic".
 
 pub mod addrs;
+pub mod alloc;
 pub mod compile;
 pub mod daemon;
 pub mod engine;

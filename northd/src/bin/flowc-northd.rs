@@ -5,6 +5,8 @@
 //! socket, and keeps the Southbound database equal to what the reference
 //! would write.
 
+northd::use_jemalloc!();
+
 use northd::daemon::{run_with, Options};
 use northd::engine::{serve_cluster, Workers};
 use std::process::ExitCode;

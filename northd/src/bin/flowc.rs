@@ -2,6 +2,8 @@
 //! summarises it; with no file it uses the ovn-kubernetes-shaped database
 //! recorded from OVN 23.03 that is built into the binary.
 
+northd::use_jemalloc!();
+
 use std::process::ExitCode;
 
 const EMBEDDED_NAME: &str = "testdata/reference/12-ovn-kubernetes/initial/nb.db";
