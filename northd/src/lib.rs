@@ -1,9 +1,12 @@
 //! flowc's northd: the incremental Northbound → Southbound compiler.
 //!
-//! For now this crate holds the offline tools' front end: loading a
-//! Northbound database ([`load_nb`]) and describing it ([`summary`]). The
-//! differential-dataflow engine arrives with issue 4; its contract will be
-//! "the dataflow never panics on input, and a bad row becomes a diagnostic".
+//! [`engine::Engine`] is the differential-dataflow engine (NB row changes
+//! in, SB record changes out); [`daemon`] is `flowc-northd`, the drop-in
+//! `ovn-northd` around it, which keeps SB in step over OVSDB ([`sbsync`]);
+//! [`compile`] is the one-shot compile the `flowc` tool runs. The contract:
+//! the dataflow never panics on input, and a bad row becomes a diagnostic.
+//! This module also loads a Northbound database ([`load_nb`]) and describes
+//! it ([`summary`]).
 
 pub mod addrs;
 pub mod alloc;
