@@ -568,7 +568,8 @@ struct Want {
     /// Identity → (number of records wanting it, the last of them). The
     /// columns are made from the record when a plan needs them ([`Want::cols`]):
     /// kept for every row, they were the biggest part of the daemon's memory.
-    rows: BTreeMap<Ident, (usize, SbRecord)>,
+    /// (The record is shared with the engine's [`SbState`].)
+    rows: BTreeMap<Ident, (usize, Arc<SbRecord>)>,
     /// Datapath tunnel keys (port group names) and the datapaths wanted.
     keys: BTreeMap<Uuid, u32>,
 }
@@ -713,7 +714,7 @@ impl Syncer {
     /// Follows one engine step.
     pub fn engine_delta(&mut self, delta: &SbDelta) {
         let Some(want) = &mut self.want else { return };
-        let touches_dp = |r: &SbRecord| matches!(r, SbRecord::Datapath { .. });
+        let touches_dp = |r: &Arc<SbRecord>| matches!(**r, SbRecord::Datapath { .. });
         if delta.removed.iter().chain(&delta.added).any(touches_dp) {
             self.want = None;
             return;
@@ -749,7 +750,7 @@ impl Syncer {
             }
         }
         // Groups' `ref_chassis` follow the bindings and the groups.
-        let ha = |r: &SbRecord| matches!(r, SbRecord::Port(_) | SbRecord::HaChassisGroup { .. });
+        let ha = |r: &Arc<SbRecord>| matches!(**r, SbRecord::Port(_) | SbRecord::HaChassisGroup { .. });
         if delta.removed.iter().chain(&delta.added).any(ha) {
             self.dirty.extend(want.ha_groups().cloned());
         }
