@@ -26,7 +26,7 @@ pub fn ref_chassis<C: Ord + Clone>(
         .records
         .iter()
         .rev()
-        .map_while(|r| match r {
+        .map_while(|r| match &**r {
             SbRecord::HaChassisGroup { name, chassis } => Some((name.as_str(), chassis.len())),
             _ => None,
         })
@@ -39,7 +39,7 @@ pub fn ref_chassis<C: Ord + Clone>(
     }
     let mut routers = BTreeSet::new();
     let mut ports = BTreeMap::new();
-    for r in state.records.iter().map_while(|r| match r {
+    for r in state.records.iter().map(|r| &**r).map_while(|r| match r {
         SbRecord::Datapath { .. } | SbRecord::Port(_) => Some(r),
         _ => None,
     }) {
@@ -136,6 +136,7 @@ impl UnionFind {
 mod tests {
     use super::*;
     use crate::sbrec::PortBinding;
+    use std::sync::Arc;
 
     fn u(n: u64) -> Uuid {
         Uuid::from_u64_pair(7, n)
@@ -204,7 +205,7 @@ mod tests {
             group("h", 1),
             group("unused", 3),
         ];
-        SbState { records: records.into_iter().collect() }
+        SbState { records: records.into_iter().map(Arc::new).collect() }
     }
 
     #[test]
@@ -229,7 +230,7 @@ mod tests {
     #[test]
     fn no_multi_chassis_group_no_work() {
         let mut state = topology();
-        state.records.retain(|r| !matches!(r, SbRecord::HaChassisGroup { chassis, .. } if chassis.len() > 1));
+        state.records.retain(|r| !matches!(&**r, SbRecord::HaChassisGroup { chassis, .. } if chassis.len() > 1));
         let r = ref_chassis(&state, |_| -> Option<&str> { panic!("not asked") });
         assert!(r.is_empty());
     }
@@ -238,10 +239,10 @@ mod tests {
     fn group_of_a_second_gateway_in_the_same_component() {
         let mut state = topology();
         // lr3 joins sw2: sw3's chassis now refer to g, sw1/sw2's to h too.
-        state.records.insert(pb("sw2-lr3", 2, "patch", Some("lr3-sw2"), None));
-        state.records.insert(pb("lr3-sw2", 13, "patch", Some("sw2-lr3"), None));
+        state.records.insert(Arc::new(pb("sw2-lr3", 2, "patch", Some("lr3-sw2"), None)));
+        state.records.insert(Arc::new(pb("lr3-sw2", 13, "patch", Some("sw2-lr3"), None)));
         state.records.remove(&group("h", 1));
-        state.records.insert(group("h", 2));
+        state.records.insert(Arc::new(group("h", 2)));
         let r = ref_chassis(&state, |p| (p.starts_with("vm")).then(|| p.to_string()));
         let want: BTreeSet<String> = ["vm1", "vm2", "vm3"].iter().map(|s| s.to_string()).collect();
         assert_eq!(r["g"], want);

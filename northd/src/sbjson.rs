@@ -53,7 +53,7 @@ fn uuid(u: Uuid) -> Value {
 pub fn to_json(state: &SbState) -> Value {
     let dp_uuid = |nb: &Uuid| uuid_of(&("Datapath_Binding", nb));
     let mut port_uuid = BTreeMap::new();
-    for r in &state.records {
+    for r in state.records.iter().map(|r| &**r) {
         if let SbRecord::Port(p) = r {
             port_uuid.insert((p.datapath, p.logical_port.clone()), uuid_of(&("Port_Binding", &p.logical_port)));
         }
@@ -61,7 +61,7 @@ pub fn to_json(state: &SbState) -> Value {
     let keys = state.datapath_keys();
     let mut tables: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut groups: BTreeSet<Vec<Uuid>> = BTreeSet::new();
-    for r in &state.records {
+    for r in state.records.iter().map(|r| &**r) {
         let (table, id, row) = match r {
             SbRecord::Datapath { nb, tunnel_key, external_ids } => (
                 "Datapath_Binding",

@@ -8,6 +8,7 @@ use crate::stages::Stage;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A `Port_Binding` row (datapath named by its NB row).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -197,18 +198,20 @@ pub enum Out {
     Diag(Diagnostic),
 }
 
-/// The SB state: every record currently produced.
+/// The SB state: every record currently produced. Records are shared
+/// (`Arc`) with the deltas and with the SB syncer's wanted rows, which
+/// hold one copy of each between them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SbState {
-    pub records: BTreeSet<SbRecord>,
+    pub records: BTreeSet<Arc<SbRecord>>,
 }
 
-/// What changed in one step: records removed and added. (An updated row is
-/// one of each with the same identity.)
+/// What changed in one step: records removed and added (shared with
+/// [`SbState`]). (An updated row is one of each with the same identity.)
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SbDelta {
-    pub removed: Vec<SbRecord>,
-    pub added: Vec<SbRecord>,
+    pub removed: Vec<Arc<SbRecord>>,
+    pub added: Vec<Arc<SbRecord>>,
 }
 
 impl SbDelta {
@@ -229,12 +232,14 @@ impl SbState {
             match d {
                 0 => {}
                 d if d < 0 => {
-                    if self.records.remove(&r) {
+                    if let Some(r) = self.records.take(&r) {
                         delta.removed.push(r);
                     }
                 }
                 _ => {
-                    if self.records.insert(r.clone()) {
+                    if !self.records.contains(&r) {
+                        let r = Arc::new(r);
+                        self.records.insert(r.clone());
                         delta.added.push(r);
                     }
                 }
@@ -247,7 +252,7 @@ impl SbState {
     pub fn datapath_keys(&self) -> BTreeMap<Uuid, u32> {
         self.records
             .iter()
-            .filter_map(|r| match r {
+            .filter_map(|r| match &**r {
                 SbRecord::Datapath { nb, tunnel_key, .. } => Some((*nb, *tunnel_key)),
                 _ => None,
             })
@@ -258,7 +263,7 @@ impl SbState {
     pub fn datapath_names(&self) -> BTreeMap<Uuid, String> {
         self.records
             .iter()
-            .filter_map(|r| match r {
+            .filter_map(|r| match &**r {
                 SbRecord::Datapath { nb, external_ids, .. } => {
                     Some((*nb, external_ids.get("name").cloned().unwrap_or_default()))
                 }
@@ -273,7 +278,7 @@ impl SbState {
         let names = self.datapath_names();
         let mut rows = Vec::new();
         for r in &self.records {
-            if let SbRecord::Flow { stage, priority, matches, actions, dps, .. } = r {
+            if let SbRecord::Flow { stage, priority, matches, actions, dps, .. } = &**r {
                 for dp in dps {
                     let Some(name) = names.get(dp) else { continue };
                     rows.push((
@@ -295,7 +300,7 @@ impl SbState {
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
         let mut m = BTreeMap::new();
         for r in &self.records {
-            let k = match r {
+            let k = match &**r {
                 SbRecord::Datapath { .. } => "Datapath_Binding",
                 SbRecord::Port(_) => "Port_Binding",
                 SbRecord::Mcast { .. } => "Multicast_Group",

@@ -96,7 +96,8 @@ enum Ident {
     /// The `bool` says a router stage (`external_ids:stage-name` `lr_*`):
     /// a switch and a router flow can share pipeline, table, priority,
     /// match and actions, and are two rows with two datapath groups.
-    Flow(Option<Uuid>, bool, String, i64, i64, String, String, Option<String>),
+    /// (See [`FlowId`].)
+    Flow(FlowId),
     IpMcast(Uuid),
     AddressSet(String),
     PortGroup(String),
@@ -112,10 +113,12 @@ enum Ident {
     /// apart from the groups of flows, even with the same members).
     LbGroup(Vec<Uuid>),
     /// A `Service_Monitor` by (ip, logical port, port, protocol), its index.
-    ServiceMonitor(String, String, i64, String),
+    /// (Boxed, as `Bfd`: the biggest variants would make every identity
+    /// as big.)
+    ServiceMonitor(Box<(String, String, i64, String)>),
     /// A `BFD` session by (logical port, destination), as the reference
     /// finds it.
-    Bfd(String, String),
+    Bfd(Box<(String, String)>),
     /// An `HA_Chassis_Group` by name. (Last: see [`Want::ha_groups`].)
     HaGroup(String),
 }
@@ -144,6 +147,61 @@ impl Ident {
             Ident::Bfd(..) => "BFD",
             Ident::HaGroup(_) => "HA_Chassis_Group",
         }
+    }
+}
+
+/// A flow's identity: (datapath if one, router stage, pipeline, table,
+/// priority, match, actions, controller meter). A wanted flow's is read
+/// from its record, shared with the engine's state (most of the wanted
+/// rows are flows: a copy of each match and actions was the syncer's
+/// biggest part); an SB row's holds its own copy.
+#[derive(Debug, Clone)]
+enum FlowId {
+    Want(Arc<SbRecord>),
+    Sb(Box<FlowKey>),
+}
+
+type FlowKey = (Option<Uuid>, bool, String, i64, i64, String, String, Option<String>);
+
+impl FlowId {
+    #[allow(clippy::type_complexity)]
+    fn key(&self) -> (Option<Uuid>, bool, &str, i64, i64, &str, &str, Option<&str>) {
+        match self {
+            FlowId::Want(r) => match &**r {
+                SbRecord::Flow { stage, priority, matches, actions, dps, controller_meter, .. } => (
+                    (dps.len() == 1).then(|| dps[0]),
+                    stage.kind() == crate::stages::DatapathKind::Router,
+                    stage.pipeline().as_str(),
+                    stage.table() as i64,
+                    *priority as i64,
+                    matches,
+                    actions,
+                    controller_meter.as_deref(),
+                ),
+                _ => unreachable!("a flow identity of a record that is not a flow"),
+            },
+            FlowId::Sb(k) => {
+                let (dp, router, pipeline, table, priority, matches, actions, meter) = &**k;
+                (*dp, *router, pipeline, *table, *priority, matches, actions, meter.as_deref())
+            }
+        }
+    }
+}
+
+impl PartialEq for FlowId {
+    fn eq(&self, o: &FlowId) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for FlowId {}
+impl PartialOrd for FlowId {
+    fn partial_cmp(&self, o: &FlowId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for FlowId {
+    fn cmp(&self, o: &FlowId) -> std::cmp::Ordering {
+        self.key().cmp(&o.key())
     }
 }
 
@@ -218,10 +276,10 @@ type Cols = Vec<(&'static str, Val)>;
 /// The wanted rows of one record (a flow on several datapaths also wants
 /// their `Logical_DP_Group`); `keys` are the datapaths' tunnel keys (port
 /// group names carry them).
-fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
+fn entries(r: &Arc<SbRecord>, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
     let mut out: Vec<(Ident, Cols)> = Vec::new();
     {
-        match r {
+        match &**r {
             SbRecord::Datapath { nb, tunnel_key, external_ids } => {
                 out.push((
                     Ident::Datapath(*nb),
@@ -277,16 +335,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
                     (Val::NoRef, Val::Ref(Ident::DpGroup(dps.clone())))
                 };
                 out.push((
-                    Ident::Flow(
-                        (dps.len() == 1).then(|| dps[0]),
-                        stage.kind() == crate::stages::DatapathKind::Router,
-                        stage.pipeline().as_str().into(),
-                        stage.table() as i64,
-                        *priority as i64,
-                        matches.clone(),
-                        actions.clone(),
-                        controller_meter.clone(),
-                    ),
+                    Ident::Flow(FlowId::Want(r.clone())),
                     vec![
                         ("logical_datapath", dp),
                         ("logical_dp_group", group),
@@ -385,7 +434,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
             }
             SbRecord::ServiceMonitor { ip, port, protocol, logical_port, src_ip, src_mac, options } => {
                 out.push((
-                    Ident::ServiceMonitor(ip.clone(), logical_port.clone(), *port, protocol.clone()),
+                    Ident::ServiceMonitor(Box::new((ip.clone(), logical_port.clone(), *port, protocol.clone()))),
                     vec![
                         ("ip", s(ip)),
                         ("port", int(*port)),
@@ -399,7 +448,7 @@ fn entries(r: &SbRecord, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> {
             }
             SbRecord::Bfd { logical_port, dst_ip, src_port, disc, min_tx, min_rx, detect_mult, status } => {
                 out.push((
-                    Ident::Bfd(logical_port.clone(), dst_ip.clone()),
+                    Ident::Bfd(Box::new((logical_port.clone(), dst_ip.clone()))),
                     vec![
                         ("logical_port", s(logical_port)),
                         ("dst_ip", s(dst_ip)),
@@ -524,7 +573,7 @@ fn ident_of_row(
                 Some(d) => Some(*dp.get(d)?),
                 None => None,
             };
-            Some(Ident::Flow(
+            Some(Ident::Flow(FlowId::Sb(Box::new((
                 single,
                 map_get(row, "external_ids", "stage-name").is_some_and(|n| n.starts_with("lr_")),
                 string_of(row, "pipeline")?,
@@ -533,7 +582,7 @@ fn ident_of_row(
                 string_of(row, "match")?,
                 string_of(row, "actions")?,
                 string_of(row, "controller_meter"),
-            ))
+            )))))
         }
         "IP_Multicast" => dp_of("datapath").map(Ident::IpMcast),
         "Address_Set" => string_of(row, "name").map(Ident::AddressSet),
@@ -547,13 +596,13 @@ fn ident_of_row(
         "Meter" => string_of(row, "name").map(Ident::Meter),
         "HA_Chassis_Group" => string_of(row, "name").map(Ident::HaGroup),
         "Load_Balancer" => map_get(row, "external_ids", "lb_id").and_then(|d| d.parse().ok()).map(Ident::Lb),
-        "Service_Monitor" => Some(Ident::ServiceMonitor(
+        "Service_Monitor" => Some(Ident::ServiceMonitor(Box::new((
             string_of(row, "ip")?,
             string_of(row, "logical_port")?,
             int_of(row, "port")?,
             string_of(row, "protocol").unwrap_or_else(|| "tcp".into()),
-        )),
-        "BFD" => Some(Ident::Bfd(string_of(row, "logical_port")?, string_of(row, "dst_ip")?)),
+        )))),
+        "BFD" => Some(Ident::Bfd(Box::new((string_of(row, "logical_port")?, string_of(row, "dst_ip")?)))),
         _ => None,
     }
 }
@@ -568,7 +617,8 @@ struct Want {
     /// Identity → (number of records wanting it, the last of them). The
     /// columns are made from the record when a plan needs them ([`Want::cols`]):
     /// kept for every row, they were the biggest part of the daemon's memory.
-    rows: BTreeMap<Ident, (usize, SbRecord)>,
+    /// (The record is shared with the engine's [`SbState`].)
+    rows: BTreeMap<Ident, (usize, Arc<SbRecord>)>,
     /// Datapath tunnel keys (port group names) and the datapaths wanted.
     keys: BTreeMap<Uuid, u32>,
 }
@@ -578,15 +628,17 @@ impl Want {
         let mut w = Want { rows: BTreeMap::new(), keys: state.datapath_keys() };
         for r in &state.records {
             for (id, _) in entries(r, &w.keys) {
-                match w.rows.get_mut(&id) {
-                    Some(e) => *e = (e.0 + 1, r.clone()),
-                    None => {
-                        w.rows.insert(id, (1, r.clone()));
-                    }
-                }
+                w.want(id, r);
             }
         }
         w
+    }
+
+    /// One more record, `r`, wants identity `id`; the last one gives the
+    /// columns. (The identity is replaced too: a flow's holds its record.)
+    fn want(&mut self, id: Ident, r: &Arc<SbRecord>) {
+        let n = self.rows.remove(&id).map_or(0, |(n, _)| n);
+        self.rows.insert(id, (n + 1, r.clone()));
     }
 
     /// The columns of wanted identity `id`.
@@ -713,7 +765,7 @@ impl Syncer {
     /// Follows one engine step.
     pub fn engine_delta(&mut self, delta: &SbDelta) {
         let Some(want) = &mut self.want else { return };
-        let touches_dp = |r: &SbRecord| matches!(r, SbRecord::Datapath { .. });
+        let touches_dp = |r: &Arc<SbRecord>| matches!(**r, SbRecord::Datapath { .. });
         if delta.removed.iter().chain(&delta.added).any(touches_dp) {
             self.want = None;
             return;
@@ -739,17 +791,12 @@ impl Syncer {
         }
         for r in &delta.added {
             for (id, _) in entries(r, &want.keys) {
-                match want.rows.get_mut(&id) {
-                    Some(e) => *e = (e.0 + 1, r.clone()),
-                    None => {
-                        want.rows.insert(id.clone(), (1, r.clone()));
-                    }
-                }
+                want.want(id.clone(), r);
                 self.dirty.insert(id);
             }
         }
         // Groups' `ref_chassis` follow the bindings and the groups.
-        let ha = |r: &SbRecord| matches!(r, SbRecord::Port(_) | SbRecord::HaChassisGroup { .. });
+        let ha = |r: &Arc<SbRecord>| matches!(**r, SbRecord::Port(_) | SbRecord::HaChassisGroup { .. });
         if delta.removed.iter().chain(&delta.added).any(ha) {
             self.dirty.extend(want.ha_groups().cloned());
         }

@@ -140,6 +140,7 @@ fn bad_router_rows_become_diagnostics_and_the_rest_compiles() {
         .state()
         .records
         .iter()
+        .map(|r| &**r)
         .filter_map(|r| match r {
             northd::sbrec::SbRecord::Port(p) => Some(p.logical_port.clone()),
             _ => None,

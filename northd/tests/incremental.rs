@@ -838,6 +838,7 @@ fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
     let renames: Vec<(String, String)> = s
         .records
         .iter()
+        .map(|r| &**r)
         .filter_map(|r| match r {
             SbRecord::Datapath { nb, tunnel_key, .. } => {
                 Some((format!("_rtr_lb_{tunnel_key}_ip"), format!("_rtr_lb_{nb}_ip")))
@@ -855,7 +856,7 @@ fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
     };
     s.records
         .iter()
-        .cloned()
+        .map(|r| (**r).clone())
         .map(|r| match r {
             SbRecord::Datapath { nb, external_ids, .. } => SbRecord::Datapath { nb, tunnel_key: 0, external_ids },
             SbRecord::Port(mut p) => {
@@ -888,7 +889,7 @@ fn without_keys(s: &SbState) -> BTreeSet<SbRecord> {
 fn bfd_values(s: &SbState) -> BTreeMap<(String, String), (u16, u32)> {
     let mut out = BTreeMap::new();
     let (mut ports, mut discs) = (BTreeSet::new(), BTreeSet::new());
-    for r in &s.records {
+    for r in s.records.iter().map(|r| &**r) {
         if let SbRecord::Bfd { logical_port, dst_ip, src_port, disc, .. } = r {
             assert!((49152..65535).contains(src_port), "BFD source port {src_port}");
             assert!(ports.insert(*src_port), "duplicate BFD source port {src_port}");
@@ -902,7 +903,7 @@ fn bfd_values(s: &SbState) -> BTreeMap<(String, String), (u16, u32)> {
 fn keys(s: &SbState) -> (BTreeMap<Uuid, u32>, BTreeMap<(Uuid, String), u32>) {
     let mut dps = BTreeMap::new();
     let mut ports = BTreeMap::new();
-    for r in &s.records {
+    for r in s.records.iter().map(|r| &**r) {
         match r {
             SbRecord::Datapath { nb, tunnel_key, .. } => {
                 dps.insert(*nb, *tunnel_key);
@@ -1239,7 +1240,13 @@ fn nat_and_router_lb_sequence() {
                 seen.insert(needle);
             }
         }
-        if inc.state().records.iter().any(|r| matches!(r, SbRecord::Port(p) if !p.nat_addresses.is_empty())) {
+        if inc
+            .state()
+            .records
+            .iter()
+            .map(|r| &**r)
+            .any(|r| matches!(r, SbRecord::Port(p) if !p.nat_addresses.is_empty()))
+        {
             seen.insert("nat_addresses");
         }
     }
@@ -1412,7 +1419,7 @@ fn bfd_sequence() {
         let bfd_input = "match=(ip4.dst == 10.9.0.1 && udp.dst == 3784), action=(handle_bfd_msg(); )";
         assert_eq!(listing.contains(bfd_input), *lrp1_bfd, "lrp1 BFD flows after {op:?}");
         seen_3784 |= listing.contains("ip4.dst == 10.9.0.0/24 && udp.dst == 3784");
-        let status = inc.state().records.iter().find_map(|r| match r {
+        let status = inc.state().records.iter().map(|r| &**r).find_map(|r| match r {
             SbRecord::Bfd { logical_port, dst_ip, status, .. } if logical_port == "lrp1" && dst_ip == "10.9.0.254" => {
                 Some(status.as_str())
             }

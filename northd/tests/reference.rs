@@ -109,7 +109,7 @@ fn assert_same_meters(what: &str, sb: &sb::Snapshot, state: &SbState) {
             f.controller_meter.clone(),
         )
     }));
-    let actual = metered(state.records.iter().filter_map(|r| match r {
+    let actual = metered(state.records.iter().map(|r| &**r).filter_map(|r| match r {
         SbRecord::Flow { stage, priority, matches, actions, controller_meter, .. } => Some((
             stage.pipeline().as_str().to_string(),
             stage.table() as i64,
@@ -360,7 +360,7 @@ fn our_rows(state: &SbState, sb: &sb::Snapshot) -> Rows {
         .collect();
     let refs = northd::ha::ref_chassis(state, |p| bound.get(p).cloned());
     let (mut flow_groups, mut lb_groups) = (BTreeSet::new(), BTreeSet::new());
-    for rec in &state.records {
+    for rec in state.records.iter().map(|r| &**r) {
         match rec {
             SbRecord::Datapath { external_ids, .. } => {
                 r.datapaths.insert(external_ids["name"].clone(), external_ids.clone());
@@ -515,6 +515,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
     let dp_keys: Vec<u32> = state
         .records
         .iter()
+        .map(|r| &**r)
         .filter_map(|r| match r {
             SbRecord::Datapath { tunnel_key, .. } => Some(*tunnel_key),
             _ => None,
@@ -522,7 +523,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
         .collect();
     assert_eq!(dp_keys.iter().collect::<BTreeSet<_>>().len(), dp_keys.len(), "{what}: duplicate datapath keys");
     let mut port_keys = BTreeSet::new();
-    for r in &state.records {
+    for r in state.records.iter().map(|r| &**r) {
         if let SbRecord::Port(p) = r {
             assert!((1..32768).contains(&p.tunnel_key), "{what}: port key {}", p.tunnel_key);
             assert!(port_keys.insert((p.datapath, p.tunnel_key)), "{what}: duplicate port key {}", p.tunnel_key);
@@ -534,7 +535,7 @@ fn assert_same_sb_rows_but(what: &str, sb: &sb::Snapshot, state: &SbState, flows
 /// and nonzero.
 fn assert_bfd_allocations(what: &str, state: &SbState) {
     let (mut ports, mut discs) = (BTreeSet::new(), BTreeSet::new());
-    for r in &state.records {
+    for r in state.records.iter().map(|r| &**r) {
         if let SbRecord::Bfd { src_port, disc, .. } = r {
             assert!((49152..65535).contains(src_port), "{what}: BFD source port {src_port}");
             assert!(ports.insert(*src_port), "{what}: duplicate BFD source port {src_port}");
@@ -565,7 +566,7 @@ fn sb_rows_of_scenarios_without_routers_equal_the_reference() {
 fn sets_of(state: &SbState) -> Sets {
     let mut addr: Vec<(String, Vec<String>)> = Vec::new();
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in &state.records {
+    for r in state.records.iter().map(|r| &**r) {
         match r {
             SbRecord::AddressSet { name, addresses } => addr.push((name.clone(), addresses.iter().cloned().collect())),
             SbRecord::PortGroup { name, ports, .. } => {
@@ -817,6 +818,7 @@ fn bfd_sessions_equal_the_reference_and_nb_statuses_are_settled() {
                 .state()
                 .records
                 .iter()
+                .map(|r| &**r)
                 .filter_map(|r| match r {
                     SbRecord::Bfd { logical_port, dst_ip, src_port, .. } => {
                         Some(((logical_port.clone(), dst_ip.clone()), *src_port as i64))

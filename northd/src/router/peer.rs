@@ -69,9 +69,9 @@ pub fn peer_for(peer: &Peer, want: NatWant) -> Peer {
     if let Some(nat) = &mut p.nat {
         let mut n = PeerNat::clone(nat);
         match want {
-            NatWant::Neither => (n.nat_addresses, n.nat_addresses_no_lb) = (Vec::new(), Vec::new()),
-            NatWant::All => n.nat_addresses_no_lb = Vec::new(),
-            NatWant::NoLb => n.nat_addresses = Vec::new(),
+            NatWant::Neither => (n.nat_addresses, n.nat_addresses_no_lb) = (Arc::default(), Arc::default()),
+            NatWant::All => n.nat_addresses_no_lb = Arc::default(),
+            NatWant::NoLb => n.nat_addresses = Arc::default(),
         }
         *nat = Arc::new(n);
     }
@@ -168,10 +168,10 @@ fn peer_nat(lr: &RouterCtx, lb_ips: &LbIps, op: &RportCtx, nets: &LportAddresses
     PeerNat {
         l2_resident,
         nat_macs,
-        arp_targets,
+        arp_targets: Arc::new(arp_targets),
         self_macs: macs.iter().map(str::to_string).collect(),
-        nat_addresses: get_nat_addresses(lr, lb_ips, op, nets, false, true),
-        nat_addresses_no_lb: get_nat_addresses(lr, lb_ips, op, nets, false, false),
+        nat_addresses: Arc::new(get_nat_addresses(lr, lb_ips, op, nets, false, true)),
+        nat_addresses_no_lb: Arc::new(get_nat_addresses(lr, lb_ips, op, nets, false, false)),
         gateway: lr.is_gw_router() || !dgws.is_empty(),
         garp_resident,
         port_garp,

@@ -111,7 +111,7 @@ fn router_port_arp_requests(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
         f.hint(LsInL2Lkup, 80, m, action.clone(), h);
     };
     let nat = peer.nat.as_deref();
-    for (ip, v6) in nat.map_or(&[][..], |n| &n.arp_targets) {
+    for (ip, v6) in nat.map_or(&[][..], |n| &n.arp_targets[..]) {
         request(ip, *v6);
     }
     for ip in &nets.ipv4 {

@@ -28,6 +28,7 @@ use logical_model::options::ChassisFeatures;
 use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Global settings that change what switches emit (from NB_Global and the
 /// chassis feature flags). A one-row collection in the engine.
@@ -223,15 +224,17 @@ pub struct PeerNat {
     /// Besides the port's own addresses, the addresses whose ARP requests
     /// and neighbor solicitations go to the router port only: reachable
     /// load-balancer VIPs and NAT addresses (with `true` for IPv6).
-    pub arp_targets: Vec<(String, bool)>,
+    /// (This and the `nat_addresses` lists, as long as the router's VIPs,
+    /// are shared by the copies [`crate::router::peer::peer_for`] makes.)
+    pub arp_targets: Arc<Vec<(String, bool)>>,
     /// The source MACs of the router's own ARP requests on this port, as
     /// the reference lists them (its MAC and NAT external MACs).
     pub self_macs: Vec<String>,
     /// `nat_addresses` of a port with `options:nat-addresses=router`, with
     /// and without the load-balancer VIPs; empty when the router has no
     /// gateway.
-    pub nat_addresses: Vec<String>,
-    pub nat_addresses_no_lb: Vec<String>,
+    pub nat_addresses: Arc<Vec<String>>,
+    pub nat_addresses_no_lb: Arc<Vec<String>>,
     /// The router is a gateway router or has distributed gateway ports.
     pub gateway: bool,
     /// The chassisredirect port key GARPs of a router with distributed
