@@ -6,7 +6,8 @@
 //! Shape (STYLE.md): one input per table, per-port contexts ([`PortCtx`])
 //! and per-switch facts and contexts ([`SwitchCtx`]), then one generator
 //! per stage group (in `crate::switch`), then SB records. ACLs, port
-//! groups and address sets are a dataflow of their own (`policy`).
+//! groups and address sets are a dataflow of their own (`policy`), and so
+//! are routers (`routers`).
 //!
 //! Cost (see `ops`): every epoch walks every operator, so each table that
 //! is joined by uuid is arranged once and shared, reduces hand on their
@@ -40,6 +41,15 @@ pub(super) enum Emit {
     /// A valid static route references BFD session `.0` (once per route):
     /// the driver settles sessions' statuses with it (`engine::bfd`).
     BfdRef(Uuid),
+    /// What switch port `.0` of type `router` learns of its router port:
+    /// from the routers' dataflow, which the driver feeds to the main one.
+    Peer(Uuid, Peer),
+    /// A router's context as load-balancer flows read it: from the
+    /// routers' dataflow, which the driver feeds to the main one.
+    LbRouter(Uuid, Arc<crate::router::RouterCtx>),
+    /// Load balancer `.0` is on router `.1`: from the routers' dataflow,
+    /// which the driver feeds to the main one.
+    LrLb(Uuid, Uuid),
 }
 
 /// Pieces a port's context is assembled from.
@@ -95,17 +105,13 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     let lsps = i.lsps.arrange_by_key();
     let port_ls = i.switch_ports.arrange_by_key();
     // HA chassis groups' chassis, by the SB group's name: an NB group's
-    // `HA_Chassis`, and a router port's `Gateway_Chassis` (a group named
-    // after the port, when it names no NB group). A group is a record once
-    // some binding uses it (`Member::HaUser`).
+    // `HA_Chassis` (a router port's `Gateway_Chassis` are the routers'
+    // dataflow's). A group is a record once some binding uses it
+    // (`Member::HaUser`).
     let ha_members = i
         .ha_groups
         .clone()
         .flat_map(|(_, g)| g.ha_chassis.iter().map(|h| (h.uuid(), g.name.clone())).collect::<Vec<_>>())
-        .concat(i.lrps.clone().flat_map(|(_, r)| {
-            let gw = if r.ha_chassis_group.is_none() { r.gateway_chassis.iter().collect() } else { Vec::new() };
-            gw.into_iter().map(|h| (h.uuid(), r.name.clone())).collect::<Vec<_>>()
-        }))
         .join_core(i.ha_chassis.arrange_by_key(), |_, group, (chassis, priority)| {
             Some(Emit::Part(Group::Ha(group.clone()), Member::HaChassis(chassis.clone(), *priority)))
         });
@@ -132,28 +138,6 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
             let d = Dhcp { uuid: *u, cidr: d.cidr.clone(), options: d.options.clone() };
             Some((*pu, if *v6 { PortPart::V6(d) } else { PortPart::V4(d) }))
         });
-    // Routers, their ports, and the router port a `router` switch port
-    // points to.
-    let routed = super::routers::build(super::routers::Inputs {
-        routers: i.routers,
-        nats: i.nats,
-        routes: i.routes,
-        policies: i.policies,
-        lrps: i.lrps.clone(),
-        members: i.router_ports,
-        switch_ports: ports.clone(),
-        port_keys: i.port_keys.clone(),
-        cr_keys: i.cr_keys,
-        dp_keys: dp_keys.clone(),
-        ha_groups: ha_groups.clone(),
-        copps: copps.clone(),
-        meter_names: meter_names.clone(),
-        config: config.clone(),
-        lbs: lbs.clone(),
-        lb_groups: i.lb_groups.clone(),
-        address_sets: i.address_set_names.arrange_by_key(),
-        bfds: i.bfds,
-    });
     // Port name → (switch, enabled, uuid), for every switch port.
     let port_names =
         ports.clone().map(|(pu, (ls, row))| (row.name.clone(), (ls, row.enabled != Some(false), pu))).arrange_by_key();
@@ -199,7 +183,7 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
                 i.port_keys.map(|(pu, k)| (pu, PortPart::Key(k))),
                 port_ha,
                 dhcp,
-                routed.peers,
+                i.peers,
                 vparents,
                 claimed,
                 claim_parents,
@@ -392,7 +376,9 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
             options: opts.clone(),
         }))
     });
-    let router_lb_flows = super::routers::lb_flows(routed.routers, routed.lr_lbs, lb_ctx.clone());
+    // Router LB flows: the routers' contexts and (LB, router) pairs come
+    // from the routers' dataflow.
+    let router_lb_flows = super::routers::lb_flows(i.lb_routers.arrange_by_key(), i.lr_lbs, lb_ctx.clone());
     let ls_lb_ctx = ls_lbs.join_core(lb_ctx, |_, ls, (c, _)| Some((*ls, c.clone())));
 
     // DNS rows some switch uses, as members of their SB rows.
@@ -558,47 +544,27 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
             })
             .collect::<Vec<_>>()
     });
-    let lrp_diags = i.lrps.flat_map(|(u, r)| {
-        crate::router::problems(&r)
-            .into_iter()
-            .map(|(column, message)| {
-                Emit::Diag(Diagnostic {
-                    table: "Logical_Router_Port".into(),
-                    row: u,
-                    name: r.name.clone(),
-                    column: column.into(),
-                    message,
-                })
-            })
-            .collect::<Vec<_>>()
-    });
-
     // The switches' contexts, for the policy dataflow's ACL flows.
     let sw_ctxs = sw_ctx.as_collection(|ls, sw| Emit::SwitchCtx(*ls, sw.clone()));
 
-    sw_flows.concatenate(
-        [
-            sw_ctxs,
-            port_flows,
-            lb_flows,
-            monitor_flows,
-            router_lb_flows,
-            mcast_members,
-            dns_ls,
-            datapaths,
-            bindings,
-            ip_mcast,
-            i.records,
-            sb_lbs,
-            service_monitors,
-            port_diags,
-            lrp_diags,
-            lb_diags,
-            ha_members,
-        ]
-        .into_iter()
-        .chain(routed.emitted),
-    )
+    sw_flows.concatenate([
+        sw_ctxs,
+        port_flows,
+        lb_flows,
+        monitor_flows,
+        router_lb_flows,
+        mcast_members,
+        dns_ls,
+        datapaths,
+        bindings,
+        ip_mcast,
+        i.records,
+        sb_lbs,
+        service_monitors,
+        port_diags,
+        lb_diags,
+        ha_members,
+    ])
 }
 
 /// What the join of a port with its switch produces.

@@ -2,12 +2,14 @@
 //! configuration, the tunnel keys the driver allocated and the virtual
 //! ports' claims read from SB — as [`Fact`]s
 //! from the driver, each fed to the input of its kind in the dataflows
-//! that read it ([`CoreInputs`] for the main one, [`PolicyInputs`]).
+//! that read it ([`CoreInputs`] for the main one, [`PolicyInputs`],
+//! [`RouterInputs`]).
 
-use super::dataflow::Emit;
+use super::dataflow::{Emit, PortPart};
 use super::ops::Coll;
+use crate::router::RouterCtx;
 use crate::sbrec::SbRecord;
-use crate::switch::{Config, SwitchCtx};
+use crate::switch::{Config, Peer, SwitchCtx};
 use differential_dataflow::input::InputSession;
 use logical_model::nb;
 use ovsdb::Uuid;
@@ -191,10 +193,17 @@ pub enum Fact {
     SwitchPort(Uuid, Uuid),
     /// An SB record that depends on no NB row (DHCP option codes, RBAC).
     Static(Box<crate::sbrec::SbRecord>),
-    /// Tunnel key of the datapath of an NB switch or router.
+    /// Tunnel key of the datapath of an NB switch.
     DpKey(Uuid, u32),
-    /// Tunnel key of a logical switch or router port (by NB uuid).
+    /// Tunnel key of the datapath of an NB router (apart from switches'
+    /// keys, which the routers' dataflow does not read).
+    RouterDpKey(Uuid, u32),
+    /// Tunnel key of a logical switch port (by NB uuid).
     PortKey(Uuid, u32),
+    /// Tunnel key of a logical router port (by NB uuid): apart from
+    /// switch ports' keys, so that a pod added (a switch port key
+    /// allocated) does not reach the routers' dataflow.
+    RouterPortKey(Uuid, u32),
     /// Router port `.1` is in router `.0` (`Logical_Router.ports`, fed
     /// apart from the router row, as for switches).
     RouterPort(Uuid, Uuid),
@@ -219,6 +228,19 @@ pub enum Fact {
     VirtualClaim(String, String),
     /// BFD session `.0` (NB uuid), as routes see it (`engine::bfd`).
     Bfd(Uuid, BfdFact),
+    /// Switch port `.0`, in switch `.1`, is one the routers read (of type
+    /// `router`, `localnet` or `virtual`): found by the driver, for the
+    /// routers' dataflow, so that other ports (pods) never reach it.
+    RouterSwitchPort(Uuid, Uuid, Arc<nb::LogicalSwitchPort>),
+    /// What switch port `.0` of type `router` learns of its router port,
+    /// from the routers' dataflow to the main one.
+    Peer(Uuid, Peer),
+    /// A router's context as load-balancer flows read it, from the
+    /// routers' dataflow to the main one.
+    LbRouter(Uuid, Arc<RouterCtx>),
+    /// Load balancer `.0` is on router `.1` (directly or through a group),
+    /// from the routers' dataflow to the main one.
+    LrLb(Uuid, Uuid),
 }
 
 /// What the dataflow reads of a BFD session (an NB `BFD` row, with its
@@ -272,18 +294,12 @@ inputs! {
         lsps: (Uuid, Arc<nb::LogicalSwitchPort>),
         dhcp: (Uuid, Arc<nb::DhcpOptions>),
         dns: (Uuid, Arc<nb::Dns>),
-        lrps: (Uuid, Arc<nb::LogicalRouterPort>),
-        routers: (Uuid, Arc<nb::LogicalRouter>),
-        nats: (Uuid, Arc<nb::Nat>),
-        routes: (Uuid, Arc<nb::LogicalRouterStaticRoute>),
-        policies: (Uuid, Arc<nb::LogicalRouterPolicy>),
         lbs: (Uuid, Arc<nb::LoadBalancer>),
         lb_groups: (Uuid, Arc<nb::LoadBalancerGroup>),
         lb_hcs: (Uuid, Arc<nb::LoadBalancerHealthCheck>),
         copps: (Uuid, Arc<nb::Copp>),
         ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
-        /// NB `HA_Chassis` and `Gateway_Chassis` rows (one input for both):
-        /// chassis name and priority.
+        /// NB `HA_Chassis` rows: chassis name and priority.
         ha_chassis: (Uuid, (String, i64)),
         meters: (Uuid, Arc<nb::Meter>),
         /// The one `Config`.
@@ -292,22 +308,56 @@ inputs! {
         svc_mac: ((), String),
         /// Output that depends on nothing else (SB_Global, static records).
         records: Emit,
-        /// Datapath tunnel keys by NB uuid.
+        /// Switches' datapath tunnel keys by NB uuid.
         dp_keys: (Uuid, u32),
-        /// Port tunnel keys by NB uuid.
+        /// Switch ports' tunnel keys by NB uuid.
+        port_keys: (Uuid, u32),
+        /// (port, switch) from `Logical_Switch.ports`.
+        switch_ports: (Uuid, Uuid),
+        /// (switch, some ACL is stateful) for switches with ACLs.
+        acl_flags: (Uuid, bool),
+        /// (virtual port name, parent name) from SB `virtual_parent`.
+        vclaims: (String, String),
+        /// What switch ports of type `router` learn of their router port
+        /// (`PortPart::Peer`), from the routers' dataflow.
+        peers: (Uuid, PortPart),
+        /// Routers' contexts as load-balancer flows read them, from the
+        /// routers' dataflow.
+        lb_routers: (Uuid, Arc<RouterCtx>),
+        /// (load balancer, router) pairs, from the routers' dataflow.
+        lr_lbs: (Uuid, Uuid),
+    }
+}
+
+inputs! {
+    /// The routers' dataflow's inputs.
+    RouterInputs, RouterSessions {
+        routers: (Uuid, Arc<nb::LogicalRouter>),
+        lrps: (Uuid, Arc<nb::LogicalRouterPort>),
+        nats: (Uuid, Arc<nb::Nat>),
+        routes: (Uuid, Arc<nb::LogicalRouterStaticRoute>),
+        policies: (Uuid, Arc<nb::LogicalRouterPolicy>),
+        lbs: (Uuid, Arc<nb::LoadBalancer>),
+        lb_groups: (Uuid, Arc<nb::LoadBalancerGroup>),
+        copps: (Uuid, Arc<nb::Copp>),
+        ha_groups: (Uuid, Arc<nb::HaChassisGroup>),
+        /// NB `Gateway_Chassis` rows: chassis name and priority.
+        gateway_chassis: (Uuid, (String, i64)),
+        meters: (Uuid, Arc<nb::Meter>),
+        /// The one `Config`.
+        config: ((), Config),
+        /// Routers' datapath tunnel keys by NB uuid.
+        dp_keys: (Uuid, u32),
+        /// Router ports' tunnel keys by NB uuid.
         port_keys: (Uuid, u32),
         /// Chassisredirect port keys by the NB uuid of their router port.
         cr_keys: (Uuid, u32),
-        /// (port, switch) from `Logical_Switch.ports`.
-        switch_ports: (Uuid, Uuid),
         /// (router port, router) from `Logical_Router.ports`.
         router_ports: (Uuid, Uuid),
-        /// (switch, some ACL is stateful) for switches with ACLs.
-        acl_flags: (Uuid, bool),
+        /// The switch ports the routers read: (port, (switch, row)).
+        switch_ports: (Uuid, (Uuid, Arc<nb::LogicalSwitchPort>)),
         /// Address set names by uuid.
         address_set_names: (Uuid, String),
-        /// (virtual port name, parent name) from SB `virtual_parent`.
-        vclaims: (String, String),
         /// BFD sessions by NB uuid.
         bfds: (Uuid, BfdFact),
     }
@@ -340,12 +390,29 @@ inputs! {
 pub(super) struct Fed {
     pub core: bool,
     pub policy: bool,
+    pub router: bool,
+}
+
+impl std::ops::BitOrAssign for Fed {
+    fn bitor_assign(&mut self, o: Fed) {
+        self.core |= o.core;
+        self.policy |= o.policy;
+        self.router |= o.router;
+    }
+}
+
+/// The input sessions of the dataflows, on one worker.
+pub(super) struct Sessions {
+    pub core: CoreSessions,
+    pub policy: PolicySessions,
+    pub router: RouterSessions,
 }
 
 /// Feeds one fact to the inputs of the dataflows that read it.
-pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: Fact, d: isize) -> Fed {
-    let (to_core, to_policy, both) =
-        (Fed { core: true, policy: false }, Fed { core: false, policy: true }, Fed { core: true, policy: true });
+pub(super) fn feed(s: &mut Sessions, fact: Fact, d: isize) -> Fed {
+    let Sessions { core, policy, router } = s;
+    let to = |core, policy, router| Fed { core, policy, router };
+    let (to_core, to_policy, to_router) = (to(true, false, false), to(false, true, false), to(false, false, true));
     match fact {
         Fact::Row(row) => match row {
             // Read by the driver only (BFD rows reach the dataflow as
@@ -354,17 +421,18 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
             NbRow::Switch(u, r) => {
                 policy.switches.update((u, r.clone()), d);
                 core.switches.update((u, r), d);
-                both
+                to(true, true, false)
             }
             NbRow::Lsp(u, r) => {
                 policy.lsps.update((u, r.clone()), d);
                 core.lsps.update((u, r), d);
-                both
+                to(true, true, false)
             }
             NbRow::Meter(u, r) => {
                 policy.meters.update((u, r.clone()), d);
+                router.meters.update((u, r.clone()), d);
                 core.meters.update((u, r), d);
-                both
+                to(true, true, true)
             }
             NbRow::Acl(u, r) => {
                 policy.acls.update((u, r), d);
@@ -391,63 +459,70 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
                 to_core
             }
             NbRow::Lrp(u, r) => {
-                core.lrps.update((u, r), d);
-                to_core
+                router.lrps.update((u, r), d);
+                to_router
             }
             NbRow::Router(u, r) => {
-                core.routers.update((u, r), d);
-                to_core
+                router.routers.update((u, r), d);
+                to_router
             }
             NbRow::Nat(u, r) => {
-                core.nats.update((u, r), d);
-                to_core
+                router.nats.update((u, r), d);
+                to_router
             }
             NbRow::StaticRoute(u, r) => {
-                core.routes.update((u, r), d);
-                to_core
+                router.routes.update((u, r), d);
+                to_router
             }
             NbRow::Policy(u, r) => {
-                core.policies.update((u, r), d);
-                to_core
+                router.policies.update((u, r), d);
+                to_router
             }
             NbRow::Lb(u, r) => {
+                router.lbs.update((u, r.clone()), d);
                 core.lbs.update((u, r), d);
-                to_core
+                to(true, false, true)
             }
             NbRow::LbGroup(u, r) => {
+                router.lb_groups.update((u, r.clone()), d);
                 core.lb_groups.update((u, r), d);
-                to_core
+                to(true, false, true)
             }
             NbRow::LbHealthCheck(u, r) => {
                 core.lb_hcs.update((u, r), d);
                 to_core
             }
             NbRow::Copp(u, r) => {
+                router.copps.update((u, r.clone()), d);
                 core.copps.update((u, r), d);
-                to_core
+                to(true, false, true)
             }
             NbRow::HaChassisGroup(u, r) => {
+                router.ha_groups.update((u, r.clone()), d);
                 core.ha_groups.update((u, r), d);
-                to_core
+                to(true, false, true)
             }
+            // `HA_Chassis_Group.ha_chassis` references `HA_Chassis` rows
+            // (read by the main dataflow), `Logical_Router_Port.gateway_chassis`
+            // `Gateway_Chassis` rows (read by the routers').
             NbRow::HaChassis(u, r) => {
                 core.ha_chassis.update((u, (r.chassis_name.clone(), r.priority)), d);
                 to_core
             }
             NbRow::GatewayChassis(u, r) => {
-                core.ha_chassis.update((u, (r.chassis_name.clone(), r.priority)), d);
-                to_core
+                router.gateway_chassis.update((u, (r.chassis_name.clone(), r.priority)), d);
+                to_router
             }
         },
         Fact::SvcMonitorMac(m) => {
             policy.svc_mac.update(((), m.clone()), d);
             core.svc_mac.update(((), m), d);
-            both
+            to(true, true, false)
         }
         Fact::SwitchPort(ls, p) => {
             policy.switch_ports.update((p, ls), d);
             core.switch_ports.update((p, ls), d);
-            both
+            to(true, true, false)
         }
         Fact::PortGroupPort(pg, p) => {
             policy.pg_ports.update((pg, p), d);
@@ -462,20 +537,21 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
             to_core
         }
         Fact::AddressSetName(u, name) => {
-            core.address_set_names.update((u, name), d);
-            to_core
+            router.address_set_names.update((u, name), d);
+            to_router
         }
         Fact::VirtualClaim(p, parent) => {
             core.vclaims.update((p, parent), d);
             to_core
         }
         Fact::Bfd(u, b) => {
-            core.bfds.update((u, b), d);
-            to_core
+            router.bfds.update((u, b), d);
+            to_router
         }
         Fact::Config(c) => {
+            router.config.update(((), c.clone()), d);
             core.config.update(((), c), d);
-            to_core
+            to(true, false, true)
         }
         Fact::SbGlobal(nb_cfg, ipsec, options) => {
             core.records.update(Emit::Sb(SbRecord::Global { nb_cfg, ipsec, options }), d);
@@ -486,19 +562,43 @@ pub(super) fn feed(core: &mut CoreSessions, policy: &mut PolicySessions, fact: F
             to_core
         }
         Fact::RouterPort(lr, p) => {
-            core.router_ports.update((p, lr), d);
-            to_core
+            router.router_ports.update((p, lr), d);
+            to_router
         }
         Fact::DpKey(u, k) => {
             core.dp_keys.update((u, k), d);
             to_core
         }
+        Fact::RouterDpKey(u, k) => {
+            router.dp_keys.update((u, k), d);
+            to_router
+        }
         Fact::PortKey(u, k) => {
             core.port_keys.update((u, k), d);
             to_core
         }
+        Fact::RouterPortKey(u, k) => {
+            router.port_keys.update((u, k), d);
+            to_router
+        }
         Fact::CrPortKey(u, k) => {
-            core.cr_keys.update((u, k), d);
+            router.cr_keys.update((u, k), d);
+            to_router
+        }
+        Fact::RouterSwitchPort(p, ls, row) => {
+            router.switch_ports.update((p, (ls, row)), d);
+            to_router
+        }
+        Fact::Peer(p, peer) => {
+            core.peers.update((p, PortPart::Peer(peer)), d);
+            to_core
+        }
+        Fact::LbRouter(u, c) => {
+            core.lb_routers.update((u, c), d);
+            to_core
+        }
+        Fact::LrLb(lb, lr) => {
+            core.lr_lbs.update((lb, lr), d);
             to_core
         }
     }

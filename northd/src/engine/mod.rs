@@ -33,7 +33,7 @@ use crate::switch::Config;
 use crate::tnlkey::{KeyAllocator, DATAPATH_KEYS, DATAPATH_KEYS_VXLAN, PORT_KEYS};
 use dataflow::Emit;
 use grouped::{Group, Grouper, Member};
-use input::{CoreSessions, Fact, Fed, PolicySessions};
+use input::{CoreSessions, Fact, Fed, PolicySessions, RouterSessions, Sessions};
 use logical_model::nb;
 use logical_model::options::ChassisFeatures;
 use ovsdb::Uuid;
@@ -149,7 +149,7 @@ pub struct Engine {
     _network: Option<Box<dyn std::any::Any + Send>>,
     /// The last epoch of each dataflow (a dataflow's epoch advances only
     /// when it is given facts).
-    epochs: [u64; 2],
+    epochs: [u64; 3],
     /// How many batches were applied.
     batches: u64,
     rows: HashMap<(NbTable, Uuid), NbRow>,
@@ -175,6 +175,9 @@ pub struct Engine {
     /// options).
     sb_global_out: Option<(i64, bool, BTreeMap<String, String>)>,
     vxlan: bool,
+    /// The switch ports fed to the routers' dataflow (`Fact::RouterSwitchPort`),
+    /// by port: (switch, row) for each switch listing it.
+    router_lsps: HashMap<Uuid, Vec<(Uuid, std::sync::Arc<nb::LogicalSwitchPort>)>>,
     /// Virtual ports' claims (port name → parent name) wanted, and fed.
     claims: BTreeMap<String, String>,
     claims_fed: BTreeMap<String, String>,
@@ -238,7 +241,7 @@ impl Engine {
             worker,
             helpers,
             _network: network,
-            epochs: [0; 2],
+            epochs: [0; 3],
             batches: 0,
             rows: HashMap::new(),
             member_of: HashMap::new(),
@@ -254,6 +257,7 @@ impl Engine {
             sb_global: None,
             sb_global_out: None,
             vxlan: false,
+            router_lsps: HashMap::new(),
             claims: BTreeMap::new(),
             claims_fed: BTreeMap::new(),
             bfd: bfd::Bfd::new(0x6266_6400),
@@ -448,6 +452,7 @@ impl Engine {
             lrps: &touched_lrps,
         };
         self.update_keys(touched, &mut facts);
+        self.update_router_lsps(&mut facts);
         self.bfd.feed(&mut facts);
         self.diagnostics.append(&mut self.bfd.diagnostics);
         self.batches += 1;
@@ -458,7 +463,13 @@ impl Engine {
                 Emit::BfdRef(u) => self.bfd.reference(u, d),
                 // Sorted apart by `Out::push`; fed back to the dataflows by
                 // `run`.
-                Emit::Sb(..) | Emit::Part(..) | Emit::SwitchCtx(..) | Emit::AclFlag(..) => {}
+                Emit::Sb(..)
+                | Emit::Part(..)
+                | Emit::SwitchCtx(..)
+                | Emit::AclFlag(..)
+                | Emit::Peer(..)
+                | Emit::LbRouter(..)
+                | Emit::LrLb(..) => {}
             }
         }
         self.row_diagnostics.retain(|_, n| *n > 0);
@@ -482,19 +493,20 @@ impl Engine {
         }
         let names = names.into_iter().filter(|(_, d)| *d != 0).map(|((u, n), d)| (Fact::AddressSetName(u, n), d));
         for (f, d) in facts.into_iter().chain(names) {
-            let to = self.worker.feed(f, d);
-            fed.core |= to.core;
-            fed.policy |= to.policy;
+            fed |= self.worker.feed(f, d);
         }
         let mut out = Out::default();
-        // The policy dataflow first: its ACL flags go to the main one,
+        // The routers' dataflow first (it reads nothing the others emit):
+        // its peers, router contexts and (LB, router) pairs go to the main
+        // one. Then the policy dataflow: its ACL flags go to the main one,
         // whose switch contexts may then go back (the flags do not depend
         // on them, so this ends).
-        while fed.policy || fed.core {
-            for df in [Df::Policy, Df::Core] {
+        while fed.router || fed.policy || fed.core {
+            for df in [Df::Router, Df::Policy, Df::Core] {
                 let dirty = match df {
                     Df::Core => std::mem::take(&mut fed.core),
                     Df::Policy => std::mem::take(&mut fed.policy),
+                    Df::Router => std::mem::take(&mut fed.router),
                 };
                 if !dirty {
                     continue;
@@ -515,14 +527,15 @@ impl Engine {
                     let fact = match e {
                         Emit::SwitchCtx(ls, c) => Fact::SwitchCtx(ls, c),
                         Emit::AclFlag(ls, stateful) => Fact::AclFlag(ls, stateful),
+                        Emit::Peer(p, peer) => Fact::Peer(p, peer),
+                        Emit::LbRouter(u, c) => Fact::LbRouter(u, c),
+                        Emit::LrLb(lb, lr) => Fact::LrLb(lb, lr),
                         e => {
                             out.other.push((e, d));
                             continue;
                         }
                     };
-                    let to = self.worker.feed(fact, d);
-                    fed.core |= to.core;
-                    fed.policy |= to.policy;
+                    fed |= self.worker.feed(fact, d);
                 }
             }
         }
@@ -834,6 +847,48 @@ impl Engine {
         }
     }
 
+    /// Feeds the routers' dataflow the switch ports it reads (of type
+    /// `router`, `localnet` or `virtual`, with their switches) that the
+    /// facts of this batch change: only those, so that a pod added or
+    /// changed (a VIF port) does not reach it.
+    fn update_router_lsps(&mut self, facts: &mut Vec<(Fact, isize)>) {
+        let changed: BTreeSet<Uuid> = facts
+            .iter()
+            .filter_map(|(f, _)| match f {
+                Fact::Row(NbRow::Lsp(u, _)) | Fact::SwitchPort(_, u) => Some(*u),
+                _ => None,
+            })
+            .collect();
+        for p in changed {
+            let row = match self.rows.get(&(NbTable::Lsp, p)) {
+                Some(NbRow::Lsp(_, row)) if matches!(row.r#type.as_str(), "router" | "localnet" | "virtual") => {
+                    Some(row)
+                }
+                _ => None,
+            };
+            let new: Vec<_> = match row {
+                Some(row) => self.member_of.get(&p).into_iter().flatten().map(|ls| (*ls, row.clone())).collect(),
+                None => Vec::new(),
+            };
+            let old = self.router_lsps.remove(&p).unwrap_or_default();
+            if old == new {
+                if !new.is_empty() {
+                    self.router_lsps.insert(p, new);
+                }
+                continue;
+            }
+            for (ls, row) in old {
+                facts.push((Fact::RouterSwitchPort(p, ls, row), -1));
+            }
+            for (ls, row) in &new {
+                facts.push((Fact::RouterSwitchPort(p, *ls, row.clone()), 1));
+            }
+            if !new.is_empty() {
+                self.router_lsps.insert(p, new);
+            }
+        }
+    }
+
     /// Allocates and frees tunnel keys for the datapaths and ports touched.
     fn update_keys(&mut self, t: Touched<'_>, facts: &mut Vec<(Fact, isize)>) {
         let keys = &mut self.keys;
@@ -850,7 +905,7 @@ impl Engine {
                 Some(NbRow::Switch(_, row)) => {
                     wanted.push((*u, "Logical_Switch", row.requested_tnl_key().and_then(Result::ok)))
                 }
-                _ => gone.push(*u),
+                _ => gone.push((*u, "Logical_Switch")),
             }
         }
         for u in t.routers {
@@ -859,13 +914,18 @@ impl Engine {
                 Some(NbRow::Router(_, row)) if row.enabled != Some(false) => {
                     wanted.push((*u, "Logical_Router", row.requested_tnl_key().and_then(Result::ok)))
                 }
-                _ => gone.push(*u),
+                _ => gone.push((*u, "Logical_Router")),
             }
         }
-        for u in gone {
+        // Switches' keys go to the main dataflow, routers' to the routers'.
+        let dp_fact = |table: &str, u, k| match table {
+            "Logical_Router" => Fact::RouterDpKey(u, k),
+            _ => Fact::DpKey(u, k),
+        };
+        for (u, table) in gone {
             if let Some(k) = keys.dp_of.remove(&u) {
                 dps.release(&u);
-                facts.push((Fact::DpKey(u, k), -1));
+                facts.push((dp_fact(table, u, k), -1));
             }
         }
         wanted.sort_by_key(|(_, _, r)| r.is_none());
@@ -883,12 +943,12 @@ impl Engine {
             };
             if old != new {
                 if let Some(k) = old {
-                    facts.push((Fact::DpKey(u, k), -1));
+                    facts.push((dp_fact(table, u, k), -1));
                 }
                 match new {
                     Some(k) => {
                         keys.dp_of.insert(u, k);
-                        facts.push((Fact::DpKey(u, k), 1));
+                        facts.push((dp_fact(table, u, k), 1));
                     }
                     None => {
                         keys.dp_of.remove(&u);
@@ -925,7 +985,7 @@ impl Engine {
                 });
             let req = row.and_then(|r| r.options.get("requested-tnl-key")).and_then(|k| k.parse::<u32>().ok());
             let name = row.map(|r| r.name.clone()).unwrap_or_default();
-            want.push((PortId::Nb(*p), lr.map(|(u, _)| u), req, name.clone()));
+            want.push((PortId::Lrp(*p), lr.map(|(u, _)| u), req, name.clone()));
             // Its chassisredirect port, for a distributed gateway port (not
             // on a gateway router).
             let cr = lr
@@ -1016,11 +1076,13 @@ struct Touched<'a> {
     lrps: &'a BTreeSet<Uuid>,
 }
 
-/// A port that gets a tunnel key: a switch or router port (by NB uuid), or
-/// the chassisredirect port derived from a distributed gateway port.
+/// A port that gets a tunnel key: a switch port or a router port (by NB
+/// uuid), or the chassisredirect port derived from a distributed gateway
+/// port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum PortId {
     Nb(Uuid),
+    Lrp(Uuid),
     Cr(Uuid),
 }
 
@@ -1028,17 +1090,18 @@ impl PortId {
     fn fact(self, k: u32) -> Fact {
         match self {
             PortId::Nb(u) => Fact::PortKey(u, k),
+            PortId::Lrp(u) => Fact::RouterPortKey(u, k),
             PortId::Cr(u) => Fact::CrPortKey(u, k),
         }
     }
     fn uuid(self) -> Uuid {
         match self {
-            PortId::Nb(u) | PortId::Cr(u) => u,
+            PortId::Nb(u) | PortId::Lrp(u) | PortId::Cr(u) => u,
         }
     }
     fn table(self) -> &'static str {
         match self {
-            PortId::Nb(_) => "port",
+            PortId::Nb(_) | PortId::Lrp(_) => "port",
             PortId::Cr(_) => "chassisredirect port of Logical_Router_Port",
         }
     }
@@ -1243,6 +1306,8 @@ enum Df {
     Core = 0,
     /// ACLs, port groups, address sets (`policy`).
     Policy = 1,
+    /// Routers (`routers`).
+    Router = 2,
 }
 
 /// One timely worker with the dataflows built on it. Every worker feeds
@@ -1252,9 +1317,9 @@ enum Df {
 struct Runner {
     worker: timely::worker::Worker,
     /// The inputs of the dataflows (`None` once closed).
-    inputs: Option<(CoreSessions, PolicySessions)>,
+    inputs: Option<Sessions>,
     /// The captured output of each dataflow.
-    outputs: [Rc<RefCell<Captured>>; 2],
+    outputs: [Rc<RefCell<Captured>>; 3],
 }
 
 impl Runner {
@@ -1268,7 +1333,7 @@ impl Runner {
         let peers = worker.peers();
         let captured =
             || Rc::new(RefCell::new(Captured { out: Out::default(), frontier: MutableAntichain::from_elem(0) }));
-        let outputs = [captured(), captured()];
+        let outputs = [captured(), captured(), captured()];
         // Everything to worker 0, captured there.
         let capture = move |out: ops::Coll<'_, Emit>, to: &Rc<RefCell<Captured>>| {
             let out = if peers > 1 { out.inner.exchange(|_| 0).as_collection() } else { out };
@@ -1284,7 +1349,12 @@ impl Runner {
             capture(policy::build(inputs), &outputs[Df::Policy as usize]);
             sessions
         });
-        Runner { worker, inputs: Some((core, policy)), outputs }
+        let router = worker.dataflow::<u64, _, _>(|scope| {
+            let (sessions, inputs) = RouterSessions::new(scope);
+            capture(routers::build(inputs), &outputs[Df::Router as usize]);
+            sessions
+        });
+        Runner { worker, inputs: Some(Sessions { core, policy, router }), outputs }
     }
 
     /// A worker other than 0: builds the dataflows (as every worker must),
@@ -1304,17 +1374,18 @@ impl Runner {
 
     /// Feeds one fact to the dataflows that read it.
     fn feed(&mut self, fact: Fact, d: isize) -> Fed {
-        let (core, policy) = self.inputs.as_mut().expect("worker 0's inputs are open while the engine is");
-        input::feed(core, policy, fact, d)
+        let sessions = self.inputs.as_mut().expect("worker 0's inputs are open while the engine is");
+        input::feed(sessions, fact, d)
     }
 
     /// Closes `epoch` of dataflow `df` and steps, without parking, until
     /// its output up to `epoch` is complete.
     fn run(&mut self, df: Df, epoch: u64) {
-        let (core, policy) = self.inputs.as_mut().expect("worker 0's inputs are open while the engine is");
+        let s = self.inputs.as_mut().expect("worker 0's inputs are open while the engine is");
         match df {
-            Df::Core => core.advance_to(epoch),
-            Df::Policy => policy.advance_to(epoch),
+            Df::Core => s.core.advance_to(epoch),
+            Df::Policy => s.policy.advance_to(epoch),
+            Df::Router => s.router.advance_to(epoch),
         }
         while self.outputs[df as usize].borrow().frontier.less_than(&epoch) {
             self.worker.step();

@@ -1,14 +1,22 @@
-//! The routers' part of the dataflow: router ports joined with their
-//! routers, peers and keys into [`RportCtx`]s, per-router facts and
-//! [`RouterCtx`]s, then router flows (`crate::router`) and the SB rows of
-//! routers and their ports. Also what switch ports of type `router` need
-//! from their router port ([`Peer`](crate::switch::Peer)). Closures are
-//! total, as everywhere in the dataflow.
+//! The routers' dataflow: router ports joined with their routers, peers
+//! and keys into [`RportCtx`]s, per-router facts and [`RouterCtx`]s, then
+//! router flows (`crate::router`) and the SB rows of routers and their
+//! ports. Also what switch ports of type `router` need from their router
+//! port ([`Peer`](crate::switch::Peer)). A dataflow of its own, next to
+//! the main one (`dataflow`), so that a change the routers do not read (a
+//! pod added) does not step its operators.
+//!
+//! What it reads of the switches comes from the driver: the switch ports
+//! of type `router`, `localnet` and `virtual` (`Fact::RouterSwitchPort`).
+//! What the main dataflow needs of it goes out as [`Emit::Peer`],
+//! [`Emit::LbRouter`] and [`Emit::LrLb`], which the driver feeds back
+//! (nothing it reads depends on them, so the loop of `Engine::run` ends).
+//! Closures are total, as everywhere in the dataflow.
 
-use super::dataflow::{Emit, PortPart};
+use super::dataflow::Emit;
 use super::grouped::{self, Group, Member};
-use super::input::BfdFact;
-use super::ops::{self, Arr, Coll, Set, Shared};
+use super::input::RouterInputs;
+use super::ops::{self, Arr, Coll, Shared};
 use crate::lflow::Lflow;
 use crate::router::lb::{LbAddrs, LbGroupAddrs, LbIps, LbSummary};
 use crate::router::{self, BfdSession, NatRule, RouterCtx, RouterFacts, RportCtx, RportFact, RportPeer};
@@ -19,47 +27,6 @@ use ovsdb::Uuid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// What the routers' part reads.
-pub(super) struct Inputs<'s> {
-    pub routers: Coll<'s, (Uuid, Arc<nb::LogicalRouter>)>,
-    pub nats: Coll<'s, (Uuid, Arc<nb::Nat>)>,
-    pub routes: Coll<'s, (Uuid, Arc<nb::LogicalRouterStaticRoute>)>,
-    pub policies: Coll<'s, (Uuid, Arc<nb::LogicalRouterPolicy>)>,
-    pub lrps: Coll<'s, (Uuid, Arc<nb::LogicalRouterPort>)>,
-    /// (router port, router) from `Logical_Router.ports`.
-    pub members: Coll<'s, (Uuid, Uuid)>,
-    /// Switch ports in a switch: (port, (switch, row)).
-    pub switch_ports: Coll<'s, (Uuid, (Uuid, Arc<nb::LogicalSwitchPort>))>,
-    pub port_keys: Coll<'s, (Uuid, u32)>,
-    pub cr_keys: Coll<'s, (Uuid, u32)>,
-    pub dp_keys: Arr<'s, Uuid, u32>,
-    pub ha_groups: Arr<'s, Uuid, Arc<nb::HaChassisGroup>>,
-    pub copps: Arr<'s, Uuid, Arc<nb::Copp>>,
-    /// Names of the meters that exist.
-    pub meter_names: Set<'s, String>,
-    pub config: Arr<'s, (), Config>,
-    /// Load balancer rows (their VIP addresses make routers' facts).
-    pub lbs: Arr<'s, Uuid, Arc<nb::LoadBalancer>>,
-    pub lb_groups: Coll<'s, (Uuid, Arc<nb::LoadBalancerGroup>)>,
-    /// Address set names, by uuid.
-    pub address_sets: Arr<'s, Uuid, String>,
-    /// BFD sessions, by NB uuid.
-    pub bfds: Coll<'s, (Uuid, BfdFact)>,
-}
-
-/// What the routers' part produces.
-pub(super) struct Outputs<'s> {
-    /// Records, and members of grouped ones (flows, `_MC_static`).
-    pub emitted: Vec<Coll<'s, Emit>>,
-    /// The router port each switch port of type `router` is attached to.
-    pub peers: Coll<'s, (Uuid, PortPart)>,
-    /// Router contexts (without their VIP addresses) and (load balancer,
-    /// router) pairs: what [`lb_flows`] needs once load balancers' contexts
-    /// exist.
-    pub routers: Arr<'s, Uuid, Arc<RouterCtx>>,
-    pub lr_lbs: Coll<'s, (Uuid, Uuid)>,
-}
 
 /// The flows of load balancers on routers: each (load balancer, router)
 /// pair joined with the load balancer's and the router's contexts.
@@ -132,14 +99,49 @@ enum GroupPart {
     Lb(Arc<LbAddrs>),
 }
 
-pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
+/// Builds the routers' dataflow.
+pub(super) fn build<'s>(i: RouterInputs<'s>) -> Coll<'s, Emit> {
+    let dp_keys = i.dp_keys.arrange_by_key();
+    let ha_groups = i.ha_groups.arrange_by_key();
+    let config = i.config.arrange_by_key();
+    let lbs = i.lbs.arrange_by_key();
+    let address_sets = i.address_set_names.arrange_by_key();
+    // Names of the meters that exist.
+    let meter_names = ops::distinct(i.meters.map(|(_, m)| m.name.clone()));
+    // A router port's `Gateway_Chassis`, as the members of an HA chassis
+    // group named after the port, when it names no NB group (a group is a
+    // record once some binding uses it: `Member::HaUser`).
+    let gw_members = i
+        .lrps
+        .clone()
+        .flat_map(|(_, r)| {
+            let gw = if r.ha_chassis_group.is_none() { r.gateway_chassis.iter().collect() } else { Vec::new() };
+            gw.into_iter().map(|h| (h.uuid(), r.name.clone())).collect::<Vec<_>>()
+        })
+        .join_core(i.gateway_chassis.arrange_by_key(), |_, group, (chassis, priority)| {
+            Some(Emit::Part(Group::Ha(group.clone()), Member::HaChassis(chassis.clone(), *priority)))
+        });
+    let lrp_diags = i.lrps.clone().flat_map(|(u, r)| {
+        router::problems(&r)
+            .into_iter()
+            .map(|(column, message)| {
+                Emit::Diag(Diagnostic {
+                    table: "Logical_Router_Port".into(),
+                    row: u,
+                    name: r.name.clone(),
+                    column: column.into(),
+                    message,
+                })
+            })
+            .collect::<Vec<_>>()
+    });
     // Routers that exist: a disabled router has no datapath at all.
     let routers = i.routers.filter(|(_, r)| r.enabled != Some(false));
     let routers_arr = routers.clone().arrange_by_key();
     // (router, (port, row)) for ports with a valid MAC (`join_logical_ports`
     // skips the others).
     let members = i
-        .members
+        .router_ports
         .join_core(i.lrps.arrange_by_key(), |p, lr, row| {
             crate::addrs::parse_mac_strict(&row.mac).is_some().then(|| (*lr, (*p, row.clone())))
         })
@@ -186,7 +188,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let ha = rports
         .clone()
         .flat_map(|(p, (_, row))| row.ha_chassis_group.map(|g| (g.uuid(), p)))
-        .join_core(i.ha_groups, |_, p, g| Some((*p, RportPart::HaGroup(g.name.clone()))));
+        .join_core(ha_groups, |_, p, g| Some((*p, RportPart::HaGroup(g.name.clone()))));
     // Router ports some BFD session names (`has_bfd`).
     let bfd_ports =
         rport_names.clone().join_core(ops::distinct(i.bfds.clone().map(|(_, b)| b.logical_port)), |_, (p, _), _| {
@@ -254,8 +256,10 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     let copp = routers
         .clone()
         .flat_map(|(lr, row)| row.copp.map(|c| (c.uuid(), lr)))
-        .join_core(i.copps, |_, lr, c| c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>())
-        .join_core(i.meter_names, |m, (lr, p), _| Some((*lr, RouterPart::Copp(p.clone(), m.clone()))));
+        .join_core(i.copps.arrange_by_key(), |_, lr, c| {
+            c.meters.iter().map(|(p, m)| (m.clone(), (*lr, p.clone()))).collect::<Vec<_>>()
+        })
+        .join_core(meter_names, |m, (lr, p), _| Some((*lr, RouterPart::Copp(p.clone(), m.clone()))));
     let routes = routers
         .clone()
         .flat_map(|(lr, row)| row.static_routes.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
@@ -272,7 +276,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         .clone()
         .flat_map(|(lr, row)| row.policies.iter().map(|r| (r.uuid(), lr)).collect::<Vec<_>>())
         .join_core(i.policies.arrange_by_key(), |u, lr, r| Some((*lr, RouterPart::Policy(*u, r.clone()))));
-    let key_parts = i.dp_keys.clone().join_core(routers_arr.clone(), |u, k, _| Some((*u, RouterPart::Key(*k))));
+    let key_parts = dp_keys.clone().join_core(routers_arr.clone(), |u, k, _| Some((*u, RouterPart::Key(*k))));
 
     // NAT rules with the names of their address sets.
     let virtual_ports = i
@@ -287,11 +291,11 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
                 i.nats
                     .clone()
                     .flat_map(|(u, r)| r.allowed_ext_ips.map(|s| (s.uuid(), u)))
-                    .join_core(i.address_sets.clone(), |_, u, name| Some((*u, NatPart::Allowed(name.clone())))),
+                    .join_core(address_sets.clone(), |_, u, name| Some((*u, NatPart::Allowed(name.clone())))),
                 i.nats
                     .clone()
                     .flat_map(|(u, r)| r.exempted_ext_ips.map(|s| (s.uuid(), u)))
-                    .join_core(i.address_sets, |_, u, name| Some((*u, NatPart::Exempted(name.clone())))),
+                    .join_core(address_sets, |_, u, name| Some((*u, NatPart::Exempted(name.clone())))),
                 i.nats
                     .flat_map(|(u, r)| r.logical_port.clone().map(|p| (p, u)))
                     .join_core(virtual_ports, |_, u, _| Some((*u, NatPart::Virtual))),
@@ -325,8 +329,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
 
     // Load balancers: what the router's VIP address sets need, directly
     // and through groups.
-    let lb_addrs = i
-        .lbs
+    let lb_addrs = lbs
         .flat_map_ref(|u, row| Some((*u, Arc::new(LbAddrs::of(&LbCtx::parse(*u, row, &BTreeMap::new()).0)))))
         .arrange_by_key();
     let group_refs =
@@ -362,7 +365,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         ops::distinct(direct_lbs.concat(
             router_groups.join_core(group_refs.map(|(l, g)| (g, l)).arrange_by_key(), |_, lr, l| Some((*l, *lr))),
         ))
-        .as_collection(|k, _| *k);
+        .as_collection(|(lb, lr), _| Emit::LrLb(*lb, *lr));
 
     // Router uuid → its VIP addresses, and what its flows read of them
     // (which a VIP added to a load balancer seldom changes).
@@ -390,7 +393,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
 
     let router_base = routers
         .map(|(u, row)| ((), (u, row)))
-        .join_core(i.config, |_, (u, row), config| Some((*u, RouterPart::Base(row.clone(), config.clone()))));
+        .join_core(config, |_, (u, row), config| Some((*u, RouterPart::Base(row.clone(), config.clone()))));
     // Router uuid → context.
     let router_ctx = ops::reduce(
         router_base
@@ -490,7 +493,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
         _ => Vec::new(),
     });
 
-    let datapaths = i.dp_keys.join_core(routers_arr.clone(), |u, key, row| {
+    let datapaths = dp_keys.join_core(routers_arr.clone(), |u, key, row| {
         Some(Emit::Sb(SbRecord::Datapath { nb: *u, tunnel_key: *key, external_ids: router::datapath_ids(*u, row) }))
     });
     // `_MC_static` of routers with ports flooding multicast.
@@ -527,7 +530,7 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     );
     // (Each with the `nat_addresses` lists it prints only.)
     let peers = lsp_router.join_core(peer_info.arrange_by_key(), |_, (pu, _, _, want), peer| {
-        Some((*pu, PortPart::Peer(router::peer_for(peer, *want))))
+        Some(Emit::Peer(*pu, router::peer_for(peer, *want)))
     });
 
     // What load-balancer flows read of a router: its context less what it
@@ -535,23 +538,17 @@ pub(super) fn build<'s>(i: Inputs<'s>) -> Outputs<'s> {
     // VIP that changes it does not recompute every (load balancer, router)
     // pair: the contexts before and after are equal and cancel in the
     // arrangement.
-    let lb_routers = router_ctx
-        .clone()
-        .flat_map_ref(|u, lr| {
-            let mut c = (**lr).clone();
-            c.lb = LbSummary::default();
-            // (Nor do they read the BFD sessions of its routes.)
-            c.bfd = BTreeMap::new();
-            Some((*u, Arc::new(c)))
-        })
-        .arrange_by_key();
+    let lb_routers = router_ctx.flat_map_ref(|u, lr| {
+        let mut c = (**lr).clone();
+        c.lb = LbSummary::default();
+        // (Nor do they read the BFD sessions of its routes.)
+        c.bfd = BTreeMap::new();
+        Some(Emit::LbRouter(*u, Arc::new(c)))
+    });
 
-    Outputs {
-        emitted: vec![router_flows, port_flows, mc_static, datapaths, bindings, vip_sets, diags],
-        peers,
-        routers: lb_routers,
-        lr_lbs,
-    }
+    router_flows.concatenate([
+        port_flows, mc_static, datapaths, bindings, vip_sets, diags, lrp_diags, gw_members, peers, lb_routers, lr_lbs,
+    ])
 }
 
 /// What the join of a router port with its router produces.
