@@ -14,6 +14,9 @@
 #   for the cluster (flowc-2p), northd's CPU and RSS are those of its two
 #   processes added up;
 # - SB rows (all tables; Logical_Flow apart);
+# - whether the SB, after the cold start and all the changes, is the
+#   reference's row for row (testdata/oracle/prefilled.py
+#   compare-key-free: every column, tunnel keys aside): 1 or 0;
 # - CHANGES single changes of each kind, each timed as one `ovn-nbctl
 #   --wait=sb` round trip through an ovn-nbctl daemon (so that ovn-nbctl
 #   does not read the whole NB per command): add a pod, delete a pod, add
@@ -41,7 +44,7 @@ SIZES=()
 for a in "$@"; do
     case $a in
         --save) SAVE=1 ;;
-        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) SIZES+=("$a") ;;
     esac
 done
@@ -211,6 +214,8 @@ run() {
     # shellcheck disable=SC2086
     record "$name" "northd peak RSS (MB)" "$(hwm_mb $pid)"
     record "$name" "SB ovsdb-server peak RSS (MB)" "$(hwm_mb "$(cat "$W/sb.pid")")"
+    # The SB as this northd left it, compared with the reference's below.
+    python3 testdata/oracle/prefilled.py dump "$OVN_SB_DB" "$W/sb-end.json"
     stop_daemon "$W/nbctl.pid"; unset OVN_NB_DAEMON
     for d in northd worker nb sb; do stop_daemon "$W/$d.pid"; done
     grep -E '\|(ERR|EMER)\|' "$W/northd.log" | head -5 >&2 || true
@@ -236,6 +241,17 @@ for SIZE in "${SIZES[@]}"; do
         echo "== $SIZE: $northd" >&2
         run "$northd"
     done
+    # Every SB row equal to the reference's after the cold start and all
+    # the changes (tunnel keys aside): 1 if so, 0 if not (the differences
+    # go to stderr).
+    if [ -f "$TOP/$SIZE/ovn-northd/sb-end.json" ]; then
+        for northd in ${NORTHDS:-ovn-northd flowc-1 flowc-2 flowc-2p}; do
+            eq=0
+            python3 testdata/oracle/prefilled.py compare-key-free "$TOP/$SIZE/ovn-northd/sb-end.json" \
+                "$TOP/$SIZE/$northd/sb-end.json" >&2 && eq=1
+            record "$northd" "SB == the reference's at the end" "$eq"
+        done
+    fi
     python3 - "$RESULTS" "$SIZE" "$NODES x $PODS pods, $SERVICES services, $POLICIES policies" >> "$OUT" <<'PY'
 import sys
 path, size, dims = sys.argv[1:]
