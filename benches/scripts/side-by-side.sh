@@ -82,18 +82,19 @@ hwm_mb() { local p; for p; do cat "/proc/$p/status"; done | awk '/VmHWM/ { s += 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 record() { printf '%s\t%s\t%s\t%s\n' "$SIZE" "$1" "$2" "$3" >> "$RESULTS"; }
 
-# The chassis of every node, as one transaction.
+# The chassis of nodes FROM to TO - 1, as one transaction (chassis_txn FROM
+# TO; a transaction is one argument of ovsdb-client: at most 128 KiB).
 chassis_txn() {
-    python3 - "$1" <<'PY'
+    python3 - "$1" "$2" <<'PY'
 import json, sys
-nodes = int(sys.argv[1])
+first, end = int(sys.argv[1]), int(sys.argv[2])
 flags = {"datapath-type": "", "is-interconn": "false", "ovn-bridge-mappings": "physnet:breth0",
          "ovn-enable-lflow-cache": "true", "ovn-monitor-all": "false", "port-up-notif": "true",
          "ct-no-masked-label": "true", "mac-binding-timestamp": "true", "ovn-ct-lb-related": "true",
          "iface-types": "afxdp,afxdp-nonpmd,bareudp,erspan,geneve,gre,gtpu,internal,ip6erspan,"
                         "ip6gre,lisp,patch,stt,system,tap,vxlan"}
 ops = ["OVN_Southbound"]
-for n in range(nodes):
+for n in range(first, end):
     name = "chassis-sw%d" % n
     ops.append({"op": "insert", "table": "Encap", "uuid-name": "e%d" % n,
                 "row": {"type": "geneve", "ip": "172.18.%d.%d" % (n // 250, n % 250 + 2),
@@ -144,7 +145,10 @@ run() {
         ovsdb-server --detach --no-chdir --pidfile="$W/$db.pid" --log-file="$W/$db.log" \
             --unixctl="$W/$db.ctl" --remote=punix:"$W/$db.sock" "$W/$db.db"
     done
-    ovsdb-client transact "$OVN_SB_DB" "$(chassis_txn "$NODES")" >/dev/null
+    local c
+    for ((c = 0; c < NODES; c += 50)); do
+        ovsdb-client transact "$OVN_SB_DB" "$(chassis_txn "$c" "$((c + 50 < NODES ? c + 50 : NODES))")" >/dev/null
+    done
     local t0=$EPOCHREALTIME
     case $name in
         ovn-northd)
