@@ -128,7 +128,17 @@ impl Db {
         if std::time::Instant::now() < self.retry_at {
             return false;
         }
-        match Connection::open(&self.remote, ovsdb::client::Config::default()) {
+        // As ovn-northd: no inactivity probe on a unix socket (OVS's
+        // `stream_or_pstream_needs_probes`), 5 s on TCP. A server busy
+        // building a big monitor reply answers no echo meanwhile: with a
+        // probe, the large cluster's NB was never read (each reconnect
+        // restarted the server's work).
+        let probe_interval = match self.remote {
+            Remote::Unix(_) => 0,
+            Remote::Tcp { .. } => ovsdb::client::Config::default().probe_interval,
+        };
+        let config = ovsdb::client::Config { probe_interval, ..ovsdb::client::Config::default() };
+        match Connection::open(&self.remote, config) {
             Ok(mut c) => {
                 let expected = if self.name == "OVN_Northbound" { nb::schema().clone() } else { sb::schema().clone() };
                 c.session.get_schema(self.name, Some(expected));
