@@ -6,10 +6,11 @@
 # the SB's flows deleted behind northd's back, a binding deleted, the whole
 # SB emptied, the SB ovsdb-server killed and restarted, malformed NB rows (a
 # port address, a router port network), the log file rotated (vlog/reopen),
-# a full recompute (inc-engine/recompute), `ovs-appctl exit`, and NB
-# changed while no northd ran, then a `--detach`ed one started and found by
-# `ovn-appctl -t ovn-northd`. After each, `ovn-nbctl --wait=sb sync` must
-# return, no Port_Binding may be duplicated, and the SB's logical flows
+# a full recompute (inc-engine/recompute), `ovs-appctl exit`, NB changed
+# while no northd ran, then a `--detach`ed one started and found by
+# `ovn-appctl -t ovn-northd`, and the inactivity probe it sends as NB_Global
+# options:northd_probe_interval says. After each, `ovn-nbctl --wait=sb sync`
+# must return, no Port_Binding may be duplicated, and the SB's logical flows
 # must equal both `flowc compile` of the NB on disk and, for every switch,
 # what the reference ovn-northd 23.03 computes from a copy of that NB (run
 # in a scratch directory). Prints the --wait=sb latency of single changes.
@@ -201,6 +202,26 @@ done
 [ "$(ovn-appctl -t ovn-northd status)" = "Status: active" ] || { echo "FAIL: detached: $(ovn-appctl -t ovn-northd status)"; exit 1; }
 cp "$W/ovn-northd.pid" "$W/c.pid"
 check "NB filled while no northd ran, then a fresh (detached) one started"
+
+# NB_Global options:northd_probe_interval, as ovn-northd: unset, no echo on
+# a unix socket; set, echoes that often (at least 1 s); 0, none again. The
+# NB server logs every request it receives at debug level.
+appctl nb vlog/set jsonrpc:file:dbg
+echoes() { grep -c 'received request, method="echo"' "$W/nb.log" || true; }
+sleep 2.5
+[ "$(echoes)" = 0 ] || { echo "FAIL: an inactivity probe on a unix socket without northd_probe_interval"; exit 1; }
+nbctl set NB_Global . options:northd_probe_interval=400
+sleep 3.5
+n=$(echoes)
+[ "$n" -ge 2 ] || { echo "FAIL: northd_probe_interval=400: $n echoes in 3.5 s"; exit 1; }
+[ "$n" -le 4 ] || { echo "FAIL: northd_probe_interval=400 (1 s at least): $n echoes in 3.5 s"; exit 1; }
+grep -q 'OVN_Southbound: inactivity probe interval 1000 ms' "$W/c.log" || { echo "FAIL: SB probe not logged"; exit 1; }
+nbctl set NB_Global . options:northd_probe_interval=0
+sleep 0.5; n=$(echoes); sleep 2.5
+[ "$(echoes)" = "$n" ] || { echo "FAIL: echoes after northd_probe_interval=0"; exit 1; }
+nbctl remove NB_Global . options northd_probe_interval
+appctl nb vlog/set jsonrpc:file:info
+echo "ok: NB_Global options:northd_probe_interval (none by default on unix, 1 s for 400, none for 0)"
 
 # --wait=sb latency of single changes.
 t0=$EPOCHREALTIME

@@ -96,6 +96,38 @@ struct Db {
     ready: bool,
     /// A transaction in flight.
     txn: Option<RequestId>,
+    /// `NB_Global options:northd_probe_interval`, when set to an integer.
+    probe_option: Option<i32>,
+}
+
+/// The inactivity probe interval, in ms (0: none), for a connection to
+/// `remote` when NB_Global's `options:northd_probe_interval` is `option`,
+/// as ovn-northd: unset, none on a unix socket (OVS probes only the streams
+/// that need it) and 5 s on TCP; set, that value, 0 disabling the probe
+/// and anything else raised to at least 1 s.
+fn probe_interval(remote: &Remote, option: Option<i32>) -> u64 {
+    let default = match remote {
+        Remote::Unix(_) => 0,
+        Remote::Tcp { .. } => ovsdb::client::Config::default().probe_interval,
+    };
+    match option {
+        None => default,
+        Some(0) => 0,
+        Some(ms) => u64::try_from(ms).unwrap_or(0).max(1000),
+    }
+}
+
+/// `options:northd_probe_interval` of the NB's NB_Global row, if it is an
+/// integer (ovn-northd ignores anything else).
+fn probe_option(nbr: &Database) -> Option<i32> {
+    let (_, g) = nbr.rows("NB_Global").next()?;
+    match g.get("options") {
+        Some(Datum::Map(m)) => match m.get(&Atom::String("northd_probe_interval".into())) {
+            Some(Atom::String(v)) => v.trim_start().parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 impl Db {
@@ -109,6 +141,20 @@ impl Db {
             monitor: None,
             ready: false,
             txn: None,
+            probe_option: None,
+        }
+    }
+
+    /// Follows a new `northd_probe_interval` option (logged when it changes
+    /// the interval).
+    fn set_probe_option(&mut self, option: Option<i32>, log: &mut Log) {
+        let (old, new) = (probe_interval(&self.remote, self.probe_option), probe_interval(&self.remote, option));
+        self.probe_option = option;
+        if old != new {
+            log.line("INFO", &format!("{}: inactivity probe interval {new} ms", self.name));
+            if let Some(c) = self.conn.as_mut() {
+                c.session.set_probe_interval(new);
+            }
         }
     }
 
@@ -128,15 +174,11 @@ impl Db {
         if std::time::Instant::now() < self.retry_at {
             return false;
         }
-        // As ovn-northd: no inactivity probe on a unix socket (OVS's
-        // `stream_or_pstream_needs_probes`), 5 s on TCP. A server busy
-        // building a big monitor reply answers no echo meanwhile: with a
-        // probe, the large cluster's NB was never read (each reconnect
+        // By default no inactivity probe on a unix socket: a server busy
+        // building a big monitor reply answers no echo meanwhile, and with a
+        // probe the large cluster's NB was never read (each reconnect
         // restarted the server's work).
-        let probe_interval = match self.remote {
-            Remote::Unix(_) => 0,
-            Remote::Tcp { .. } => ovsdb::client::Config::default().probe_interval,
-        };
+        let probe_interval = probe_interval(&self.remote, self.probe_option);
         let config = ovsdb::client::Config { probe_interval, ..ovsdb::client::Config::default() };
         match Connection::open(&self.remote, config) {
             Ok(mut c) => {
@@ -196,6 +238,8 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
     let mut syncer = Syncer::new();
     let mut chassis_dirty = true;
     let mut lost: Vec<&'static str> = Vec::new();
+    // NB_Global changed: its `northd_probe_interval` may have.
+    let mut probe_dirty = false;
     // Switch ports by name (NB) and bindings by logical port (SB), for the
     // `up` mirroring; rebuilt from the replica after a reconnect.
     let mut lsp_names = NameIndex::new("Logical_Switch_Port", "name");
@@ -360,6 +404,7 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                         db.ready = true;
                         if u.db == "OVN_Northbound" {
                             lsp_names.follow(&u.changes);
+                            probe_dirty |= u.changes.iter().any(|c| c.table == "NB_Global");
                             for ch in u.changes {
                                 let Some(t) = NbTable::from_name(&ch.table) else { continue };
                                 if t == NbTable::Lsp {
@@ -420,6 +465,11 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                     _ => {}
                 }
             }
+        }
+        if std::mem::take(&mut probe_dirty) {
+            let option = nbd.replica().and_then(probe_option);
+            nbd.set_probe_option(option, &mut log);
+            sbd.set_probe_option(option, &mut log);
         }
         // What a lost connection invalidates (rebuilt from the replica once
         // it is back).
@@ -946,3 +996,41 @@ pub fn sb_transaction(w: SbWrite) -> Transaction {
 
 /// The pidfile and signal handling, shared with flowc-controller.
 pub use ovs_daemon::{handle_termination_signals, PidFile};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nb_with_options(options: &[(&str, &str)]) -> Database {
+        let pairs: Vec<_> = options.iter().map(|(k, v)| serde_json::json!([k, v])).collect();
+        let dump =
+            serde_json::json!({"NB_Global": {"8a31ee9e-4c7e-4b5e-9f5e-4b8e1c2f0d11": {"options": ["map", pairs]}}});
+        Database::from_dump_json(nb::schema().clone(), &dump).unwrap()
+    }
+
+    #[test]
+    fn probe_interval_follows_ovn_northd() {
+        let unix = Remote::parse("unix:/run/ovn/ovnnb_db.sock").unwrap();
+        let tcp = Remote::parse("tcp:127.0.0.1:6641").unwrap();
+        // Unset: none on a unix socket, 5 s on TCP.
+        assert_eq!(probe_interval(&unix, None), 0);
+        assert_eq!(probe_interval(&tcp, None), 5000);
+        // Set: applies to both kinds; 0 disables; below 1 s is raised to 1 s.
+        for r in [&unix, &tcp] {
+            assert_eq!(probe_interval(r, Some(180000)), 180000);
+            assert_eq!(probe_interval(r, Some(0)), 0);
+            assert_eq!(probe_interval(r, Some(1)), 1000);
+            assert_eq!(probe_interval(r, Some(999)), 1000);
+            assert_eq!(probe_interval(r, Some(-5)), 1000);
+        }
+    }
+
+    #[test]
+    fn probe_option_is_read_from_nb_global() {
+        assert_eq!(probe_option(&nb_with_options(&[("northd_probe_interval", "30000")])), Some(30000));
+        assert_eq!(probe_option(&nb_with_options(&[("mac_prefix", "0a:00:00")])), None);
+        // Not an integer: ignored, as ovn-northd's smap_get_int.
+        assert_eq!(probe_option(&nb_with_options(&[("northd_probe_interval", "5s")])), None);
+        assert_eq!(probe_option(&Database::new(nb::schema().clone())), None);
+    }
+}

@@ -283,6 +283,16 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Changes the inactivity probe interval (ms, 0: none). Silence still
+    /// counts from the last message received; an echo already sent is
+    /// forgotten (the next goes out once the new interval has passed).
+    pub fn set_probe_interval(&mut self, ms: u64) {
+        if ms != self.config.probe_interval {
+            self.config.probe_interval = ms;
+            self.probe_sent = None;
+        }
+    }
+
     /// When [`Session::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.dead || self.config.probe_interval == 0 {

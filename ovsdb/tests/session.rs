@@ -170,6 +170,29 @@ fn inactivity_probe_then_dead() {
 }
 
 #[test]
+fn probe_interval_changes_on_a_live_session() {
+    let mut w = Wire::new(0);
+    assert_eq!(w.s.poll_timeout(), None);
+    // Switched on at 3 s: silence counts from the last input (at 0).
+    w.s.set_probe_interval(2000);
+    assert_eq!(w.s.poll_timeout(), Some(Instant(2000)));
+    w.s.handle_timeout(Instant(3000));
+    assert_eq!(w.sent().len(), 1, "an echo once the interval has passed");
+    assert_eq!(w.s.poll_timeout(), Some(Instant(5000)));
+    // Lengthened while that echo is out: it is forgotten, the next probe
+    // goes out after the new interval, and nobody is declared dead early.
+    w.s.set_probe_interval(60000);
+    assert_eq!(w.s.poll_timeout(), Some(Instant(60000)));
+    w.s.handle_timeout(Instant(5000));
+    assert!(w.sent().is_empty() && w.events().is_empty() && !w.s.is_dead());
+    // Off again: no timeout at all.
+    w.s.set_probe_interval(0);
+    assert_eq!(w.s.poll_timeout(), None);
+    w.s.handle_timeout(Instant(1_000_000));
+    assert!(w.sent().is_empty() && !w.s.is_dead());
+}
+
+#[test]
 fn schema_major_version_is_checked() {
     let expected = Arc::new(Schema::from_json_str(NB).unwrap());
     let mut w = Wire::new(0);
