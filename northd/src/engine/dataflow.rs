@@ -235,19 +235,48 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         .clone()
         .flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>())
         .arrange_by_key();
-    let ls_lbs = i
+    // With `install_ls_lb_from_router`, also those of the routers a
+    // switch's router ports are attached to: their flows and SB rows only
+    // (the switch's own flags, `has_lb_vip`, count its own load balancers,
+    // as in the reference).
+    let lr_ls = port_ctx
+        .clone()
+        .flat_map_ref(|_, (ls, p)| p.peer.as_ref().filter(|_| p.is_router()).map(|peer| (peer.router, *ls)))
+        .arrange_by_key();
+    let from_routers = i
+        .lr_lbs
+        .clone()
+        .map(|(lb, lr)| (lr, lb))
+        .arrange_by_key()
+        .join_core(lr_ls, |_, lb, ls| Some(((), (*lb, *ls))))
+        .arrange_by_key()
+        .join_core(config.clone(), |_, pair, c: &Config| c.install_ls_lb_from_router.then_some(*pair));
+    let direct_lbs =
+        i.switches.clone().flat_map(|(ls, row)| row.load_balancer.iter().map(|l| (l.uuid(), ls)).collect::<Vec<_>>());
+    let ls_groups = i
         .switches
         .clone()
-        .flat_map(|(ls, row)| row.load_balancer.iter().map(|l| (l.uuid(), ls)).collect::<Vec<_>>())
-        .concat(
-            i.switches
-                .clone()
-                .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
-                .join_core(group_lbs, |_, ls, lb| Some((*lb, *ls))),
-        )
+        .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
         .arrange_by_key();
-    let lb_flags =
-        ls_lbs.clone().join_core(lbs.clone(), |_, ls, lb| (!lb.vips.is_empty()).then_some((*ls, SwitchPart::LbVip)));
+    // A switch has VIPs if one of its own load balancers, direct or in one
+    // of its groups, has some (by group: not over every (LB, switch) pair,
+    // millions when a group of every service is on every node switch).
+    let vip_groups = ops::distinct(
+        group_lbs
+            .clone()
+            .flat_map_ref(|g, lb| Some((*lb, *g)))
+            .arrange_by_key()
+            .join_core(lbs.clone(), |_, g, lb| (!lb.vips.is_empty()).then_some(*g)),
+    );
+    let lb_flags = direct_lbs
+        .clone()
+        .arrange_by_key()
+        .join_core(lbs.clone(), |_, ls, lb| (!lb.vips.is_empty()).then_some((*ls, SwitchPart::LbVip)))
+        .concat(ls_groups.clone().join_core(vip_groups, |_, ls, ()| Some((*ls, SwitchPart::LbVip))));
+    let ls_lbs = direct_lbs
+        .concat(ls_groups.join_core(group_lbs, |_, ls, lb| Some((*lb, *ls))))
+        .concat(from_routers)
+        .arrange_by_key();
 
     // Load balancers as their flows need them: VIPs parsed, health-checked
     // VIPs, and which monitoring ports exist (enabled switch ports).
@@ -475,6 +504,32 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
             switch::port_flows(sw, p).into_iter().chain(to_routers).map(PortOut::Flow).chain(binding)
         },
     );
+    // External ports' drops of ARP/ND for the router ports: each external
+    // port × each localnet port × each router port with a peer, of one
+    // switch (three small sets: joined only where a switch has all three).
+    let by_kind = |kind: u8| {
+        port_ctx
+            .clone()
+            .flat_map_ref(move |_, (ls, p)| {
+                let k = if p.is_external() {
+                    0
+                } else if p.is_localnet() {
+                    1
+                } else if p.is_router() && p.peer.is_some() {
+                    2
+                } else {
+                    3
+                };
+                (k == kind).then(|| (*ls, p.clone()))
+            })
+            .arrange_by_key()
+    };
+    let external_flows = by_kind(0)
+        .join_core(by_kind(1), |ls, ext, ln| Some((*ls, (ext.clone(), ln.name().to_string()))))
+        .arrange_by_key()
+        .join_core(by_kind(2), |ls, (ext, ln): &(Arc<PortCtx>, String), rp| {
+            switch::external_port_flows(*ls, ext, ln, rp).into_iter().map(grouped::flow)
+        });
     let lb_flows = ls_lb_ctx.arrange_by_key().join_core(sw_ctx.clone(), |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| {
         switch::lb_flows(sw, lb).into_iter().map(grouped::flow)
     });
@@ -550,6 +605,7 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     sw_flows.concatenate([
         sw_ctxs,
         port_flows,
+        external_flows,
         lb_flows,
         monitor_flows,
         router_lb_flows,
@@ -591,6 +647,9 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         (ty.to_string(), o)
     } else {
         let mut o = lsp.options.clone();
+        if let Some(q) = p.queue_id() {
+            o.insert("qdisc_queue_id".into(), q.to_string());
+        }
         if sw.vlan_passthru() {
             o.insert("vlan-passthru".into(), "true".into());
         }

@@ -95,6 +95,7 @@ nb_rows! {
     StaticRoute: LogicalRouterStaticRoute => logical_router_static_route,
     Policy: LogicalRouterPolicy => logical_router_policy,
     Acl: Acl => acl,
+    Qos: Qos => qos,
     PortGroup: PortGroup => port_group,
     Lb: LoadBalancer => load_balancer,
     LbGroup: LoadBalancerGroup => load_balancer_group,
@@ -371,6 +372,7 @@ inputs! {
         /// (port, switch) from `Logical_Switch.ports`.
         switch_ports: (Uuid, Uuid),
         acls: (Uuid, Arc<nb::Acl>),
+        qos: (Uuid, Arc<nb::Qos>),
         /// Port groups without their ports.
         pgs: (Uuid, Arc<nb::PortGroup>),
         /// (port group, port) from `Port_Group.ports`.
@@ -436,6 +438,10 @@ pub(super) fn feed(s: &mut Sessions, fact: Fact, d: isize) -> Fed {
             }
             NbRow::Acl(u, r) => {
                 policy.acls.update((u, r), d);
+                to_policy
+            }
+            NbRow::Qos(u, r) => {
+                policy.qos.update((u, r), d);
                 to_policy
             }
             NbRow::PortGroup(u, r) => {

@@ -597,7 +597,9 @@ impl Engine {
             for ((t, u), r) in &self.rows {
                 match (t, r) {
                     (NbTable::Lsp, NbRow::Lsp(_, row)) => ipam.update_port(*u, Some(row)),
-                    (NbTable::Lrp, NbRow::Lrp(_, row)) => ipam.update_router_port(*u, Some(row)),
+                    (NbTable::Lrp, NbRow::Lrp(..)) => {
+                        ipam.update_router_port(*u, live_lrp(&self.rows, &self.lrp_member_of, *u))
+                    }
                     (NbTable::Switch, _) => {
                         run.insert(*u);
                     }
@@ -614,11 +616,9 @@ impl Engine {
                 ipam.update_port(*p, row);
             }
             for l in lrps {
-                let row = match self.rows.get(&(NbTable::Lrp, *l)) {
-                    Some(NbRow::Lrp(_, r)) => Some(&**r),
-                    _ => None,
-                };
-                ipam.update_router_port(*l, row);
+                // Only a port of an enabled router is a port (and has
+                // addresses) for the reference.
+                ipam.update_router_port(*l, live_lrp(&self.rows, &self.lrp_member_of, *l));
             }
         }
         for p in ports {
@@ -689,9 +689,8 @@ impl Engine {
                 let lrp = (row.r#type == "router")
                     .then(|| row.options.get("router-port").and_then(|n| self.lrp_by_name.get(n)))
                     .flatten()
-                    .and_then(|l| match self.rows.get(&(NbTable::Lrp, *l)) {
-                        Some(NbRow::Lrp(_, r)) => Some(r.clone()),
-                        _ => None,
+                    .and_then(|l| {
+                        live_lrp(&self.rows, &self.lrp_member_of, *l).map(|r| std::sync::Arc::new(r.clone()))
                     });
                 ports_in.push((p.uuid(), row.clone(), lrp));
             }
@@ -1395,5 +1394,21 @@ impl Runner {
     /// What dataflow `df` produced since the last call (worker 0's: all).
     fn output(&self, df: Df) -> Out {
         std::mem::take(&mut self.outputs[df as usize].borrow_mut().out)
+    }
+}
+
+/// Router port `u`'s row if it is a port for the reference: a port of an
+/// enabled router (a disabled router has no datapath, and its ports are no
+/// ports).
+fn live_lrp<'a>(
+    rows: &'a HashMap<(NbTable, Uuid), NbRow>,
+    member_of: &HashMap<Uuid, BTreeSet<Uuid>>,
+    u: Uuid,
+) -> Option<&'a nb::LogicalRouterPort> {
+    let Some(NbRow::Lrp(_, r)) = rows.get(&(NbTable::Lrp, u)) else { return None };
+    let lr = member_of.get(&u)?.iter().next()?;
+    match rows.get(&(NbTable::Router, *lr)) {
+        Some(NbRow::Router(_, router)) if router.enabled != Some(false) => Some(&**r),
+        _ => None,
     }
 }

@@ -6,7 +6,8 @@
 use super::{get_bool, AclCtx, SwitchCtx, DROP};
 use crate::lflow::{json_key, Flows};
 use crate::stages::Stage::*;
-use logical_model::nb::{AclAction, AclDirection};
+use logical_model::nb::{self, AclAction, AclDirection, QosAction, QosBandwidth, QosDirection};
+use ovsdb::Uuid;
 
 // Register bits (northd.c `REGBIT_*`), see ovn-northd(8).
 pub(crate) const CT_DEFRAG: &str = "reg0[0]";
@@ -221,6 +222,28 @@ fn qos(f: &mut Flows) {
     f.add(LsOutQosMark, 0, "1", "next;");
     f.add(LsInQosMeter, 0, "1", "next;");
     f.add(LsOutQosMeter, 0, "1", "next;");
+}
+
+/// The flows of QoS rule `q` (NB uuid `h`) of a switch: a DSCP mark in
+/// `qos_mark` and a `rate` (and `burst`) meter in `qos_meter`, ingress for
+/// `from-lport`, egress for `to-lport`, at the rule's priority with its
+/// match as written.
+pub(super) fn qos_flows(q: &nb::Qos, h: Uuid, f: &mut Flows) {
+    let Ok(prio) = u16::try_from(q.priority) else { return };
+    let ingress = q.direction == QosDirection::FromLport;
+    if let Some(dscp) = q.action.get(&QosAction::Dscp) {
+        let stage = if ingress { LsInQosMark } else { LsOutQosMark };
+        f.hint(stage, prio, q.r#match.clone(), format!("ip.dscp = {dscp}; next;"), h);
+    }
+    let rate = q.bandwidth.get(&QosBandwidth::Rate).copied().unwrap_or(0);
+    if rate != 0 {
+        let stage = if ingress { LsInQosMeter } else { LsOutQosMeter };
+        let actions = match q.bandwidth.get(&QosBandwidth::Burst) {
+            Some(&burst) if burst != 0 => format!("set_meter({rate}, {burst}); next;"),
+            _ => format!("set_meter({rate}); next;"),
+        };
+        f.hint(stage, prio, q.r#match.clone(), actions, h);
+    }
 }
 
 fn stateful(sw: &SwitchCtx, f: &mut Flows) {

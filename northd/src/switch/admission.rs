@@ -43,18 +43,19 @@ pub(super) fn port_flows(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
                 op.name(),
             );
             f.lport(LsInL2Unknown, 50, format!("outport == {key}"), DROP, h, op.name());
-        } else if op.is_vtep() {
-            // `qdisc_queue_id` (QoS on localnet ports) is not handled yet.
-            let table = LsInHairpin.table();
-            f.lport(
-                LsInCheckPortSec,
-                70,
-                format!("inport == {key}"),
-                format!("reg0[14] = 1; next(pipeline=ingress, table={table});"),
-                h,
-                op.name(),
-            );
+        } else if op.is_vtep() || op.queue_id().is_some() {
+            let queue = op.queue_id().map_or(String::new(), |q| format!("set_queue({q}); "));
+            let then = if op.is_vtep() {
+                format!("reg0[14] = 1; next(pipeline=ingress, table={});", LsInHairpin.table())
+            } else {
+                format!("{PORT_SEC_DROP} = check_in_port_sec(); next;")
+            };
+            f.lport(LsInCheckPortSec, 70, format!("inport == {key}"), format!("{queue}{then}"), h, op.name());
         }
+    }
+    // A localnet port's queue, on the way out.
+    if let Some(q) = op.queue_id() {
+        f.lport(LsOutApplyPortSec, 100, format!("outport == {key}"), format!("set_queue({q}); output;"), h, op.name());
     }
 
     // FDB learning for ports with unknown addresses and no port security.

@@ -18,30 +18,29 @@ pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     if op.is_localnet() {
         f.lport(LsInArpNdRsp, 100, format!("inport == {key}"), "next;", op.uuid, op.name());
     }
-    if op.ty() == "virtual" {
-        virtual_port(sw, op, f);
-    } else {
-        known_ips(sw, op, f);
-    }
-    if let Some(peer) = &op.peer {
+    // The reference proxies ARP for a router port only past the gates of
+    // its known-address replies (its function returns early otherwise).
+    let answered = if op.ty() == "virtual" { virtual_port(sw, op, f) } else { known_ips(sw, op, f) };
+    if let (true, Some(peer)) = (answered, &op.peer) {
         arp_proxy(op, peer, f);
     }
 }
 
-fn virtual_port(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
+/// The bindings of virtual port `op`; false if its options are unusable.
+fn virtual_port(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) -> bool {
     let (Some(vip), Some(parents)) = (op.lsp.options.get("virtual-ip"), op.lsp.options.get("virtual-parents")) else {
-        return;
+        return false;
     };
     let is_v4 = vip.contains('.');
     let v6 = if is_v4 {
         if vip.parse::<Ipv4Addr>().is_err() {
-            return;
+            return false;
         }
         None
     } else {
         match vip.parse::<Ipv6Addr>() {
             Ok(a) => Some(a),
-            Err(_) => return,
+            Err(_) => return false,
         }
     };
     for parent in parents.split(',').filter(|p| !p.is_empty()) {
@@ -63,14 +62,17 @@ fn virtual_port(_sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
         let hint = parent_uuid;
         f.lport(LsInArpNdRsp, 100, m, format!("bind_vport({}, inport); next;", op.key()), hint, parent);
     }
+    true
 }
 
-fn known_ips(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
+/// The replies for the addresses of `op`; false if it gets none (down,
+/// external, with `unknown` addresses, or on a VLAN-transparent switch).
+fn known_ips(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) -> bool {
     if sw.config.check_lsp_is_up && op.lsp.up != Some(true) && !op.is_router() && op.ty() != "localport" {
-        return;
+        return false;
     }
     if op.is_external() || op.has_unknown() || sw.vlan_passthru() {
-        return;
+        return false;
     }
     let key = op.key();
     let h = op.uuid;
@@ -96,6 +98,7 @@ fn known_ips(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
             f.lport(LsInArpNdRsp, 100, format!("{m} && inport == {key}"), "next;", h, op.name());
         }
     }
+    true
 }
 
 fn arp_proxy(op: &PortCtx, peer: &super::Peer, f: &mut Flows) {

@@ -5,7 +5,7 @@
 
 use super::{get_bool, PortCtx, SwitchCtx, DROP};
 use crate::addrs;
-use crate::lflow::Flows;
+use crate::lflow::{json_key, Flows};
 use crate::stages::Stage::*;
 
 pub(super) fn switch_flows(sw: &SwitchCtx, f: &mut Flows) {
@@ -47,7 +47,6 @@ pub(super) fn switch_flows(sw: &SwitchCtx, f: &mut Flows) {
 
 pub(super) fn port_flows(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     if op.is_external() {
-        external_port(sw, op, f);
         return;
     }
     if op.is_router() {
@@ -134,7 +133,34 @@ fn router_port_arp_requests(sw: &SwitchCtx, op: &PortCtx, f: &mut Flows) {
     }
 }
 
-fn external_port(_sw: &SwitchCtx, _op: &PortCtx, _f: &mut Flows) {
-    // Dropping ARP/ND for router ports bound elsewhere needs routers
-    // (build_drop_arp_nd_flows_for_unbound_router_ports, issue 9).
+/// An external port's traffic arrives through a localnet port, also on
+/// chassis where the port is not bound: there, ARP requests and neighbor
+/// solicitations from its MACs for the router ports' addresses, and
+/// anything from them to a router port's MAC, are dropped (the chassis
+/// the port is bound to answers). For each MAC entry of `ext`, localnet
+/// port `localnet`, router port `rp`'s addresses (its router port's
+/// networks, link-local address included, for `router`).
+pub(super) fn external_port_flows(ext: &PortCtx, localnet: &str, rp: &PortCtx, f: &mut Flows) {
+    let (inport, ext_key) = (json_key(localnet), ext.key());
+    let (h, drop) = (ext.uuid, DROP);
+    for e in super::lsp_addrs_of(&ext.lsp, ext.peer.as_ref()) {
+        let from = format!("inport == {inport} && eth.src == {}", e.mac);
+        for r in super::lsp_addrs_of(&rp.lsp, rp.peer.as_ref()) {
+            for ip in &r.ipv4 {
+                let m = format!("{from} && !is_chassis_resident({ext_key}) && arp.tpa == {} && arp.op == 1", ip.addr);
+                f.lport(LsInExternalPort, 100, m, drop, h, localnet);
+            }
+            for ip in &r.ipv6 {
+                let m = format!(
+                    "{from} && !is_chassis_resident({ext_key}) && nd_ns && ip6.dst == {{{}, {}}} && nd.target == {}",
+                    ip.addr,
+                    ip.solicited_node(),
+                    ip.addr
+                );
+                f.lport(LsInExternalPort, 100, m, drop, h, localnet);
+            }
+            let m = format!("{from} && eth.dst == {} && !is_chassis_resident({ext_key})", r.mac);
+            f.lport(LsInExternalPort, 100, m, drop, h, localnet);
+        }
+    }
 }

@@ -43,6 +43,9 @@ pub struct Config {
     pub check_lsp_is_up: bool,
     /// `NB_Global options:controller_event` (deprecated; default false).
     pub controller_event: bool,
+    /// `NB_Global options:install_ls_lb_from_router` (default false): a
+    /// router's load balancers apply to the switches it is attached to.
+    pub install_ls_lb_from_router: bool,
 }
 
 /// The chassis feature flags northd reads (every chassis must have one for
@@ -71,6 +74,7 @@ impl Config {
             default_acl_drop: opt("default_acl_drop", false),
             check_lsp_is_up: !opt("ignore_lsp_down", true),
             controller_event: opt("controller_event", false),
+            install_ls_lb_from_router: opt("install_ls_lb_from_router", false),
         }
     }
 }
@@ -305,6 +309,15 @@ impl PortCtx {
     pub fn is_external(&self) -> bool {
         self.ty() == "external"
     }
+    /// The qdisc queue of a port with QoS parameters (`options:qos_max_rate`
+    /// or `qos_burst`), SB `options:qdisc_queue_id`. The reference numbers
+    /// queues per chassis, and a localnet port's in a space of its own: a
+    /// localnet port's is 1. A VIF's depends on the chassis it is bound to
+    /// and the other ports there (not known here): none.
+    pub fn queue_id(&self) -> Option<u32> {
+        let o = &self.lsp.options;
+        (self.is_localnet() && (o.contains_key("qos_max_rate") || o.contains_key("qos_burst"))).then_some(1)
+    }
     pub fn is_vtep(&self) -> bool {
         self.ty() == "vtep"
     }
@@ -431,6 +444,21 @@ pub fn acl_flows(sw: &SwitchCtx, acl: &AclCtx) -> Vec<Lflow> {
     let mut out = Vec::new();
     let mut f = Flows::new(sw.uuid, &mut out);
     acl::acl_flows(sw, acl, &mut f);
+    out
+}
+
+/// The `ls_in_external_port` drops for external port `ext` of switch `ls`,
+/// on packets from localnet port `localnet`, for router port `rp`.
+pub fn external_port_flows(ls: Uuid, ext: &PortCtx, localnet: &str, rp: &PortCtx) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    l2::external_port_flows(ext, localnet, rp, &mut Flows::new(ls, &mut out));
+    out
+}
+
+/// The flows of QoS rule `q` (NB uuid `uuid`) on switch `ls`.
+pub fn qos_flows(ls: Uuid, uuid: Uuid, q: &nb::Qos) -> Vec<Lflow> {
+    let mut out = Vec::new();
+    acl::qos_flows(q, uuid, &mut Flows::new(ls, &mut out));
     out
 }
 

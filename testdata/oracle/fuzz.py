@@ -1,0 +1,672 @@
+#!/usr/bin/env python3
+"""Differential fuzzing of flowc's logical flows against the reference.
+
+For each seed, builds a random Northbound database from a menu of features
+(switches and their ports of every type and address form, port security,
+ACLs with logging, meters and labels on switches and port groups, address
+sets, load balancers and groups on switches and routers with their options,
+routers and router ports with gateway chassis, NAT of every kind, static
+routes, policies, DHCP and DNS, QoS, CoPP, router and switch options), in
+one `ovn-nbctl` transaction against a private ovsdb-server, with one or two
+chassis registered either as a real ovn-controller 23.03 does (feature
+flags) or with `ovn-sbctl chassis-add` (none). The reference `ovn-northd`
+compiles it; `flowc compile` compiles the NB file it leaves (the same
+dynamic addresses) with that SB's chassis, and the two `lflow-list`s must be
+equal (datapath uuids aside).
+
+    python3 testdata/oracle/fuzz.py [--flowc PATH] [--keep DIR] [--known FILE] SEED|FIRST-LAST...
+
+Prints one line per seed, the diff's first lines for a mismatch, and exits 1
+if any seed mismatched. With --keep, each mismatching seed's NB and SB
+files, the ovn-nbctl commands and both flow lists are kept in DIR/SEED/.
+With --known, the seeds FILE lists ("SEED: why" lines) are expected to
+differ (a known gap, explained there): exit 1 if one of them matches now
+(the list is stale) or another one differs.
+Needs the Debian packages ovn-central and openvswitch-switch.
+"""
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Gen:
+    """A random NB, as `ovn-nbctl` commands (one transaction)."""
+
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        self.cmds = []
+        self.switches = []  # (name, index)
+        self.ports = []  # (switch, port, ip4 or None, mac or None)
+        self.routers = []
+        self.rports = []  # (router, lrp, network ip, prefix)
+        self.pgs = []
+        self.address_sets = []
+        self.lbs = []
+        self.lb_ids = {}
+        self.meters = []
+        self.chassis = []
+        self.n_ids = 0
+
+    def c(self, *words):
+        self.cmds.append([str(w) for w in words])
+
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def chance(self, p):
+        return self.r.random() < p
+
+    def sprinkle(self, table, name, column, menu, p=0.08):
+        """Sets each option of `menu` [(key, [values])] with probability p."""
+        opts = ["%s:%s=%s" % (column, k, self.pick(vs)) for k, vs in menu if self.chance(p)]
+        if opts:
+            self.c("set", table, name, *opts)
+
+    def new_id(self):
+        self.n_ids += 1
+        return "@x%d" % self.n_ids
+
+    # -- pieces --------------------------------------------------------------
+
+    def meters_(self):
+        for i in range(self.r.randint(0, 2)):
+            name = "m%d" % i
+            self.c("meter-add", name, self.pick(["drop"]), self.r.choice([10, 100, 1000]),
+                   self.pick(["kbps", "pktps"]))
+            self.meters.append(name)
+
+    def switch(self, s):
+        name = "sw%d" % s
+        self.switches.append((name, s))
+        self.c("ls-add", name)
+        opts = []
+        if self.chance(0.5):
+            opts.append("other_config:subnet=10.%d.0.0/24" % s)
+            if self.chance(0.3):
+                opts.append("other_config:exclude_ips=\"10.%d.0.2..10.%d.0.5\"" % (s, s))
+        if self.chance(0.2):
+            opts.append("other_config:ipv6_prefix=\"fd00:%x::\"" % s)
+        if self.chance(0.15):
+            opts.append("other_config:mac_only=true")
+        if self.chance(0.2):
+            opts.append("other_config:mcast_snoop=true")
+            if self.chance(0.5):
+                opts.append("other_config:mcast_querier=false")
+            if self.chance(0.5):
+                opts.append("other_config:mcast_flood_unregistered=true")
+        if self.chance(0.1):
+            opts.append("other_config:vlan-passthru=true")
+        if self.chance(0.1):
+            opts.append("other_config:broadcast-arps-to-all-routers=false")
+        if opts:
+            self.c("set", "Logical_Switch", name, *opts)
+        for p in range(self.r.randint(0, 4)):
+            self.port(name, s, p)
+
+    def port(self, sw, s, p):
+        name = "%s-p%d" % (sw, p)
+        mac = "0a:00:00:%02x:00:%02x" % (s, p + 10)
+        ip = "10.%d.0.%d" % (s, p + 10)
+        ip6 = "fd00:%x::%x" % (s, p + 10)
+        kind = self.r.choices(["vif", "localnet", "localport", "virtual", "external", "vtep", "l2gateway"],
+                              [10, 1.5, 1, 1, 1, 0.3, 0.3])[0]
+        self.c("lsp-add", sw, name)
+        if kind == "l2gateway":
+            self.c("lsp-set-type", name, "l2gateway")
+            self.c("lsp-set-options", name, "network_name=phys", "l2gateway-chassis=%s" % self.pick(self.chassis))
+            self.c("lsp-set-addresses", name, "unknown")
+            return
+        if kind == "localnet":
+            self.c("lsp-set-type", name, "localnet")
+            self.c("lsp-set-options", name, "network_name=phys")
+            self.c("lsp-set-addresses", name, "unknown")
+            if self.chance(0.3):
+                self.c("set", "Logical_Switch_Port", name, "tag_request=%d" % self.r.randint(1, 100))
+            self.sprinkle("Logical_Switch_Port", name, "options", [
+                ("localnet_learn_fdb", ["true"]), ("ethtype", ["802.1ad"]),
+                ("qos_max_rate", ["1000000"]), ("mcast_flood", ["true"]),
+            ], 0.15)
+            return
+        if kind == "vtep":
+            self.c("lsp-set-type", name, "vtep")
+            self.c("lsp-set-options", name, "vtep-physical-switch=ps", "vtep-logical-switch=ls")
+            self.c("lsp-set-addresses", name, "unknown")
+            return
+        if kind == "virtual":
+            parents = [q for (w, q, _, _) in self.ports if w == sw][:2]
+            self.c("lsp-set-type", name, "virtual")
+            opts = ["virtual-ip=%s" % ip]
+            if parents:
+                opts.append("virtual-parents=%s" % ",".join(parents))
+            self.c("lsp-set-options", name, *opts)
+            self.c("lsp-set-addresses", name, "%s %s" % (mac, ip))
+            self.ports.append((sw, name, ip, mac))
+            return
+        if kind in ("localport", "external"):
+            self.c("lsp-set-type", name, kind)
+        if kind == "external" and self.chance(0.6):
+            if not getattr(self, "hagroup", None):
+                self.hagroup = "hag"
+                self.c("ha-chassis-group-add", "hag")
+                for i, ch in enumerate(self.chassis):
+                    self.c("ha-chassis-group-add-chassis", "hag", ch, 30 - i)
+            self.c("--id=@hag%d%d" % (s, p), "get", "HA_Chassis_Group", "hag")
+            self.c("set", "Logical_Switch_Port", name, "ha_chassis_group=@hag%d%d" % (s, p))
+        form = self.r.choices(["mac-ip", "mac-ip-ip6", "mac", "dynamic", "mac-dynamic", "unknown",
+                               "unknown+mac", "none", "router", "mac-ip-two", "mac-ip6"],
+                              [6, 2, 1, 2, 1, 1, 1, 1, 0.5, 0.5, 0.7])[0]
+        addrs = {
+            "mac-ip": ["%s %s" % (mac, ip)],
+            "mac-ip-ip6": ["%s %s %s" % (mac, ip, ip6)],
+            "mac": [mac],
+            "dynamic": ["dynamic"],
+            "mac-dynamic": ["%s dynamic" % mac],
+            "unknown": ["unknown"],
+            "unknown+mac": ["%s %s" % (mac, ip), "unknown"],
+            "none": [],
+            "router": ["router"],
+            "mac-ip-two": ["%s %s" % (mac, ip), "%s 10.%d.2.%d" % (mac.replace("0a:", "0e:", 1), s, p + 10)],
+            "mac-ip6": ["%s %s" % (mac, ip6)],
+        }[form]
+        if addrs:
+            self.c("lsp-set-addresses", name, *addrs)
+        if form.startswith("mac") and self.chance(0.4):
+            ps = "%s %s" % (mac, ip) if self.chance(0.7) else mac
+            if self.chance(0.2):
+                ps += " " + ip6
+            if self.chance(0.3):
+                ps += " 10.%d.1.0/24" % s
+            self.c("lsp-set-port-security", name, ps)
+        if self.chance(0.1):
+            self.c("lsp-set-enabled", name, "disabled")
+        self.sprinkle("Logical_Switch_Port", name, "options", [
+            ("mcast_flood", ["true", "false"]), ("mcast_flood_reports", ["true"]),
+            ("qos_max_rate", ["1000000"]), ("qos_burst", ["100000"]),
+            ("requested-tnl-key", ["%d" % (100 + s * 10 + p)]),
+            ("activation-strategy", ["rarp"]),
+        ])
+        if self.chance(0.1) and kind == "vif":
+            self.c("set", "Logical_Switch_Port", name, "options:requested-chassis=%s" % self.pick(self.chassis))
+        parents = [q for (w, q, _, _) in self.ports if w == sw]
+        if kind == "vif" and parents and self.chance(0.08):
+            self.c("set", "Logical_Switch_Port", name, "parent_name=%s" % parents[0],
+                   "tag_request=%d" % self.pick([0, 7]))
+        has4 = form in ("mac-ip", "mac-ip-ip6", "mac-ip-two", "unknown+mac")
+        self.ports.append((sw, name, ip if has4 else None, mac if form.startswith("mac") or form == "unknown+mac" else None))
+
+    def address_sets_(self):
+        for i in range(self.r.randint(0, 3)):
+            name = "as%d" % i
+            ips = [p[2] for p in self.ports if p[2]]
+            members = self.r.sample(ips, min(len(ips), self.r.randint(0, 3)))
+            if self.chance(0.3):
+                members.append("192.168.%d.0/24" % i)
+            self.c("create", "Address_Set", "name=%s" % name,
+                   "addresses=[%s]" % ",".join('"%s"' % m for m in members))
+            self.address_sets.append(name)
+
+    def port_groups(self):
+        vifs = [p[1] for p in self.ports]
+        for i in range(self.r.randint(0, 3)):
+            name = "pg%d" % i
+            members = self.r.sample(vifs, min(len(vifs), self.r.randint(0, 3)))
+            self.c("pg-add", name, *members)
+            self.pgs.append(name)
+
+    def match(self):
+        ports = [p[1] for p in self.ports]
+        atoms = ["ip4", "ip6", "tcp", "udp && udp.dst == 53", "tcp.dst == 80", "icmp4",
+                 "ip4.src == 10.1.0.0/16", "ip4.dst == 10.2.0.10", "tcp.dst == {22, 443}", "arp",
+                 "tcp.dst >= 1000 && tcp.dst <= 2000", "ip6.src == fd00::/16", "eth.src == 0a:00:00:01:00:0a"]
+        if ports:
+            atoms += ['inport == "%s"' % self.pick(ports), 'outport == "%s"' % self.pick(ports)]
+        if self.pgs:
+            atoms += ["inport == @%s" % self.pick(self.pgs), "outport == @%s" % self.pick(self.pgs),
+                      "ip4.src == $%s_ip4" % self.pick(self.pgs)]
+        if self.address_sets:
+            atoms += ["ip4.src == $%s" % self.pick(self.address_sets),
+                      "ip4.dst == $%s" % self.pick(self.address_sets)]
+        m = self.pick(atoms)
+        if self.chance(0.3):
+            m = "%s && %s" % (m, self.pick(atoms))
+        return m
+
+    def acls(self):
+        targets = [s for s, _ in self.switches] + self.pgs
+        if not targets:
+            return
+        for _ in range(self.r.randint(0, 6)):
+            t = self.pick(targets)
+            action = self.pick(["allow", "allow-related", "allow-stateless", "drop", "reject"])
+            direction = self.pick(["from-lport", "to-lport"])
+            prio = self.pick([0, 1, 100, 1000, 1001, 2000, 32767])
+            extra = []
+            if self.chance(0.3):
+                extra.append("--log")
+                if self.chance(0.5):
+                    extra.append("--name=acl%d" % len(self.cmds))
+                if self.chance(0.5):
+                    extra.append("--severity=%s" % self.pick(["alert", "warning", "info", "debug"]))
+                if self.meters and self.chance(0.5):
+                    extra.append("--meter=%s" % self.pick(self.meters))
+            if direction == "from-lport" and self.chance(0.2):
+                extra.append("--apply-after-lb")
+            if action in ("allow", "allow-related") and self.chance(0.2):
+                extra.append("--label=%d" % self.r.randint(1, 1000))
+            self.c(*extra, "acl-add", t, direction, prio, self.match(), action)
+
+    def qos(self):
+        for _ in range(self.r.randint(0, 2) if self.switches else 0):
+            sw = self.pick(self.switches)[0]
+            spec = self.pick([["dscp=%d" % self.r.randint(0, 63)], ["rate=%d" % self.pick([100, 1000])],
+                              ["rate=1000", "burst=100"], ["rate=500", "dscp=10"]])
+            self.c("qos-add", sw, self.pick(["from-lport", "to-lport"]), self.r.randint(0, 32767),
+                   self.match(), *spec)
+
+    def dhcp_dns(self):
+        for sw, s in self.switches:
+            ports = [p for p in self.ports if p[0] == sw and p[2] and p[3]]
+            if ports and self.chance(0.3):
+                d = self.new_id()
+                opts = ['lease_time=3600', 'router=10.%d.0.1' % s, 'server_id=10.%d.0.1' % s,
+                        'server_mac="0a:00:00:%02x:ff:ff"' % s]
+                if self.chance(0.5):
+                    opts.append('dns_server="{8.8.8.8}"')
+                if self.chance(0.3):
+                    opts.append('mtu=1400')
+                self.c("--id=%s" % d, "create", "DHCP_Options", "cidr=10.%d.0.0/24" % s,
+                       "options={%s}" % ",".join(opts))
+                for p in ports:
+                    if self.chance(0.7):
+                        self.c("set", "Logical_Switch_Port", p[1], "dhcpv4_options=%s" % d)
+            if ports and self.chance(0.2):
+                d = self.new_id()
+                self.c("--id=%s" % d, "create", "DNS",
+                       'records={"vm%d.example.org"="%s"}' % (s, ports[0][2]))
+                self.c("add", "Logical_Switch", sw, "dns_records", d)
+
+    def load_balancers(self):
+        for i in range(self.r.randint(0, 3)):
+            name = "lb%d" % i
+            proto = self.pick(["tcp", "udp", "sctp", None])
+            backends = [p[2] for p in self.ports if p[2]][:3] or ["10.9.0.9"]
+            if proto:
+                vip = "172.16.%d.%d:%d" % (i, self.r.randint(1, 5), self.pick([80, 443, 53]))
+                bes = ",".join("%s:%d" % (b, self.pick([8080, 80])) for b in backends)
+            else:
+                vip = "172.16.%d.%d" % (i, self.r.randint(1, 5))
+                bes = ",".join(backends)
+            if self.chance(0.15):
+                v6 = ["fd00:%x::%x" % (k, k + 10) for k in range(1, 3)]
+                if proto:
+                    vip = "[fd00:ff::%x]:80" % (i + 1)
+                    bes = ",".join("[%s]:8080" % b for b in v6)
+                else:
+                    vip = "fd00:ff::%x" % (i + 1)
+                    bes = ",".join(v6)
+            lid = self.new_id()
+            self.lb_ids[name] = lid
+            self.c("--id=%s" % lid, "create", "Load_Balancer", "name=%s" % name,
+                   'vips={"%s"="%s"}' % (vip, bes), *(["protocol=%s" % proto] if proto else []))
+            opts = []
+            if self.chance(0.2):
+                opts.append("options:reject=true")
+            if self.chance(0.2):
+                opts.append("options:skip_snat=true")
+            if self.chance(0.15):
+                opts.append("options:hairpin_snat_ip=169.254.0.%d" % (i + 1))
+            if self.chance(0.15):
+                opts.append("options:affinity_timeout=%d" % self.pick([60, 3600]))
+            if self.chance(0.1):
+                opts.append("selection_fields=[ip_src,ip_dst]")
+            if self.chance(0.1):
+                opts.append("options:neighbor_responder=all")
+            if self.chance(0.1):
+                opts.append("options:add_route=true")
+            if self.chance(0.1):
+                opts.append("options:event=true")
+            svc = [p for p in self.ports if p[2] and p[2] in bes]
+            if proto in ("tcp", "udp") and svc and "[" not in vip and self.chance(0.2):
+                hc = self.new_id()
+                self.c("--id=%s" % hc, "create", "Load_Balancer_Health_Check", 'vip="%s"' % vip,
+                       "options:interval=5", "options:timeout=20")
+                self.c("add", "Load_Balancer", name, "health_check", hc)
+                b = self.pick(svc)
+                opts.append('ip_port_mappings:"%s"="%s:10.%s.0.254"' % (b[2], b[1], b[0][2:]))
+            if opts:
+                self.c("set", "Load_Balancer", name, *opts)
+            self.lbs.append(name)
+            for sw, _ in self.switches:
+                if self.chance(0.4):
+                    self.c("ls-lb-add", sw, name)
+        if self.lbs and self.chance(0.3):
+            g = self.new_id()
+            self.c("--id=%s" % g, "create", "Load_Balancer_Group", "name=lbg",
+                   "load_balancer=[%s]" % ",".join(self.lb_ids[n] for n in self.r.sample(self.lbs, min(2, len(self.lbs)))))
+            for sw, _ in self.switches:
+                if self.chance(0.5):
+                    self.c("add", "Logical_Switch", sw, "load_balancer_group", g)
+            self.lbg = g
+        else:
+            self.lbg = None
+
+    def router(self, n):
+        name = "lr%d" % n
+        self.routers.append(name)
+        self.c("lr-add", name)
+        gateway_router = self.chance(0.3)
+        opts = []
+        if gateway_router:
+            opts.append("options:chassis=%s" % self.pick(self.chassis))
+            if self.chance(0.4):
+                opts.append("options:lb_force_snat_ip=router_ip")
+        if self.chance(0.2):
+            opts.append("options:mcast_relay=true")
+        if self.chance(0.15):
+            opts.append("options:always_learn_from_arp_request=false")
+        if self.chance(0.15):
+            opts.append("options:dynamic_neigh_routers=true")
+        if opts:
+            self.c("set", "Logical_Router", name, *opts)
+        self.sprinkle("Logical_Router", name, "options", [
+            ("snat-ct-zone", ["%d" % (200 + n)]), ("mac_binding_age_threshold", ["60"]),
+            ("requested-tnl-key", ["%d" % (1000 + n)]),
+            ("dnat_force_snat_ip", ["100.64.0.%d" % (n + 1)]),
+        ])
+        if self.chance(0.05):
+            self.c("set", "Logical_Router", name, "enabled=false")
+        # Connect to some switches (each switch to at most one router port
+        # per router).
+        conn = [sw for sw in self.switches if self.chance(0.5)]
+        for sw, s in conn:
+            lrp = "%s-%s" % (name, sw)
+            mac = "0a:00:01:%02x:%02x:01" % (n, s)
+            nets = ["10.%d.0.%d/24" % (s, 1 + n)]
+            if self.chance(0.25):
+                nets.append("fd00:%x::%x/64" % (s, 1 + n))
+            self.c("lrp-add", name, lrp, mac, *nets)
+            self.rports.append((name, lrp, "10.%d.0.%d" % (s, 1 + n), 24))
+            if self.chance(0.05):
+                self.c("set", "Logical_Router_Port", lrp, "enabled=false")
+            sp = "%s-%s" % (sw, name)
+            self.c("lsp-add", sw, sp, "--", "lsp-set-type", sp, "router", "--", "lsp-set-addresses", sp,
+                   self.pick(["router", mac]), "--", "lsp-set-options", sp, "router-port=%s" % lrp)
+            if self.chance(0.1):
+                self.c("set", "Logical_Switch_Port", sp, "options:nat-addresses=router")
+            self.sprinkle("Logical_Switch_Port", sp, "options", [
+                ("arp_proxy", ["169.254.0.1", "0a:00:00:00:aa:aa 169.254.0.1"]),
+                ("exclude-lb-vips-from-garp", ["true"]),
+            ])
+            self.sprinkle("Logical_Router_Port", lrp, "options", [
+                ("mcast_flood", ["true"]), ("gateway_mtu", ["1400"]),
+                ("requested-tnl-key", ["%d" % (50 + s)]),
+            ])
+            if self.chance(0.15):
+                self.c("set", "Logical_Router_Port", lrp, "ipv6_ra_configs:address_mode=slaac")
+        # An external network: a gateway port on a switch with a localnet port.
+        gw = None
+        if self.chance(0.5):
+            ext = "ext%d" % n
+            self.c("ls-add", ext)
+            self.c("lsp-add", ext, ext + "-ln", "--", "lsp-set-type", ext + "-ln", "localnet", "--",
+                   "lsp-set-addresses", ext + "-ln", "unknown", "--", "lsp-set-options", ext + "-ln",
+                   "network_name=phys")
+            gw = "%s-gw" % name
+            mac = "0a:00:02:%02x:00:01" % n
+            self.c("lrp-add", name, gw, mac, "172.24.%d.1/24" % n)
+            self.rports.append((name, gw, "172.24.%d.1" % n, 24))
+            sp = "%s-%s" % (ext, name)
+            self.c("lsp-add", ext, sp, "--", "lsp-set-type", sp, "router", "--", "lsp-set-addresses", sp,
+                   "router", "--", "lsp-set-options", sp, "router-port=%s" % gw)
+            if not gateway_router and self.chance(0.7):
+                for i, ch in enumerate(self.chassis[:self.r.randint(1, len(self.chassis))]):
+                    self.c("lrp-set-gateway-chassis", gw, ch, 20 - i)
+                if self.chance(0.2):
+                    self.c("set", "Logical_Router_Port", gw, "options:reside-on-redirect-chassis=true")
+                self.sprinkle("Logical_Router_Port", gw, "options", [
+                    ("redirect-type", ["bridged", "overlay"]), ("gateway_mtu", ["1400"]),
+                ], 0.15)
+            elif not gateway_router:
+                gw = None  # a plain router port then
+        self.nat(name, n, gw, gateway_router)
+        self.routes(name, n)
+        for lb in self.lbs:
+            if self.chance(0.3) and (gateway_router or gw):
+                self.c("lr-lb-add", name, lb)
+        if self.lbg and (gateway_router or gw) and self.chance(0.3):
+            self.c("add", "Logical_Router", name, "load_balancer_group", self.lbg)
+
+    def nat(self, lr, n, gw, gateway_router):
+        if not (gw or gateway_router):
+            return
+        for i in range(self.r.randint(0, 3)):
+            kind = self.pick(["snat", "dnat", "dnat_and_snat"])
+            ext = "172.24.%d.%d" % (n, 100 + i)
+            inner = [p for p in self.ports if p[2]]
+            if kind == "snat":
+                logical = "10.%d.0.0/16" % self.r.randint(0, 3)
+            else:
+                logical = self.pick(inner)[2] if inner else "10.9.0.9"
+            args = ["lr-nat-add", lr, kind, ext, logical]
+            if kind == "dnat_and_snat" and inner and self.chance(0.4) and gw:
+                p = self.pick(inner)
+                args = ["lr-nat-add", lr, kind, ext, p[2], p[1], "0a:00:03:%02x:00:%02x" % (n, i)]
+            pre = ["--may-exist"]
+            if self.chance(0.1):
+                pre.append("--portrange")
+                args.append("1000-2000")
+            elif kind == "dnat_and_snat" and len(args) == 5 and self.chance(0.15):
+                pre.append("--stateless")
+            self.c(*pre, *args)
+
+    def routes(self, lr, n):
+        mine = [rp for rp in self.rports if rp[0] == lr]
+        for i in range(self.r.randint(0, 3)):
+            prefix = self.pick(["0.0.0.0/0", "192.168.%d.0/24" % i, "10.200.0.0/16", "10.%d.5.5/32" % i])
+            if mine and self.chance(0.8):
+                rp = self.pick(mine)
+                nh = re.sub(r"\.\d+$", ".254", rp[2])
+                args = ["lr-route-add", lr, prefix, nh]
+                if self.chance(0.3):
+                    args.append(rp[1])
+            else:
+                args = ["lr-route-add", lr, prefix, "192.0.2.%d" % (i + 1)]
+            pre = ["--ecmp"] if self.chance(0.1) else ["--may-exist"]
+            if self.chance(0.15):
+                pre.append("--policy=src-ip")
+            self.c(*pre, *args)
+        for i in range(self.r.randint(0, 2)):
+            action = self.pick(["allow", "drop", "reroute"])
+            args = ["lr-policy-add", lr, 1000 * (i + 1) + self.r.randint(0, 999), self.pick(["ip4.src == 10.1.0.0/16",
+                    "ip4.dst == 172.16.0.0/16", "tcp.dst == 80", "ip4"]), action]
+            if action == "reroute":
+                if not mine:
+                    continue
+                rp = self.pick(mine)[2]
+                nhs = [re.sub(r"\.\d+$", ".253", rp)]
+                if self.chance(0.3):
+                    nhs.append(re.sub(r"\.\d+$", ".252", rp))
+                args.append(",".join(nhs))
+                if self.chance(0.2):
+                    args.append("pkt_mark=%d" % self.r.randint(1, 100))
+            self.c(*args)
+
+    def copp(self):
+        if self.meters and self.chance(0.2):
+            c = self.new_id()
+            self.c("--id=%s" % c, "create", "Copp", "name=copp0",
+                   "meters={%s=%s}" % (self.pick(["arp", "icmp4-error", "dhcpv4-opts", "reject",
+                                                   "event-elb", "tcp-reset"]), self.pick(self.meters)))
+            for sw, _ in self.switches:
+                if self.chance(0.5):
+                    self.c("set", "Logical_Switch", sw, "copp=%s" % c)
+
+    def build(self):
+        self.chassis = ["ch1", "ch2"][: self.r.randint(1, 2)]
+        self.meters_()
+        for s in range(self.r.randint(1, 4)):
+            self.switch(s)
+        self.address_sets_()
+        self.port_groups()
+        self.acls()
+        self.qos()
+        self.dhcp_dns()
+        self.load_balancers()
+        for n in range(self.r.randint(0, 2)):
+            self.router(n)
+        self.copp()
+        self.sprinkle("NB_Global", ".", "options", [
+            ("ignore_lsp_down", ["false"]), ("controller_event", ["true"]),
+            ("default_acl_drop", ["true"]), ("install_ls_lb_from_router", ["true"]),
+            ("use_ct_inv_match", ["false"]),
+        ], 0.12)
+        return self
+
+
+def nbctl_args(cmds):
+    out = []
+    for c in cmds:
+        if out:
+            out.append("--")
+        out.extend(c)
+    return out
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+STRIP = re.compile(r'^(Datapath: "[^"]*") \([0-9a-f-]+\)', re.M)
+
+
+def one_seed(seed, flowc, keep):
+    g = Gen(seed).build()
+    real_chassis = random.Random(seed * 7919 + 1).random() < 0.5
+    w = tempfile.mkdtemp(prefix="flowc-fuzz.")
+    env = dict(os.environ)
+    for v in ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR"):
+        env[v] = w
+    nb, sb = "unix:%s/nb.sock" % w, "unix:%s/sb.sock" % w
+    env["OVN_NB_DB"], env["OVN_SB_DB"], env["NB_DB"], env["SB_DB"] = nb, sb, nb, sb
+    pids = []
+    try:
+        for db, schema in (("nb", "/usr/share/ovn/ovn-nb.ovsschema"), ("sb", "/usr/share/ovn/ovn-sb.ovsschema")):
+            run(["ovsdb-tool", "create", "%s/%s.db" % (w, db), schema], env=env)
+            run(["ovsdb-server", "--detach", "--no-chdir", "--pidfile=%s/%s.pid" % (w, db),
+                 "--log-file=%s/%s.log" % (w, db), "--unixctl=%s/%s.ctl" % (w, db),
+                 "--remote=punix:%s/%s.sock" % (w, db), "%s/%s.db" % (w, db)], env=env)
+            pids.append("%s/%s.pid" % (w, db))
+        run(["ovn-nbctl", "init", "--", "set", "NB_Global", ".", 'options:mac_prefix="0a:00:00"',
+             'options:svc_monitor_mac="0a:00:00:00:00:fe"'], env=env)
+        run(["ovn-northd", "--detach", "--no-chdir", "--pidfile=%s/northd.pid" % w,
+             "--log-file=%s/northd.log" % w, "--unixctl=%s/northd.ctl" % w,
+             "--ovnnb-db=" + nb, "--ovnsb-db=" + sb], env=env)
+        pids.append("%s/northd.pid" % w)
+        for i, ch in enumerate(g.chassis):
+            if real_chassis:
+                run(["bash", "-c", 'source "$1"; chassis_add "$2" "$3" phys:br-ex', "-",
+                     os.path.join(HERE, "chassis.sh"), ch, "192.168.0.%d" % (i + 1)], env=env)
+            else:
+                run(["ovn-sbctl", "chassis-add", ch, "geneve", "192.168.0.%d" % (i + 1)], env=env)
+        with open("%s/commands.txt" % w, "w") as f:
+            f.write("\n".join(" ".join(c) for c in g.cmds) + "\n")
+        try:
+            if g.cmds:
+                run(["ovn-nbctl", "--timeout=60"] + nbctl_args(g.cmds), env=env)
+            run(["ovn-nbctl", "--timeout=60", "--wait=sb", "sync"], env=env)
+        except subprocess.CalledProcessError as e:
+            return "generator", "ovn-nbctl refused the commands: %s" % e.stderr.strip()
+        ref = STRIP.sub(r"\1", run(["ovn-sbctl", "lflow-list"], env=env))
+        for db in ("nb", "sb"):
+            run(["ovs-appctl", "-t", "%s/%s.ctl" % (w, db), "ovsdb-server/compact"], env=env)
+        p = subprocess.run([flowc, "compile", "%s/nb.db" % w, "--sb", "%s/sb.db" % w],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            got, why = "", "flowc compile exited %d: %s" % (p.returncode, p.stderr.strip()[-500:])
+        else:
+            got, why = STRIP.sub(r"\1", p.stdout), None
+        if got == ref:
+            return "ok", "%d flows, %s chassis" % (ref.count("table="), "real" if real_chassis else "chassis-add")
+        import difflib
+        diff = list(difflib.unified_diff(ref.splitlines(), got.splitlines(), "reference", "flowc", lineterm="", n=0))
+        detail = why or "\n".join(diff[:40])
+        if keep:
+            d = os.path.join(keep, str(seed))
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            for f in ("nb.db", "sb.db", "commands.txt"):
+                shutil.copy(os.path.join(w, f), d)
+            open(os.path.join(d, "reference.txt"), "w").write(ref)
+            open(os.path.join(d, "flowc.txt"), "w").write(got)
+        return "mismatch", detail
+    finally:
+        for pf in reversed(pids):
+            try:
+                pid = int(open(pf).read())
+                os.kill(pid, 15)
+                for _ in range(100):
+                    try:
+                        st = open("/proc/%d/stat" % pid).read().split()[2]
+                    except OSError:
+                        break
+                    if st in ("Z", "X"):
+                        break
+                    time.sleep(0.02)
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(w, ignore_errors=True)
+
+
+def main(argv):
+    flowc, keep, seeds, known = None, None, [], {}
+    it = iter(argv)
+    for a in it:
+        if a == "--flowc":
+            flowc = next(it)
+        elif a == "--keep":
+            keep = next(it)
+        elif a == "--known":
+            for line in open(next(it)):
+                m = re.match(r"\s*(\d+)\s*:\s*(.*)", line)
+                if m:
+                    known[int(m.group(1))] = m.group(2)
+        elif re.fullmatch(r"\d+-\d+", a):
+            lo, hi = map(int, a.split("-"))
+            seeds.extend(range(lo, hi + 1))
+        elif a.isdigit():
+            seeds.append(int(a))
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    if not seeds:
+        print(__doc__, file=sys.stderr)
+        return 2
+    flowc = flowc or os.path.join(HERE, "..", "..", "target", "release", "flowc")
+    bad = stale = 0
+    for s in seeds:
+        status, detail = one_seed(s, flowc, keep)
+        if s in known:
+            if status == "ok":
+                stale += 1
+                print("seed %d: matches now, but --known says: %s" % (s, known[s]), flush=True)
+            else:
+                print("seed %d: %s, known: %s" % (s, status, known[s]), flush=True)
+            continue
+        print("seed %d: %s: %s" % (s, status, detail.splitlines()[0] if status == "ok" else ""), flush=True)
+        if status != "ok":
+            bad += 1
+            print("    " + detail.replace("\n", "\n    "), flush=True)
+    n_known = sum(1 for s in seeds if s in known)
+    print("%d of %d seeds differ (besides %d known); %d known ones match now" % (bad, len(seeds), n_known, stale))
+    return 1 if bad or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
