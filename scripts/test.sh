@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of flowc: the Rust suite (unit, property and live tests
 # against the real OVN 23.03 / OVS 3.1 daemons), 300 random NBs compiled by
-# flowc and by the reference ovn-northd (testdata/oracle/fuzz.py), and the
+# flowc and by the reference ovn-northd and 60 more, with changes, read by
+# flowc-northd and ovn-northd at once (testdata/oracle/fuzz.py), and the
 # check that the reference oracle regenerates the committed outputs
 # byte-identically.
 # Installs the Debian packages the live tests need when they are missing.
@@ -37,6 +38,13 @@ echo "== random NBs: flowc compile gives the reference ovn-northd's flows (fixed
 cargo build -q --locked -p northd --bin flowc
 fuzz_log=$(mktemp)
 if python3 testdata/oracle/fuzz.py --flowc target/debug/flowc --known testdata/fuzz-known.txt 1-300 >"$fuzz_log" 2>&1; then
+  tail -1 "$fuzz_log"; rm -f "$fuzz_log"
+else
+  grep -v ': ok:' "$fuzz_log"; rm -f "$fuzz_log"; exit 1
+fi
+echo "== random NBs and changes read by ovn-northd and flowc-northd at once: same flows and SB after each change =="
+cargo build -q --locked -p northd --bin flowc-northd
+if python3 testdata/oracle/fuzz.py --live target/debug/flowc-northd --known testdata/fuzz-known.txt 1-60 >"$fuzz_log" 2>&1; then
   tail -1 "$fuzz_log"; rm -f "$fuzz_log"
 else
   grep -v ': ok:' "$fuzz_log"; rm -f "$fuzz_log"; exit 1

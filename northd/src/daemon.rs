@@ -610,11 +610,8 @@ pub fn run_with(opts: &Options, ready: impl FnOnce() -> Result<(), String>) -> R
                 txn.push(Update::new("Logical_Switch_Port").where_(Condition::uuid(u)).set(col, d));
             }
             if let Some((gu, g)) = nbr.rows("NB_Global").next() {
-                if let Some(opts) = engine.nb_global_options() {
-                    let m: ovsdb::AtomMap = opts.into_iter().map(|(k, v)| (Atom::String(k), Atom::String(v))).collect();
-                    if g.get("options") != Some(&Datum::Map(m.clone())) {
-                        txn.push(Update::new("NB_Global").where_(Condition::uuid(*gu)).set("options", Datum::Map(m)));
-                    }
+                if let Some(op) = engine.nb_global_options().and_then(|opts| nb_global_options_op(*gu, g, &opts)) {
+                    txn.push(op);
                 }
                 handshake(&mut txn, *gu, g, sbr);
             }
@@ -733,6 +730,42 @@ fn int(row: &ovsdb::Row, col: &str) -> i64 {
 
 /// `sb_cfg` follows SB_Global.nb_cfg once our SB write carrying it is in;
 /// `hv_cfg` is the oldest configuration a (non-remote) chassis has seen.
+/// The `NB_Global.options` keys northd fills in (the rest are the
+/// operator's).
+const NORTHD_NB_OPTIONS: &[&str] = &["mac_prefix", "svc_monitor_mac", "max_tunid", "northd_internal_version"];
+
+/// The mutation that gives NB_Global `g` (uuid `gu`) the values `opts` has
+/// for the keys northd fills in, if any differs. Only those keys are
+/// touched: rewriting the whole column from the engine's view could undo
+/// an operator's option written meanwhile (found by the live fuzzing: an
+/// option set right after northd started was lost).
+fn nb_global_options_op(gu: Uuid, g: &ovsdb::Row, opts: &BTreeMap<String, String>) -> Option<Op> {
+    let current = match g.get("options") {
+        Some(Datum::Map(m)) => Some(m),
+        _ => None,
+    };
+    let changed: Vec<(&String, &String)> = opts
+        .iter()
+        .filter(|(k, v)| {
+            NORTHD_NB_OPTIONS.contains(&k.as_str())
+                && current.and_then(|m| m.get(&Atom::String((*k).clone()))) != Some(&Atom::String((*v).clone()))
+        })
+        .collect();
+    if changed.is_empty() {
+        return None;
+    }
+    let keys = Datum::Set(changed.iter().map(|(k, _)| Atom::String((*k).clone())).collect());
+    let pairs: ovsdb::AtomMap =
+        changed.iter().map(|(k, v)| (Atom::String((*k).clone()), Atom::String((*v).clone()))).collect();
+    Some(
+        ovsdb::txn::Mutate::new("NB_Global")
+            .where_(Condition::uuid(gu))
+            .delete("options", keys)
+            .insert("options", Datum::Map(pairs))
+            .into(),
+    )
+}
+
 fn handshake(txn: &mut Transaction, gu: Uuid, g: &ovsdb::Row, sbr: &Database) {
     let nb_cfg = int(g, "nb_cfg");
     let sb_cfg = sbr.rows("SB_Global").next().map_or(0, |(_, r)| int(r, "nb_cfg"));
@@ -1006,6 +1039,28 @@ mod tests {
         let dump =
             serde_json::json!({"NB_Global": {"8a31ee9e-4c7e-4b5e-9f5e-4b8e1c2f0d11": {"options": ["map", pairs]}}});
         Database::from_dump_json(nb::schema().clone(), &dump).unwrap()
+    }
+
+    #[test]
+    fn nb_global_write_back_touches_only_northd_keys() {
+        let db = nb_with_options(&[("mac_prefix", "0a:00:00"), ("install_ls_lb_from_router", "true")]);
+        let (gu, g) = db.rows("NB_Global").next().unwrap();
+        // The engine's view lacks the operator's newest key and has a stale
+        // one of its own: neither is written, only the keys northd fills.
+        let opts: BTreeMap<String, String> = [("mac_prefix", "0a:00:00"), ("max_tunid", "16711680"), ("stale", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let op = nb_global_options_op(*gu, g, &opts).expect("max_tunid is missing");
+        let json = serde_json::to_string(&op.to_json()).unwrap();
+        assert!(json.contains("\"mutate\"") && json.contains("max_tunid"), "{json}");
+        assert!(
+            !json.contains("stale") && !json.contains("install_ls_lb_from_router") && !json.contains("mac_prefix"),
+            "{json}"
+        );
+        let done: BTreeMap<String, String> =
+            [("mac_prefix", "0a:00:00")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert!(nb_global_options_op(*gu, g, &done).is_none());
     }
 
     #[test]

@@ -165,6 +165,7 @@ mod tests {
             nat_addresses: BTreeSet::new(),
             external_ids: BTreeMap::new(),
             ha_chassis_group: group.map(str::to_string),
+            requested_chassis: Vec::new(),
         })
     }
 

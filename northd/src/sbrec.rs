@@ -27,6 +27,11 @@ pub struct PortBinding {
     /// HA chassis group (by name) of an external port or a chassisredirect
     /// port.
     pub ha_chassis_group: Option<String>,
+    /// A switch port's `options:requested-chassis`, split at commas: chassis
+    /// names or hostnames, resolved against SB `Chassis` when written (the
+    /// first found is `requested_chassis`, the others
+    /// `requested_additional_chassis`).
+    pub requested_chassis: Vec<String>,
 }
 
 /// An `IP_Multicast` row of a switch.

@@ -224,6 +224,10 @@ enum Val {
     HaChassis(Vec<(String, i64)>),
     /// `HA_Chassis_Group.ref_chassis` of the group of this name.
     RefChassis(String),
+    /// `Port_Binding.requested_chassis` (false: the first of these chassis
+    /// names or hostnames the SB has) or `requested_additional_chassis`
+    /// (true: the others it has).
+    RequestedChassis(Vec<String>, bool),
 }
 
 const OWNED_TABLES: &[&str] = &[
@@ -305,6 +309,8 @@ fn entries(r: &Arc<SbRecord>, keys: &BTreeMap<Uuid, u32>) -> Vec<(Ident, Cols)> 
                             "ha_chassis_group",
                             p.ha_chassis_group.as_ref().map_or(Val::NoRef, |g| Val::Ref(Ident::HaGroup(g.clone()))),
                         ),
+                        ("requested_chassis", Val::RequestedChassis(p.requested_chassis.clone(), false)),
+                        ("requested_additional_chassis", Val::RequestedChassis(p.requested_chassis.clone(), true)),
                     ],
                 ));
             }
@@ -651,6 +657,14 @@ impl Want {
         self.keys.keys().copied().collect()
     }
 
+    /// The ports that request chassis (`options:requested-chassis`).
+    fn requesting_chassis(&self) -> impl Iterator<Item = &Ident> {
+        self.rows.iter().filter_map(|(i, (_, r))| match &**r {
+            SbRecord::Port(p) if !p.requested_chassis.is_empty() => Some(i),
+            _ => None,
+        })
+    }
+
     /// The HA chassis groups wanted (the last identities).
     fn ha_groups(&self) -> impl Iterator<Item = &Ident> {
         self.rows.keys().rev().take_while(|i| matches!(i, Ident::HaGroup(_)))
@@ -821,6 +835,10 @@ impl Syncer {
         if ha {
             self.dirty.extend(want.ha_groups().cloned());
         }
+        // Ports requesting chassis refer to them by name or hostname.
+        if changes.iter().any(|ch| ch.table == "Chassis") {
+            self.dirty.extend(want.requesting_chassis().cloned());
+        }
         for ch in changes {
             let Some(t) = owned_table(&ch.table) else { continue };
             if t == "Datapath_Binding" {
@@ -985,6 +1003,8 @@ fn plan_for<'a>(
     // Chassis by name, and groups' `ref_chassis`, when some group needs them.
     let mut chassis: Option<BTreeMap<String, Uuid>> = None;
     let mut refs: Option<BTreeMap<String, BTreeSet<Uuid>>> = None;
+    // Chassis by name and by hostname, when some port requests one.
+    let mut hosts: Option<(BTreeMap<String, Uuid>, BTreeMap<String, Uuid>)> = None;
     for id in &seen {
         let Some(cols) = want.cols(id) else { continue };
         let mut row = Row::new();
@@ -1075,6 +1095,22 @@ fn plan_for<'a>(
                 }
                 Val::RefMap(m) => {
                     Datum::Map(m.iter().filter_map(|(k, i)| atom_of(i).map(|a| (Atom::String(k.clone()), a))).collect())
+                }
+                Val::RequestedChassis(names, additional) => {
+                    let (by_name, by_host) = hosts.get_or_insert_with(|| {
+                        let col = |c: &str| -> BTreeMap<String, Uuid> {
+                            db.rows("Chassis").filter_map(|(u, r)| string_of(r, c).map(|n| (n, *u))).collect()
+                        };
+                        (col("name"), col("hostname"))
+                    });
+                    let found = names.iter().filter_map(|n| by_name.get(n).or_else(|| by_host.get(n)));
+                    let found: Vec<Atom> = found.map(|u| Atom::Uuid(*u)).collect();
+                    let (first, rest) = found.split_first().map_or((None, &[][..]), |(f, r)| (Some(f.clone()), r));
+                    if *additional {
+                        Datum::Set(AtomSet::from_vec(rest.to_vec()))
+                    } else {
+                        Datum::Set(first.into_iter().collect())
+                    }
                 }
                 Val::NoRef => Datum::Set(AtomSet::new()),
             };

@@ -201,9 +201,16 @@ class KeyFree:
             vals = []
             for x in d:
                 if isinstance(x, tuple):
-                    vals.append([self.atom(table, c, x[0]), self.atom(table, c, x[1])])
+                    v = [self.atom(table, c, x[0]), self.atom(table, c, x[1])]
+                    dangling = any(isinstance(e, list) and e[:1] == ["dangling"] for e in v)
                 else:
-                    vals.append(self.atom(table, c, x))
+                    v = self.atom(table, c, x)
+                    dangling = isinstance(v, list) and v[:1] == ["dangling"]
+                # A reference to a row that does not exist (a weak reference
+                # ovsdb-server 3.1 left behind after deleting its row) is no
+                # reference for a client: its IDL skips it.
+                if not dangling:
+                    vals.append(v)
             out[c] = sorted(vals, key=lambda v: json.dumps(v, sort_keys=True))
         self.memo[key] = out
         return out

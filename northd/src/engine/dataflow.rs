@@ -674,6 +674,11 @@ fn port_binding(sw: &SwitchCtx, p: &PortCtx, key: u32) -> PortBinding {
         nat_addresses: if lsp.r#type == "router" { crate::router::lsp_nat_addresses(sw, p) } else { BTreeSet::new() },
         external_ids: ids,
         ha_chassis_group: p.ha_chassis_group.clone(),
+        // Switch ports other than `router` ones (`ovn_port_update_sbrec_chassis`).
+        requested_chassis: match lsp.options.get("requested-chassis") {
+            Some(v) if lsp.r#type != "router" => v.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+            _ => Vec::new(),
+        },
     }
 }
 

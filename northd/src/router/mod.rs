@@ -421,6 +421,7 @@ pub fn port_binding(lr: &RouterCtx, op: &RportCtx, key: u32) -> PortBinding {
         nat_addresses: BTreeSet::new(),
         external_ids: op.lrp.external_ids.clone(),
         ha_chassis_group: None,
+        requested_chassis: Vec::new(),
     }
 }
 
@@ -513,6 +514,7 @@ pub fn cr_binding(lr: &RouterCtx, op: &RportCtx, key: u32) -> PortBinding {
         nat_addresses: BTreeSet::new(),
         external_ids: op.lrp.external_ids.clone(),
         ha_chassis_group: ha,
+        requested_chassis: Vec::new(),
     }
 }
 
