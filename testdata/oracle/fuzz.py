@@ -5,8 +5,9 @@ For each seed, builds a random Northbound database from a menu of features
 (switches and their ports of every type and address form, port security,
 ACLs with logging, meters and labels on switches and port groups, address
 sets, load balancers and groups on switches and routers with their options,
-routers and router ports with gateway chassis, NAT of every kind, static
-routes, policies, DHCP and DNS, QoS, CoPP, router and switch options), in
+routers and router ports with gateway chassis or HA chassis groups, IPv6 RA,
+NAT of every kind (allowed/exempted external addresses too), static routes,
+policies, DHCP and DNS, QoS, CoPP, multicast, router and switch options), in
 one `ovn-nbctl` transaction against a private ovsdb-server, with one or two
 chassis registered either as a real ovn-controller 23.03 does (feature
 flags) or with `ovn-sbctl chassis-add` (none). The reference `ovn-northd`
@@ -106,6 +107,13 @@ class Gen:
             opts.append("other_config:mac_only=true")
         if self.chance(0.2):
             opts.append("other_config:mcast_snoop=true")
+            if self.chance(0.4):
+                opts += ["other_config:mcast_querier=true", "other_config:mcast_eth_src=0a:00:00:%02x:ff:fe" % s,
+                         "other_config:mcast_ip4_src=10.%d.0.254" % s]
+            if self.chance(0.3):
+                opts.append("other_config:mcast_table_size=%d" % self.pick([100, 2048]))
+            if self.chance(0.3):
+                opts.append("other_config:mcast_idle_timeout=%d" % self.pick([10, 60, 5000]))
             if self.chance(0.5):
                 opts.append("other_config:mcast_querier=false")
             if self.chance(0.5):
@@ -429,7 +437,14 @@ class Gen:
                 ("requested-tnl-key", ["%d" % (50 + s)]),
             ])
             if self.chance(0.15):
-                self.c("set", "Logical_Router_Port", lrp, "ipv6_ra_configs:address_mode=slaac")
+                ra = ["ipv6_ra_configs:address_mode=%s" % self.pick(["slaac", "dhcpv6_stateful", "dhcpv6_stateless"])]
+                if self.chance(0.5):
+                    ra.append("ipv6_ra_configs:send_periodic=true")
+                if self.chance(0.3):
+                    ra.append("ipv6_ra_configs:mtu=1400")
+                self.c("set", "Logical_Router_Port", lrp, *ra)
+            if self.chance(0.1):
+                self.c("set", "Logical_Router_Port", lrp, "options:route_table=rt%d" % self.r.randint(1, 2))
         # An external network: a gateway port on a switch with a localnet port.
         gw = None
         if self.chance(0.5):
@@ -445,7 +460,14 @@ class Gen:
             sp = "%s-%s" % (ext, name)
             self.c("lsp-add", ext, sp, "--", "lsp-set-type", sp, "router", "--", "lsp-set-addresses", sp,
                    "router", "--", "lsp-set-options", sp, "router-port=%s" % gw)
-            if not gateway_router and self.chance(0.7):
+            if not gateway_router and self.chance(0.15):
+                hag = "hag-%s" % name
+                self.c("ha-chassis-group-add", hag)
+                for i, ch in enumerate(self.chassis):
+                    self.c("ha-chassis-group-add-chassis", hag, ch, 40 - i)
+                self.c("--id=@%s" % hag.replace("-", ""), "get", "HA_Chassis_Group", hag)
+                self.c("set", "Logical_Router_Port", gw, "ha_chassis_group=@%s" % hag.replace("-", ""))
+            elif not gateway_router and self.chance(0.7 / 0.85):
                 for i, ch in enumerate(self.chassis[:self.r.randint(1, len(self.chassis))]):
                     self.c("lrp-set-gateway-chassis", gw, ch, 20 - i)
                 if self.chance(0.2):
@@ -485,6 +507,18 @@ class Gen:
             elif kind == "dnat_and_snat" and len(args) == 5 and self.chance(0.15):
                 pre.append("--stateless")
             self.c(*pre, *args)
+        # A NAT made as a row, with what lr-nat-add cannot set.
+        if self.address_sets and self.chance(0.25):
+            nid, aid = self.new_id(), self.new_id()
+            inner = [p for p in self.ports if p[2]]
+            self.c("--id=%s" % aid, "get", "Address_Set", self.pick(self.address_sets))
+            cols = ["type=%s" % self.pick(["snat", "dnat_and_snat"]), 'external_ip="172.24.%d.200"' % n,
+                    'logical_ip="%s"' % (self.pick(inner)[2] if inner else "10.9.0.9"),
+                    "%s=%s" % (self.pick(["allowed_ext_ips", "exempted_ext_ips"]), aid)]
+            if gw and self.chance(0.3):
+                cols.append("options:stateless=false")
+            self.c("--id=%s" % nid, "create", "NAT", *cols)
+            self.c("add", "Logical_Router", lr, "nat", nid)
 
     def routes(self, lr, n):
         mine = [rp for rp in self.rports if rp[0] == lr]
