@@ -928,7 +928,21 @@ class SharedSetup:
         return True
 
     def lflows(self, who):
-        return STRIP.sub(r"\1", run(["ovn-sbctl", "--db=" + self.sbs[who], "lflow-list"], env=self.env))
+        # A router's VIP address sets are named after its datapath's tunnel
+        # key, which the two northds allocate in their own orders: the
+        # SB comparison that follows names them by their router.
+        # (Each datapath's flows are sorted again once the key is out.)
+        text = STRIP.sub(r"\1", run(["ovn-sbctl", "--db=" + self.sbs[who], "lflow-list"], env=self.env))
+        blocks, out = [], []
+        for line in re.sub(r"\$_rtr_lb_\d+_ip", "$_rtr_lb_KEY_ip", text).splitlines():
+            if line.startswith("Datapath:") or not blocks:
+                blocks.append([line, []])
+            else:
+                blocks[-1][1].append(line)
+        for head, lines in blocks:
+            out.append(head)
+            out.extend(sorted(lines))
+        return "\n".join(out) + "\n"
 
     def dump_sb(self, who, out):
         run([sys.executable, os.path.join(HERE, "prefilled.py"), "dump", self.sbs[who], out], env=self.env)
