@@ -239,9 +239,24 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     // switch's router ports are attached to: their flows and SB rows only
     // (the switch's own flags, `has_lb_vip`, count its own load balancers,
     // as in the reference).
-    let lr_ls = port_ctx
-        .clone()
-        .flat_map_ref(|_, (ls, p)| p.peer.as_ref().filter(|_| p.is_router()).map(|peer| (peer.router, *ls)))
+    // Switch ports of the kinds a few joins read (external, localnet, and
+    // router ports with a peer), set apart in one operator: the change of
+    // a VIF (a pod) stops there.
+    let special = port_ctx.clone().flat_map_ref(|_, (ls, p)| {
+        let kind = if p.is_external() {
+            PortKind::External
+        } else if p.is_localnet() {
+            PortKind::Localnet
+        } else if p.is_router() && p.peer.is_some() {
+            PortKind::PeeredRouter
+        } else {
+            return None;
+        };
+        Some((kind, (*ls, p.clone())))
+    });
+    let special_by_ls = special.clone().map(|(k, (ls, p))| (ls, (k, p))).arrange_by_key();
+    let lr_ls = special
+        .flat_map(|(k, (ls, p))| p.peer.as_ref().filter(|_| k == PortKind::PeeredRouter).map(|peer| (peer.router, ls)))
         .arrange_by_key();
     let from_routers = i
         .lr_lbs
@@ -251,32 +266,25 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         .join_core(lr_ls, |_, lb, ls| Some(((), (*lb, *ls))))
         .arrange_by_key()
         .join_core(config.clone(), |_, pair, c: &Config| c.install_ls_lb_from_router.then_some(*pair));
-    let direct_lbs =
-        i.switches.clone().flat_map(|(ls, row)| row.load_balancer.iter().map(|l| (l.uuid(), ls)).collect::<Vec<_>>());
-    let ls_groups = i
+    // (LB, (switch, the switch's own)): a router's, with
+    // `install_ls_lb_from_router`, give flows and SB rows but not the
+    // switch's `has_lb_vip`.
+    let ls_lbs = i
         .switches
         .clone()
-        .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
+        .flat_map(|(ls, row)| row.load_balancer.iter().map(|l| (l.uuid(), ls)).collect::<Vec<_>>())
+        .concat(
+            i.switches
+                .clone()
+                .flat_map(|(ls, row)| row.load_balancer_group.iter().map(|g| (g.uuid(), ls)).collect::<Vec<_>>())
+                .join_core(group_lbs, |_, ls, lb| Some((*lb, *ls))),
+        )
+        .map(|(lb, ls)| (lb, (ls, true)))
+        .concat(from_routers.map(|(lb, ls)| (lb, (ls, false))))
         .arrange_by_key();
-    // A switch has VIPs if one of its own load balancers, direct or in one
-    // of its groups, has some (by group: not over every (LB, switch) pair,
-    // millions when a group of every service is on every node switch).
-    let vip_groups = ops::distinct(
-        group_lbs
-            .clone()
-            .flat_map_ref(|g, lb| Some((*lb, *g)))
-            .arrange_by_key()
-            .join_core(lbs.clone(), |_, g, lb| (!lb.vips.is_empty()).then_some(*g)),
-    );
-    let lb_flags = direct_lbs
+    let lb_flags = ls_lbs
         .clone()
-        .arrange_by_key()
-        .join_core(lbs.clone(), |_, ls, lb| (!lb.vips.is_empty()).then_some((*ls, SwitchPart::LbVip)))
-        .concat(ls_groups.clone().join_core(vip_groups, |_, ls, ()| Some((*ls, SwitchPart::LbVip))));
-    let ls_lbs = direct_lbs
-        .concat(ls_groups.join_core(group_lbs, |_, ls, lb| Some((*lb, *ls))))
-        .concat(from_routers)
-        .arrange_by_key();
+        .join_core(lbs.clone(), |_, (ls, own), lb| (*own && !lb.vips.is_empty()).then_some((*ls, SwitchPart::LbVip)));
 
     // Load balancers as their flows need them: VIPs parsed, health-checked
     // VIPs, and which monitoring ports exist (enabled switch ports).
@@ -354,7 +362,8 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         });
     // SB Load_Balancer rows: load balancers applied to some switch.
     let sb_lbs = ops::reduce(ls_lbs.clone(), "LbDatapaths", |_, lss, out: &mut Vec<(Vec<Uuid>, isize)>| {
-        out.push((lss.iter().filter(|(_, n)| *n > 0).map(|(ls, _)| **ls).collect(), 1));
+        let dps: BTreeSet<Uuid> = lss.iter().filter(|(_, n)| *n > 0).map(|((ls, _), _)| *ls).collect();
+        out.push((dps.into_iter().collect(), 1));
     })
     .join_core(lbs, |u, dps, row| {
         let mut options = row.options.clone();
@@ -408,7 +417,7 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     // Router LB flows: the routers' contexts and (LB, router) pairs come
     // from the routers' dataflow.
     let router_lb_flows = super::routers::lb_flows(i.lb_routers.arrange_by_key(), i.lr_lbs, lb_ctx.clone());
-    let ls_lb_ctx = ls_lbs.join_core(lb_ctx, |_, ls, (c, _)| Some((*ls, c.clone())));
+    let ls_lb_ctx = ls_lbs.join_core(lb_ctx, |_, (ls, _), (c, _)| Some((*ls, c.clone())));
 
     // DNS rows some switch uses, as members of their SB rows.
     let dns_ls = i
@@ -507,28 +516,19 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     // External ports' drops of ARP/ND for the router ports: each external
     // port × each localnet port × each router port with a peer, of one
     // switch (three small sets: joined only where a switch has all three).
-    let by_kind = |kind: u8| {
-        port_ctx
-            .clone()
-            .flat_map_ref(move |_, (ls, p)| {
-                let k = if p.is_external() {
-                    0
-                } else if p.is_localnet() {
-                    1
-                } else if p.is_router() && p.peer.is_some() {
-                    2
-                } else {
-                    3
-                };
-                (k == kind).then(|| (*ls, p.clone()))
-            })
-            .arrange_by_key()
-    };
-    let external_flows = by_kind(0)
-        .join_core(by_kind(1), |ls, ext, ln| Some((*ls, (ext.clone(), ln.name().to_string()))))
+    // (Self-joins of the one arrangement, the kinds picked in the closures:
+    // fewer operators than an arrangement per kind.)
+    let external_flows = special_by_ls
+        .clone()
+        .join_core(special_by_ls.clone(), |ls, (k1, ext), (k2, ln)| {
+            (*k1 == PortKind::External && *k2 == PortKind::Localnet)
+                .then(|| (*ls, (ext.clone(), ln.name().to_string())))
+        })
         .arrange_by_key()
-        .join_core(by_kind(2), |ls, (ext, ln): &(Arc<PortCtx>, String), rp| {
-            switch::external_port_flows(*ls, ext, ln, rp).into_iter().map(grouped::flow)
+        .join_core(special_by_ls, |ls, (ext, ln): &(Arc<PortCtx>, String), (k, rp)| {
+            let flows =
+                if *k == PortKind::PeeredRouter { switch::external_port_flows(*ls, ext, ln, rp) } else { Vec::new() };
+            flows.into_iter().map(grouped::flow)
         });
     let lb_flows = ls_lb_ctx.arrange_by_key().join_core(sw_ctx.clone(), |_, lb: &Arc<LbCtx>, sw: &Arc<SwitchCtx>| {
         switch::lb_flows(sw, lb).into_iter().map(grouped::flow)
@@ -621,6 +621,15 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         lb_diags,
         ha_members,
     ])
+}
+
+/// The kinds of switch ports some joins read apart from the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum PortKind {
+    External,
+    Localnet,
+    /// A `router` port whose router port exists.
+    PeeredRouter,
 }
 
 /// What the join of a port with its switch produces.

@@ -334,6 +334,10 @@ inputs! {
     /// The routers' dataflow's inputs.
     RouterInputs, RouterSessions {
         routers: (Uuid, Arc<nb::LogicalRouter>),
+        /// Switches (without their ports) and QoS rules: the switches' QoS
+        /// flows, here in a dataflow a pod's change does not step.
+        switches: (Uuid, Arc<nb::LogicalSwitch>),
+        qos: (Uuid, Arc<nb::Qos>),
         lrps: (Uuid, Arc<nb::LogicalRouterPort>),
         nats: (Uuid, Arc<nb::Nat>),
         routes: (Uuid, Arc<nb::LogicalRouterStaticRoute>),
@@ -372,7 +376,6 @@ inputs! {
         /// (port, switch) from `Logical_Switch.ports`.
         switch_ports: (Uuid, Uuid),
         acls: (Uuid, Arc<nb::Acl>),
-        qos: (Uuid, Arc<nb::Qos>),
         /// Port groups without their ports.
         pgs: (Uuid, Arc<nb::PortGroup>),
         /// (port group, port) from `Port_Group.ports`.
@@ -422,8 +425,9 @@ pub(super) fn feed(s: &mut Sessions, fact: Fact, d: isize) -> Fed {
             NbRow::NbGlobal(..) | NbRow::Bfd(..) => Fed::default(),
             NbRow::Switch(u, r) => {
                 policy.switches.update((u, r.clone()), d);
+                router.switches.update((u, r.clone()), d);
                 core.switches.update((u, r), d);
-                to(true, true, false)
+                to(true, true, true)
             }
             NbRow::Lsp(u, r) => {
                 policy.lsps.update((u, r.clone()), d);
@@ -441,8 +445,8 @@ pub(super) fn feed(s: &mut Sessions, fact: Fact, d: isize) -> Fed {
                 to_policy
             }
             NbRow::Qos(u, r) => {
-                policy.qos.update((u, r), d);
-                to_policy
+                router.qos.update((u, r), d);
+                to_router
             }
             NbRow::PortGroup(u, r) => {
                 policy.pgs.update((u, r), d);

@@ -1,6 +1,5 @@
 //! The policy dataflow: ACLs, port groups and address sets (and the meters
-//! ACLs use), QoS rules → ACL and QoS flows, `Port_Group`, `Address_Set`
-//! and `Meter` records.
+//! ACLs use) → ACL flows, `Port_Group`, `Address_Set` and `Meter` records.
 //! A dataflow of its own, next to the main one (`dataflow`), so that a
 //! change to a port group or an address set — the most frequent changes
 //! of a Kubernetes cluster — steps only its few operators: every operator
@@ -67,7 +66,6 @@ pub(super) fn build<'s>(i: PolicyInputs<'s>) -> Coll<'s, Emit> {
         pg_ports.clone().join_core(port_ls, |_, (_, _, acls), ls| acls.iter().map(|a| (*a, *ls)).collect::<Vec<_>>());
     let ls_acl_ctx = i
         .switches
-        .clone()
         .flat_map(|(ls, row)| row.acls.iter().map(|a| (a.uuid(), ls)).collect::<Vec<_>>())
         .concat(pg_acls)
         .join_core(acl_ctx, |_, ls, a| Some((*ls, a.clone())));
@@ -80,13 +78,6 @@ pub(super) fn build<'s>(i: PolicyInputs<'s>) -> Coll<'s, Emit> {
         .join_core(i.switch_ctx.arrange_by_key(), |_, a: &Arc<AclCtx>, sw: &Arc<SwitchCtx>| {
             switch::acl_flows(sw, a).into_iter().map(grouped::flow)
         });
-    // QoS rules: (switch, rule) for each rule a switch lists.
-    let qos_flows = i
-        .switches
-        .flat_map(|(ls, row)| row.qos_rules.iter().map(|q| (q.uuid(), ls)).collect::<Vec<_>>())
-        .arrange_by_key()
-        .join_core(i.qos.arrange_by_key(), |q, ls, row| switch::qos_flows(*ls, *q, row).into_iter().map(grouped::flow));
-
     // Address sets: svc_monitor_mac, then each port group's `<pg>_ip4` and
     // `<pg>_ip6` (its members' IPs, static and dynamic), then the NB ones;
     // a later one with the same name wins, as in the reference.
@@ -126,7 +117,6 @@ pub(super) fn build<'s>(i: PolicyInputs<'s>) -> Coll<'s, Emit> {
 
     acl_flags.concatenate([
         acl_flows,
-        qos_flows,
         svc,
         pg_set_names,
         pg_set_addrs,

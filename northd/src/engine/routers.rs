@@ -546,8 +546,19 @@ pub(super) fn build<'s>(i: RouterInputs<'s>) -> Coll<'s, Emit> {
         Some(Emit::LbRouter(*u, Arc::new(c)))
     });
 
+    // The switches' QoS rules (switch rows and QoS rows change seldom; a
+    // pod's change does not step this dataflow).
+    let qos_flows = i
+        .switches
+        .flat_map(|(ls, row)| row.qos_rules.iter().map(|q| (q.uuid(), ls)).collect::<Vec<_>>())
+        .arrange_by_key()
+        .join_core(i.qos.arrange_by_key(), |q, ls, row| {
+            crate::switch::qos_flows(*ls, *q, row).into_iter().map(grouped::flow)
+        });
+
     router_flows.concatenate([
         port_flows, mc_static, datapaths, bindings, vip_sets, diags, lrp_diags, gw_members, peers, lb_routers, lr_lbs,
+        qos_flows,
     ])
 }
 
