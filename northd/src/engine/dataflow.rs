@@ -235,10 +235,6 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
         .clone()
         .flat_map(|(g, row)| row.load_balancer.iter().map(|l| (g, l.uuid())).collect::<Vec<_>>())
         .arrange_by_key();
-    // With `install_ls_lb_from_router`, also those of the routers a
-    // switch's router ports are attached to: their flows and SB rows only
-    // (the switch's own flags, `has_lb_vip`, count its own load balancers,
-    // as in the reference).
     // Switch ports of the kinds a few joins read (external, localnet, and
     // router ports with a peer), set apart in one operator: the change of
     // a VIF (a pod) stops there.
@@ -258,6 +254,8 @@ pub(super) fn build<'s>(i: CoreInputs<'s>) -> Coll<'s, Emit> {
     let lr_ls = special
         .flat_map(|(k, (ls, p))| p.peer.as_ref().filter(|_| k == PortKind::PeeredRouter).map(|peer| (peer.router, ls)))
         .arrange_by_key();
+    // With `install_ls_lb_from_router`, a switch also has the load
+    // balancers of the routers its router ports are attached to.
     let from_routers = i
         .lr_lbs
         .clone()
