@@ -727,37 +727,68 @@ def stop_pidfile(pf):
         pass
 
 
-class Setup:
+class Scratch:
+    """A scratch directory with its daemons: ovsdb-servers, northds, the
+    environment the OVS/OVN tools find them with, and their pidfiles."""
+
+    def __init__(self):
+        self.w = tempfile.mkdtemp(prefix="flowc-fuzz.")
+        self.env = dict(os.environ)
+        for v in ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR"):
+            self.env[v] = self.w
+        self.pids = []
+
+    def start_db(self, db, schema):
+        """A fresh database `db` (file, socket, pidfile named after it);
+        returns its remote."""
+        w = self.w
+        run(["ovsdb-tool", "create", "%s/%s.db" % (w, db), "/usr/share/ovn/ovn-%s.ovsschema" % schema], env=self.env)
+        run(["ovsdb-server", "--detach", "--no-chdir", "--pidfile=%s/%s.pid" % (w, db),
+             "--log-file=%s/%s.log" % (w, db), "--unixctl=%s/%s.ctl" % (w, db),
+             "--remote=punix:%s/%s.sock" % (w, db), "%s/%s.db" % (w, db)], env=self.env)
+        self.pids.append("%s/%s.pid" % (w, db))
+        return "unix:%s/%s.sock" % (w, db)
+
+    def init_nb(self):
+        run(["ovn-nbctl", "init", "--", "set", "NB_Global", ".", 'options:mac_prefix="0a:00:00"',
+             'options:svc_monitor_mac="0a:00:00:00:00:fe"'], env=self.env)
+
+    def start_northd(self, binary, name, nb, sb):
+        w = self.w
+        run([binary, "--detach", "--no-chdir", "--pidfile=%s/%s.pid" % (w, name),
+             "--log-file=%s/%s.log" % (w, name), "--unixctl=%s/%s.ctl" % (w, name),
+             "--ovnnb-db=" + nb, "--ovnsb-db=" + sb], env=self.env)
+        self.pids.append("%s/%s.pid" % (w, name))
+
+    def add_chassis(self, chassis, real, sb):
+        """Registers `chassis` in SB `sb`, as a real ovn-controller 23.03 does
+        (`real`) or with `ovn-sbctl chassis-add`."""
+        e = dict(self.env, SB_DB=sb, OVN_SB_DB=sb)
+        for i, ch in enumerate(chassis):
+            if real:
+                run(["bash", "-c", 'source "$1"; chassis_add "$2" "$3" phys:br-ex', "-",
+                     os.path.join(HERE, "chassis.sh"), ch, "192.168.0.%d" % (i + 1)], env=e)
+            else:
+                run(["ovn-sbctl", "--db=" + sb, "chassis-add", ch, "geneve", "192.168.0.%d" % (i + 1)], env=e)
+
+    def close(self):
+        for pf in reversed(self.pids):
+            stop_pidfile(pf)
+        shutil.rmtree(self.w, ignore_errors=True)
+
+
+class Setup(Scratch):
     """A private NB and SB ovsdb-server, chassis, and a northd (`northd`:
     ovn-northd or a drop-in) in a scratch directory."""
 
     def __init__(self, g, real_chassis, northd):
-        self.w = tempfile.mkdtemp(prefix="flowc-fuzz.")
-        w = self.w
-        env = dict(os.environ)
-        for v in ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR"):
-            env[v] = w
-        nb, sb = "unix:%s/nb.sock" % w, "unix:%s/sb.sock" % w
-        env["OVN_NB_DB"], env["OVN_SB_DB"], env["NB_DB"], env["SB_DB"] = nb, sb, nb, sb
-        self.env, self.sb, self.pids = env, sb, []
-        for db, schema in (("nb", "/usr/share/ovn/ovn-nb.ovsschema"), ("sb", "/usr/share/ovn/ovn-sb.ovsschema")):
-            run(["ovsdb-tool", "create", "%s/%s.db" % (w, db), schema], env=env)
-            run(["ovsdb-server", "--detach", "--no-chdir", "--pidfile=%s/%s.pid" % (w, db),
-                 "--log-file=%s/%s.log" % (w, db), "--unixctl=%s/%s.ctl" % (w, db),
-                 "--remote=punix:%s/%s.sock" % (w, db), "%s/%s.db" % (w, db)], env=env)
-            self.pids.append("%s/%s.pid" % (w, db))
-        run(["ovn-nbctl", "init", "--", "set", "NB_Global", ".", 'options:mac_prefix="0a:00:00"',
-             'options:svc_monitor_mac="0a:00:00:00:00:fe"'], env=env)
-        run([northd, "--detach", "--no-chdir", "--pidfile=%s/northd.pid" % w,
-             "--log-file=%s/northd.log" % w, "--unixctl=%s/northd.ctl" % w,
-             "--ovnnb-db=" + nb, "--ovnsb-db=" + sb], env=env)
-        self.pids.append("%s/northd.pid" % w)
-        for i, ch in enumerate(g.chassis):
-            if real_chassis:
-                run(["bash", "-c", 'source "$1"; chassis_add "$2" "$3" phys:br-ex', "-",
-                     os.path.join(HERE, "chassis.sh"), ch, "192.168.0.%d" % (i + 1)], env=env)
-            else:
-                run(["ovn-sbctl", "chassis-add", ch, "geneve", "192.168.0.%d" % (i + 1)], env=env)
+        super().__init__()
+        nb, sb = self.start_db("nb", "nb"), self.start_db("sb", "sb")
+        self.env["OVN_NB_DB"], self.env["OVN_SB_DB"], self.env["NB_DB"], self.env["SB_DB"] = nb, sb, nb, sb
+        self.sb = sb
+        self.init_nb()
+        self.start_northd(northd, "northd", nb, sb)
+        self.add_chassis(g.chassis, real_chassis, sb)
 
     def apply(self, cmds):
         """One transaction, waited for in SB; False if ovn-nbctl refused it."""
@@ -807,12 +838,6 @@ class Setup:
         with open(out, "w") as f:
             json.dump(relabel(doc), f)
 
-    def close(self):
-        for pf in reversed(self.pids):
-            stop_pidfile(pf)
-        shutil.rmtree(self.w, ignore_errors=True)
-
-
 def diff_of(ref, got):
     import difflib
     diff = difflib.unified_diff(ref.splitlines(), got.splitlines(), "reference", "flowc", lineterm="", n=0)
@@ -858,46 +883,23 @@ def one_seed(seed, flowc, keep):
         st.close()
 
 
-class SharedSetup:
+class SharedSetup(Scratch):
     """One NB ovsdb-server read by two northds, the reference and the one
     under test, each with an SB of its own (and the same chassis in both):
     both see the same NB rows, under the same uuids, change by change."""
 
     def __init__(self, g, real_chassis, northd):
-        self.w = tempfile.mkdtemp(prefix="flowc-fuzz.")
-        w = self.w
-        env = dict(os.environ)
-        for v in ("OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVN_RUNDIR", "OVN_LOGDIR", "OVN_DBDIR"):
-            env[v] = w
-        self.nb = "unix:%s/nb.sock" % w
-        self.sbs = {who: "unix:%s/sb-%s.sock" % (w, who) for who in ("reference", "flowc")}
-        env["OVN_NB_DB"], env["NB_DB"] = self.nb, self.nb
-        self.env, self.pids = env, []
-        dbs = [("nb", "/usr/share/ovn/ovn-nb.ovsschema")] + [
-            ("sb-%s" % who, "/usr/share/ovn/ovn-sb.ovsschema") for who in self.sbs]
-        for db, schema in dbs:
-            run(["ovsdb-tool", "create", "%s/%s.db" % (w, db), schema], env=env)
-            run(["ovsdb-server", "--detach", "--no-chdir", "--pidfile=%s/%s.pid" % (w, db),
-                 "--log-file=%s/%s.log" % (w, db), "--unixctl=%s/%s.ctl" % (w, db),
-                 "--remote=punix:%s/%s.sock" % (w, db), "%s/%s.db" % (w, db)], env=env)
-            self.pids.append("%s/%s.pid" % (w, db))
-        run(["ovn-nbctl", "init", "--", "set", "NB_Global", ".", 'options:mac_prefix="0a:00:00"',
-             'options:svc_monitor_mac="0a:00:00:00:00:fe"'], env=env)
+        super().__init__()
+        self.nb = self.start_db("nb", "nb")
+        self.env["OVN_NB_DB"], self.env["NB_DB"] = self.nb, self.nb
+        self.sbs = {who: self.start_db("sb-%s" % who, "sb") for who in ("reference", "flowc")}
+        self.init_nb()
         for who, binary in (("reference", "ovn-northd"), ("flowc", northd)):
-            run([binary, "--detach", "--no-chdir", "--pidfile=%s/northd-%s.pid" % (w, who),
-                 "--log-file=%s/northd-%s.log" % (w, who), "--unixctl=%s/northd-%s.ctl" % (w, who),
-                 "--ovnnb-db=" + self.nb, "--ovnsb-db=" + self.sbs[who]], env=env)
-            self.pids.append("%s/northd-%s.pid" % (w, who))
-        for who, sb in self.sbs.items():
-            e = dict(env, SB_DB=sb, OVN_SB_DB=sb)
-            for i, ch in enumerate(g.chassis):
-                if real_chassis:
-                    # (chassis_add's own --wait=sb is satisfied by either
-                    # northd: `sync` below waits for both.)
-                    run(["bash", "-c", 'source "$1"; chassis_add "$2" "$3" phys:br-ex', "-",
-                         os.path.join(HERE, "chassis.sh"), ch, "192.168.0.%d" % (i + 1)], env=e)
-                else:
-                    run(["ovn-sbctl", "--db=" + sb, "chassis-add", ch, "geneve", "192.168.0.%d" % (i + 1)], env=e)
+            self.start_northd(binary, "northd-%s" % who, self.nb, self.sbs[who])
+        # (chassis_add's own --wait=sb is satisfied by either northd: `sync`
+        # waits for both.)
+        for sb in self.sbs.values():
+            self.add_chassis(g.chassis, real_chassis, sb)
         self.sync()
 
     def sync(self, timeout=60):
@@ -946,12 +948,6 @@ class SharedSetup:
 
     def dump_sb(self, who, out):
         run([sys.executable, os.path.join(HERE, "prefilled.py"), "dump", self.sbs[who], out], env=self.env)
-
-    def close(self):
-        for pf in reversed(self.pids):
-            stop_pidfile(pf)
-        shutil.rmtree(self.w, ignore_errors=True)
-
 
 def one_seed_live(seed, northd, keep):
     """The same NB, then a few changes, one transaction each, read by the
